@@ -16,13 +16,16 @@ class Event(models.Model):
     source = models.TextField()
     user_id = models.TextField()
     is_anonymous = models.BooleanField()
-    session_id = models.TextField(null=True)
+    session_id = models.TextField(null=True)  # noqa: DJ001 - mirrors the SQL table
     timestamp = models.DateTimeField()
     received_at = models.DateTimeField()
     properties = models.JSONField()
     ip = models.GenericIPAddressField(null=True)
-    user_agent = models.TextField(null=True)
+    user_agent = models.TextField(null=True)  # noqa: DJ001 - mirrors the SQL table
 
     class Meta:
         managed = False
         db_table = "events"
+
+    def __str__(self) -> str:
+        return f"{self.event_name} {self.event_id}"

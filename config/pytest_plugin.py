@@ -23,9 +23,7 @@ def test_data_dir() -> Path:
 
 
 @pytest.hookimpl(tryfirst=True)
-def pytest_load_initial_conftests(
-    early_config: pytest.Config, parser: pytest.Parser, args: list[str]
-) -> None:
+def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser, args: list[str]) -> None:
     need_pg = not os.environ.get("DATABASE_URL")
     need_valkey = not os.environ.get("REDIS_URL")
     if not (need_pg or need_valkey):

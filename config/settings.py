@@ -179,7 +179,16 @@ EVENTBASE = {
     "STREAM_SHARDS": env_int("INGEST_STREAM_SHARDS", 2, minimum=1),
     "DEDUPE_WINDOW_SECONDS": env_int("INGEST_DEDUPE_WINDOW_SECONDS", 86_400, minimum=0),
     "API_KEY_CACHE_SECONDS": env_int("API_KEY_CACHE_SECONDS", 10, minimum=0),
+    # Only behind a proxy you run: otherwise clients could pick the IP they are rate-limited by.
+    "TRUST_X_FORWARDED_FOR": env_bool("TRUST_X_FORWARDED_FOR", False),
+    "FLUSH_BATCH_EVENTS": env_int("FLUSH_BATCH_EVENTS", 20_000, minimum=1),
+    "FLUSH_CLAIM_IDLE_MS": env_int("FLUSH_CLAIM_IDLE_MS", 60_000, minimum=1),
+    "FLUSH_MAX_ATTEMPTS": env_int("FLUSH_MAX_ATTEMPTS", 3, minimum=1),
 }
+
+# Ingest bodies may be up to 5 MB (the API answers 413 past that, with its own message).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 6 * 1024 * 1024
+RATELIMIT_USE_CACHE = "default"
 
 # --- Logging: one JSON object per line --------------------------------------------------------
 

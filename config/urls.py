@@ -6,6 +6,7 @@ from config.health import health
 
 urlpatterns = [
     path("health", health, name="health"),
+    path("", include("ingestion.urls")),
     path("admin/rq/", include("django_rq.urls")),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

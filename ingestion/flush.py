@@ -1,0 +1,398 @@
+"""Moving buffered events from the Redis streams into PostgreSQL, exactly once.
+
+One flush of a shard: read a batch of entries (first the ones this consumer left pending, then
+entries idle too long under other consumers — a dead worker's — then new ones), assign server
+sessions, COPY the rows into a temporary table and ``INSERT … ON CONFLICT DO NOTHING`` into
+``events`` together with the ledger's ``flushed`` counters in one transaction, and only after
+the commit acknowledge-and-delete the entries. A crash anywhere before the acknowledgement
+means the entries are read again and their rows are no-ops; a crash after it loses nothing.
+
+An entry that fails on its data (not on a connection) is retried alone, so it cannot hold its
+neighbours back; after ``FLUSH_MAX_ATTEMPTS`` failures it moves to the dead-letter stream with
+its error, to be inspected and replayed with ``manage.py replay_dead_letters``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import orjson
+import psycopg
+import redis
+from django.conf import settings
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
+
+from analytics.partitions import ensure_partitions
+from config.redis import get_redis
+from ingestion import buffer
+
+logger = logging.getLogger(__name__)
+
+SESSION_GAP_US = 60 * 60 * 1_000_000  # a session closes after 60 minutes without events
+_DAY_US = 86_400 * 1_000_000
+_EPOCH_ORDINAL = 719_163  # date(1970, 1, 1).toordinal()
+FAILURES = "eb:flush:failures"
+
+_COLUMNS = (
+    "project_id",
+    "event_id",
+    "event_name",
+    "source",
+    "user_id",
+    "is_anonymous",
+    "session_id",
+    "ts_us",
+    "received_us",
+    "properties",
+    "ip",
+    "user_agent",
+)
+
+
+@dataclass
+class Entry:
+    stream: str
+    entry_id: str
+    project_id: int
+    received_us: int
+    events: list[dict]
+
+
+@dataclass
+class FlushStats:
+    entries: int = 0
+    events: int = 0
+    inserted: int = 0
+    dead_lettered: int = 0
+    touched: dict[int, set] = field(default_factory=lambda: defaultdict(set))
+
+    def add(self, other: FlushStats) -> None:
+        self.entries += other.entries
+        self.events += other.events
+        self.inserted += other.inserted
+        self.dead_lettered += other.dead_lettered
+        for project_id, days in other.touched.items():
+            self.touched[project_id] |= days
+
+
+class PoisonEntry(Exception):
+    pass
+
+
+def consumer_name() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+# --- Reading ---------------------------------------------------------------------------------
+
+
+def _decode(stream: str, entry_id: bytes, fields: dict) -> Entry:
+    try:
+        return Entry(
+            stream=stream,
+            entry_id=entry_id.decode(),
+            project_id=int(fields[b"p"]),
+            received_us=int(fields[b"r"]),
+            events=orjson.loads(fields[b"d"]),
+        )
+    except (KeyError, ValueError, orjson.JSONDecodeError) as exc:
+        raise PoisonEntry(f"undecodable stream entry: {exc}") from exc
+
+
+def read_entries(client: redis.Redis, stream: str, consumer: str, max_events: int) -> list[tuple[bytes, dict]]:
+    """Up to a batch of entries for this consumer: own pending first, then stale ones, then new."""
+    count = max(1, max_events // 100)
+    own = client.xreadgroup(buffer.GROUP, consumer, {stream: "0"}, count=count)
+    entries = own[0][1] if own else []
+    entries = [(entry_id, fields) for entry_id, fields in entries if fields]
+    if len(entries) < count:
+        claimed = client.xautoclaim(
+            stream,
+            buffer.GROUP,
+            consumer,
+            min_idle_time=settings.EVENTBASE["FLUSH_CLAIM_IDLE_MS"],
+            start_id="0-0",
+            count=count - len(entries),
+        )
+        entries += [(entry_id, fields) for entry_id, fields in claimed[1] if fields]
+        # Ids of entries deleted while pending come back in claimed[2]; acknowledge them away.
+        if len(claimed) > 2 and claimed[2]:
+            client.xack(stream, buffer.GROUP, *claimed[2])
+    if len(entries) < count:
+        fresh = client.xreadgroup(buffer.GROUP, consumer, {stream: ">"}, count=count - len(entries))
+        if fresh:
+            entries += fresh[0][1]
+    return entries
+
+
+# --- Sessions --------------------------------------------------------------------------------
+
+
+def assign_sessions(client: redis.Redis, entries: list[Entry]) -> None:
+    """Give events without a client session id a server session (60 minutes of inactivity).
+
+    State per user lives in Redis (``eb:sess:<project>:<user>`` = "<session id> <last µs>").
+    Streams are sharded by user and each shard has one flusher at a time, so no two workers
+    ever update the same user's state concurrently.
+    """
+    by_user: dict[tuple[int, str], list[dict]] = defaultdict(list)
+    for entry in entries:
+        for event in entry.events:
+            if not event.get("sid"):
+                by_user[(entry.project_id, event["u"])].append(event)
+    if not by_user:
+        return
+    keys = [f"eb:sess:{project_id}:{user}" for project_id, user in by_user]
+    states = client.mget(keys)
+    pipe = client.pipeline(transaction=False)
+    for key, events, state in zip(keys, by_user.values(), states, strict=True):
+        session, last = (None, None)
+        if state:
+            sid, _, last_text = state.decode().partition(" ")
+            session, last = sid, int(last_text)
+        events.sort(key=lambda e: e["t"])
+        for event in events:
+            if session is None or abs(event["t"] - last) > SESSION_GAP_US:
+                session = uuid.uuid4().hex
+            event["sid"] = session
+            last = max(last or event["t"], event["t"])
+        pipe.set(key, f"{session} {last}", ex=2 * 3600)
+    pipe.execute()
+
+
+# --- Writing ---------------------------------------------------------------------------------
+
+
+def _rows(entries: Iterable[Entry], touched: dict[int, set]) -> Iterable[tuple]:
+    for entry in entries:
+        days = touched[entry.project_id]
+        for e in entry.events:
+            ts = e["t"]
+            days.add(ts // _DAY_US)
+            properties = e.get("p") or {}
+            yield (
+                entry.project_id,
+                e["id"],
+                e["n"],
+                e["s"],
+                e["u"],
+                e["a"],
+                e.get("sid"),
+                ts,
+                entry.received_us,
+                orjson.dumps(properties).decode() if properties else "{}",
+                e.get("ip"),
+                e.get("ua"),
+            )
+
+
+def _days(day_numbers: set) -> set:
+    import datetime as dt
+
+    return {dt.date.fromordinal(_EPOCH_ORDINAL + n) for n in day_numbers}
+
+
+_BUFFER_SQL = (
+    "CREATE TEMP TABLE IF NOT EXISTS flush_buffer (project_id integer, event_id uuid, event_name text, "
+    "source text, user_id text, is_anonymous boolean, session_id text, ts_us bigint, received_us bigint, "
+    "properties jsonb, ip inet, user_agent text) ON COMMIT DELETE ROWS"
+)
+
+# One statement stores the events and counts, per project and receive minute, the rows that
+# were really inserted: a replayed entry inserts nothing and so adds nothing to `flushed`.
+_INSERT_SQL = """
+WITH inserted AS (
+    INSERT INTO events (project_id, event_id, event_name, source, user_id, is_anonymous, session_id,
+                        "timestamp", received_at, properties, ip, user_agent)
+    SELECT project_id, event_id, event_name, source, user_id, is_anonymous, session_id,
+           timestamptz 'epoch' + ts_us * interval '1 microsecond',
+           timestamptz 'epoch' + received_us * interval '1 microsecond',
+           properties, ip, user_agent
+    FROM flush_buffer
+    ON CONFLICT DO NOTHING
+    RETURNING project_id, received_at
+), counted AS (
+    INSERT INTO ingestion_ingestionledger
+        (project_id, minute, received, accepted, duplicate, late, rejected, rejected_by_reason,
+         rate_limited, quota_exceeded, flushed)
+    SELECT i.project_id, date_trunc('minute', i.received_at, 'UTC'), 0, 0, 0, 0, 0, '{}', 0, 0, count(*)
+    FROM inserted i JOIN projects_project p ON p.id = i.project_id
+    GROUP BY 1, 2
+    ON CONFLICT (project_id, minute) DO UPDATE
+        SET flushed = ingestion_ingestionledger.flushed + EXCLUDED.flushed
+    RETURNING flushed
+)
+SELECT count(*) FROM inserted
+"""
+
+
+def write_entries(entries: list[Entry]) -> FlushStats:
+    """Store the entries' events in one transaction; returns what was inserted."""
+    stats = FlushStats(entries=len(entries))
+    touched: dict[int, set] = defaultdict(set)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(_BUFFER_SQL)
+            with cursor.copy(f"COPY flush_buffer ({', '.join(_COLUMNS)}) FROM STDIN") as copy:
+                for row in _rows(entries, touched):
+                    copy.write_row(row)
+                    stats.events += 1
+            all_days = set().union(*touched.values()) if touched else set()
+            ensure_partitions(_days(all_days), cursor=cursor)
+            cursor.execute(_INSERT_SQL)
+            stats.inserted = cursor.fetchone()[0]
+        for project_id, day_numbers in touched.items():
+            stats.touched[project_id] = _days(day_numbers)
+        _after_store(stats.touched)
+    return stats
+
+
+def _after_store(touched: dict[int, set]) -> None:
+    """Hook for work that must commit with the events (rollup dirty-marking); see analytics."""
+
+
+def acknowledge(client: redis.Redis, stream: str, entry_ids: list[str]) -> None:
+    # ACK and DEL together: the stream then holds exactly the entries not yet stored, which is
+    # what flushed_until() and the monitoring page read.
+    pipe = client.pipeline(transaction=True)
+    pipe.xack(stream, buffer.GROUP, *entry_ids)
+    pipe.xdel(stream, *entry_ids)
+    pipe.hdel(FAILURES, *entry_ids)
+    pipe.execute()
+
+
+def dead_letter(client: redis.Redis, stream: str, entry_id: str, fields: dict, error: str) -> None:
+    pipe = client.pipeline(transaction=True)
+    pipe.xadd(
+        buffer.DLQ,
+        {
+            **fields,
+            b"stream": stream,
+            b"entry_id": entry_id,
+            b"error": error[:2000],
+            b"failed_at": str(int(time.time())),
+        },
+    )
+    pipe.xack(stream, buffer.GROUP, entry_id)
+    pipe.xdel(stream, entry_id)
+    pipe.hdel(FAILURES, entry_id)
+    pipe.execute()
+    logger.error("stream entry dead-lettered", extra={"stream": stream, "entry_id": entry_id, "error": error})
+
+
+_TRANSIENT = (
+    OperationalError,
+    InterfaceError,
+    psycopg.OperationalError,
+    redis.ConnectionError,
+    redis.TimeoutError,
+)
+
+
+def flush_once(client: redis.Redis, stream: str, consumer: str) -> FlushStats:
+    """Flush one batch from one shard. Connection errors propagate: the entries stay pending."""
+    raw = read_entries(client, stream, consumer, settings.EVENTBASE["FLUSH_BATCH_EVENTS"])
+    stats = FlushStats()
+    if not raw:
+        return stats
+    decoded: list[tuple[bytes, dict, Entry]] = []
+    for entry_id, fields in raw:
+        try:
+            decoded.append((entry_id, fields, _decode(stream, entry_id, fields)))
+        except PoisonEntry as exc:
+            _record_failure(client, stream, entry_id.decode(), fields, str(exc), stats, immediate=True)
+    entries = [entry for _, _, entry in decoded]
+    if not entries:
+        return stats
+    try:
+        assign_sessions(client, entries)
+        stats.add(write_entries(entries))
+        acknowledge(client, stream, [entry.entry_id for entry in entries])
+        return stats
+    except _TRANSIENT:
+        raise
+    except (DatabaseError, ValueError, TypeError, KeyError) as exc:
+        if len(entries) == 1:
+            entry_id, fields, _ = decoded[0]
+            _record_failure(client, stream, entry_id.decode(), fields, f"{type(exc).__name__}: {exc}", stats)
+            return stats
+        logger.warning(
+            "flush batch failed on its data; retrying entries one by one",
+            extra={"stream": stream, "entries": len(entries), "error": str(exc)},
+        )
+    for _entry_id, fields, entry in decoded:
+        try:
+            stats.add(write_entries([entry]))
+            acknowledge(client, stream, [entry.entry_id])
+        except _TRANSIENT:
+            raise
+        except (DatabaseError, ValueError, TypeError, KeyError) as exc:
+            _record_failure(client, stream, entry.entry_id, fields, f"{type(exc).__name__}: {exc}", stats)
+    return stats
+
+
+def _record_failure(
+    client: redis.Redis,
+    stream: str,
+    entry_id: str,
+    fields: dict,
+    error: str,
+    stats: FlushStats,
+    *,
+    immediate: bool = False,
+) -> None:
+    attempts = client.hincrby(FAILURES, entry_id, 1)
+    if immediate or attempts >= settings.EVENTBASE["FLUSH_MAX_ATTEMPTS"]:
+        dead_letter(client, stream, entry_id, fields, error)
+        stats.dead_lettered += 1
+    else:
+        logger.warning(
+            "stream entry failed; it will be retried",
+            extra={"stream": stream, "entry_id": entry_id, "attempt": attempts, "error": error},
+        )
+
+
+# --- Draining --------------------------------------------------------------------------------
+
+_RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
+
+
+def drain(*, seconds: float = 10.0, shards: Iterable[int] | None = None) -> FlushStats:
+    """Flush every shard this worker can lock until the buffer is empty or time is up."""
+    client = get_redis()
+    buffer.ensure_groups(client)
+    consumer = consumer_name()
+    total = FlushStats()
+    deadline = time.monotonic() + seconds
+    token = uuid.uuid4().hex
+    for shard in shards if shards is not None else range(buffer.shard_count()):
+        lock = f"eb:flushlock:{shard}"
+        if not client.set(lock, token, nx=True, px=int((seconds + 60) * 1000)):
+            continue  # another worker drains this shard right now
+        try:
+            stream = buffer.stream_key(shard)
+            while True:
+                stats = flush_once(client, stream, consumer)
+                total.add(stats)
+                if not stats.entries or time.monotonic() > deadline:
+                    break
+        finally:
+            client.eval(_RELEASE, 1, lock, token)
+    if total.entries:
+        logger.info(
+            "flushed",
+            extra={
+                "entries": total.entries,
+                "events": total.events,
+                "inserted": total.inserted,
+                "dead_lettered": total.dead_lettered,
+            },
+        )
+    return total

@@ -1,0 +1,25 @@
+"""RQ jobs of the ingestion pipeline: thin, plain arguments, real work in ingestion.flush."""
+
+from __future__ import annotations
+
+from django.db import close_old_connections
+
+from ingestion.flush import drain
+from ingestion.ledger import ledger_sync
+
+
+def flush_streams(seconds: float = 10.0) -> dict[str, int]:
+    """Drain the stream shards this worker can lock for up to ``seconds``, then sync the ledger."""
+    # Workers outlive requests: drop a connection a PostgreSQL restart broke before using it.
+    close_old_connections()
+    try:
+        stats = drain(seconds=seconds)
+        ledger_sync()
+    finally:
+        close_old_connections()
+    return {
+        "entries": stats.entries,
+        "events": stats.events,
+        "inserted": stats.inserted,
+        "dead_lettered": stats.dead_lettered,
+    }
