@@ -45,3 +45,15 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if servers is not None:
         servers.stop()
         embedded.stop_all_at(_state.pop("root"))
+
+
+def restart_valkey() -> None:
+    """Start the suite's Valkey again (after a test crashed it), under the same handle."""
+    servers = _state.get("servers")
+    if servers is None:
+        raise RuntimeError("the suite did not start a Valkey of its own")
+    if servers._valkey is not None and servers._valkey.poll() is None:
+        raise RuntimeError("Valkey is still running")
+    if servers._valkey is not None:
+        servers._valkey.wait()
+    servers._valkey = embedded.start_valkey(servers.root)

@@ -291,9 +291,12 @@ _TRANSIENT = (
     OperationalError,
     InterfaceError,
     psycopg.OperationalError,
+    psycopg.InterfaceError,
     redis.ConnectionError,
     redis.TimeoutError,
 )
+# COPY runs on the raw psycopg cursor, so its errors arrive unwrapped by Django.
+_DATA_ERRORS = (DatabaseError, psycopg.Error, ValueError, TypeError, KeyError)
 
 
 def flush_once(client: redis.Redis, stream: str, consumer: str) -> FlushStats:
@@ -318,7 +321,7 @@ def flush_once(client: redis.Redis, stream: str, consumer: str) -> FlushStats:
         return stats
     except _TRANSIENT:
         raise
-    except (DatabaseError, ValueError, TypeError, KeyError) as exc:
+    except _DATA_ERRORS as exc:
         if len(entries) == 1:
             entry_id, fields, _ = decoded[0]
             _record_failure(client, stream, entry_id.decode(), fields, f"{type(exc).__name__}: {exc}", stats)
@@ -333,7 +336,7 @@ def flush_once(client: redis.Redis, stream: str, consumer: str) -> FlushStats:
             acknowledge(client, stream, [entry.entry_id])
         except _TRANSIENT:
             raise
-        except (DatabaseError, ValueError, TypeError, KeyError) as exc:
+        except _DATA_ERRORS as exc:
             _record_failure(client, stream, entry.entry_id, fields, f"{type(exc).__name__}: {exc}", stats)
     return stats
 
