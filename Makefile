@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint format migrate superuser bench bench-ingest bench-query clean
+.PHONY: install run test lint format migrate superuser bench-ingest clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is required")'
@@ -37,3 +37,6 @@ superuser: $(STAMP)
 
 clean:
 	rm -rf $(VENV) var/test
+
+bench-ingest: $(STAMP)
+	$(BIN)/python bench/ingest_bench.py

@@ -135,36 +135,87 @@ def read_entries(client: redis.Redis, stream: str, consumer: str, max_events: in
 # --- Sessions --------------------------------------------------------------------------------
 
 
+def session_key(stream: str) -> str:
+    return "eb:sess:" + stream.rsplit(":", 1)[-1]
+
+
+# Session state moves in and out as one newline-joined string each way: per-field arguments
+# made the Redis client's argument packing cost more CPU than the whole COPY.
+_SESSIONS_GET = """
+local out = {}
+for field in string.gmatch(ARGV[1], '[^\\n]+') do
+  out[#out + 1] = redis.call('HGET', KEYS[1], field) or ''
+end
+return table.concat(out, '\\n')
+"""
+_SESSIONS_SET = """
+for line in string.gmatch(ARGV[1], '[^\\n]+') do
+  local tab = string.find(line, '\\t', 1, true)
+  redis.call('HSET', KEYS[1], string.sub(line, 1, tab - 1), string.sub(line, tab + 1))
+end
+return 1
+"""
+
+
 def assign_sessions(client: redis.Redis, entries: list[Entry]) -> None:
     """Give events without a client session id a server session (60 minutes of inactivity).
 
-    State per user lives in Redis (``eb:sess:<project>:<user>`` = "<session id> <last µs>").
-    Streams are sharded by user and each shard has one flusher at a time, so no two workers
-    ever update the same user's state concurrently.
+    State per user ("<session id> <last µs>") lives in one Redis hash per shard. Streams are
+    sharded by user and each shard has one flusher at a time, so no two workers ever update the
+    same user's state concurrently. ``sessions_sweep`` drops users idle longer than a session.
     """
-    by_user: dict[tuple[int, str], list[dict]] = defaultdict(list)
+    by_user: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for entry in entries:
+        prefix = f"{entry.project_id}:"
+        hash_key = session_key(entry.stream)
         for event in entry.events:
             if not event.get("sid"):
-                by_user[(entry.project_id, event["u"])].append(event)
+                by_user[(hash_key, prefix + event["u"])].append(event)
     if not by_user:
         return
-    keys = [f"eb:sess:{project_id}:{user}" for project_id, user in by_user]
-    states = client.mget(keys)
-    pipe = client.pipeline(transaction=False)
-    for key, events, state in zip(keys, by_user.values(), states, strict=True):
-        session, last = (None, None)
-        if state:
-            sid, _, last_text = state.decode().partition(" ")
-            session, last = sid, int(last_text)
-        events.sort(key=lambda e: e["t"])
-        for event in events:
-            if session is None or abs(event["t"] - last) > SESSION_GAP_US:
-                session = uuid.uuid4().hex
-            event["sid"] = session
-            last = max(last or event["t"], event["t"])
-        pipe.set(key, f"{session} {last}", ex=2 * 3600)
-    pipe.execute()
+    by_hash: dict[str, list[tuple[str, list[dict]]]] = defaultdict(list)
+    for (hash_key, user_field), events in by_user.items():
+        by_hash[hash_key].append((user_field, events))
+    for hash_key, users in by_hash.items():
+        # User ids may hold any character but newline and tab would break the framing: such
+        # users are looked up under a hash of their id instead.
+        fields = [_safe_field(user_field) for user_field, _ in users]
+        states = client.eval(_SESSIONS_GET, 1, hash_key, "\n".join(fields)).split(b"\n")
+        updates = []
+        for field_name, (_, events), state in zip(fields, users, states, strict=True):
+            session, last = None, None
+            if state:
+                sid, _, last_text = state.decode().partition(" ")
+                session, last = sid, int(last_text)
+            events.sort(key=lambda e: e["t"])
+            for event in events:
+                if session is None or abs(event["t"] - last) > SESSION_GAP_US:
+                    session = os.urandom(16).hex()
+                event["sid"] = session
+                last = max(last or event["t"], event["t"])
+            updates.append(f"{field_name}\t{session} {last}")
+        client.eval(_SESSIONS_SET, 1, hash_key, "\n".join(updates))
+
+
+def _safe_field(user_field: str) -> str:
+    if "\n" in user_field or "\t" in user_field:
+        import hashlib
+
+        return "h:" + hashlib.sha256(user_field.encode()).hexdigest()
+    return user_field
+
+
+def sessions_sweep(*, now_us: int | None = None) -> int:
+    """Forget users whose last event is older than any session could still be open."""
+    client = get_redis()
+    cutoff = (now_us or int(time.time() * 1_000_000)) - 2 * SESSION_GAP_US
+    removed = 0
+    for shard in range(buffer.shard_count()):
+        key = session_key(buffer.stream_key(shard))
+        stale = [field for field, value in client.hscan_iter(key, count=1000) if int(value.split(b" ", 1)[1]) < cutoff]
+        for offset in range(0, len(stale), 1000):
+            removed += client.hdel(key, *stale[offset : offset + 1000])
+    return removed
 
 
 # --- Writing ---------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import close_old_connections
 
-from ingestion.flush import drain
+from ingestion.flush import drain, sessions_sweep
 from ingestion.ledger import ledger_sync
 
 
@@ -23,3 +23,7 @@ def flush_streams(seconds: float = 10.0) -> dict[str, int]:
         "inserted": stats.inserted,
         "dead_lettered": stats.dead_lettered,
     }
+
+
+def sweep_sessions() -> int:
+    return sessions_sweep()
