@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "analytics",
     "ingestion",
     "reporting",
+    "dashboard",
 ]
 
 MIDDLEWARE = [
