@@ -2,6 +2,7 @@
 // that an answer to an older request never overwrites a newer one.
 
 import { ApiError } from "./api.js";
+import { setSeries } from "./charts.js";
 import { formatCompleteUntil } from "./format.js";
 
 export class Panel {
@@ -9,6 +10,12 @@ export class Panel {
     this.root = root;
     this.ctx = ctx;
     this.controller = null;
+    this.charts = []; // emptied when a request fails, so no stale numbers sit beside an error
+  }
+
+  track(chart) {
+    this.charts.push(chart);
+    return chart;
   }
 
   $(selector) {
@@ -73,7 +80,12 @@ export class Panel {
       this.showCompleteUntil(data);
       return data;
     } catch (error) {
-      if (!signal.aborted) this.showError(error);
+      if (!signal.aborted) {
+        this.showError(error);
+        for (const chart of this.charts) setSeries(chart, [], []);
+        const until = this.$(":scope > [data-role=complete-until]");
+        if (until) until.textContent = "";
+      }
       return null;
     } finally {
       if (!signal.aborted) this.setBusy(false);

@@ -4,7 +4,7 @@ import { Panel } from "../panel.js";
 export function mountActiveUsers(root, ctx) {
   const panel = new Panel(root, ctx);
   const interval = panel.$("[name=interval]");
-  const chart = ensureChart(panel.$("[data-chart=active-users]"), "line");
+  const chart = panel.track(ensureChart(panel.$("[data-chart=active-users]"), "line"));
 
   async function refresh() {
     const data = await panel.run((signal) =>

@@ -16,6 +16,7 @@ export function mountFunnel(root, ctx) {
   const result = panel.$("[data-role=result]");
   let chart = null;
   let counter = 0;
+  let shown = []; // the rows on screen, read by the chart's tooltip
 
   function stepInputs() {
     return [...list.querySelectorAll("input")];
@@ -60,17 +61,18 @@ export function mountFunnel(root, ctx) {
     );
     if (!data) return;
     const rows = data.results || [];
+    shown = rows;
     result.hidden = false;
-    chart ??= ensureChart(panel.$("[data-chart=funnel]"), "bar", {
+    chart ??= panel.track(ensureChart(panel.$("[data-chart=funnel]"), "bar", {
       plugins: {
         legend: { display: false },
         tooltip: {
           callbacks: {
-            afterLabel: (item) => `${formatPercent(rows[item.dataIndex]?.conversion_from_start, ctx.rates)} of step 1`,
+            afterLabel: (item) => `${formatPercent(shown[item.dataIndex]?.conversion_from_start, ctx.rates)} of step 1`,
           },
         },
       },
-    });
+    }));
     setSeries(
       chart,
       rows.map((row, i) => `${i + 1}. ${row.event}`),

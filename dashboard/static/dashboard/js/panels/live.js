@@ -18,9 +18,9 @@ function minuteSeries(data) {
 export function mountLive(root, ctx) {
   // Live numbers ignore the date range: polling must not clear that range's error message.
   const panel = new Panel(root, { ...ctx, sharedErrorSlots: [] });
-  const chart = ensureChart(panel.$("[data-chart=live]"), "bar", {
+  const chart = panel.track(ensureChart(panel.$("[data-chart=live]"), "bar", {
     scales: { x: { ticks: { maxTicksLimit: 8 } }, y: { beginAtZero: true, ticks: { precision: 0 } } },
-  });
+  }));
   let timer = null;
 
   async function poll() {
@@ -28,8 +28,10 @@ export function mountLive(root, ctx) {
     if (!data) return;
     const series = minuteSeries(data);
     panel.$("[data-role=active-now]").textContent = formatNumber(data.active_users ?? data.active_users_5m);
-    const last = series.length ? series[series.length - 1].value : null;
-    panel.$("[data-role=events-per-minute]").textContent = formatNumber(data.events_last_minute ?? last);
+    // An average over the window: the current minute is still filling and would always read low.
+    const total = series.reduce((sum, p) => sum + p.value, 0);
+    const average = series.length ? Math.round((10 * total) / series.length) / 10 : null;
+    panel.$("[data-role=events-per-minute]").textContent = formatNumber(average);
     setSeries(
       chart,
       series.map((p) => p.label),

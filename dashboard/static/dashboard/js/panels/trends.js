@@ -7,7 +7,7 @@ import { Panel } from "../panel.js";
 export function mountTrends(root, ctx) {
   const panel = new Panel(root, ctx);
   const form = panel.$("[data-role=form]");
-  const chart = ensureChart(panel.$("[data-chart=trends]"), "line");
+  const chart = panel.track(ensureChart(panel.$("[data-chart=trends]"), "line"));
 
   async function refresh() {
     const event = form.elements.event.value.trim();

@@ -44,7 +44,7 @@ export function mountUserLookup(root, ctx) {
     detail.hidden = false;
     panel.$("[data-role=user-heading]").textContent = `User ${data.user_id ?? userId}`;
     const daily = data.daily || data.daily_event_counts || data.daily_counts || [];
-    chart ??= ensureChart(panel.$("[data-chart=user-daily]"), "bar");
+    chart ??= panel.track(ensureChart(panel.$("[data-chart=user-daily]"), "bar"));
     setSeries(
       chart,
       daily.map((d) => d.date),
@@ -55,7 +55,8 @@ export function mountUserLookup(root, ctx) {
     const events = data.recent_events || data.events || [];
     if (!events.length) timeline.append(el("li", { class: "muted", text: "No recent events." }));
     for (const event of events) {
-      const props = event.properties && Object.keys(event.properties).length ? JSON.stringify(event.properties) : "";
+      const raw = event.properties;
+      const props = typeof raw === "string" ? raw : raw && Object.keys(raw).length ? JSON.stringify(raw) : "";
       timeline.append(
         el(
           "li",
