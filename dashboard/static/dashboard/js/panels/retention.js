@@ -29,7 +29,7 @@ export function mountRetention(root, ctx) {
     const unit = period.value === "day" ? "Day" : "Week";
     clearChildren(head);
     const headRow = el("tr", {}, el("th", { scope: "col", text: "Cohort" }), el("th", { scope: "col", class: "num", text: "Users" }));
-    for (let k = 0; k < width; k += 1) headRow.append(el("th", { scope: "col", class: "num", text: `${unit} ${k}` }));
+    for (let k = 0; k < width; k += 1) headRow.append(el("th", { scope: "col", class: "heatmap__period", text: `${unit} ${k}` }));
     head.append(headRow);
     clearChildren(body);
     if (!rows.length) {
