@@ -27,7 +27,7 @@ export function mountLive(root, ctx) {
     const data = await panel.run((signal) => ctx.api.get("live", {}, { signal }));
     if (!data) return;
     const series = minuteSeries(data);
-    panel.$("[data-role=active-now]").textContent = formatNumber(data.active_users ?? data.active_users_5m);
+    panel.$("[data-role=active-now]").textContent = formatNumber(data.active_users_5m ?? data.active_users);
     // An average over the window: the current minute is still filling and would always read low.
     const total = series.reduce((sum, p) => sum + p.value, 0);
     const average = series.length ? Math.round((10 * total) / series.length) / 10 : null;
@@ -39,7 +39,7 @@ export function mountLive(root, ctx) {
     );
     const list = panel.$("[data-role=live-top]");
     clearChildren(list);
-    const top = data.top_events || [];
+    const top = data.top_events_1h || data.top_events || [];
     if (!top.length) list.append(el("li", { class: "muted", text: "No events in the last hour." }));
     for (const row of top) {
       list.append(el("li", {}, el("span", { text: row.event }), el("span", { class: "num", text: formatNumber(row.count) })));

@@ -1,5 +1,5 @@
-// User lookup: pick a recently seen user (or type an id) and see their daily activity and their
-// latest events as a timeline.
+// User lookup: pick a user from the list (the API pages users in first-seen order, "More" loads
+// the next page) or type an id, and see their daily activity and latest events as a timeline.
 
 import { ensureChart, setSeries } from "../charts.js";
 import { clearChildren, el, formatDateTime, formatNumber } from "../format.js";
@@ -13,18 +13,26 @@ export function mountUserLookup(root, ctx) {
   const datalist = document.getElementById("recent-users");
   // Its own request and abort; the list ignores the date range, so it leaves that error slot alone.
   const listPanel = new Panel(panel.$(".user-recent"), { ...ctx, sharedErrorSlots: [] });
+  const more = panel.$("[data-action=more-users]");
   let chart = null;
+  let cursor = null;
 
-  async function loadRecent() {
-    const data = await listPanel.run((signal) => ctx.api.get("users", { limit: 12 }, { signal }));
+  async function loadUsers({ append = false } = {}) {
+    const params = { limit: 12, cursor: append ? cursor : null };
+    const data = await listPanel.run((signal) => ctx.api.get("users", params, { signal }));
     if (!data) return;
-    clearChildren(recent);
-    clearChildren(datalist);
+    if (!append) {
+      clearChildren(recent);
+      clearChildren(datalist);
+    }
     const users = data.results || [];
-    if (!users.length) recent.append(el("li", { class: "muted", text: "No users yet." }));
+    cursor = data.next ?? null;
+    more.hidden = !cursor;
+    if (!users.length && !append) recent.append(el("li", { class: "muted", text: "No users yet." }));
     for (const user of users) {
       const id = String(user.user_id ?? user.id);
       const button = el("button", { type: "button", class: "chip", text: id });
+      if (user.last_seen) button.title = `Last seen ${formatDateTime(user.last_seen, ctx.timezone)}`;
       button.addEventListener("click", () => {
         form.elements.user_id.value = id;
         lookup();
@@ -38,7 +46,10 @@ export function mountUserLookup(root, ctx) {
     const userId = form.elements.user_id.value.trim();
     if (!userId) return;
     const data = await panel.run((signal) =>
-      ctx.api.get(`users/${encodeURIComponent(userId)}`, ctx.range.value, { signal }),
+      ctx.api.get(`users/${encodeURIComponent(userId)}`, {}, { signal }).catch((error) => {
+        if (error.status === 404) error.param = "user_id"; // an unknown id: say so at the input
+        throw error;
+      }),
     );
     if (!data) return;
     detail.hidden = false;
@@ -67,8 +78,8 @@ export function mountUserLookup(root, ctx) {
         ),
       );
     }
-    if (data.total_events !== undefined) {
-      panel.$("[data-role=user-heading]").textContent += ` · ${formatNumber(data.total_events)} events`;
+    if (data.event_count !== undefined) {
+      panel.$("[data-role=user-heading]").textContent += ` · ${formatNumber(data.event_count)} events`;
     }
   }
 
@@ -76,8 +87,6 @@ export function mountUserLookup(root, ctx) {
     e.preventDefault();
     lookup();
   });
-  document.addEventListener("rangechange", () => {
-    if (!detail.hidden) lookup();
-  });
-  return { refresh: loadRecent, lookup };
+  more.addEventListener("click", () => loadUsers({ append: true }));
+  return { refresh: () => loadUsers(), lookup };
 }
