@@ -97,7 +97,11 @@ def list_partitions() -> list[PartitionInfo]:
         )
         rows = cur.fetchall()
     return [
-        PartitionInfo(name=name, day=dt.datetime.strptime(name[len("events_p"):], "%Y%m%d").date(),
-                      total_bytes=size, estimated_rows=rows_)
+        PartitionInfo(
+            name=name,
+            day=dt.datetime.strptime(name[len("events_p") :], "%Y%m%d").replace(tzinfo=dt.UTC).date(),
+            total_bytes=size,
+            estimated_rows=rows_,
+        )
         for name, size, rows_ in rows
     ]
