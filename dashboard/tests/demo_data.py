@@ -1,7 +1,8 @@
 """Demo events written straight into ``events``, for tests that need a realistic project.
 
 The ingest pipeline is not under test here, so rows go in with one INSERT; partitions for the
-touched days are created first, inside the same transaction, as the flusher would.
+touched days are created first, inside the same transaction, and the rollups are then built, as
+the flusher and the rollup job would.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ import uuid
 
 from django.db import connection, transaction
 
+from analytics.duck import duckdb_reset
 from analytics.partitions import ensure_partitions
+from analytics.rollups import rollups_mark_dirty, rollups_process_dirty
 
 FUNNEL = ("pageview", "signup", "activate", "purchase")
 PLANS = ("free", "pro", "team")
@@ -60,9 +63,13 @@ def demo_events_insert(*, project_id: int, users: int = 60, days: int = 28, seed
             "received_at, properties) VALUES (%s, %s, %s, %s, %s, %s, %s, %s::jsonb)",
             rows,
         )
+    rollups_mark_dirty(touched={project_id: {row[5].date() for row in rows}})  # UTC days, as the flusher
+    rollups_process_dirty()
     return len(rows)
 
 
 def demo_events_delete(*, project_id: int) -> None:
+    """``events`` is unmanaged, so a transactional test's flush leaves it (rollups it empties)."""
+    duckdb_reset()  # funnels read through DuckDB; do not keep its connection across tests
     with connection.cursor() as cur:
         cur.execute("DELETE FROM events WHERE project_id = %s", [project_id])
