@@ -14,3 +14,17 @@ def maintain_partitions(days_ahead: int = 7) -> int:
     if created:
         logger.info("partitions created", extra={"days": [d.isoformat() for d in created]})
     return len(created)
+
+
+def rebuild_dirty_rollups() -> int:
+    """Rebuild the local days behind dirty markers and advance the watermark; returns markers done."""
+    from analytics.rollups import rollups_process_dirty
+
+    return rollups_process_dirty().markers
+
+
+def catch_up_rollups() -> int:
+    """Mark closed partitions after the catch-up checkpoint dirty (a few per run)."""
+    from analytics.rollups import rollups_catch_up
+
+    return rollups_catch_up()

@@ -16,7 +16,7 @@ class Event(models.Model):
     source = models.TextField()
     user_id = models.TextField()
     is_anonymous = models.BooleanField()
-    session_id = models.TextField(null=True)  # noqa: DJ001 - mirrors the SQL table
+    session_id = models.TextField(null=True)  # noqa: DJ001 - mirrors the SQL table: NULL is "no session"
     timestamp = models.DateTimeField()
     received_at = models.DateTimeField()
     properties = models.JSONField()
@@ -29,3 +29,163 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_name} {self.event_id}"
+
+
+# --- Rollups ----------------------------------------------------------------------------------
+#
+# Every rollup row belongs to one project and one LOCAL day (the project's timezone decides where
+# days begin). A day is rebuilt as a unit (delete + insert from raw ``events`` in one transaction,
+# see analytics/rollups.py), so rebuilding is idempotent and late events correct past days.
+# ``project_id`` is a plain integer, as in ``events``: a foreign key would make Django cascade a
+# project deletion row by row through millions of rollup rows.
+
+
+class TrackedUser(models.Model):
+    """The per-project user dictionary: ``user_id`` text -> a dense integer ``user_key``.
+
+    Keys are dense per project (1, 2, 3, ...) so a day's active users fit in a small bitmap
+    (``DayUsersBitmap``). This is also where identity merges will plug in later: a person mapping
+    assigns several user_keys to one person and the bitmaps are rebuilt per person.
+    ``first_seen``/``last_seen`` only move outwards (LEAST/GREATEST), which stays correct under
+    rebuilds because raw events are never edited, only added.
+    """
+
+    pk = models.CompositePrimaryKey("project_id", "user_key")
+    project_id = models.IntegerField()
+    user_key = models.IntegerField()
+    user_id = models.TextField()
+    is_anonymous = models.BooleanField(default=False)
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+
+    class Meta:
+        db_table = "analytics_user"
+        constraints = [
+            models.UniqueConstraint(fields=["project_id", "user_id"], name="analytics_user_uniq_user_id"),
+        ]
+        indexes = [models.Index(fields=["project_id", "first_seen"], name="analytics_user_first_seen")]
+
+
+class UserDay(models.Model):
+    """The compact active-users table: one row per (project, local day, user) with activity."""
+
+    pk = models.CompositePrimaryKey("project_id", "day", "user_key")
+    project_id = models.IntegerField()
+    day = models.DateField()
+    user_key = models.IntegerField()
+    events = models.IntegerField()
+    first_at = models.DateTimeField()
+    last_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "analytics_user_day"
+        indexes = [models.Index(fields=["project_id", "user_key", "day"], name="analytics_user_day_by_user")]
+
+
+class DayUsersBitmap(models.Model):
+    """The users active on a local day, as a bitmap over ``TrackedUser.user_key``.
+
+    ``event_name`` is "" for "any event". Distinct users over any range is the popcount of the
+    OR of the days' bitmaps: exact, and a few milliseconds where COUNT(DISTINCT) over the
+    equivalent rows takes hundreds (measured in docs/ARCHITECTURE.md, "Query engine").
+    Bit k is bit (k % 8) of byte k // 8 (little-endian, Python ``int.from_bytes(b, "little")``).
+    """
+
+    pk = models.CompositePrimaryKey("project_id", "day", "event_name")
+    project_id = models.IntegerField()
+    day = models.DateField()
+    event_name = models.TextField()
+    users = models.BinaryField()
+    user_count = models.IntegerField()
+
+    class Meta:
+        db_table = "analytics_day_users"
+        indexes = [models.Index(fields=["project_id", "event_name", "day"], name="analytics_day_users_by_event")]
+
+
+class DailyEventCount(models.Model):
+    pk = models.CompositePrimaryKey("project_id", "day", "event_name", "source")
+    project_id = models.IntegerField()
+    day = models.DateField()
+    event_name = models.TextField()
+    source = models.TextField()
+    events = models.BigIntegerField()
+
+    class Meta:
+        db_table = "analytics_daily_events"
+
+
+class HourlyEventCount(models.Model):
+    """Events per local hour (``hour`` is the instant the local hour starts) for hourly trends."""
+
+    pk = models.CompositePrimaryKey("project_id", "hour", "event_name")
+    project_id = models.IntegerField()
+    day = models.DateField(help_text="The local day the hour belongs to (the unit of rebuild).")
+    hour = models.DateTimeField()
+    event_name = models.TextField()
+    events = models.BigIntegerField()
+
+    class Meta:
+        db_table = "analytics_hourly_events"
+        indexes = [models.Index(fields=["project_id", "day"], name="analytics_hourly_events_day")]
+
+
+class EventDefinition(models.Model):
+    """Event names seen in a project, so "unknown event" is one indexed lookup, not a raw scan."""
+
+    pk = models.CompositePrimaryKey("project_id", "event_name")
+    project_id = models.IntegerField()
+    event_name = models.TextField()
+    first_seen_day = models.DateField()
+    last_seen_day = models.DateField()
+
+    class Meta:
+        db_table = "analytics_event_definition"
+
+
+class PropertyDefinition(models.Model):
+    """Top-level property keys seen per event name (validates trend breakdowns)."""
+
+    pk = models.CompositePrimaryKey("project_id", "event_name", "key")
+    project_id = models.IntegerField()
+    event_name = models.TextField()
+    key = models.TextField()
+
+    class Meta:
+        db_table = "analytics_property_definition"
+
+
+class RollupDirtyDay(models.Model):
+    """A UTC date of a project whose raw events changed since its rollups were built.
+
+    Written by the ingestion flush (``rollups_mark_dirty``) with INSERT ... ON CONFLICT DO
+    NOTHING, consumed by the rollup job, which deletes the row in the same transaction that
+    rebuilds the local days it covers (see analytics/rollups.py for why that is race-free).
+    """
+
+    pk = models.CompositePrimaryKey("project_id", "utc_date")
+    project_id = models.IntegerField()
+    utc_date = models.DateField()
+    marked_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "analytics_dirty_day"
+
+
+class FillState(models.Model):
+    """Checkpoint of a rollup process (zulip's FillState): how far it got and whether it finished.
+
+    ``rollups``: ``end_time`` is the watermark, every event received before it is aggregated.
+    ``catchup``: ``end_time`` is midnight after the last UTC partition scanned for missing rollups.
+    """
+
+    DONE = 1
+    STARTED = 2
+
+    name = models.CharField(max_length=40, primary_key=True)
+    end_time = models.DateTimeField()
+    state = models.PositiveSmallIntegerField()
+    last_modified = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "analytics_fill_state"

@@ -25,6 +25,10 @@ def _jobs() -> list[PeriodicJob]:
         PeriodicJob(ingestion_jobs.flush_streams, "ingest", interval=1, ttl=5, timeout=120),
         PeriodicJob(ingestion_jobs.sweep_sessions, "default", interval=900, ttl=600, timeout=600),
         PeriodicJob(analytics_jobs.maintain_partitions, "default", interval=3600, ttl=600, timeout=300),
+        # Late events correct past days within one interval; the job stops after ~4 min of work
+        # and the next tick continues, so a backlog never holds one worker for long.
+        PeriodicJob(analytics_jobs.rebuild_dirty_rollups, "rollups", interval=30, ttl=25, timeout=600),
+        PeriodicJob(analytics_jobs.catch_up_rollups, "rollups", interval=900, ttl=600, timeout=900),
     ]
 
 

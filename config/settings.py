@@ -46,11 +46,13 @@ INSTALLED_APPS = [
     "analytics",
     "ingestion",
     "reporting",
+    "dashboard",
 ]
 
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "config.static.StaticFilesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -143,6 +145,10 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").is_dir() else []
+# The web process serves static files itself (WhiteNoise), so the dashboard, the admin and the API
+# docs work offline behind gunicorn with no separate web server. Finders read the apps' static
+# folders directly: `make run` needs no collectstatic step.
+WHITENOISE_USE_FINDERS = True
 
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG and env_bool("HTTPS", False))
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE

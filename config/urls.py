@@ -9,7 +9,9 @@ urlpatterns = [
     path("", include("ingestion.urls")),
     path("admin/rq/", include("django_rq.urls")),
     path("admin/", admin.site.urls),
+    path("api/v1/projects/<slug:slug>/", include("reporting.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("", include("dashboard.urls")),
     path("", include("django_prometheus.urls")),
 ]

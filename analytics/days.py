@@ -1,0 +1,60 @@
+"""Local days: the project's timezone decides where a day begins and ends.
+
+Raw partitions are UTC days; rollups are local days. Every conversion between the two goes
+through these helpers so the rollup builder, the query paths and the tests agree on boundaries.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import zoneinfo
+
+
+@functools.lru_cache(maxsize=512)
+def zone(name: str) -> zoneinfo.ZoneInfo:
+    return zoneinfo.ZoneInfo(name)
+
+
+def local_midnight(day: dt.date, tz: zoneinfo.ZoneInfo) -> dt.datetime:
+    """The instant (UTC) at which ``day`` begins in ``tz``."""
+    return dt.datetime.combine(day, dt.time(), tzinfo=tz).astimezone(dt.UTC)
+
+
+def local_day_bounds(day: dt.date, tz: zoneinfo.ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
+    """[start, end) of a local day as UTC instants (23 or 25 hours long on DST changes)."""
+    return local_midnight(day, tz), local_midnight(day + dt.timedelta(days=1), tz)
+
+
+def local_range_bounds(first: dt.date, last: dt.date, tz: zoneinfo.ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
+    """[start, end) of the inclusive local date range first..last."""
+    return local_midnight(first, tz), local_midnight(last + dt.timedelta(days=1), tz)
+
+
+def local_date(instant: dt.datetime, tz: zoneinfo.ZoneInfo) -> dt.date:
+    return instant.astimezone(tz).date()
+
+
+def local_days_of_utc_date(utc_date: dt.date, tz: zoneinfo.ZoneInfo) -> set[dt.date]:
+    """The local days that overlap one UTC date: one for UTC itself, otherwise usually two."""
+    start = dt.datetime.combine(utc_date, dt.time(), tzinfo=dt.UTC)
+    end = start + dt.timedelta(days=1) - dt.timedelta(microseconds=1)
+    return {local_date(start, tz), local_date(end, tz)}
+
+
+def utc_dates_of_local_day(day: dt.date, tz: zoneinfo.ZoneInfo) -> set[dt.date]:
+    start, end = local_day_bounds(day, tz)
+    return {start.date(), (end - dt.timedelta(microseconds=1)).date()}
+
+
+def days_between(first: dt.date, last: dt.date) -> list[dt.date]:
+    return [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def period_start(day: dt.date, interval: str) -> dt.date:
+    """The calendar bucket a day falls in: ISO weeks begin on Monday, months on the 1st."""
+    if interval == "week":
+        return day - dt.timedelta(days=day.weekday())
+    if interval == "month":
+        return day.replace(day=1)
+    return day

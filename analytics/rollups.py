@@ -1,0 +1,292 @@
+"""Rollups: per project, per LOCAL day aggregates of the raw ``events`` table.
+
+How a day gets (re)built
+    The ingestion flush calls ``rollups_mark_dirty`` after each committed batch with the UTC
+    dates it touched; that is one ``INSERT ... ON CONFLICT DO NOTHING`` into
+    ``analytics_dirty_day``. The periodic job ``rollups_process_dirty`` claims dirty markers and,
+    in ONE transaction per chunk, deletes the markers and rebuilds every local day they overlap
+    (a UTC date overlaps up to two local days) by deleting that day's rollup rows and
+    re-inserting them from raw events. Rebuilding is therefore idempotent, late events correct
+    the past day they belong to, and a crash mid-way rolls back both the markers' deletion and
+    the half-built day (nothing to clean up: the markers are simply still there).
+
+Why deleting the marker inside the rebuild transaction is race-free
+    A flush that commits events for the same day while we rebuild either committed before our
+    read (its events are included) or after. Its following mark either finds our marker row
+    locked (it waits for our commit, then inserts a fresh marker because ours is gone) or runs
+    after our commit (inserts a fresh one). Either way the day is rebuilt again later; no event
+    is left out of the rollups.
+
+The watermark (``FillState`` "rollups")
+    A run reads ``flushed_until()`` = t0 before claiming anything. Every event received before
+    t0 is stored and (the flush marks before it acknowledges a batch) marked dirty before t0.
+    When the run ends with no marker older than t0 left, all events received before t0 are
+    aggregated, and t0 becomes the watermark that ``complete_until`` reports.
+
+Per-project serialisation
+    User keys are dense per project (max + row_number), so two rebuilds of one project must not
+    interleave: a transaction-scoped advisory lock per project serialises them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from analytics import days as daysmod
+from analytics.bitmaps import bitmap_from_keys
+from analytics.models import FillState
+
+logger = logging.getLogger(__name__)
+
+ROLLUPS_FILL_STATE = "rollups"
+CATCHUP_FILL_STATE = "catchup"
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+# Distinct from analytics.partitions' lock key; the project id is the second half of the key.
+_PROJECT_LOCK_CLASS = 7_301
+
+
+def rollups_mark_dirty(*, touched: dict[int, set[dt.date]]) -> None:
+    """Record that raw events were inserted for these (project, UTC date) pairs.
+
+    Runs in the ingestion hot path after each committed batch: one statement, no read. Sorted so
+    that two flushers marking overlapping days lock the rows in the same order (no deadlock).
+    """
+    pairs = sorted({(int(project_id), day) for project_id, days in touched.items() for day in days})
+    if not pairs:
+        return
+    with connection.cursor() as cur:
+        cur.execute(
+            "INSERT INTO analytics_dirty_day (project_id, utc_date, marked_at) "
+            "SELECT p, d, clock_timestamp() FROM unnest(%s::int[], %s::date[]) AS t(p, d) "
+            "ORDER BY p, d ON CONFLICT DO NOTHING",
+            [[p for p, _ in pairs], [d for _, d in pairs]],
+        )
+
+
+# --- Building one local day -------------------------------------------------------------------
+
+_UPSERT_USERS = """
+WITH agg AS (
+    SELECT user_id, bool_and(is_anonymous) AS anon, min("timestamp") AS f, max("timestamp") AS l
+    FROM events
+    WHERE project_id = %(p)s AND "timestamp" >= %(lo)s AND "timestamp" < %(hi)s
+    GROUP BY user_id
+), moved AS (
+    UPDATE analytics_user u
+    SET first_seen = LEAST(u.first_seen, agg.f), last_seen = GREATEST(u.last_seen, agg.l)
+    FROM agg
+    WHERE u.project_id = %(p)s AND u.user_id = agg.user_id AND (agg.f < u.first_seen OR agg.l > u.last_seen)
+    RETURNING 1
+), base AS (
+    SELECT coalesce(max(user_key), 0) AS m FROM analytics_user WHERE project_id = %(p)s
+)
+INSERT INTO analytics_user (project_id, user_key, user_id, is_anonymous, first_seen, last_seen)
+SELECT %(p)s, base.m + row_number() OVER (ORDER BY agg.f, agg.user_id), agg.user_id, agg.anon, agg.f, agg.l
+FROM agg CROSS JOIN base
+WHERE NOT EXISTS (SELECT 1 FROM analytics_user u WHERE u.project_id = %(p)s AND u.user_id = agg.user_id)
+"""
+
+# The day's raw rows with their user key, read once: the four aggregates below scan this
+# temporary table instead of the partition four times.
+_STAGE = """
+CREATE TEMPORARY TABLE rollup_stage ON COMMIT DROP AS
+SELECT e.event_name, e.source, e."timestamp" AS ts, u.user_key, e.properties
+FROM events e
+JOIN analytics_user u ON u.project_id = %(p)s AND u.user_id = e.user_id
+WHERE e.project_id = %(p)s AND e."timestamp" >= %(lo)s AND e."timestamp" < %(hi)s
+"""
+
+_DELETE_DAY = [
+    "DELETE FROM analytics_user_day WHERE project_id = %(p)s AND day = %(day)s",
+    "DELETE FROM analytics_day_users WHERE project_id = %(p)s AND day = %(day)s",
+    "DELETE FROM analytics_daily_events WHERE project_id = %(p)s AND day = %(day)s",
+    "DELETE FROM analytics_hourly_events WHERE project_id = %(p)s AND day = %(day)s",
+]
+
+_INSERT_DAY = [
+    """
+    INSERT INTO analytics_user_day (project_id, day, user_key, events, first_at, last_at)
+    SELECT %(p)s, %(day)s, user_key, count(*), min(ts), max(ts) FROM rollup_stage GROUP BY user_key
+    """,
+    """
+    INSERT INTO analytics_daily_events (project_id, day, event_name, source, events)
+    SELECT %(p)s, %(day)s, event_name, source, count(*) FROM rollup_stage GROUP BY event_name, source
+    """,
+    """
+    INSERT INTO analytics_hourly_events (project_id, day, hour, event_name, events)
+    SELECT %(p)s, %(day)s, date_trunc('hour', ts, %(tz)s), event_name, count(*)
+    FROM rollup_stage GROUP BY 3, 4
+    """,
+    """
+    INSERT INTO analytics_event_definition (project_id, event_name, first_seen_day, last_seen_day)
+    SELECT DISTINCT %(p)s, event_name, %(day)s::date, %(day)s::date FROM rollup_stage
+    ON CONFLICT (project_id, event_name) DO UPDATE
+    SET first_seen_day = LEAST(analytics_event_definition.first_seen_day, EXCLUDED.first_seen_day),
+        last_seen_day = GREATEST(analytics_event_definition.last_seen_day, EXCLUDED.last_seen_day)
+    """,
+    """
+    INSERT INTO analytics_property_definition (project_id, event_name, key)
+    SELECT DISTINCT %(p)s, event_name, jsonb_object_keys(properties)
+    FROM rollup_stage WHERE jsonb_typeof(properties) = 'object'
+    ON CONFLICT DO NOTHING
+    """,
+]
+
+
+def _rebuild_local_day(cur, *, project_id: int, tz_name: str, day: dt.date) -> None:
+    tz = daysmod.zone(tz_name)
+    lo, hi = daysmod.local_day_bounds(day, tz)
+    params = {"p": project_id, "day": day, "lo": lo, "hi": hi, "tz": tz_name}
+    cur.execute(_UPSERT_USERS, params)
+    cur.execute(_STAGE, params)
+    for sql in _DELETE_DAY:
+        cur.execute(sql, params)
+    for sql in _INSERT_DAY:
+        cur.execute(sql, params)
+    cur.execute("SELECT event_name, array_agg(DISTINCT user_key) FROM rollup_stage GROUP BY event_name")
+    per_event = cur.fetchall()
+    rows = []
+    all_keys: set[int] = set()
+    for event_name, keys in per_event:
+        all_keys.update(keys)
+        rows.append((project_id, day, event_name, bitmap_from_keys(keys), len(keys)))
+    if all_keys:
+        rows.append((project_id, day, "", bitmap_from_keys(all_keys), len(all_keys)))
+        cur.executemany(
+            "INSERT INTO analytics_day_users (project_id, day, event_name, users, user_count) "
+            "VALUES (%s, %s, %s, %s, %s)",
+            rows,
+        )
+    cur.execute("DROP TABLE rollup_stage")
+
+
+def rollup_rebuild_days(*, project_id: int, tz_name: str, days: Iterable[dt.date]) -> None:
+    """Rebuild local days of one project from raw events, atomically (idempotent)."""
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_PROJECT_LOCK_CLASS, project_id])
+        for day in sorted(set(days)):
+            _rebuild_local_day(cur, project_id=project_id, tz_name=tz_name, day=day)
+
+
+# --- The dirty-day consumer -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RollupRun:
+    markers: int
+    local_days: int
+    watermark: dt.datetime | None
+
+
+def _project_timezones(project_ids: Iterable[int]) -> dict[int, str]:
+    from projects.models import Project
+
+    return dict(Project.objects.filter(pk__in=set(project_ids)).values_list("pk", "timezone"))
+
+
+def _claim_chunk(cur, *, chunk: int) -> list[tuple[int, dt.date]]:
+    # One project per chunk keeps a transaction's locks on one project; SKIP LOCKED lets a
+    # second worker take other markers instead of waiting.
+    cur.execute(
+        """
+        DELETE FROM analytics_dirty_day d
+        USING (
+            SELECT project_id, utc_date FROM analytics_dirty_day
+            WHERE project_id = (SELECT project_id FROM analytics_dirty_day
+                                ORDER BY marked_at LIMIT 1 FOR UPDATE SKIP LOCKED)
+            ORDER BY utc_date LIMIT %s FOR UPDATE SKIP LOCKED
+        ) c
+        WHERE d.project_id = c.project_id AND d.utc_date = c.utc_date
+        RETURNING d.project_id, d.utc_date
+        """,
+        [chunk],
+    )
+    return cur.fetchall()
+
+
+def rollups_process_dirty(*, chunk: int = 7, time_budget_s: float = 240.0) -> RollupRun:
+    """Rebuild the local days behind dirty markers, then advance the watermark if all caught up."""
+    from ingestion.selectors import flushed_until
+
+    t0 = flushed_until()
+    started = time.monotonic()
+    markers = local_days = 0
+    while time.monotonic() - started < time_budget_s:
+        with transaction.atomic(), connection.cursor() as cur:
+            claimed = _claim_chunk(cur, chunk=chunk)
+            if not claimed:
+                break
+            project_id = claimed[0][0]
+            tz_name = _project_timezones([project_id]).get(project_id)
+            markers += len(claimed)
+            if tz_name is None:  # project deleted: its markers are simply dropped
+                continue
+            tz = daysmod.zone(tz_name)
+            days = set().union(*(daysmod.local_days_of_utc_date(d, tz) for _, d in claimed))
+            rollup_rebuild_days(project_id=project_id, tz_name=tz_name, days=days)
+            local_days += len(days)
+    watermark = None
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute("SELECT EXISTS (SELECT 1 FROM analytics_dirty_day WHERE marked_at <= %s)", [t0])
+        if not cur.fetchone()[0]:
+            state = FillState.objects.select_for_update().filter(name=ROLLUPS_FILL_STATE).first()
+            if state is None:
+                state = FillState(name=ROLLUPS_FILL_STATE, end_time=t0, state=FillState.DONE)
+            state.end_time = max(state.end_time, t0)
+            state.state = FillState.DONE
+            state.save()
+            watermark = state.end_time
+    if markers:
+        logger.info(
+            "rollups rebuilt",
+            extra={"markers": markers, "local_days": local_days, "watermark": str(watermark)},
+        )
+    return RollupRun(markers=markers, local_days=local_days, watermark=watermark)
+
+
+def rollups_watermark() -> dt.datetime:
+    """Every event received before this instant is in the rollups (the epoch before a first run)."""
+    state = FillState.objects.filter(name=ROLLUPS_FILL_STATE).values_list("end_time", flat=True).first()
+    return state or EPOCH
+
+
+# --- Catch-up ---------------------------------------------------------------------------------
+
+
+def rollups_catch_up(*, max_days: int = 7, today: dt.date | None = None) -> int:
+    """Mark dirty every (project, UTC date) of closed partitions after the checkpoint.
+
+    Covers raw rows that never got a marker (events loaded before rollups existed, a bulk
+    import, a lost mark) and re-verifies each day once after it closes. Works a few partitions
+    per run, in order, and records how far it got in ``FillState`` "catchup", so it is
+    restartable and cheap once caught up. Returns the number of partitions scanned.
+    """
+    from analytics.partitions import list_partitions, partition_name
+
+    today = today or timezone.now().date()
+    state = FillState.objects.filter(name=CATCHUP_FILL_STATE).first()
+    after = state.end_time.date() if state else dt.date.min
+    pending = [p.day for p in list_partitions() if after <= p.day < today][:max_days]
+    for day in pending:
+        with transaction.atomic(), connection.cursor() as cur:
+            cur.execute(
+                f"INSERT INTO analytics_dirty_day (project_id, utc_date, marked_at) "
+                f"SELECT DISTINCT project_id, %s::date, clock_timestamp() FROM {partition_name(day)} "
+                f"ON CONFLICT DO NOTHING",
+                [day],
+            )
+            FillState.objects.update_or_create(
+                name=CATCHUP_FILL_STATE,
+                defaults={
+                    "end_time": dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC),
+                    "state": FillState.DONE,
+                },
+            )
+    return len(pending)

@@ -1,0 +1,335 @@
+"""Input validation and output shapes of the reporting API.
+
+Input serializers get the project in their context (its timezone decides "today" and which
+events and properties exist). Every error is keyed by the parameter's name, so a 400 says which
+parameter was wrong. Range limits keep each query's cost bounded: rollup reads are cheap per day,
+raw-event reads (breakdowns, funnels, sessions, hourly users, export) are not.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import uuid
+
+from django.utils import timezone
+from rest_framework import serializers
+
+from analytics import days as daysmod
+from reporting import selectors
+
+DATE_FORMATS = ["%Y-%m-%d"]
+MAX_ROLLUP_DAYS = 731
+MAX_RAW_DAYS = 92
+MAX_HOURLY_DAYS = 31
+DEFAULT_DAYS = 30
+
+
+def _date_field(**kwargs) -> serializers.DateField:
+    return serializers.DateField(input_formats=DATE_FORMATS, **kwargs)
+
+
+class _RangeInput(serializers.Serializer):
+    """``from`` and ``to``: inclusive local dates; default the last 30 days up to today."""
+
+    max_days = MAX_ROLLUP_DAYS
+
+    def get_fields(self) -> dict:
+        fields = super().get_fields()
+        # "from" is a Python keyword, so the field is added under its wire name here.
+        fields["from"] = _date_field(required=False, help_text="First day (YYYY-MM-DD), inclusive.")
+        fields["to"] = _date_field(required=False, help_text="Last day (YYYY-MM-DD), inclusive.")
+        return fields
+
+    def _today(self) -> dt.date:
+        return daysmod.local_date(timezone.now(), daysmod.zone(self.context["project"].timezone))
+
+    def _max_days(self, attrs: dict) -> int:
+        return self.max_days
+
+    def validate(self, attrs: dict) -> dict:
+        attrs = super().validate(attrs)
+        date_to = attrs.pop("to", None) or self._today()
+        date_from = attrs.pop("from", None) or date_to - dt.timedelta(days=DEFAULT_DAYS - 1)
+        if date_from > date_to:
+            raise serializers.ValidationError({"from": f"must not be after to ({date_to.isoformat()})."})
+        limit = self._max_days(attrs)
+        if (date_to - date_from).days + 1 > limit:
+            raise serializers.ValidationError({"to": f"the range from..to must be at most {limit} days."})
+        attrs["date_from"], attrs["date_to"] = date_from, date_to
+        return attrs
+
+
+def _check_event(project, event: str, field: str = "event") -> None:
+    if not selectors.event_is_known(project=project, event=event):
+        raise serializers.ValidationError({field: f"unknown event {event!r} in this project."})
+
+
+class ActiveUsersInput(_RangeInput):
+    interval = serializers.ChoiceField(choices=["day", "week", "month"], default="day")
+
+
+class TopEventsInput(_RangeInput):
+    limit = serializers.IntegerField(min_value=1, max_value=100, default=10)
+
+
+class TrendsInput(_RangeInput):
+    event = serializers.CharField(max_length=200)
+    interval = serializers.ChoiceField(choices=["hour", "day", "week", "month"], default="day")
+    math = serializers.ChoiceField(choices=["total", "users"], default="total")
+    breakdown = serializers.CharField(max_length=200, required=False, help_text="A top-level property key.")
+
+    def _max_days(self, attrs: dict) -> int:
+        if attrs.get("interval") == "hour":
+            return MAX_HOURLY_DAYS
+        return MAX_RAW_DAYS if attrs.get("breakdown") else MAX_ROLLUP_DAYS
+
+    def validate(self, attrs: dict) -> dict:
+        attrs = super().validate(attrs)
+        project = self.context["project"]
+        _check_event(project, attrs["event"])
+        key = attrs.get("breakdown")
+        if key and not selectors.property_is_known(project=project, event=attrs["event"], key=key):
+            raise serializers.ValidationError({"breakdown": f"unknown property {key!r} for event {attrs['event']!r}."})
+        return attrs
+
+
+class FunnelInput(_RangeInput):
+    max_days = MAX_RAW_DAYS
+    steps = serializers.ListField(
+        child=serializers.CharField(max_length=200),
+        min_length=2,
+        max_length=10,
+        help_text="Event names, in order.",
+    )
+    window_hours = serializers.IntegerField(min_value=1, max_value=24 * 90, default=24)
+
+    def validate_steps(self, steps: list[str]) -> list[str]:
+        if len(set(steps)) != len(steps):
+            raise serializers.ValidationError("steps must be distinct events.")
+        unknown = selectors.unknown_events(project=self.context["project"], events=steps)
+        if unknown:
+            raise serializers.ValidationError(f"unknown event(s) in this project: {', '.join(unknown)}.")
+        return steps
+
+
+class RetentionInput(serializers.Serializer):
+    start_date = _date_field()
+    windows = serializers.IntegerField(min_value=1, max_value=104, default=3)
+    period = serializers.ChoiceField(choices=["day", "week"], default="week")
+
+    def validate(self, attrs: dict) -> dict:
+        if attrs["period"] == "day" and attrs["windows"] > 90:
+            raise serializers.ValidationError({"windows": "at most 90 daily windows."})
+        return attrs
+
+
+class RetentionCohortsInput(_RangeInput):
+    max_days = 366
+    period = serializers.ChoiceField(choices=["day", "week"], default="week")
+
+    def validate(self, attrs: dict) -> dict:
+        attrs = super().validate(attrs)
+        if attrs["period"] == "day" and (attrs["date_to"] - attrs["date_from"]).days >= 92:
+            raise serializers.ValidationError({"to": "a daily cohort table spans at most 92 days."})
+        return attrs
+
+
+def _decode_cursor(raw: str) -> str:
+    try:
+        return base64.urlsafe_b64decode(raw.encode() + b"=" * (-len(raw) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise serializers.ValidationError("malformed cursor.") from None
+
+
+def encode_cursor(value: str) -> str:
+    return base64.urlsafe_b64encode(value.encode()).decode().rstrip("=")
+
+
+class UsersInput(serializers.Serializer):
+    limit = serializers.IntegerField(min_value=1, max_value=1000, default=100)
+    cursor = serializers.CharField(required=False, max_length=200)
+
+    def validate_cursor(self, raw: str) -> int:
+        value = _decode_cursor(raw)
+        if not value.isdigit():
+            raise serializers.ValidationError("malformed cursor.")
+        return int(value)
+
+
+class EventsInput(_RangeInput):
+    max_days = MAX_RAW_DAYS
+    event = serializers.CharField(max_length=200, required=False)
+    # "format" is also DRF's renderer override; the view's negotiation ignores it (see views.py).
+    format = serializers.ChoiceField(choices=["json", "csv", "ndjson"], default="json")
+    limit = serializers.IntegerField(min_value=1, max_value=10_000, default=1000, help_text="json only.")
+    cursor = serializers.CharField(required=False, max_length=300, help_text="json only.")
+
+    def validate_cursor(self, raw: str) -> selectors.ExportCursor:
+        ts, _, event_id = _decode_cursor(raw).partition("|")
+        try:
+            return selectors.ExportCursor(dt.datetime.fromisoformat(ts), str(uuid.UUID(event_id)))
+        except ValueError:
+            raise serializers.ValidationError("malformed cursor.") from None
+
+    def validate(self, attrs: dict) -> dict:
+        attrs = super().validate(attrs)
+        if attrs.get("event"):
+            _check_event(self.context["project"], attrs["event"])
+        return attrs
+
+
+class SessionsInput(_RangeInput):
+    max_days = MAX_RAW_DAYS
+
+
+# --- Output shapes (documented in the OpenAPI schema) -----------------------------------------
+
+
+class _Out(serializers.Serializer):
+    complete_until = serializers.DateTimeField(
+        help_text="Every event received before this instant is stored and aggregated."
+    )
+
+
+class DateUsers(serializers.Serializer):
+    date = serializers.DateField()
+    users = serializers.IntegerField()
+
+
+class ActiveUsersOutput(_Out):
+    results = DateUsers(many=True)
+
+
+class TopEvent(serializers.Serializer):
+    event = serializers.CharField()
+    count = serializers.IntegerField()
+    users = serializers.IntegerField()
+
+
+class TopEventsOutput(_Out):
+    results = TopEvent(many=True)
+
+
+class TrendPoint(serializers.Serializer):
+    date = serializers.CharField(help_text="YYYY-MM-DD, or an ISO datetime for interval=hour.")
+    value = serializers.IntegerField()
+
+
+class TrendSeries(serializers.Serializer):
+    label = serializers.CharField()
+    data = TrendPoint(many=True)
+
+
+class TrendsOutput(_Out):
+    series = TrendSeries(many=True)
+
+
+class FunnelStep(serializers.Serializer):
+    event = serializers.CharField()
+    users = serializers.IntegerField()
+    conversion_from_start = serializers.FloatField(help_text="Percent.")
+    conversion_from_previous = serializers.FloatField(help_text="Percent.")
+
+
+class FunnelOutput(_Out):
+    results = FunnelStep(many=True)
+
+
+class RetentionPeriod(serializers.Serializer):
+    period = serializers.IntegerField()
+    start = serializers.DateField()
+    retained_users = serializers.IntegerField()
+    retention_rate = serializers.FloatField(help_text="Percent of the cohort.")
+
+
+class Cohort(serializers.Serializer):
+    start_date = serializers.DateField()
+    cohort_size = serializers.IntegerField()
+    retention = RetentionPeriod(many=True)
+
+
+class RetentionOutput(Cohort, _Out):
+    pass
+
+
+class RetentionCohortsOutput(_Out):
+    period = serializers.CharField()
+    results = Cohort(many=True)
+
+
+class MinuteCount(serializers.Serializer):
+    minute = serializers.DateTimeField()
+    count = serializers.IntegerField()
+
+
+class EventCount(serializers.Serializer):
+    event = serializers.CharField()
+    count = serializers.IntegerField()
+
+
+class LiveOutput(_Out):
+    now = serializers.DateTimeField()
+    active_users_5m = serializers.IntegerField()
+    events_per_minute = MinuteCount(many=True)
+    top_events_1h = EventCount(many=True)
+
+
+class UserRow(serializers.Serializer):
+    user_id = serializers.CharField()
+    is_anonymous = serializers.BooleanField()
+    first_seen = serializers.DateTimeField()
+    last_seen = serializers.DateTimeField()
+    event_count = serializers.IntegerField()
+
+
+class UsersOutput(_Out):
+    results = UserRow(many=True)
+    next = serializers.CharField(allow_null=True, help_text="Pass as ?cursor= for the next page.")
+
+
+class DayEvents(serializers.Serializer):
+    date = serializers.DateField()
+    events = serializers.IntegerField()
+
+
+class RecentEvent(serializers.Serializer):
+    event_id = serializers.UUIDField()
+    event = serializers.CharField()
+    source = serializers.CharField()
+    timestamp = serializers.DateTimeField()
+    properties = serializers.JSONField()
+
+
+class UserDetailOutput(UserRow, _Out):
+    daily = DayEvents(many=True)
+    recent_events = RecentEvent(many=True)
+
+
+class ExportEvent(serializers.Serializer):
+    event_id = serializers.UUIDField()
+    event = serializers.CharField()
+    source = serializers.CharField()
+    user_id = serializers.CharField()
+    is_anonymous = serializers.BooleanField()
+    session_id = serializers.CharField(allow_null=True)
+    timestamp = serializers.DateTimeField()
+    received_at = serializers.DateTimeField()
+    properties = serializers.JSONField()
+
+
+class EventsOutput(_Out):
+    results = ExportEvent(many=True)
+    next = serializers.CharField(allow_null=True)
+
+
+class SessionDay(serializers.Serializer):
+    date = serializers.DateField()
+    sessions = serializers.IntegerField()
+    avg_duration_seconds = serializers.FloatField()
+    avg_events_per_session = serializers.FloatField()
+
+
+class SessionsOutput(_Out):
+    results = SessionDay(many=True)

@@ -1,0 +1,112 @@
+"""One committed dataset per test module: two projects, late events, duplicates, two time zones.
+
+The data is committed (not inside a test's rolled-back transaction) because funnels run in DuckDB,
+whose attached PostgreSQL connection only sees committed rows; building it once per module also
+keeps the suite fast. It is removed again when the module ends.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from dataclasses import dataclass
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from analytics import days as daysmod
+from analytics.duck import duckdb_reset
+from analytics.rollups import rollups_mark_dirty, rollups_process_dirty
+from analytics.tests.factories import RawEvent, events_delete, events_insert, touched_days, unique_events
+from projects.models import Project
+from projects.tests.factories import ProjectFactory, ingest_key_for, read_key_for
+from reporting.tests import oracle
+
+FIRST_DAY = dt.date(2024, 2, 20)
+DAYS = 35  # crosses the US DST change of 2024-03-10
+ROLLUP_TABLES = [
+    "analytics_user",
+    "analytics_user_day",
+    "analytics_day_users",
+    "analytics_daily_events",
+    "analytics_hourly_events",
+    "analytics_event_definition",
+    "analytics_property_definition",
+    "analytics_dirty_day",
+]
+
+
+@dataclass
+class Tenant:
+    project: Project
+    read_key: str
+    ingest_key: str
+    events: list[RawEvent]  # what the table holds: duplicates removed
+
+    @property
+    def tz(self):
+        return daysmod.zone(self.project.timezone)
+
+    def client(self) -> APIClient:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {self.read_key}")
+        return client
+
+    def url(self, path: str) -> str:
+        return f"/api/v1/projects/{self.project.slug}/{path}"
+
+
+@dataclass
+class Dataset:
+    ny: Tenant
+    kolkata: Tenant
+
+
+def _load(project: Project, seed: int, users: int) -> list[RawEvent]:
+    tz = daysmod.zone(project.timezone)
+    generated = oracle.generate(project_id=project.pk, tz=tz, first=FIRST_DAY, days=DAYS, users=users, seed=seed)
+    rng = random.Random(seed + 1)
+    late = [e for e in generated if rng.random() < 0.08]
+    late_ids = {id(e) for e in late}
+    on_time = [e for e in generated if id(e) not in late_ids]
+    duplicates = rng.sample(on_time, 40)
+    # First flush and rollup, then late events for past days plus replays of already stored events.
+    events_insert(on_time)
+    rollups_mark_dirty(touched=touched_days(on_time))
+    rollups_process_dirty()
+    second = late + duplicates
+    events_insert(second)
+    rollups_mark_dirty(touched=touched_days(second))
+    rollups_process_dirty()
+    return unique_events(generated + duplicates)
+
+
+def _cleanup(project_ids: list[int]) -> None:
+    events_delete(project_ids)
+    with connection.cursor() as cur:
+        for table in ROLLUP_TABLES:
+            cur.execute(f"DELETE FROM {table} WHERE project_id = ANY(%s)", [project_ids])
+        cur.execute("DELETE FROM analytics_fill_state")
+    Project.objects.filter(pk__in=project_ids).delete()
+
+
+@pytest.fixture(scope="module")
+def dataset(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        tenants = []
+        for tz_name, seed, users in (("America/New_York", 7, 60), ("Asia/Kolkata", 11, 30)):
+            project = ProjectFactory(timezone=tz_name)
+            tenants.append(
+                Tenant(
+                    project=project,
+                    read_key=read_key_for(project),
+                    ingest_key=ingest_key_for(project),
+                    events=_load(project, seed, users),
+                )
+            )
+        try:
+            yield Dataset(*tenants)
+        finally:
+            duckdb_reset()
+            _cleanup([t.project.pk for t in tenants])

@@ -1,0 +1,19 @@
+"""Reporting endpoints, included under /api/v1/projects/<slug>/ (no catch-all: other apps share it)."""
+
+from django.urls import path
+
+from reporting import views
+
+urlpatterns = [
+    path("active-users", views.ActiveUsersView.as_view(), name="reporting-active-users"),
+    path("top-events", views.TopEventsView.as_view(), name="reporting-top-events"),
+    path("trends", views.TrendsView.as_view(), name="reporting-trends"),
+    path("funnels", views.FunnelsView.as_view(), name="reporting-funnels"),
+    path("retention", views.RetentionView.as_view(), name="reporting-retention"),
+    path("retention/cohorts", views.RetentionCohortsView.as_view(), name="reporting-retention-cohorts"),
+    path("live", views.LiveView.as_view(), name="reporting-live"),
+    path("users", views.UsersView.as_view(), name="reporting-users"),
+    path("users/<path:user_id>", views.UserDetailView.as_view(), name="reporting-user"),
+    path("events", views.EventsView.as_view(), name="reporting-events"),
+    path("sessions", views.SessionsView.as_view(), name="reporting-sessions"),
+]

@@ -1,0 +1,184 @@
+"""The reporting API: one class per operation; validate, call one selector, serialize."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+
+import orjson
+from django.http import Http404, StreamingHttpResponse
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from reporting import selectors
+from reporting import serializers as s
+from reporting.access import ProjectAPIView
+
+TAG = ["reporting"]
+
+
+class ActiveUsersView(ProjectAPIView):
+    @extend_schema(tags=TAG, parameters=[s.ActiveUsersInput], responses=s.ActiveUsersOutput)
+    def get(self, request: Request, slug: str) -> Response:
+        """Distinct active users per day, week (Monday) or month (DAU/WAU/MAU)."""
+        p = self.validated(s.ActiveUsersInput, request.query_params)
+        results = selectors.active_users_series(
+            project=self.project, date_from=p["date_from"], date_to=p["date_to"], interval=p["interval"]
+        )
+        return self.answer(s.ActiveUsersOutput, {"results": results})
+
+
+class TopEventsView(ProjectAPIView):
+    @extend_schema(tags=TAG, parameters=[s.TopEventsInput], responses=s.TopEventsOutput)
+    def get(self, request: Request, slug: str) -> Response:
+        """The most frequent events in the range, with their distinct users."""
+        p = self.validated(s.TopEventsInput, request.query_params)
+        results = selectors.top_events_list(
+            project=self.project, date_from=p["date_from"], date_to=p["date_to"], limit=p["limit"]
+        )
+        return self.answer(s.TopEventsOutput, {"results": results})
+
+
+class TrendsView(ProjectAPIView):
+    @extend_schema(tags=TAG, parameters=[s.TrendsInput], responses=s.TrendsOutput)
+    def get(self, request: Request, slug: str) -> Response:
+        """One event over time (count or distinct users), optionally broken down by a property."""
+        p = self.validated(s.TrendsInput, request.query_params)
+        series = selectors.trends_series(
+            project=self.project,
+            event=p["event"],
+            date_from=p["date_from"],
+            date_to=p["date_to"],
+            interval=p["interval"],
+            math=p["math"],
+            breakdown=p.get("breakdown"),
+        )
+        return self.answer(s.TrendsOutput, {"series": series})
+
+
+class FunnelsView(ProjectAPIView):
+    @extend_schema(tags=TAG, request=s.FunnelInput, responses=s.FunnelOutput)
+    def post(self, request: Request, slug: str) -> Response:
+        """Users completing ordered steps, each within window_hours of the first step."""
+        p = self.validated(s.FunnelInput, request.data)
+        results = selectors.funnel_compute(
+            project=self.project,
+            steps=p["steps"],
+            date_from=p["date_from"],
+            date_to=p["date_to"],
+            window_hours=p["window_hours"],
+        )
+        return self.answer(s.FunnelOutput, {"results": results})
+
+
+class RetentionView(ProjectAPIView):
+    @extend_schema(tags=TAG, parameters=[s.RetentionInput], responses=s.RetentionOutput)
+    def get(self, request: Request, slug: str) -> Response:
+        """Of the users first seen in the period beginning at start_date, who came back later."""
+        p = self.validated(s.RetentionInput, request.query_params)
+        cohort = selectors.retention_get(
+            project=self.project, start_date=p["start_date"], windows=p["windows"], period=p["period"]
+        )
+        return self.answer(s.RetentionOutput, cohort)
+
+
+class RetentionCohortsView(ProjectAPIView):
+    @extend_schema(tags=TAG, parameters=[s.RetentionCohortsInput], responses=s.RetentionCohortsOutput)
+    def get(self, request: Request, slug: str) -> Response:
+        """The cohort triangle: a cohort per period from `from`, each followed up to `to`."""
+        p = self.validated(s.RetentionCohortsInput, request.query_params)
+        cohorts = selectors.retention_cohorts(
+            project=self.project, date_from=p["date_from"], date_to=p["date_to"], period=p["period"]
+        )
+        return self.answer(s.RetentionCohortsOutput, {"period": p["period"], "results": cohorts})
+
+
+class LiveView(ProjectAPIView):
+    @extend_schema(tags=TAG, responses=s.LiveOutput)
+    def get(self, request: Request, slug: str) -> Response:
+        """Active users in the last 5 minutes, events per minute (15 min), top events (1 h)."""
+        from django.utils import timezone
+
+        return self.answer(s.LiveOutput, selectors.live_get(project=self.project, now=timezone.now()))
+
+
+class UsersView(ProjectAPIView):
+    @extend_schema(tags=TAG, parameters=[s.UsersInput], responses=s.UsersOutput)
+    def get(self, request: Request, slug: str) -> Response:
+        """Users in first-seen order with first/last seen and event counts (cursor-paginated)."""
+        p = self.validated(s.UsersInput, request.query_params)
+        rows, next_key = selectors.users_page(project=self.project, limit=p["limit"], after_key=p.get("cursor", 0))
+        next_cursor = s.encode_cursor(str(next_key)) if next_key is not None else None
+        return self.answer(s.UsersOutput, {"results": rows, "next": next_cursor})
+
+
+class UserDetailView(ProjectAPIView):
+    @extend_schema(tags=TAG, responses=s.UserDetailOutput)
+    def get(self, request: Request, slug: str, user_id: str) -> Response:
+        """One user's daily event counts and most recent events."""
+        detail = selectors.user_detail(project=self.project, user_id=user_id)
+        if detail is None:
+            raise Http404("No such user in this project.")
+        return self.answer(s.UserDetailOutput, detail)
+
+
+def _csv_lines(rows: Iterator[dict]) -> Iterator[str]:
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(selectors.EXPORT_COLUMNS)
+    for row in rows:
+        writer.writerow(
+            [orjson.dumps(row[c]).decode() if c == "properties" else row[c] for c in selectors.EXPORT_COLUMNS]
+        )
+        if buf.tell() > 64_000:
+            yield buf.getvalue()
+            buf.seek(0)
+            buf.truncate()
+    yield buf.getvalue()
+
+
+def _ndjson_lines(rows: Iterator[dict]) -> Iterator[bytes]:
+    for row in rows:
+        yield orjson.dumps(row, default=str) + b"\n"
+
+
+class EventsView(ProjectAPIView):
+    @extend_schema(
+        tags=TAG,
+        parameters=[s.EventsInput, OpenApiParameter("format", enum=["json", "csv", "ndjson"])],
+        responses=s.EventsOutput,
+    )
+    def get(self, request: Request, slug: str):
+        """Raw events: json pages (cursor) or a streamed csv / ndjson file of the whole range."""
+        p = self.validated(s.EventsInput, request.query_params)
+        scope = {
+            "project": self.project,
+            "date_from": p["date_from"],
+            "date_to": p["date_to"],
+            "event": p.get("event"),
+        }
+        if p["format"] == "json":
+            rows, after = selectors.events_page(**scope, limit=p["limit"], after=p.get("cursor"))
+            next_cursor = s.encode_cursor(f"{after.timestamp.isoformat()}|{after.event_id}") if after else None
+            return self.answer(s.EventsOutput, {"results": rows, "next": next_cursor})
+        # Streams cannot carry complete_until in a body; it goes in a header, read before the rows.
+        complete_until = selectors.complete_until_get().isoformat()
+        rows = selectors.events_iter(**scope)
+        if p["format"] == "csv":
+            response = StreamingHttpResponse(_csv_lines(rows), content_type="text/csv; charset=utf-8")
+        else:
+            response = StreamingHttpResponse(_ndjson_lines(rows), content_type="application/x-ndjson")
+        response["X-Complete-Until"] = complete_until
+        response["Content-Disposition"] = f'attachment; filename="{self.project.slug}-events.{p["format"]}"'
+        return response
+
+
+class SessionsView(ProjectAPIView):
+    @extend_schema(tags=TAG, parameters=[s.SessionsInput], responses=s.SessionsOutput)
+    def get(self, request: Request, slug: str) -> Response:
+        """Sessions per day (by first event), average duration and events per session."""
+        p = self.validated(s.SessionsInput, request.query_params)
+        results = selectors.sessions_series(project=self.project, date_from=p["date_from"], date_to=p["date_to"])
+        return self.answer(s.SessionsOutput, {"results": results})
