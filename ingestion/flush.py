@@ -30,6 +30,7 @@ from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 
 from analytics.partitions import ensure_partitions
+from analytics.rollups import rollups_mark_dirty
 from config.redis import get_redis
 from ingestion import buffer
 
@@ -306,7 +307,8 @@ def write_entries(entries: list[Entry]) -> FlushStats:
 
 
 def _after_store(touched: dict[int, set]) -> None:
-    """Hook for work that must commit with the events (rollup dirty-marking); see analytics."""
+    """Work that must commit with the events: the rollups learn which days changed."""
+    rollups_mark_dirty(touched=touched)
 
 
 def acknowledge(client: redis.Redis, stream: str, entry_ids: list[str]) -> None:

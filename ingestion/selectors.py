@@ -42,3 +42,33 @@ def buffered_entries() -> dict[str, int]:
     for key in keys:
         pipe.xlen(key)
     return dict(zip(keys, pipe.execute(), strict=True))
+
+
+_LEDGER_FIELDS = ("received", "accepted", "duplicate", "late", "rejected", "rate_limited", "quota_exceeded", "flushed")
+
+
+def ledger_report(*, project, since: dt.datetime, until: dt.datetime) -> dict:
+    """The project's ledger rows in [since, until] with totals; Redis counters are synced first."""
+    from ingestion.ledger import ledger_sync
+    from ingestion.models import IngestionLedger
+
+    ledger_sync()
+    rows = list(
+        IngestionLedger.objects.filter(project=project, minute__gte=since, minute__lte=until)
+        .order_by("minute")
+        .values("minute", "rejected_by_reason", *_LEDGER_FIELDS)
+    )
+    totals: dict = {field: sum(row[field] for row in rows) for field in _LEDGER_FIELDS}
+    reasons: dict[str, int] = {}
+    for row in rows:
+        for reason, count in row["rejected_by_reason"].items():
+            reasons[reason] = reasons.get(reason, 0) + count
+    totals.update(minute=since, rejected_by_reason=reasons)
+    return {
+        "since": since,
+        "until": until,
+        "totals": totals,
+        "results": rows,
+        "buffered_entries": sum(buffered_entries().values()),
+        "dead_letters": get_redis().xlen(buffer.DLQ),
+    }

@@ -114,3 +114,35 @@ def test_unreachable_buffer_is_503_and_nothing_is_taken(project, ingest_key, pos
     assert "retry" in response.json()["error"]
     assert response["Retry-After"]
     assert flush().events == 0
+
+
+def test_ledger_endpoint_needs_the_read_key_and_reports_totals(project, ingest_key, read_key, post, flush, client):
+    from projects.tests.factories import ProjectFactory, read_key_for
+
+    post(ingest_key, {"events": [{"event": "a"}, {"event": ""}]})
+    flush()
+    url = f"/api/v1/projects/{project.slug}/ingestion"
+    assert client.get(url).status_code in (401, 403)
+    assert client.get(url, HTTP_AUTHORIZATION=f"Bearer {ingest_key}").status_code == 403
+    other = read_key_for(ProjectFactory())
+    assert client.get(url, HTTP_AUTHORIZATION=f"Bearer {other}").status_code == 404
+    response = client.get(url, HTTP_AUTHORIZATION=f"Bearer {read_key}")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["totals"]["received"] == 2
+    assert body["totals"]["accepted"] == 1
+    assert body["totals"]["flushed"] == 1
+    assert body["totals"]["rejected_by_reason"] == {"invalid_event": 1}
+    assert body["buffered_entries"] == 0 and "complete_until" in body
+    bad = client.get(
+        url + "?since=2024-01-02T00:00:00Z&until=2024-01-01T00:00:00Z", HTTP_AUTHORIZATION=f"Bearer {read_key}"
+    )
+    assert bad.status_code == 400 and "since" in bad.json()
+
+
+def test_flush_marks_the_touched_days_dirty_for_rollups(project, ingest_key, post, flush):
+    from analytics.models import RollupDirtyDay
+
+    post(ingest_key, {"event": "late", "timestamp": "2021-06-01T12:00:00Z"})
+    flush()
+    assert RollupDirtyDay.objects.filter(project_id=project.pk).values_list("utc_date", flat=True).count() == 1
