@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "projects",
     "analytics",
     "ingestion",
+    "persons",
     "reporting",
     "dashboard",
 ]

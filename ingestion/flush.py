@@ -28,11 +28,13 @@ import psycopg
 import redis
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
+from django.utils.timezone import now as django_now
 
 from analytics.partitions import ensure_partitions
 from analytics.rollups import rollups_mark_dirty
 from config.redis import get_redis
 from ingestion import buffer
+from persons.services import IdentityOp, identity_op_of, persons_apply
 
 logger = logging.getLogger(__name__)
 
@@ -222,13 +224,15 @@ def sessions_sweep(*, now_us: int | None = None) -> int:
 # --- Writing ---------------------------------------------------------------------------------
 
 
-def _rows(entries: Iterable[Entry], touched: dict[int, set]) -> Iterable[tuple]:
+def _rows(entries: Iterable[Entry], touched: dict[int, set], identity: list[IdentityOp]) -> Iterable[tuple]:
     for entry in entries:
         days = touched[entry.project_id]
         for e in entry.events:
             ts = e["t"]
             days.add(ts // _DAY_US)
             properties = e.get("p") or {}
+            if properties and (op := identity_op_of(entry.project_id, e)) is not None:
+                identity.append(op)
             yield (
                 entry.project_id,
                 e["id"],
@@ -269,7 +273,7 @@ WITH inserted AS (
            properties, ip, user_agent
     FROM flush_buffer
     ON CONFLICT DO NOTHING
-    RETURNING project_id, received_at
+    RETURNING project_id, received_at, event_id
 ), counted AS (
     INSERT INTO ingestion_ingestionledger
         (project_id, minute, received, accepted, duplicate, late, rejected, rejected_by_reason,
@@ -281,7 +285,9 @@ WITH inserted AS (
         SET flushed = ingestion_ingestionledger.flushed + EXCLUDED.flushed
     RETURNING flushed
 )
-SELECT count(*) FROM inserted
+SELECT count(*),
+       coalesce(array_agg(project_id::text || ':' || event_id::text) FILTER (WHERE event_id = ANY(%s::uuid[])), '{}')
+FROM inserted
 """
 
 
@@ -289,25 +295,29 @@ def write_entries(entries: list[Entry]) -> FlushStats:
     """Store the entries' events in one transaction; returns what was inserted."""
     stats = FlushStats(entries=len(entries))
     touched: dict[int, set] = defaultdict(set)
+    identity: list[IdentityOp] = []
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute(_BUFFER_SQL)
             with cursor.copy(f"COPY flush_buffer ({', '.join(_COLUMNS)}) FROM STDIN") as copy:
-                for row in _rows(entries, touched):
+                for row in _rows(entries, touched, identity):
                     copy.write_row(row)
                     stats.events += 1
             all_days = set().union(*touched.values()) if touched else set()
             ensure_partitions(_days(all_days), cursor=cursor)
-            cursor.execute(_INSERT_SQL)
-            stats.inserted = cursor.fetchone()[0]
+            cursor.execute(_INSERT_SQL, [[op.event_id for op in identity]])
+            stats.inserted, inserted_identity = cursor.fetchone()
         for project_id, day_numbers in touched.items():
             stats.touched[project_id] = _days(day_numbers)
-        _after_store(stats.touched)
+        fresh = set(inserted_identity)
+        _after_store(stats.touched, [op for op in identity if f"{op.project_id}:{op.event_id}" in fresh])
     return stats
 
 
-def _after_store(touched: dict[int, set]) -> None:
-    """Work that must commit with the events: the rollups learn which days changed."""
+def _after_store(touched: dict[int, set], identity: list[IdentityOp]) -> None:
+    """Work that must commit with the events: persons learn links, the rollups which days changed."""
+    if identity:
+        persons_apply(ops=identity, now=django_now())
     rollups_mark_dirty(touched=touched)
 
 

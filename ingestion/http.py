@@ -34,10 +34,16 @@ class IngestContext:
 
 
 def bearer_or_header_key(request: HttpRequest) -> str:
+    """The key from ``Authorization: Bearer``, ``X-API-Key`` or, last, ``?key=``.
+
+    ``?key=`` exists for browsers: ``sendBeacon`` cannot set headers, and a text/plain POST with
+    no custom header needs no CORS preflight. It grants nothing more than a header would: only an
+    ingest key (public by design, it ships in every web page) passes ``resolve_ingest_key``.
+    """
     auth = request.headers.get("Authorization", "")
     if auth[:7].lower() == "bearer ":
         return auth[7:].strip()
-    return request.headers.get("X-API-Key", "").strip()
+    return request.headers.get("X-API-Key", "").strip() or request.GET.get("key", "").strip()
 
 
 def resolve_ingest_key(raw_key: str) -> KeyLookup:

@@ -164,7 +164,7 @@ def parse_timestamp(value: Any, field_name: str) -> dt.datetime:
     return parsed.astimezone(dt.UTC)
 
 
-def _text(value: Any, field_name: str, *, max_length: int, allow_int: bool = False) -> str:
+def check_text(value: Any, field_name: str, *, max_length: int, allow_int: bool = False) -> str:
     if allow_int and isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
     if not isinstance(value, str):
@@ -283,16 +283,16 @@ def validate_native_event(
     name = raw.get("event", raw.get("event_name"))
     if name is None:
         raise EventError("event is required (the event name, 1 to 200 characters).", "missing_event")
-    name = _text(name, "event", max_length=MAX_EVENT_NAME)
+    name = check_text(name, "event", max_length=MAX_EVENT_NAME)
     event_id = check_event_id(raw.get("event_id"))
     user_id = raw.get("user_id")
-    user_id = None if user_id is None else _text(user_id, "user_id", max_length=MAX_ID_LENGTH, allow_int=True)
+    user_id = None if user_id is None else check_text(user_id, "user_id", max_length=MAX_ID_LENGTH, allow_int=True)
     session_id = raw.get("session_id")
     session_id = (
-        None if session_id is None else _text(session_id, "session_id", max_length=MAX_ID_LENGTH, allow_int=True)
+        None if session_id is None else check_text(session_id, "session_id", max_length=MAX_ID_LENGTH, allow_int=True)
     )
     source = raw.get("source")
-    source = DEFAULT_SOURCE if source is None else _text(source, "source", max_length=64)
+    source = DEFAULT_SOURCE if source is None else check_text(source, "source", max_length=64)
     if allowed_sources is not None and source not in allowed_sources:
         raise EventError(
             f"source {source!r} is not one of this project's event sources "

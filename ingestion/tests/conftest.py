@@ -5,7 +5,7 @@ import json
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 
 from analytics.partitions import forget_known_partitions
 from ingestion.flush import drain
@@ -51,6 +51,17 @@ def post(client):
         return client.post("/api/v1/events", data=data, content_type="application/json", **extra)
 
     return _post
+
+
+@pytest.fixture
+def live_server_closes_connections(monkeypatch):
+    """Live-server threads close their database connection after every request.
+
+    SDKs keep HTTP connections alive; the live server serves such a connection in one thread,
+    which with persistent database connections (CONN_MAX_AGE) would hold a session open past the
+    test and block dropping the test database. Threads share this settings dict.
+    """
+    monkeypatch.setitem(connections["default"].settings_dict, "CONN_MAX_AGE", 0)
 
 
 @pytest.fixture
