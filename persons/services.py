@@ -77,7 +77,8 @@ def persons_apply(*, ops: Iterable[IdentityOp], now: dt.datetime) -> PersonsAppl
         for project_id in sorted(by_project):  # one lock order for every flusher: no deadlock
             cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_PERSONS_LOCK_CLASS, project_id])
             writer = _Writer(cur, project_id, now)
-            for op in sorted(by_project[project_id], key=lambda o: (o.timestamp_us, o.event_id)):
+            # A stable sort: events of the same instant keep the order they were sent in.
+            for op in sorted(by_project[project_id], key=lambda o: o.timestamp_us):
                 if op.other_id is not None and writer.link(op.distinct_id, op.other_id):
                     applied.links += 1
                     applied.relinked[project_id] |= {op.distinct_id, op.other_id}
