@@ -276,7 +276,7 @@ def segment_settings(request: HttpRequest, write_key: str) -> HttpResponse:
                 "deliveryStrategy": {"strategy": "standard"},
             }
         },
-        "plan": {"track": {"__default": {"enabled": True, "integrations": {}}}, "identify": {}, "group": {}},
+        # No "plan": a tracking plan makes analytics.js load its schema-filter bundle.
         "edgeFunction": {},
         "analyticsNextEnabled": True,
         "middlewareSettings": {},
