@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import random
 import socket
 import time
 import uuid
@@ -493,27 +494,64 @@ def _record_failure(
 _RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
 
 
-def drain(*, seconds: float = 10.0, shards: Iterable[int] | None = None) -> FlushStats:
-    """Flush every shard this worker can lock until the buffer is empty or time is up."""
+_LOCK_MS = 30_000  # a dead worker's shard is free again after this long
+
+
+def drain(
+    *,
+    seconds: float = 10.0,
+    shards: Iterable[int] | None = None,
+    linger: bool = False,
+    max_shards: int | None = None,
+) -> FlushStats:
+    """Flush the shards this worker can lock until the buffer is empty or time is up.
+
+    With ``linger`` (the periodic job), a worker keeps its shard and polls it every 50 ms until
+    ``seconds`` have passed, instead of returning as soon as it is empty: the next job would
+    only start at the next scheduler tick, and that wait would be added to every event's lag.
+    The job takes one shard (``max_shards=1``), the fullest free one, so that N flush
+    workers drain N shards side by side; run at least as many flush workers as shards.
+    """
     client = get_redis()
     buffer.ensure_groups(client)
     consumer = consumer_name()
     total = FlushStats()
     deadline = time.monotonic() + seconds
     token = uuid.uuid4().hex
-    for shard in shards if shards is not None else range(buffer.shard_count()):
-        lock = f"eb:flushlock:{shard}"
-        if not client.set(lock, token, nx=True, px=int((seconds + 60) * 1000)):
-            continue  # another worker drains this shard right now
-        try:
-            stream = buffer.stream_key(shard)
-            while True:
-                stats = flush_once(client, stream, consumer)
+    order = list(shards) if shards is not None else list(range(buffer.shard_count()))
+    if linger:
+        # Fullest shard first (ties in random order), so a backlog gets a worker before an idle shard.
+        pipe = client.pipeline(transaction=False)
+        for shard in order:
+            pipe.xlen(buffer.stream_key(shard))
+        backlog = dict(zip(order, pipe.execute(), strict=True))
+        random.shuffle(order)
+        order.sort(key=lambda shard: -backlog[shard])
+    held: list[int] = []
+    for shard in order:
+        if max_shards is not None and len(held) >= max_shards:
+            break
+        # A shard another worker holds is being drained right now; skip it.
+        if client.set(f"eb:flushlock:{shard}", token, nx=True, px=_LOCK_MS):
+            held.append(shard)
+    try:
+        while held:
+            for shard in held:
+                client.pexpire(f"eb:flushlock:{shard}", _LOCK_MS)
+            progressed = False
+            for shard in held:
+                stats = flush_once(client, buffer.stream_key(shard), consumer)
                 total.add(stats)
-                if not stats.entries or time.monotonic() > deadline:
+                progressed = progressed or bool(stats.entries)
+            if time.monotonic() > deadline:
+                break
+            if not progressed:
+                if not linger:
                     break
-        finally:
-            client.eval(_RELEASE, 1, lock, token)
+                time.sleep(0.05)
+    finally:
+        for shard in held:
+            client.eval(_RELEASE, 1, f"eb:flushlock:{shard}", token)
     if total.entries:
         logger.info(
             "flushed",
