@@ -8,7 +8,6 @@ import time
 import uuid
 from io import StringIO
 from pathlib import Path
-from urllib.parse import quote
 
 import django_rq
 import orjson
@@ -69,21 +68,14 @@ def test_crash_after_commit_before_ack_stores_each_event_once(project, ingest_ke
     assert sum(IngestionLedger.objects.filter(project=project).values_list("flushed", flat=True)) == 150
 
 
-def _test_database_url() -> str:
-    s = connection.settings_dict
-    host = s["HOST"] or s["OPTIONS"].get("host", "")
-    auth = quote(s["USER"]) + (f":{quote(s['PASSWORD'])}" if s["PASSWORD"] else "")
-    if host.startswith("/"):
-        return f"postgresql://{auth}@/{s['NAME']}?host={host}"
-    return f"postgresql://{auth}@{host}:{s['PORT'] or 5432}/{s['NAME']}"
-
-
 @pytest.mark.django_db(transaction=True)
-def test_worker_killed_mid_flush_loses_nothing_and_doubles_nothing(project, ingest_key, post, settings):
+def test_worker_killed_mid_flush_loses_nothing_and_doubles_nothing(
+    project, ingest_key, post, settings, test_database_url
+):
     _post_many(post, ingest_key, 60, 100)  # 6,000 events
     env = {
         **os.environ,
-        "DATABASE_URL": _test_database_url(),
+        "DATABASE_URL": test_database_url,
         "FLUSH_BATCH_EVENTS": "300",
         "DJANGO_SETTINGS_MODULE": "config.settings",
     }
@@ -248,7 +240,7 @@ def test_flushed_until_is_the_oldest_buffered_receive_time(project, ingest_key, 
 def test_flush_job_runs_on_a_real_rq_worker(project, ingest_key, post):
     post(ingest_key, {"events": [{"event": "via-rq"}] * 3})
     queue = django_rq.get_queue("ingest")
-    job = queue.enqueue("ingestion.jobs.flush_streams", seconds=5)
+    job = queue.enqueue("ingestion.jobs.flush_streams", seconds=0.2)
     django_rq.get_worker("ingest", worker_class=SimpleWorker).work(burst=True)
     job.refresh()
     assert job.is_finished, job.latest_result()
