@@ -102,6 +102,23 @@ JOIN analytics_user u ON u.project_id = %(p)s AND u.user_id = e.user_id
 WHERE e.project_id = %(p)s AND e."timestamp" >= %(lo)s AND e."timestamp" < %(hi)s
 """
 
+# Identity merges (persons app): every id linked to a person counts under the person's lowest
+# user key, so the day's users, bitmaps and retention count people, not ids. Linking ids marks
+# the days of the ids whose key changes dirty (persons.services), and they are rebuilt here.
+_PERSON_KEYS = """
+UPDATE rollup_stage s SET user_key = m.person_key
+FROM (
+    SELECT u1.user_key AS own_key, min(u2.user_key) AS person_key
+    FROM (SELECT DISTINCT user_key FROM rollup_stage) k
+    JOIN analytics_user u1 ON u1.project_id = %(p)s AND u1.user_key = k.user_key
+    JOIN persons_distinct_id d1 ON d1.project_id = %(p)s AND d1.distinct_id = u1.user_id
+    JOIN persons_distinct_id d2 ON d2.person_id = d1.person_id
+    JOIN analytics_user u2 ON u2.project_id = %(p)s AND u2.user_id = d2.distinct_id
+    GROUP BY u1.user_key
+) m
+WHERE s.user_key = m.own_key AND m.person_key <> m.own_key
+"""
+
 _DELETE_DAY = [
     "DELETE FROM analytics_user_day WHERE project_id = %(p)s AND day = %(day)s",
     "DELETE FROM analytics_day_users WHERE project_id = %(p)s AND day = %(day)s",
@@ -145,6 +162,7 @@ def _rebuild_local_day(cur, *, project_id: int, tz_name: str, day: dt.date) -> N
     params = {"p": project_id, "day": day, "lo": lo, "hi": hi, "tz": tz_name}
     cur.execute(_UPSERT_USERS, params)
     cur.execute(_STAGE, params)
+    cur.execute(_PERSON_KEYS, params)
     for sql in _DELETE_DAY:
         cur.execute(sql, params)
     for sql in _INSERT_DAY:

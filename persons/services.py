@@ -85,7 +85,41 @@ def persons_apply(*, ops: Iterable[IdentityOp], now: dt.datetime) -> PersonsAppl
                 if op.set or op.set_once:
                     writer.update(op.distinct_id, op.set or {}, op.set_once or {})
             writer.save()
+            if applied.relinked.get(project_id):
+                _mark_relinked_days(cur, project_id, applied.relinked[project_id])
     return applied
+
+
+def _mark_relinked_days(cur, project_id: int, distinct_ids: set[str]) -> None:
+    """Mark dirty the days whose rollups now count a different person for some id.
+
+    The rollups count every id of a person under the person's lowest user key (see
+    analytics.rollups). After a link, the ids of the person that do not hold that key changed
+    key: the UTC dates they were active on (first to last seen) are rebuilt by the rollup job.
+    Ids not rolled up yet have no user key, and their days are dirty already.
+    """
+    from analytics.rollups import rollups_mark_dirty
+
+    cur.execute(
+        "SELECT d2.person_id, u.user_key, u.first_seen, u.last_seen "
+        "FROM persons_distinct_id d1 "
+        "JOIN persons_distinct_id d2 ON d2.person_id = d1.person_id "
+        "JOIN analytics_user u ON u.project_id = d2.project_id AND u.user_id = d2.distinct_id "
+        "WHERE d1.project_id = %s AND d1.distinct_id = ANY(%s)",
+        [project_id, sorted(distinct_ids)],
+    )
+    by_person: dict[int, list[tuple[int, dt.datetime, dt.datetime]]] = defaultdict(list)
+    for person, user_key, first_seen, last_seen in set(cur.fetchall()):
+        by_person[person].append((user_key, first_seen, last_seen))
+    days: set[dt.date] = set()
+    for spans in by_person.values():
+        for _key, first_seen, last_seen in sorted(spans)[1:]:
+            day, last = first_seen.astimezone(dt.UTC).date(), last_seen.astimezone(dt.UTC).date()
+            while day <= last:
+                days.add(day)
+                day += dt.timedelta(days=1)
+    if days:
+        rollups_mark_dirty(touched={project_id: days})
 
 
 class _Writer:
