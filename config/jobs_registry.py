@@ -18,6 +18,7 @@ class PeriodicJob:
 def _jobs() -> list[PeriodicJob]:
     from analytics import jobs as analytics_jobs
     from ingestion import jobs as ingestion_jobs
+    from monitoring import jobs as monitoring_jobs
 
     return [
         # Every second, so an accepted event is queryable within a few seconds; a tick that finds
@@ -29,6 +30,8 @@ def _jobs() -> list[PeriodicJob]:
         # and the next tick continues, so a backlog never holds one worker for long.
         PeriodicJob(analytics_jobs.rebuild_dirty_rollups, "rollups", interval=30, ttl=25, timeout=600),
         PeriodicJob(analytics_jobs.catch_up_rollups, "rollups", interval=900, ttl=600, timeout=900),
+        # /health evaluates the same alerts on every probe; this job is what logs them.
+        PeriodicJob(monitoring_jobs.evaluate_alerts, "default", interval=60, ttl=50, timeout=60),
     ]
 
 

@@ -40,6 +40,9 @@ SESSION_GAP_US = 60 * 60 * 1_000_000  # a session closes after 60 minutes withou
 _DAY_US = 86_400 * 1_000_000
 _EPOCH_ORDINAL = 719_163  # date(1970, 1, 1).toordinal()
 FAILURES = "eb:flush:failures"
+# Unix time of the last flush that stored at least one entry: the monitoring page shows it and
+# the stall alert compares it with the age of the oldest buffered entry.
+LAST_SUCCESS = "eb:flush:last_success"
 
 _COLUMNS = (
     "project_id",
@@ -452,3 +455,9 @@ def drain(*, seconds: float = 10.0, shards: Iterable[int] | None = None) -> Flus
             },
         )
     return total
+
+
+def flush_record_progress(stats: FlushStats, *, client: redis.Redis | None = None) -> None:
+    """Remember when a flush last moved entries out of the streams (read by monitoring)."""
+    if stats.entries or stats.dead_lettered:
+        (client or get_redis()).set(LAST_SUCCESS, f"{time.time():.3f}")

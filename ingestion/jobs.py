@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import close_old_connections
 
-from ingestion.flush import drain, sessions_sweep
+from ingestion.flush import drain, flush_record_progress, sessions_sweep
 from ingestion.ledger import ledger_sync
 
 
@@ -14,6 +14,7 @@ def flush_streams(seconds: float = 10.0) -> dict[str, int]:
     close_old_connections()
     try:
         stats = drain(seconds=seconds)
+        flush_record_progress(stats)
         ledger_sync()
     finally:
         close_old_connections()
