@@ -28,3 +28,12 @@ def flush_streams(seconds: float = 10.0) -> dict[str, int]:
 
 def sweep_sessions() -> int:
     return sessions_sweep()
+
+
+def audit_refusals(minutes: int = 10) -> int:
+    """Upsert the rate-limit/quota audit entries of the last ``minutes`` (overlapping runs are harmless)."""
+    import datetime as dt
+
+    from ingestion.ledger import ledger_audit_refusals
+
+    return ledger_audit_refusals(since=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=minutes))

@@ -22,6 +22,7 @@ from rest_framework.views import APIView
 from monitoring.metrics import REPORT_QUERY_SECONDS
 from projects.models import ApiKeyScope, Project
 from projects.selectors import KeyLookup, api_key_lookup, project_get_by_slug
+from projects.services import api_key_mark_used
 from reporting.selectors import complete_until_get
 
 
@@ -36,6 +37,7 @@ class BearerKeyAuthentication(BaseAuthentication):
         lookup = api_key_lookup(raw_key=raw.strip())
         if lookup is None or lookup.revoked:
             raise exceptions.AuthenticationFailed("Invalid or revoked API key.")
+        api_key_mark_used(key_id=lookup.key_id)
         return None, lookup
 
     def authenticate_header(self, request: Request) -> str:
