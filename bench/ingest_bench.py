@@ -270,7 +270,7 @@ def main() -> int:
                         [project_id, waiting],
                     ):
                         probe_seen[event_id] = time.time()
-                if finished == len(procs) or time.time() - last_count > 1:
+                if time.time() - last_count > (0.5 if finished == len(procs) else 3):
                     stored = conn.execute("SELECT count(*) FROM events WHERE project_id = %s", [project_id]).fetchone()[
                         0
                     ]

@@ -8,12 +8,12 @@ from ingestion.flush import drain, flush_record_progress, sessions_sweep
 from ingestion.ledger import ledger_sync
 
 
-def flush_streams(seconds: float = 10.0) -> dict[str, int]:
+def flush_streams(seconds: float = 5.0) -> dict[str, int]:
     """Drain the stream shards this worker can lock for up to ``seconds``, then sync the ledger."""
     # Workers outlive requests: drop a connection a PostgreSQL restart broke before using it.
     close_old_connections()
     try:
-        stats = drain(seconds=seconds)
+        stats = drain(seconds=seconds, linger=True, max_shards=1)
         flush_record_progress(stats)
         ledger_sync()
     finally:

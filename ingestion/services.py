@@ -6,11 +6,11 @@ pipeline, thin adapters in front of it.
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 import redis
 
 from config.redis import get_redis
@@ -41,8 +41,12 @@ class IngestResult:
         return {"accepted": self.accepted, "duplicates": self.duplicates, "errors": self.errors}
 
 
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_MICROSECOND = dt.timedelta(microseconds=1)
+
+
 def _micros(moment: dt.datetime) -> int:
-    return calendar.timegm(moment.utctimetuple()) * 1_000_000 + moment.microsecond
+    return (moment - _EPOCH) // _MICROSECOND
 
 
 def ingest_batch(*, project: Project, batch: Batch, client: Client, received_at: dt.datetime) -> IngestResult:
@@ -72,7 +76,8 @@ def ingest_batch(*, project: Project, batch: Batch, client: Client, received_at:
                 "a": is_anonymous,
                 "sid": event.session_id,
                 "t": _micros(event.timestamp),
-                "p": event.properties,
+                # Validation already encoded the properties: embed those bytes, don't encode again.
+                "p": orjson.Fragment(event.properties_json) if event.properties_json else event.properties,
                 "ip": ip,
                 "ua": user_agent,
             }

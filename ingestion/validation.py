@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import uuid
 import zlib
 from dataclasses import dataclass, field
@@ -57,6 +58,7 @@ class Event:
     session_id: str | None
     timestamp: dt.datetime
     properties: dict[str, Any]
+    properties_json: bytes | None = None  # ``properties`` already encoded, when validation did it
 
 
 @dataclass
@@ -190,18 +192,28 @@ def _json_type(value: Any) -> str:
 
 
 def check_properties(value: Any, field_name: str = "properties") -> dict[str, Any]:
+    encode_properties(value, field_name)
+    return value or {}
+
+
+def encode_properties(value: Any, field_name: str = "properties") -> bytes:
+    """Validate a properties object and return it as compact JSON (serialized once, reused)."""
     if value is None:
-        return {}
+        return b"{}"
     if not isinstance(value, dict):
         raise EventError(f"{field_name} must be a JSON object, not {_json_type(value)}.", "invalid_properties")
-    _check_tree(value, field_name, 1)
-    size = len(dumps(value))
-    if size > MAX_PROPERTIES_BYTES:
+    encoded = dumps(value)
+    # Cheap screens on the encoded text first: the tree walk (the slow, precise check) runs only
+    # when the text could hide a NUL (JSON escapes it as \u0000) or enough brackets to nest
+    # past the limit. Almost every event passes both screens.
+    if b"\\u0000" in encoded or encoded.count(b"{") + encoded.count(b"[") > MAX_PROPERTIES_DEPTH:
+        _check_tree(value, field_name, 1)
+    if len(encoded) > MAX_PROPERTIES_BYTES:
         raise EventError(
-            f"{field_name} is {size} bytes as JSON; the limit is {MAX_PROPERTIES_BYTES} bytes.",
+            f"{field_name} is {len(encoded)} bytes as JSON; the limit is {MAX_PROPERTIES_BYTES} bytes.",
             "properties_too_large",
         )
-    return value
+    return encoded
 
 
 def dumps(value: Any) -> bytes:
@@ -232,9 +244,14 @@ def _check_tree(value: Any, path: str, depth: int) -> None:
                 raise EventError(f"{path}[{n}] contains a NUL character.", "nul_character")
 
 
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
 def check_event_id(value: Any) -> str:
     if value is None:
         return str(uuid.uuid4())
+    if isinstance(value, str) and _CANONICAL_UUID.fullmatch(value):
+        return value  # the common case, without building a UUID object
     if not isinstance(value, str):
         raise EventError(f"event_id must be a UUID string, not {_json_type(value)}.", "invalid_event_id")
     try:
@@ -306,7 +323,8 @@ def validate_native_event(
     sent_at = request_sent_at
     if raw.get("sent_at") is not None:
         sent_at = parse_timestamp(raw["sent_at"], "sent_at")
-    properties = check_properties(raw.get("properties"))
+    properties = raw.get("properties")
+    properties_json = encode_properties(properties)
     timestamp = corrected_timestamp(timestamp, sent_at, received_at)
     check_not_future(timestamp, received_at)
     return Event(
@@ -316,7 +334,8 @@ def validate_native_event(
         user_id=user_id,
         session_id=session_id,
         timestamp=timestamp,
-        properties=properties,
+        properties=properties or {},
+        properties_json=properties_json,
     )
 
 

@@ -240,7 +240,7 @@ def test_flushed_until_is_the_oldest_buffered_receive_time(project, ingest_key, 
 def test_flush_job_runs_on_a_real_rq_worker(project, ingest_key, post):
     post(ingest_key, {"events": [{"event": "via-rq"}] * 3})
     queue = django_rq.get_queue("ingest")
-    job = queue.enqueue("ingestion.jobs.flush_streams", seconds=5)
+    job = queue.enqueue("ingestion.jobs.flush_streams", seconds=0.2)
     django_rq.get_worker("ingest", worker_class=SimpleWorker).work(burst=True)
     job.refresh()
     assert job.is_finished, job.latest_result()
