@@ -31,7 +31,7 @@ import redis
 from django.conf import settings
 from django.db import DataError, IntegrityError, InterfaceError, OperationalError, connection, transaction
 
-from analytics.partitions import ensure_partitions
+from analytics.partitions import ensure_partitions, forget_known_partitions
 from analytics.rollups import rollups_mark_dirty
 from config.redis import get_redis
 from ingestion import buffer
@@ -327,6 +327,18 @@ def write_entries(entries: list[Entry]) -> FlushStats:
     touched: dict[int, set] = defaultdict(set)
     rows = list(_rows(entries, touched))
     stats.events = len(rows)
+    try:
+        _write_rows(rows, touched, stats)
+    except BaseException:
+        # A partition this batch created is gone with the rollback, but the in-process cache of
+        # known partitions still lists it: every later batch for that day would then fail with
+        # "no partition of relation events found" and good entries would be dead-lettered.
+        forget_known_partitions()
+        raise
+    return stats
+
+
+def _write_rows(rows: list[tuple], touched: dict[int, set], stats: FlushStats) -> None:
     with transaction.atomic():
         with connection.cursor() as cursor:
             all_days = set().union(*touched.values()) if touched else set()
@@ -346,7 +358,6 @@ def write_entries(entries: list[Entry]) -> FlushStats:
         for project_id, day_numbers in touched.items():
             stats.touched[project_id] = _days(day_numbers)
         _after_store(stats.touched)
-    return stats
 
 
 def _copy_into_events(cursor, rows: list[tuple]) -> None:
