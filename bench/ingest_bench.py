@@ -87,7 +87,6 @@ def sender(worker: int, requests: int, key: str, out: mp.Queue, start: mp.Event)
     out.put(("ready", worker))
     start.wait()
     accepted = 0
-    probe_times: list[tuple[str, float]] = []
     lock = threading.Lock()
     cursor = iter(range(len(bodies)))
 
@@ -117,8 +116,8 @@ def sender(worker: int, requests: int, key: str, out: mp.Queue, start: mp.Event)
             done = time.time()
             with lock:
                 accepted += payload.get("accepted", 0) + payload.get("duplicates", 0)
-                if n in probes:
-                    probe_times.append((probes[n], done))
+            if n in probes:
+                out.put(("probe", probes[n], done))  # reported now, so it is polled for now
         conn.close()
 
     threads = [threading.Thread(target=run) for _ in range(THREADS)]
@@ -126,7 +125,7 @@ def sender(worker: int, requests: int, key: str, out: mp.Queue, start: mp.Event)
         thread.start()
     for thread in threads:
         thread.join()
-    out.put(("done", worker, accepted, time.time(), probe_times))
+    out.put(("done", worker, accepted, time.time()))
 
 
 def _wait_http(timeout: float = 120) -> None:
@@ -258,11 +257,12 @@ def main() -> int:
             while True:
                 while not queue.empty():
                     message = queue.get()
-                    if message[0] == "done":
+                    if message[0] == "probe":
+                        probe_sent[message[1]] = message[2]
+                    elif message[0] == "done":
                         finished += 1
                         accepted += message[2]
                         http_done = max(http_done, message[3])
-                        probe_sent.update(dict(message[4]))
                 waiting = [p for p in probe_sent if p not in probe_seen]
                 if waiting:
                     for (event_id,) in conn.execute(

@@ -29,7 +29,7 @@ def _jobs() -> list[PeriodicJob]:
         PeriodicJob(analytics_jobs.maintain_partitions, "default", interval=3600, ttl=600, timeout=300),
         # Late events correct past days within one interval; the job stops after ~4 min of work
         # and the next tick continues, so a backlog never holds one worker for long.
-        PeriodicJob(analytics_jobs.rebuild_dirty_rollups, "rollups", interval=30, ttl=25, timeout=600),
+        PeriodicJob(analytics_jobs.rebuild_dirty_rollups, "rollups", interval=60, ttl=50, timeout=600),
         PeriodicJob(analytics_jobs.catch_up_rollups, "rollups", interval=900, ttl=600, timeout=900),
         # /health evaluates the same alerts on every probe; this job is what logs them.
         PeriodicJob(monitoring_jobs.evaluate_alerts, "default", interval=60, ttl=50, timeout=60),

@@ -146,3 +146,20 @@ def test_flush_marks_the_touched_days_dirty_for_rollups(project, ingest_key, pos
     post(ingest_key, {"event": "late", "timestamp": "2021-06-01T12:00:00Z"})
     flush()
     assert RollupDirtyDay.objects.filter(project_id=project.pk).values_list("utc_date", flat=True).count() == 1
+
+
+def test_ledger_is_visible_read_only_in_the_admin(project, ingest_key, post, flush, client):
+    from django.contrib.auth.models import User
+
+    from ingestion.models import IngestionLedger
+
+    post(ingest_key, {"event": "a"})
+    flush()
+    ledger_sync()
+    client.force_login(User.objects.create_superuser("admin", "a@example.com", "pw"))
+    response = client.get("/admin/ingestion/ingestionledger/")
+    assert response.status_code == 200
+    assert project.name in response.content.decode()
+    row = IngestionLedger.objects.get(project=project)
+    assert client.get(f"/admin/ingestion/ingestionledger/{row.pk}/change/").status_code == 200
+    assert client.get("/admin/ingestion/ingestionledger/add/").status_code == 403
