@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test test-external lint format migrate superuser bench-ingest clean
+.PHONY: install run test test-external lint format migrate superuser demo bench-ingest clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is required")'
@@ -40,6 +40,10 @@ migrate: $(STAMP)
 
 superuser: $(STAMP)
 	$(BIN)/python manage.py createsuperuser
+
+# With `make run` going in another terminal: 100,000 realistic events in the demo project.
+demo: $(STAMP)
+	$(BIN)/python manage.py generate_demo_data --project demo
 
 clean:
 	rm -rf $(VENV) var/test

@@ -44,6 +44,9 @@ SESSION_GAP_US = 60 * 60 * 1_000_000  # a session closes after 60 minutes withou
 _DAY_US = 86_400 * 1_000_000
 _EPOCH_ORDINAL = 719_163  # date(1970, 1, 1).toordinal()
 FAILURES = "eb:flush:failures"
+# Unix time of the last flush that stored at least one entry: the monitoring page shows it and
+# the stall alert compares it with the age of the oldest buffered entry.
+LAST_SUCCESS = "eb:flush:last_success"
 
 _COLUMNS = (
     "project_id",
@@ -331,6 +334,7 @@ def write_entries(entries: list[Entry]) -> FlushStats:
     identity: list[IdentityOp] = []
     rows = list(_rows(entries, touched, identity))
     stats.events = len(rows)
+    # (The partitions cache only learns of a partition this batch creates when it commits.)
     with transaction.atomic():
         with connection.cursor() as cursor:
             all_days = set().union(*touched.values()) if touched else set()
@@ -576,3 +580,9 @@ def drain(
             },
         )
     return total
+
+
+def flush_record_progress(stats: FlushStats, *, client: redis.Redis | None = None) -> None:
+    """Remember when a flush last moved entries out of the streams (read by monitoring)."""
+    if stats.entries or stats.dead_lettered:
+        (client or get_redis()).set(LAST_SUCCESS, f"{time.time():.3f}")
