@@ -32,7 +32,7 @@ from django.conf import settings
 from django.db import DataError, IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.utils.timezone import now as django_now
 
-from analytics.partitions import ensure_partitions
+from analytics.partitions import ensure_partitions, forget_known_partitions
 from analytics.rollups import rollups_mark_dirty
 from config.redis import get_redis
 from ingestion import buffer
@@ -334,6 +334,19 @@ def write_entries(entries: list[Entry]) -> FlushStats:
     identity: list[IdentityOp] = []
     rows = list(_rows(entries, touched, identity))
     stats.events = len(rows)
+    try:
+        _store(rows, touched, identity, stats)
+    except psycopg.errors.CheckViolation as exc:
+        if "no partition" not in str(exc):
+            raise
+        # Retention (in another process) dropped a partition this process still had cached;
+        # forget the cache and store again, creating the partition anew.
+        forget_known_partitions()
+        _store(rows, touched, identity, stats)
+    return stats
+
+
+def _store(rows: list[tuple], touched: dict[int, set], identity: list, stats: FlushStats) -> None:
     # (The partitions cache only learns of a partition this batch creates when it commits.)
     with transaction.atomic():
         with connection.cursor() as cursor:
@@ -358,7 +371,6 @@ def write_entries(entries: list[Entry]) -> FlushStats:
         for project_id, day_numbers in touched.items():
             stats.touched[project_id] = _days(day_numbers)
         _after_store(stats.touched, fresh)
-    return stats
 
 
 def _copy_into_events(cursor, rows: list[tuple]) -> None:

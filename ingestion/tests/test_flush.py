@@ -273,3 +273,22 @@ def test_operations_commands_exit_2_on_bad_usage_from_the_command_line(test_data
         )
         assert result.returncode == 2, (args, result.stderr)
         assert "Traceback" not in result.stderr
+
+
+@pytest.mark.django_db
+def test_partition_dropped_by_another_process_is_created_again(project, ingest_key, post, flush):
+    import datetime as dt
+
+    from analytics.partitions import _remember, partition_name
+
+    day = "2022-03-04"
+    post(ingest_key, {"event": "first", "timestamp": f"{day}T10:00:00Z"})
+    flush()
+    # Retention in another process drops the partition; this process still has it cached.
+    with connection.cursor() as cur:
+        cur.execute(f"DROP TABLE {partition_name(dt.date(2022, 3, 4))}")
+    _remember([dt.date(2022, 3, 4)])
+    post(ingest_key, {"event": "second", "timestamp": f"{day}T11:00:00Z"})
+    stats = flush()
+    assert stats.inserted == 1 and stats.dead_lettered == 0
+    assert [r["event_name"] for r in stored(project.pk)] == ["second"]
