@@ -152,3 +152,17 @@ def test_retention_archives_to_parquet_that_duckdb_reads_back(tmp_path, today):
     finally:
         duckdb_reset()
         events_delete([project.pk])
+
+
+@pytest.mark.django_db
+def test_late_event_for_a_day_past_raw_retention_does_not_rebuild_its_aggregates():
+    from analytics.models import DailyEventCount
+    from analytics.rollups import rollups_mark_dirty, rollups_process_dirty
+    from projects.tests.factories import ProjectFactory
+
+    project = ProjectFactory(raw_retention_days=30)
+    old = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=200)
+    DailyEventCount.objects.create(project_id=project.pk, day=old, event_name="kept", source="api", events=500)
+    rollups_mark_dirty(touched={project.pk: {old}})
+    rollups_process_dirty()
+    assert DailyEventCount.objects.get(project_id=project.pk, day=old).events == 500
