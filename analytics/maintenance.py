@@ -15,6 +15,7 @@ from django.db import connection, transaction
 
 from analytics import days as daysmod
 from analytics.partitions import list_partitions
+from analytics.retention import raw_events_kept_from
 from analytics.rollups import _PROJECT_LOCK_CLASS, rollup_rebuild_days
 from projects.audit import audit_record
 from projects.models import AuditAction, Project
@@ -49,14 +50,14 @@ def aggregates_rebuild(
     Days whose raw events retention has removed are skipped: rebuilding them from nothing would
     erase the aggregates that are all that is left of them.
     """
-    cutoff_local = raw_cutoff(project) + dt.timedelta(days=1)  # a local day wholly after the UTC cutoff
+    cutoff_local = raw_events_kept_from(project.pk)
     days = daysmod.days_between(date_from, date_to)
     result = RebuildResult(days_skipped=[d for d in days if d < cutoff_local])
     todo = [d for d in days if d >= cutoff_local]
     if result.days_skipped:
         progress(
-            f"skipping {len(result.days_skipped)} days before {cutoff_local}: their raw events are past "
-            f"retention ({project.raw_retention_days} days), the aggregates are all that is left"
+            f"skipping {len(result.days_skipped)} days before {cutoff_local}: retention removed their raw "
+            f"events ({project.raw_retention_days} days), the aggregates are all that is left"
         )
     if dry_run:
         progress(f"would rebuild {len(todo)} days of {project.slug}")

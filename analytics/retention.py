@@ -27,6 +27,7 @@ from pathlib import Path
 from django.db import connection, transaction
 
 from analytics import days as daysmod
+from analytics.models import FillState
 from analytics.partitions import forget_known_partitions, list_partitions, partition_name
 from projects.audit import audit_record
 from projects.models import AuditAction, Project
@@ -153,6 +154,25 @@ def _delete_project_rows(day: dt.date, project_id: int, progress: Progress) -> i
         progress(f"  {table}: {total} rows deleted so far …")
 
 
+def _fill_state_name(project_id: int) -> str:
+    return f"raw_retention:{project_id}"
+
+
+def raw_events_kept_from(project_id: int) -> dt.date:
+    """The first local day whose raw events are all still there (``date.min`` if retention never ran).
+
+    Days before it lost raw events to retention: rebuilding their rollups from what is left (say
+    one late event) would replace the longer-kept aggregates with a fraction of them. It is the
+    cutoff retention *enforced*, not the one the policy implies: until retention runs, old raw
+    events are still there and their days can be rebuilt.
+    """
+    state = FillState.objects.filter(name=_fill_state_name(project_id)).first()
+    if state is None:
+        return dt.date.min
+    # end_time is the enforced UTC cutoff; a local day before the next UTC day may straddle it.
+    return state.end_time.date() + dt.timedelta(days=1)
+
+
 def retention_enforce(
     *,
     today: dt.date | None = None,
@@ -204,6 +224,11 @@ def retention_enforce(
                     progress(f"deleted {n} rows of {p.slug} from {table}")
             if n:
                 result.rows_deleted[p.slug] = result.rows_deleted.get(p.slug, 0) + n
+        if not dry_run:
+            cutoff = dt.datetime.combine(p.raw_cutoff, dt.time(), tzinfo=dt.UTC)
+            FillState.objects.update_or_create(
+                name=_fill_state_name(p.project_id), defaults={"end_time": cutoff, "state": FillState.DONE}
+            )
 
     # 3. Rollups, by each project's aggregate retention (local days).
     for p in plan.projects:

@@ -163,6 +163,7 @@ def test_late_event_for_a_day_past_raw_retention_does_not_rebuild_its_aggregates
     project = ProjectFactory(raw_retention_days=30)
     old = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=200)
     DailyEventCount.objects.create(project_id=project.pk, day=old, event_name="kept", source="api", events=500)
+    call_command("enforce_retention", stdout=StringIO())
     rollups_mark_dirty(touched={project.pk: {old}})
     rollups_process_dirty()
     assert DailyEventCount.objects.get(project_id=project.pk, day=old).events == 500
