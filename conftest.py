@@ -21,3 +21,12 @@ def _clean_redis():
 @pytest.fixture
 def redis_client():
     return get_redis()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_duckdb(django_db_setup):
+    """DuckDB's attached PostgreSQL sessions must be gone before the test database is dropped."""
+    yield
+    from analytics.duck import duckdb_reset
+
+    duckdb_reset()
