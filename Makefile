@@ -35,5 +35,10 @@ migrate: $(STAMP)
 superuser: $(STAMP)
 	$(BIN)/python manage.py createsuperuser
 
+# Not a test: loads BENCH_EVENTS (default 10M) events, builds rollups, prints p50/p95 per endpoint
+# against naive SQL on the raw table. Quick run: BENCH_EVENTS=500000 BENCH_USERS=10000 make bench-query
+bench-query: $(STAMP)
+	$(BIN)/python bench/query_bench.py
+
 clean:
 	rm -rf $(VENV) var/test

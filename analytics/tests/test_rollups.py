@@ -185,3 +185,43 @@ def test_libpq_dsn_from_a_unix_socket_url():
         libpq_dsn(db)
         == "dbname='ev' user='u' password='p\\'w' host='db.example' port='6543' sslmode='require'"
     )
+
+
+def test_property_rollup_and_gap_fall_back_to_raw(monkeypatch):
+    from reporting import selectors
+
+    monkeypatch.setattr("analytics.rollups.PROPERTY_VALUES_CAP", 2)
+    project = ProjectFactory()
+    rows = [("a", "x"), ("b", "x"), ("c", None), ("d", "y")]
+    events = [
+        RawEventFactory(
+            project_id=project.pk,
+            user_id=u,
+            timestamp=_at("2024-05-01", "10:00"),
+            properties={"plan": plan, "browser": plan or "z", "k": 1} if plan else {"k": 1},
+        )
+        for u, plan in rows
+    ] + [
+        RawEventFactory(
+            project_id=project.pk, timestamp=_at("2024-05-02", "10:00"), properties={"browser": b}
+        )
+        for b in ("p", "q", "r")
+    ]
+    events_insert(events)
+    rollups_mark_dirty(touched=touched_days(events))
+    rollups_process_dirty()
+    args = {"project": project, "event": "pageview", "interval": "day"}
+    day1 = {"date_from": dt.date(2024, 5, 1), "date_to": dt.date(2024, 5, 1)}
+    both = {"date_from": dt.date(2024, 5, 1), "date_to": dt.date(2024, 5, 2)}
+    # plan has 2 values on May 1 (within the cap) and the event without it counts as "(none)".
+    rolled = selectors._trend_breakdown_rollup(**args, **day1, key="plan")
+    assert rolled == {
+        "x": {dt.date(2024, 5, 1): 2},
+        "(none)": {dt.date(2024, 5, 1): 1},
+        "y": {dt.date(2024, 5, 1): 1},
+    }
+    assert rolled == selectors._trend_breakdown_pg(**args, **day1, math="total", key="plan")
+    # browser has 3 values on May 2: a gap, so the range falls back to the raw query.
+    assert selectors._trend_breakdown_rollup(**args, **both, key="browser") is None
+    series = selectors.trends_series(**args, **both, math="total", breakdown="browser")
+    assert sum(point["value"] for s in series for point in s["data"]) == len(events)
