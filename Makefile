@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint format migrate superuser bench bench-ingest bench-query clean
+.PHONY: install run test test-external lint format migrate superuser bench-ingest clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is required")'
@@ -20,6 +20,12 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# The same suite against servers you run (default: the PostgreSQL 15 and Redis 7 of a dev box).
+EXTERNAL_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/eventbase
+EXTERNAL_REDIS_URL ?= redis://127.0.0.1:6379/15
+test-external: $(STAMP)
+	DATABASE_URL=$(EXTERNAL_DATABASE_URL) REDIS_URL=$(EXTERNAL_REDIS_URL) $(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -42,3 +48,6 @@ bench-query: $(STAMP)
 
 clean:
 	rm -rf $(VENV) var/test
+
+bench-ingest: $(STAMP)
+	$(BIN)/python bench/ingest_bench.py

@@ -30,3 +30,18 @@ def _close_duckdb(django_db_setup):
     from analytics.duck import duckdb_reset
 
     duckdb_reset()
+
+
+@pytest.fixture
+def test_database_url(db) -> str:
+    """A DATABASE_URL for subprocesses that must see the test database."""
+    from urllib.parse import quote
+
+    from django.db import connection
+
+    s = connection.settings_dict
+    host = s["HOST"] or s["OPTIONS"].get("host", "")
+    auth = quote(s["USER"]) + (f":{quote(s['PASSWORD'])}" if s["PASSWORD"] else "")
+    if host.startswith("/"):
+        return f"postgresql://{auth}@/{s['NAME']}?host={host}"
+    return f"postgresql://{auth}@{host}:{s['PORT'] or 5432}/{s['NAME']}"

@@ -26,9 +26,7 @@ def local_day_bounds(day: dt.date, tz: zoneinfo.ZoneInfo) -> tuple[dt.datetime, 
     return local_midnight(day, tz), local_midnight(day + dt.timedelta(days=1), tz)
 
 
-def local_range_bounds(
-    first: dt.date, last: dt.date, tz: zoneinfo.ZoneInfo
-) -> tuple[dt.datetime, dt.datetime]:
+def local_range_bounds(first: dt.date, last: dt.date, tz: zoneinfo.ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
     """[start, end) of the inclusive local date range first..last."""
     return local_midnight(first, tz), local_midnight(last + dt.timedelta(days=1), tz)
 

@@ -27,6 +27,9 @@ class Event(models.Model):
         managed = False
         db_table = "events"
 
+    def __str__(self) -> str:
+        return f"{self.event_name} {self.event_id}"
+
 
 # --- Rollups ----------------------------------------------------------------------------------
 #
@@ -97,9 +100,7 @@ class DayUsersBitmap(models.Model):
 
     class Meta:
         db_table = "analytics_day_users"
-        indexes = [
-            models.Index(fields=["project_id", "event_name", "day"], name="analytics_day_users_by_event")
-        ]
+        indexes = [models.Index(fields=["project_id", "event_name", "day"], name="analytics_day_users_by_event")]
 
 
 class DailyEventCount(models.Model):
@@ -157,18 +158,23 @@ class PropertyDefinition(models.Model):
 class RollupDirtyDay(models.Model):
     """A UTC date of a project whose raw events changed since its rollups were built.
 
-    Written by the ingestion flush (``rollups_mark_dirty``) with INSERT ... ON CONFLICT DO
-    NOTHING, consumed by the rollup job, which deletes the row in the same transaction that
-    rebuilds the local days it covers (see analytics/rollups.py for why that is race-free).
+    Append-only: the ingestion flush INSERTs a row per (project, date) it touched, with no
+    unique key, so marking never waits on a lock — an ``ON CONFLICT`` against a marker that a
+    running rebuild had deleted made every flush wait for that rebuild's commit. The rollup job
+    locks the rows it consumes (``FOR UPDATE SKIP LOCKED``), rebuilds their days and deletes
+    exactly those rows; markers added meanwhile have new ids and are consumed by the next run.
     """
 
-    pk = models.CompositePrimaryKey("project_id", "utc_date")
     project_id = models.IntegerField()
     utc_date = models.DateField()
     marked_at = models.DateTimeField()
 
     class Meta:
         db_table = "analytics_dirty_day"
+        indexes = [models.Index(fields=["project_id", "utc_date"], name="dirty_day_project_date")]
+
+    def __str__(self) -> str:
+        return f"{self.project_id} {self.utc_date}"
 
 
 class FillState(models.Model):
@@ -209,11 +215,7 @@ class DailyPropertyCount(models.Model):
 
     class Meta:
         db_table = "analytics_daily_props"
-        indexes = [
-            models.Index(
-                fields=["project_id", "event_name", "key", "day"], name="analytics_daily_props_by_key"
-            )
-        ]
+        indexes = [models.Index(fields=["project_id", "event_name", "key", "day"], name="analytics_daily_props_by_key")]
 
 
 class PropertyRollupGap(models.Model):
@@ -228,7 +230,5 @@ class PropertyRollupGap(models.Model):
     class Meta:
         db_table = "analytics_property_gap"
         indexes = [
-            models.Index(
-                fields=["project_id", "event_name", "key", "day"], name="analytics_property_gap_by_key"
-            )
+            models.Index(fields=["project_id", "event_name", "key", "day"], name="analytics_property_gap_by_key")
         ]

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import connection as default_connection
+from django.db import transaction
 
 _known: set[dt.date] = set()
 _known_lock = threading.Lock()
@@ -62,8 +63,16 @@ def ensure_partitions(days: Iterable[dt.date], *, cursor=None) -> list[dt.date]:
         if own_cursor:
             cur.close()
     with _known_lock:
-        _known.update(missing)
+        _known.update(day for day in missing if day not in created)
+    # A partition created here exists only if this transaction commits: remember it only then,
+    # or a rolled-back batch would leave the cache claiming a partition that is not there.
+    transaction.on_commit(lambda: _remember(created))
     return created
+
+
+def _remember(days: list[dt.date]) -> None:
+    with _known_lock:
+        _known.update(days)
 
 
 def forget_known_partitions() -> None:
@@ -73,8 +82,6 @@ def forget_known_partitions() -> None:
 
 
 def create_upcoming_partitions(*, days_ahead: int = 7, today: dt.date | None = None) -> list[dt.date]:
-    from django.db import transaction
-
     start = today or dt.datetime.now(dt.UTC).date()
     with transaction.atomic():
         return ensure_partitions(start + dt.timedelta(days=n) for n in range(-1, days_ahead + 1))
@@ -99,7 +106,7 @@ def list_partitions() -> list[PartitionInfo]:
     return [
         PartitionInfo(
             name=name,
-            day=dt.datetime.strptime(name[len("events_p") :], "%Y%m%d").replace(tzinfo=dt.UTC).date(),
+            day=dt.date.fromisoformat(name[len("events_p") :]),  # YYYYMMDD is ISO basic format
             total_bytes=size,
             estimated_rows=rows_,
         )

@@ -1,21 +1,21 @@
 """Rollups: per project, per LOCAL day aggregates of the raw ``events`` table.
 
 How a day gets (re)built
-    The ingestion flush calls ``rollups_mark_dirty`` after each committed batch with the UTC
-    dates it touched; that is one ``INSERT ... ON CONFLICT DO NOTHING`` into
-    ``analytics_dirty_day``. The periodic job ``rollups_process_dirty`` claims dirty markers and,
-    in ONE transaction per chunk, deletes the markers and rebuilds every local day they overlap
+    The ingestion flush calls ``rollups_mark_dirty`` inside each batch's transaction with the
+    UTC dates it touched; that is one plain ``INSERT`` into the append-only
+    ``analytics_dirty_day`` (no unique key, so it never waits on a lock). The periodic job
+    ``rollups_process_dirty`` locks markers with ``FOR UPDATE SKIP LOCKED`` and, in ONE
+    transaction per chunk, deletes exactly those markers and rebuilds every local day they overlap
     (a UTC date overlaps up to two local days) by deleting that day's rollup rows and
     re-inserting them from raw events. Rebuilding is therefore idempotent, late events correct
     the past day they belong to, and a crash mid-way rolls back both the markers' deletion and
     the half-built day (nothing to clean up: the markers are simply still there).
 
-Why deleting the marker inside the rebuild transaction is race-free
+Why consuming markers inside the rebuild transaction is race-free
     A flush that commits events for the same day while we rebuild either committed before our
-    read (its events are included) or after. Its following mark either finds our marker row
-    locked (it waits for our commit, then inserts a fresh marker because ours is gone) or runs
-    after our commit (inserts a fresh one). Either way the day is rebuilt again later; no event
-    is left out of the rollups.
+    read (its events are included) or after; its marker is a new row we did not lock, so it
+    survives our delete and the day is rebuilt again by the next run. No event is left out of
+    the rollups, and no flush ever waits for a rebuild.
 
 The watermark (``FillState`` "rollups")
     A run reads ``flushed_until()`` = t0 before claiming anything. Every event received before
@@ -55,8 +55,8 @@ _PROJECT_LOCK_CLASS = 7_301
 def rollups_mark_dirty(*, touched: dict[int, set[dt.date]]) -> None:
     """Record that raw events were inserted for these (project, UTC date) pairs.
 
-    Runs in the ingestion hot path after each committed batch: one statement, no read. Sorted so
-    that two flushers marking overlapping days lock the rows in the same order (no deadlock).
+    Runs in the ingestion hot path inside each batch's transaction: one plain INSERT, no read,
+    no lock to wait for.
     """
     pairs = sorted({(int(project_id), day) for project_id, days in touched.items() for day in days})
     if not pairs:
@@ -64,8 +64,7 @@ def rollups_mark_dirty(*, touched: dict[int, set[dt.date]]) -> None:
     with connection.cursor() as cur:
         cur.execute(
             "INSERT INTO analytics_dirty_day (project_id, utc_date, marked_at) "
-            "SELECT p, d, clock_timestamp() FROM unnest(%s::int[], %s::date[]) AS t(p, d) "
-            "ORDER BY p, d ON CONFLICT DO NOTHING",
+            "SELECT p, d, clock_timestamp() FROM unnest(%s::int[], %s::date[]) AS t(p, d)",
             [[p for p, _ in pairs], [d for _, d in pairs]],
         )
 
@@ -107,6 +106,23 @@ WHERE e.project_id = %(p)s AND e."timestamp" >= %(lo)s AND e."timestamp" < %(hi)
 # browser, country) makes it a read of a few hundred rows; keys with thousands of values per day
 # (URLs, ids) would make this table as large as the raw one, so those days are recorded as gaps.
 PROPERTY_VALUES_CAP = 100
+
+# Identity merges (persons app): every id linked to a person counts under the person's lowest
+# user key, so the day's users, bitmaps and retention count people, not ids. Linking ids marks
+# the days of the ids whose key changes dirty (persons.services), and they are rebuilt here.
+_PERSON_KEYS = """
+UPDATE rollup_stage s SET user_key = m.person_key
+FROM (
+    SELECT u1.user_key AS own_key, min(u2.user_key) AS person_key
+    FROM (SELECT DISTINCT user_key FROM rollup_stage) k
+    JOIN analytics_user u1 ON u1.project_id = %(p)s AND u1.user_key = k.user_key
+    JOIN persons_distinct_id d1 ON d1.project_id = %(p)s AND d1.distinct_id = u1.user_id
+    JOIN persons_distinct_id d2 ON d2.person_id = d1.person_id
+    JOIN analytics_user u2 ON u2.project_id = %(p)s AND u2.user_id = d2.distinct_id
+    GROUP BY u1.user_key
+) m
+WHERE s.user_key = m.own_key AND m.person_key <> m.own_key
+"""
 
 _DELETE_DAY = [
     "DELETE FROM analytics_daily_props WHERE project_id = %(p)s AND day = %(day)s",
@@ -171,6 +187,7 @@ def _rebuild_local_day(cur, *, project_id: int, tz_name: str, day: dt.date) -> N
     params = {"p": project_id, "day": day, "lo": lo, "hi": hi, "tz": tz_name, "cap": PROPERTY_VALUES_CAP}
     cur.execute(_UPSERT_USERS, params)
     cur.execute(_STAGE, params)
+    cur.execute(_PERSON_KEYS, params)
     for sql in _DELETE_DAY:
         cur.execute(sql, params)
     for sql in _INSERT_DAY:
@@ -217,23 +234,28 @@ def _project_timezones(project_ids: Iterable[int]) -> dict[int, str]:
 
 
 def _claim_chunk(cur, *, chunk: int) -> list[tuple[int, dt.date]]:
-    # One project per chunk keeps a transaction's locks on one project; SKIP LOCKED lets a
-    # second worker take other markers instead of waiting.
+    """Lock the markers of up to ``chunk`` days of one project, delete them, return the days.
+
+    One project per chunk keeps a transaction's locks on one project; SKIP LOCKED lets a second
+    worker take other markers instead of waiting. Only the locked rows are deleted: a marker a
+    flush adds meanwhile is a new row and stays for the next run.
+    """
     cur.execute(
         """
-        DELETE FROM analytics_dirty_day d
-        USING (
-            SELECT project_id, utc_date FROM analytics_dirty_day
-            WHERE project_id = (SELECT project_id FROM analytics_dirty_day
-                                ORDER BY marked_at LIMIT 1 FOR UPDATE SKIP LOCKED)
-            ORDER BY utc_date LIMIT %s FOR UPDATE SKIP LOCKED
-        ) c
-        WHERE d.project_id = c.project_id AND d.utc_date = c.utc_date
-        RETURNING d.project_id, d.utc_date
-        """,
-        [chunk],
+        SELECT id, project_id, utc_date FROM analytics_dirty_day
+        WHERE project_id = (SELECT project_id FROM analytics_dirty_day
+                            ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
+        ORDER BY utc_date, id
+        LIMIT 10000
+        FOR UPDATE SKIP LOCKED
+        """
     )
-    return cur.fetchall()
+    rows = cur.fetchall()
+    days = sorted({day for _, _, day in rows})[:chunk]
+    ids = [row_id for row_id, _, day in rows if day in set(days)]
+    if ids:
+        cur.execute("DELETE FROM analytics_dirty_day WHERE id = ANY(%s)", [ids])
+    return [(rows[0][1], day) for day in days] if rows else []
 
 
 def rollups_process_dirty(*, chunk: int = 7, time_budget_s: float = 240.0) -> RollupRun:
@@ -303,8 +325,7 @@ def rollups_catch_up(*, max_days: int = 7, today: dt.date | None = None) -> int:
         with transaction.atomic(), connection.cursor() as cur:
             cur.execute(
                 f"INSERT INTO analytics_dirty_day (project_id, utc_date, marked_at) "
-                f"SELECT DISTINCT project_id, %s::date, clock_timestamp() FROM {partition_name(day)} "
-                f"ON CONFLICT DO NOTHING",
+                f"SELECT DISTINCT project_id, %s::date, clock_timestamp() FROM {partition_name(day)}",
                 [day],
             )
             FillState.objects.update_or_create(

@@ -242,9 +242,7 @@ def run_bench() -> int:
     have = 0
     if project is not None:
         with connection.cursor() as cur:
-            cur.execute(
-                'SELECT count(*), min("timestamp")::date FROM events WHERE project_id = %s', [project.pk]
-            )
+            cur.execute('SELECT count(*), min("timestamp")::date FROM events WHERE project_id = %s', [project.pk])
             have, first_day = cur.fetchone()
         if reload or not have or abs(have - EVENTS) > EVENTS * 0.1:
             with connection.cursor() as cur:
@@ -261,9 +259,7 @@ def run_bench() -> int:
     else:
         say(f"reusing {have:,} loaded events (BENCH_RELOAD=1 to reload)")
         with connection.cursor() as cur:
-            cur.execute(
-                "SELECT EXISTS (SELECT 1 FROM analytics_daily_props WHERE project_id = %s)", [project.pk]
-            )
+            cur.execute("SELECT EXISTS (SELECT 1 FROM analytics_daily_props WHERE project_id = %s)", [project.pk])
             built = cur.fetchone()[0]
         if not built or os.environ.get("BENCH_REBUILD") == "1":
             build_rollups(project, start)

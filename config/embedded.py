@@ -138,9 +138,7 @@ def _prepare_for_root(pgdata: Path, sockets: Path) -> None:
     try:
         entry = pwd.getpwnam(PG_SYSTEM_USER)
     except KeyError:
-        subprocess.run(
-            ["useradd", "--system", "--no-create-home", PG_SYSTEM_USER], check=True, capture_output=True
-        )
+        subprocess.run(["useradd", "--system", "--no-create-home", PG_SYSTEM_USER], check=True, capture_output=True)
         entry = pwd.getpwnam(PG_SYSTEM_USER)
     # The unprivileged user must traverse every parent folder and read the wheel's binaries.
     for path in (pgdata, sockets, _pg_install()):
@@ -241,7 +239,13 @@ def _ensure_database(sockets: Path) -> None:
 
 
 def start_valkey(root: Path) -> subprocess.Popen | None:
-    """Start Valkey with AOF persistence (``appendfsync always``) so accepted events survive a crash.
+    """Start Valkey with AOF persistence so accepted events survive a crash of Valkey or its restart.
+
+    Valkey writes the AOF before it answers a client, so an acknowledged XADD is in the file
+    (at least in the OS page cache) when the API says 202: a killed or restarted Valkey loses
+    nothing. ``appendfsync everysec`` (the default) adds at most one second of exposure to a
+    crash of the whole machine; ``VALKEY_APPENDFSYNC=always`` closes that too, at the price of
+    an fsync per write (measured: about half the ingest throughput, docs/BENCHMARKS.md).
 
     Returns None when a Valkey already answers on the socket (another ``make run``, or a server
     left behind by a killed process, which is then adopted rather than fought with).
@@ -255,7 +259,7 @@ def start_valkey(root: Path) -> subprocess.Popen | None:
     workdir.mkdir(parents=True, exist_ok=True)
     sock.unlink(missing_ok=True)
     conf = workdir / "valkey.conf"
-    fsync = os.environ.get("VALKEY_APPENDFSYNC", "always")
+    fsync = os.environ.get("VALKEY_APPENDFSYNC", "everysec")
     conf.write_text(
         "\n".join(
             [

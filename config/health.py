@@ -32,6 +32,4 @@ def _database() -> None:
 def health(request: HttpRequest) -> JsonResponse:
     checks = {"database": _probe(_database), "redis": _probe(lambda: get_redis().ping())}
     healthy = all(check["status"] == "ok" for check in checks.values())
-    return JsonResponse(
-        {"status": "ok" if healthy else "down", "checks": checks}, status=200 if healthy else 503
-    )
+    return JsonResponse({"status": "ok" if healthy else "down", "checks": checks}, status=200 if healthy else 503)

@@ -17,12 +17,17 @@ class PeriodicJob:
 
 def _jobs() -> list[PeriodicJob]:
     from analytics import jobs as analytics_jobs
+    from ingestion import jobs as ingestion_jobs
 
     return [
+        # Every second, so an accepted event is queryable within a few seconds; a tick that finds
+        # the shards locked by a running drain returns at once, and unstarted ticks expire.
+        PeriodicJob(ingestion_jobs.flush_streams, "ingest", interval=1, ttl=5, timeout=120),
+        PeriodicJob(ingestion_jobs.sweep_sessions, "default", interval=900, ttl=600, timeout=600),
         PeriodicJob(analytics_jobs.maintain_partitions, "default", interval=3600, ttl=600, timeout=300),
         # Late events correct past days within one interval; the job stops after ~4 min of work
         # and the next tick continues, so a backlog never holds one worker for long.
-        PeriodicJob(analytics_jobs.rebuild_dirty_rollups, "rollups", interval=30, ttl=25, timeout=600),
+        PeriodicJob(analytics_jobs.rebuild_dirty_rollups, "rollups", interval=60, ttl=50, timeout=600),
         PeriodicJob(analytics_jobs.catch_up_rollups, "rollups", interval=900, ttl=600, timeout=900),
     ]
 

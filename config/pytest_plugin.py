@@ -23,9 +23,7 @@ def test_data_dir() -> Path:
 
 
 @pytest.hookimpl(tryfirst=True)
-def pytest_load_initial_conftests(
-    early_config: pytest.Config, parser: pytest.Parser, args: list[str]
-) -> None:
+def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser, args: list[str]) -> None:
     need_pg = not os.environ.get("DATABASE_URL")
     need_valkey = not os.environ.get("REDIS_URL")
     if not (need_pg or need_valkey):
@@ -47,3 +45,15 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if servers is not None:
         servers.stop()
         embedded.stop_all_at(_state.pop("root"))
+
+
+def restart_valkey() -> None:
+    """Start the suite's Valkey again (after a test crashed it), under the same handle."""
+    servers = _state.get("servers")
+    if servers is None:
+        raise RuntimeError("the suite did not start a Valkey of its own")
+    if servers._valkey is not None and servers._valkey.poll() is None:
+        raise RuntimeError("Valkey is still running")
+    if servers._valkey is not None:
+        servers._valkey.wait()
+    servers._valkey = embedded.start_valkey(servers.root)

@@ -45,12 +45,15 @@ INSTALLED_APPS = [
     "projects",
     "analytics",
     "ingestion",
+    "persons",
     "reporting",
+    "dashboard",
 ]
 
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "config.static.StaticFilesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -113,7 +116,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "config.cache.ReusingRedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "eb:cache",
         "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 5},
@@ -143,6 +146,10 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").is_dir() else []
+# The web process serves static files itself (WhiteNoise), so the dashboard, the admin and the API
+# docs work offline behind gunicorn with no separate web server. Finders read the apps' static
+# folders directly: `make run` needs no collectstatic step.
+WHITENOISE_USE_FINDERS = True
 
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG and env_bool("HTTPS", False))
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
@@ -179,7 +186,16 @@ EVENTBASE = {
     "STREAM_SHARDS": env_int("INGEST_STREAM_SHARDS", 2, minimum=1),
     "DEDUPE_WINDOW_SECONDS": env_int("INGEST_DEDUPE_WINDOW_SECONDS", 86_400, minimum=0),
     "API_KEY_CACHE_SECONDS": env_int("API_KEY_CACHE_SECONDS", 10, minimum=0),
+    # Only behind a proxy you run: otherwise clients could pick the IP they are rate-limited by.
+    "TRUST_X_FORWARDED_FOR": env_bool("TRUST_X_FORWARDED_FOR", False),
+    "FLUSH_BATCH_EVENTS": env_int("FLUSH_BATCH_EVENTS", 20_000, minimum=1),
+    "FLUSH_CLAIM_IDLE_MS": env_int("FLUSH_CLAIM_IDLE_MS", 60_000, minimum=1),
+    "FLUSH_MAX_ATTEMPTS": env_int("FLUSH_MAX_ATTEMPTS", 3, minimum=1),
 }
+
+# Ingest bodies may be up to 5 MB (the API answers 413 past that, with its own message).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 6 * 1024 * 1024
+RATELIMIT_USE_CACHE = "default"
 
 # --- Logging: one JSON object per line --------------------------------------------------------
 

@@ -31,7 +31,8 @@ def _say(message: str) -> None:
 def _children_commands(env: dict[str, str]) -> dict[str, list[str]]:
     python = sys.executable
     manage = str(BASE_DIR / "manage.py")
-    workers = int(env.get("RQ_WORKERS", "2"))
+    flushers = int(env.get("RQ_WORKERS", "2"))
+    background = int(env.get("RQ_BACKGROUND_WORKERS", "1"))
     commands = {
         "web": [
             python,
@@ -43,12 +44,22 @@ def _children_commands(env: dict[str, str]) -> dict[str, list[str]]:
         ],
         "scheduler": [python, manage, "rqcron", "config.cron"],
     }
-    for n in range(workers):
-        commands[f"worker-{n + 1}"] = [
+    # Flush workers listen only to the ingest queue, so a long rollup rebuild can never hold
+    # back the flush (and the ingest-to-queryable lag); background workers take everything else.
+    for n in range(flushers):
+        commands[f"flusher-{n + 1}"] = [
             python,
             manage,
             "rqworker",
             "ingest",
+            "--worker-class",
+            "rq.worker.SimpleWorker",
+        ]
+    for n in range(background):
+        commands[f"worker-{n + 1}"] = [
+            python,
+            manage,
+            "rqworker",
             "rollups",
             "default",
             "--worker-class",

@@ -4,11 +4,71 @@ from __future__ import annotations
 
 import datetime as dt
 
+from config.redis import get_redis
+from ingestion import buffer
 
-def flushed_until() -> dt.datetime:
+# Requests in flight (received, not yet appended) are not in any stream yet; this margin covers
+# them, and small clock differences between web nodes and Redis.
+_IN_FLIGHT_MARGIN = dt.timedelta(seconds=2)
+
+
+def flushed_until(*, now: dt.datetime | None = None) -> dt.datetime:
     """Every event accepted (received) before this instant is stored in PostgreSQL.
 
-    Placeholder until the stream flusher lands: it will be the receive time of the oldest
-    accepted event still buffered in Redis (or now, when the buffer is empty).
+    Streams hold exactly the entries not yet stored (the flusher acknowledges and deletes in
+    one step), so the answer is the receive time of the oldest entry still buffered, or now
+    when every shard is empty.
     """
-    return dt.datetime.now(dt.UTC)
+    now = now or dt.datetime.now(dt.UTC)
+    client = get_redis()
+    pipe = client.pipeline(transaction=False)
+    for key in buffer.all_stream_keys():
+        pipe.xrange(key, count=10)
+    oldest = None
+    for entries in pipe.execute():
+        for _entry_id, fields in entries:
+            received_us = int(fields[b"r"])
+            oldest = received_us if oldest is None else min(oldest, received_us)
+    if oldest is None:
+        return now - _IN_FLIGHT_MARGIN
+    return min(now, dt.datetime.fromtimestamp(oldest / 1_000_000, dt.UTC)) - _IN_FLIGHT_MARGIN
+
+
+def buffered_entries() -> dict[str, int]:
+    """Entries waiting in each shard's stream."""
+    client = get_redis()
+    pipe = client.pipeline(transaction=False)
+    keys = buffer.all_stream_keys()
+    for key in keys:
+        pipe.xlen(key)
+    return dict(zip(keys, pipe.execute(), strict=True))
+
+
+_LEDGER_FIELDS = ("received", "accepted", "duplicate", "late", "rejected", "rate_limited", "quota_exceeded", "flushed")
+
+
+def ledger_report(*, project, since: dt.datetime, until: dt.datetime) -> dict:
+    """The project's ledger rows in [since, until] with totals; Redis counters are synced first."""
+    from ingestion.ledger import ledger_sync
+    from ingestion.models import IngestionLedger
+
+    ledger_sync()
+    rows = list(
+        IngestionLedger.objects.filter(project=project, minute__gte=since, minute__lte=until)
+        .order_by("minute")
+        .values("minute", "rejected_by_reason", *_LEDGER_FIELDS)
+    )
+    totals: dict = {field: sum(row[field] for row in rows) for field in _LEDGER_FIELDS}
+    reasons: dict[str, int] = {}
+    for row in rows:
+        for reason, count in row["rejected_by_reason"].items():
+            reasons[reason] = reasons.get(reason, 0) + count
+    totals.update(minute=since, rejected_by_reason=reasons)
+    return {
+        "since": since,
+        "until": until,
+        "totals": totals,
+        "results": rows,
+        "buffered_entries": sum(buffered_entries().values()),
+        "dead_letters": get_redis().xlen(buffer.DLQ),
+    }

@@ -26,9 +26,7 @@ def validate_cors_origins(value: str) -> None:
         if origin == "*":
             continue
         if not origin.startswith(("http://", "https://")) or origin.count("/") != 2:
-            raise ValidationError(
-                f"{origin!r} is not an origin: use scheme://host[:port] with no path, or * for any."
-            )
+            raise ValidationError(f"{origin!r} is not an origin: use scheme://host[:port] with no path, or * for any.")
 
 
 def parse_origins(value: str) -> list[str]:

@@ -33,9 +33,7 @@ class IssuedKey:
 
 def api_key_create(*, project: Project, scope: str, name: str = "") -> IssuedKey:
     raw = KEY_PREFIXES[ApiKeyScope(scope)] + secrets.token_urlsafe(24)
-    api_key = ApiKey.objects.create(
-        project=project, scope=scope, name=name, prefix=raw[:10], key_hash=hash_key(raw)
-    )
+    api_key = ApiKey.objects.create(project=project, scope=scope, name=name, prefix=raw[:10], key_hash=hash_key(raw))
     return IssuedKey(api_key=api_key, raw=raw)
 
 

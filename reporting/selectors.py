@@ -74,8 +74,7 @@ def unknown_events(*, project: Project, events: list[str]) -> list[str]:
     known = {
         row[0]
         for row in _fetchall(
-            "SELECT event_name FROM analytics_event_definition "
-            "WHERE project_id = %s AND event_name = ANY(%s)",
+            "SELECT event_name FROM analytics_event_definition WHERE project_id = %s AND event_name = ANY(%s)",
             [project.pk, events],
         )
     }
@@ -85,8 +84,7 @@ def unknown_events(*, project: Project, events: list[str]) -> list[str]:
 def property_is_known(*, project: Project, event: str, key: str) -> bool:
     return bool(
         _fetchall(
-            "SELECT 1 FROM analytics_property_definition "
-            "WHERE project_id = %s AND event_name = %s AND key = %s",
+            "SELECT 1 FROM analytics_property_definition WHERE project_id = %s AND event_name = %s AND key = %s",
             [project.pk, event, key],
         )
     )
@@ -122,9 +120,7 @@ def _distinct_by_bucket(rows: list[tuple], interval: str) -> dict[dt.date, int]:
 # --- Active users -----------------------------------------------------------------------------
 
 
-def active_users_series(
-    *, project: Project, date_from: dt.date, date_to: dt.date, interval: str
-) -> list[dict]:
+def active_users_series(*, project: Project, date_from: dt.date, date_to: dt.date, interval: str) -> list[dict]:
     """Distinct active users per day/week/month (a week or month is cut to the requested range)."""
     if interval == "day":
         # DAU needs no union: the per-day popcount is stored beside the bitmap.
@@ -202,9 +198,7 @@ def trends_series(
 ) -> list[dict]:
     tz = _tz(project)
     buckets: list = (
-        _hour_buckets(date_from, date_to, tz)
-        if interval == "hour"
-        else _buckets(date_from, date_to, interval)
+        _hour_buckets(date_from, date_to, tz) if interval == "hour" else _buckets(date_from, date_to, interval)
     )
     if not breakdown:
         values = {
@@ -247,16 +241,14 @@ def _trend_plain(
         # for a rarely used view); at most 31 days of one event, on the (project, time) index.
         return dict(
             _fetchall(
-                "SELECT date_trunc('hour', \"timestamp\", %s), count(DISTINCT user_id) FROM events "
+                f"SELECT date_trunc('hour', \"timestamp\", %s), count(DISTINCT {PERSON_OF_USER}) FROM events "
                 'WHERE project_id = %s AND event_name = %s AND "timestamp" >= %s AND "timestamp" < %s '
                 "GROUP BY 1",
                 [project.timezone, project.pk, event, lo, hi],
             )
         )
     if math == "users":
-        return _distinct_by_bucket(
-            _bitmap_rows(project=project, event=event, first=date_from, last=date_to), interval
-        )
+        return _distinct_by_bucket(_bitmap_rows(project=project, event=event, first=date_from, last=date_to), interval)
     acc: dict[dt.date, int] = defaultdict(int)
     for day, count in _fetchall(
         "SELECT day, sum(events)::bigint FROM analytics_daily_events "
@@ -267,9 +259,25 @@ def _trend_plain(
     return acc
 
 
+# Identity merges at query time for reports that scan raw events: an id linked to a person by
+# identify/alias (persons app) counts as that person, an unlinked id as itself. Only linked ids
+# have a row, so the index lookup usually finds nothing. (Rollup-based reports get the same
+# mapping when the day is rebuilt, see analytics/rollups.py.)
+PERSON_OF_USER = (
+    "coalesce((SELECT 'person:' || d.person_id FROM persons_distinct_id d "
+    "WHERE d.project_id = events.project_id AND d.distinct_id = events.user_id), events.user_id)"
+)
+# The same for DuckDB, which reads both tables through the postgres extension.
+_DUCK_PERSON_JOIN = (
+    "LEFT JOIN pg.public.persons_distinct_id d ON d.project_id = e.project_id AND d.distinct_id = e.user_id"
+)
+_DUCK_PERSON = "coalesce('person:' || CAST(d.person_id AS VARCHAR), e.user_id)"
+
+
 _BREAKDOWN_PG = """
 WITH ev AS (
-    SELECT date_trunc(%(unit)s, "timestamp", %(tz)s) AS b, properties ->> %(key)s AS v, user_id
+    SELECT date_trunc(%(unit)s, "timestamp", %(tz)s) AS b, properties ->> %(key)s AS v,
+           {person} AS user_id
     FROM events
     WHERE project_id = %(p)s AND event_name = %(event)s AND "timestamp" >= %(lo)s AND "timestamp" < %(hi)s
 ), top AS (
@@ -286,7 +294,7 @@ FROM ev GROUP BY 1, 2
 
 def _breakdown_sql(math: str) -> str:
     measure = "count(DISTINCT user_id)" if math == "users" else "count(*)"
-    return _BREAKDOWN_PG.format(rank=measure, measure=measure)
+    return _BREAKDOWN_PG.format(rank=measure, measure=measure, person=PERSON_OF_USER)
 
 
 def _breakdown_params(*, project, event, date_from, date_to, interval, key) -> dict:
@@ -382,9 +390,9 @@ def trend_breakdown_duckdb(*, project, event, date_from, date_to, interval, math
     sql = f"""
     WITH ev AS (
         SELECT epoch(timezone(?, date_trunc(?, timezone(?, "timestamp")))) AS b,
-               json_extract_string(properties, ?) AS v, user_id
-        FROM pg.public.events
-        WHERE project_id = ? AND event_name = ? AND "timestamp" >= ? AND "timestamp" < ?
+               json_extract_string(properties, ?) AS v, {_DUCK_PERSON} AS user_id
+        FROM pg.public.events e {_DUCK_PERSON_JOIN}
+        WHERE e.project_id = ? AND event_name = ? AND "timestamp" >= ? AND "timestamp" < ?
     ), top AS (SELECT v FROM ev GROUP BY v ORDER BY {measure} DESC, v NULLS LAST LIMIT ?)
     SELECT b, CASE WHEN v IS NULL AND EXISTS (SELECT 1 FROM top WHERE top.v IS NULL) THEN ?
                    WHEN v IS NULL THEN ?
@@ -461,8 +469,9 @@ def funnel_compute(
     cur = duckdb_cursor()
     try:
         cur.execute(
-            'CREATE TEMPORARY TABLE funnel_ev AS SELECT user_id, "timestamp" AS ts, event_name '
-            'FROM pg.public.events WHERE project_id = $p AND "timestamp" >= $lo AND "timestamp" < $hi '
+            f'CREATE TEMPORARY TABLE funnel_ev AS SELECT {_DUCK_PERSON} AS user_id, "timestamp" AS ts, '
+            f"event_name FROM pg.public.events e {_DUCK_PERSON_JOIN} "
+            'WHERE e.project_id = $p AND "timestamp" >= $lo AND "timestamp" < $hi '
             f"AND event_name IN ({names})",
             {"p": project.pk, "lo": lo, "hi": hi},
         )
@@ -481,7 +490,7 @@ def funnel_compute_postgres(
     """The same funnel as a PostgreSQL range self-join (the benchmark's comparison engine)."""
     lo, hi = daysmod.local_range_bounds(date_from, date_to, _tz(project))
     ctes = [
-        'ev AS MATERIALIZED (SELECT user_id, "timestamp" AS ts, event_name FROM events '
+        f'ev AS MATERIALIZED (SELECT {PERSON_OF_USER} AS user_id, "timestamp" AS ts, event_name FROM events '
         'WHERE project_id = %(p)s AND "timestamp" >= %(lo)s AND "timestamp" < %(hi)s '
         "AND event_name = ANY(%(steps)s))",
         "s0 AS (SELECT DISTINCT user_id, ts AS t0, ts AS t FROM ev WHERE event_name = %(s0)s)",
@@ -512,6 +521,24 @@ def _period_days(period: str) -> int:
     return 7 if period == "week" else 1
 
 
+# Cohort members are persons: ids linked by identify/alias share the lowest user key of the person
+# (the key its day bitmaps use, see analytics/rollups.py) and the person's earliest first_seen.
+_COHORT_MEMBERS = """
+WITH linked AS (
+    SELECT u.user_key, min(u.user_key) OVER w AS person_key, min(u.first_seen) OVER w AS person_first
+    FROM persons_distinct_id d
+    JOIN analytics_user u ON u.project_id = d.project_id AND u.user_id = d.distinct_id
+    WHERE d.project_id = %(p)s
+    WINDOW w AS (PARTITION BY d.person_id)
+)
+SELECT u.user_key, u.first_seen FROM analytics_user u
+WHERE u.project_id = %(p)s AND u.first_seen >= %(lo)s AND u.first_seen < %(hi)s
+  AND NOT EXISTS (SELECT 1 FROM linked WHERE linked.user_key = u.user_key)
+UNION ALL
+SELECT DISTINCT person_key, person_first FROM linked WHERE person_first >= %(lo)s AND person_first < %(hi)s
+"""
+
+
 def _retention_table(
     *, project: Project, cohort_starts: list[dt.date], periods: int, period: str, last_day: dt.date
 ) -> list[dict]:
@@ -526,11 +553,7 @@ def _retention_table(
     first, end = cohort_starts[0], cohort_starts[-1] + step
     lo, hi = daysmod.local_range_bounds(first, end - dt.timedelta(days=1), tz)
     keys_by_cohort: dict[int, list[int]] = defaultdict(list)
-    for user_key, first_seen in _fetchall(
-        "SELECT user_key, first_seen FROM analytics_user "
-        "WHERE project_id = %s AND first_seen >= %s AND first_seen < %s",
-        [project.pk, lo, hi],
-    ):
+    for user_key, first_seen in _fetchall(_COHORT_MEMBERS, {"p": project.pk, "lo": lo, "hi": hi}):
         index = (daysmod.local_date(first_seen, tz) - first).days // step.days
         keys_by_cohort[index].append(user_key)
     active_by_period: dict[int, int] = defaultdict(int)
@@ -573,9 +596,7 @@ def retention_cohorts(*, project: Project, date_from: dt.date, date_to: dt.date,
     while current <= date_to:
         starts.append(current)
         current += step
-    return _retention_table(
-        project=project, cohort_starts=starts, periods=len(starts), period=period, last_day=date_to
-    )
+    return _retention_table(project=project, cohort_starts=starts, periods=len(starts), period=period, last_day=date_to)
 
 
 # --- Live -------------------------------------------------------------------------------------
@@ -590,13 +611,13 @@ def live_get(*, project: Project, now: dt.datetime) -> dict:
         SELECT 'm', date_trunc('minute', "timestamp"), NULL, count(*) FROM events
         WHERE project_id = %(p)s AND "timestamp" >= %(m15)s AND "timestamp" <= %(now)s GROUP BY 2
         UNION ALL
-        SELECT 'u', NULL, NULL, count(DISTINCT user_id) FROM events
+        SELECT 'u', NULL, NULL, count(DISTINCT {person}) FROM events
         WHERE project_id = %(p)s AND "timestamp" > %(m5)s AND "timestamp" <= %(now)s
         UNION ALL
         (SELECT 'e', NULL, event_name, count(*) FROM events
          WHERE project_id = %(p)s AND "timestamp" > %(h1)s AND "timestamp" <= %(now)s
          GROUP BY event_name ORDER BY 4 DESC, 3 LIMIT 10)
-        """,
+        """.replace("{person}", PERSON_OF_USER),
         {
             "p": project.pk,
             "now": now,
@@ -658,8 +679,7 @@ def user_detail(*, project: Project, user_id: str) -> dict | None:
         return None
     user_key, anon, first_seen, last_seen = users[0]
     days = _fetchall(
-        "SELECT day, events, first_at FROM analytics_user_day WHERE project_id = %s AND user_key = %s "
-        "ORDER BY day",
+        "SELECT day, events, first_at FROM analytics_user_day WHERE project_id = %s AND user_key = %s ORDER BY day",
         [project.pk, user_key],
     )
     # The raw table has no user index; the rollup says which days hold the user's latest events,

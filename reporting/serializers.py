@@ -91,9 +91,7 @@ class TrendsInput(_RangeInput):
         _check_event(project, attrs["event"])
         key = attrs.get("breakdown")
         if key and not selectors.property_is_known(project=project, event=attrs["event"], key=key):
-            raise serializers.ValidationError(
-                {"breakdown": f"unknown property {key!r} for event {attrs['event']!r}."}
-            )
+            raise serializers.ValidationError({"breakdown": f"unknown property {key!r} for event {attrs['event']!r}."})
         return attrs
 
 

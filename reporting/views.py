@@ -109,9 +109,7 @@ class UsersView(ProjectAPIView):
     def get(self, request: Request, slug: str) -> Response:
         """Users in first-seen order with first/last seen and event counts (cursor-paginated)."""
         p = self.validated(s.UsersInput, request.query_params)
-        rows, next_key = selectors.users_page(
-            project=self.project, limit=p["limit"], after_key=p.get("cursor", 0)
-        )
+        rows, next_key = selectors.users_page(project=self.project, limit=p["limit"], after_key=p.get("cursor", 0))
         next_cursor = s.encode_cursor(str(next_key)) if next_key is not None else None
         return self.answer(s.UsersOutput, {"results": rows, "next": next_cursor})
 
@@ -163,9 +161,7 @@ class EventsView(ProjectAPIView):
         }
         if p["format"] == "json":
             rows, after = selectors.events_page(**scope, limit=p["limit"], after=p.get("cursor"))
-            next_cursor = (
-                s.encode_cursor(f"{after.timestamp.isoformat()}|{after.event_id}") if after else None
-            )
+            next_cursor = s.encode_cursor(f"{after.timestamp.isoformat()}|{after.event_id}") if after else None
             return self.answer(s.EventsOutput, {"results": rows, "next": next_cursor})
         # Streams cannot carry complete_until in a body; it goes in a header, read before the rows.
         complete_until = selectors.complete_until_get().isoformat()
@@ -184,7 +180,5 @@ class SessionsView(ProjectAPIView):
     def get(self, request: Request, slug: str) -> Response:
         """Sessions per day (by first event), average duration and events per session."""
         p = self.validated(s.SessionsInput, request.query_params)
-        results = selectors.sessions_series(
-            project=self.project, date_from=p["date_from"], date_to=p["date_to"]
-        )
+        results = selectors.sessions_series(project=self.project, date_from=p["date_from"], date_to=p["date_to"])
         return self.answer(s.SessionsOutput, {"results": results})

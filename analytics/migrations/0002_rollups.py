@@ -139,9 +139,7 @@ class Migration(migrations.Migration):
             options={
                 "db_table": "analytics_day_users",
                 "indexes": [
-                    models.Index(
-                        fields=["project_id", "event_name", "day"], name="analytics_day_users_by_event"
-                    )
+                    models.Index(fields=["project_id", "event_name", "day"], name="analytics_day_users_by_event")
                 ],
             },
         ),
@@ -197,13 +195,9 @@ class Migration(migrations.Migration):
             ],
             options={
                 "db_table": "analytics_user",
-                "indexes": [
-                    models.Index(fields=["project_id", "first_seen"], name="analytics_user_first_seen")
-                ],
+                "indexes": [models.Index(fields=["project_id", "first_seen"], name="analytics_user_first_seen")],
                 "constraints": [
-                    models.UniqueConstraint(
-                        fields=("project_id", "user_id"), name="analytics_user_uniq_user_id"
-                    )
+                    models.UniqueConstraint(fields=("project_id", "user_id"), name="analytics_user_uniq_user_id")
                 ],
             },
         ),
@@ -231,9 +225,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 "db_table": "analytics_user_day",
-                "indexes": [
-                    models.Index(fields=["project_id", "user_key", "day"], name="analytics_user_day_by_user")
-                ],
+                "indexes": [models.Index(fields=["project_id", "user_key", "day"], name="analytics_user_day_by_user")],
             },
         ),
     ]

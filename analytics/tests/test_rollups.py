@@ -45,13 +45,15 @@ def _at(day: str, hhmm: str, tz: str = "UTC") -> dt.datetime:
     return dt.datetime.fromisoformat(f"{day}T{hhmm}").replace(tzinfo=daysmod.zone(tz))
 
 
-def test_mark_dirty_is_one_statement_and_idempotent(django_assert_num_queries):
+def test_mark_dirty_is_one_append_only_statement(django_assert_num_queries):
     touched = {1: {dt.date(2024, 1, 2), dt.date(2024, 1, 1)}, 2: {dt.date(2024, 1, 1)}}
     with django_assert_num_queries(1):
         rollups_mark_dirty(touched=touched)
     rollups_mark_dirty(touched=touched)
     rollups_mark_dirty(touched={})
-    assert RollupDirtyDay.objects.count() == 3
+    # Markers are append-only (a flush never waits on a lock); repeats are consumed together.
+    assert RollupDirtyDay.objects.count() == 6
+    assert RollupDirtyDay.objects.values("project_id", "utc_date").distinct().count() == 3
 
 
 def test_utc_date_maps_to_local_days():
@@ -133,8 +135,7 @@ def test_markers_of_a_deleted_project_are_dropped():
 def test_catch_up_marks_closed_partitions_once():
     project = ProjectFactory()
     events = [
-        RawEventFactory(project_id=project.pk, timestamp=_at(day, "12:00"))
-        for day in ("2024-01-01", "2024-01-03")
+        RawEventFactory(project_id=project.pk, timestamp=_at(day, "12:00")) for day in ("2024-01-01", "2024-01-03")
     ]
     events_insert(events)
     RollupDirtyDay.objects.all().delete()
@@ -153,9 +154,7 @@ def test_rollup_job_runs_from_the_queue(django_capture_on_commit_callbacks):
     events = [RawEventFactory(project_id=project.pk, timestamp=_at("2024-02-02", "08:00"))]
     events_insert(events)
     # The flush would pass this through Redis; it must survive JSON.
-    touched = json.loads(
-        json.dumps({str(k): [d.isoformat() for d in v] for k, v in touched_days(events).items()})
-    )
+    touched = json.loads(json.dumps({str(k): [d.isoformat() for d in v] for k, v in touched_days(events).items()}))
     rollups_mark_dirty(touched={int(k): {dt.date.fromisoformat(d) for d in v} for k, v in touched.items()})
     with django_capture_on_commit_callbacks(execute=True):
         get_queue("rollups").enqueue(rebuild_dirty_rollups)
@@ -181,10 +180,7 @@ def test_libpq_dsn_from_a_unix_socket_url():
     db = dj_database_url.parse("postgresql://postgres@/eventbase?host=/tmp/x y/run")
     assert libpq_dsn(db) == "dbname='eventbase' user='postgres' host='/tmp/x y/run'"
     db = dj_database_url.parse("postgresql://u:p%27w@db.example:6543/ev?sslmode=require")
-    assert (
-        libpq_dsn(db)
-        == "dbname='ev' user='u' password='p\\'w' host='db.example' port='6543' sslmode='require'"
-    )
+    assert libpq_dsn(db) == "dbname='ev' user='u' password='p\\'w' host='db.example' port='6543' sslmode='require'"
 
 
 def test_property_rollup_and_gap_fall_back_to_raw(monkeypatch):
@@ -202,9 +198,7 @@ def test_property_rollup_and_gap_fall_back_to_raw(monkeypatch):
         )
         for u, plan in rows
     ] + [
-        RawEventFactory(
-            project_id=project.pk, timestamp=_at("2024-05-02", "10:00"), properties={"browser": b}
-        )
+        RawEventFactory(project_id=project.pk, timestamp=_at("2024-05-02", "10:00"), properties={"browser": b})
         for b in ("p", "q", "r")
     ]
     events_insert(events)

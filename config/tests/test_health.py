@@ -39,15 +39,15 @@ def test_unreachable_database_fails_fast_with_one_line(monkeypatch):
     assert "Traceback" not in result.stderr
 
 
-def test_bad_redis_url_fails_fast_with_one_line():
+def test_bad_redis_url_fails_fast_with_one_line(test_database_url):
     import os
 
-    env = {**os.environ, "REDIS_URL": "http://localhost:6379"}
+    env = {**os.environ, "REDIS_URL": "http://localhost:6379", "DATABASE_URL": test_database_url}
     result = _manage("preflight", env=env)
     assert result.returncode == 2
     assert "REDIS_URL" in result.stderr and "Traceback" not in result.stderr
 
-    env = {**os.environ, "REDIS_URL": "redis://127.0.0.1:1/0"}
+    env = {**os.environ, "REDIS_URL": "redis://127.0.0.1:1/0", "DATABASE_URL": test_database_url}
     result = _manage("preflight", env=env)
     assert result.returncode == 2
     assert "cannot reach Redis" in result.stderr and "Traceback" not in result.stderr

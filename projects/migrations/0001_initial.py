@@ -17,9 +17,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
                 ),
                 ("name", models.CharField(max_length=200)),
                 ("slug", models.SlugField(max_length=100, unique=True)),
@@ -120,9 +118,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
                 ),
                 ("name", models.CharField(blank=True, max_length=100)),
                 (
@@ -134,9 +130,7 @@ class Migration(migrations.Migration):
                 ),
                 (
                     "prefix",
-                    models.CharField(
-                        help_text="First characters of the key, for recognising it.", max_length=16
-                    ),
+                    models.CharField(help_text="First characters of the key, for recognising it.", max_length=16),
                 ),
                 ("key_hash", models.CharField(editable=False, max_length=64, unique=True)),
                 ("created_at", models.DateTimeField(auto_now_add=True)),
@@ -161,15 +155,11 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
                 ),
                 (
                     "name",
-                    models.SlugField(
-                        help_text="As sent in the event's `source` field, e.g. web, ios.", max_length=64
-                    ),
+                    models.SlugField(help_text="As sent in the event's `source` field, e.g. web, ios.", max_length=64),
                 ),
                 ("description", models.CharField(blank=True, max_length=200)),
                 ("created_at", models.DateTimeField(auto_now_add=True)),
@@ -184,9 +174,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 "ordering": ["name"],
-                "constraints": [
-                    models.UniqueConstraint(fields=("project", "name"), name="uniq_source_per_project")
-                ],
+                "constraints": [models.UniqueConstraint(fields=("project", "name"), name="uniq_source_per_project")],
             },
         ),
     ]

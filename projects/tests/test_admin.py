@@ -30,9 +30,7 @@ def test_admin_action_creates_key_and_shows_it_once(admin_client):
 
 def test_admin_revoke_action(admin_client):
     project = ProjectFactory()
-    admin_client.post(
-        "/admin/projects/project/", {"action": "create_ingest_key", "_selected_action": [project.pk]}
-    )
+    admin_client.post("/admin/projects/project/", {"action": "create_ingest_key", "_selected_action": [project.pk]})
     key = ApiKey.objects.get(project=project)
     admin_client.post("/admin/projects/apikey/", {"action": "revoke", "_selected_action": [key.pk]})
     key.refresh_from_db()

@@ -65,9 +65,7 @@ class Dataset:
 
 def _load(project: Project, seed: int, users: int) -> list[RawEvent]:
     tz = daysmod.zone(project.timezone)
-    generated = oracle.generate(
-        project_id=project.pk, tz=tz, first=FIRST_DAY, days=DAYS, users=users, seed=seed
-    )
+    generated = oracle.generate(project_id=project.pk, tz=tz, first=FIRST_DAY, days=DAYS, users=users, seed=seed)
     rng = random.Random(seed + 1)
     late = [e for e in generated if rng.random() < 0.08]
     late_ids = {id(e) for e in late}

@@ -84,9 +84,7 @@ def trends(events, tz, event, first, last, interval, math, breakdown=None) -> li
     def measure(subset) -> dict[str, int]:
         acc = defaultdict(set if math == "users" else list)
         for e in subset:
-            (acc[key_of(e)].add if math == "users" else acc[key_of(e)].append)(
-                e.user_id if math == "users" else 1
-            )
+            (acc[key_of(e)].add if math == "users" else acc[key_of(e)].append)(e.user_id if math == "users" else 1)
         return {k: len(v) for k, v in acc.items()}
 
     if not breakdown:
@@ -115,9 +113,7 @@ def trends(events, tz, event, first, last, interval, math, breakdown=None) -> li
         data = measure(es)
         series.append((label, data))
     series.sort(key=lambda item: (item[0] == OTHER, -sum(item[1].values()), item[0]))
-    return [
-        {"label": label, "data": [{"date": k, "value": d.get(k, 0)} for k in keys]} for label, d in series
-    ]
+    return [{"label": label, "data": [{"date": k, "value": d.get(k, 0)} for k in keys]} for label, d in series]
 
 
 def funnel(events, tz, steps, first, last, window_hours) -> list[int]:
@@ -153,9 +149,7 @@ def first_seen_day(events, tz) -> dict[str, dt.date]:
     return out
 
 
-def cohort_table(
-    events, tz, starts: list[dt.date], periods: int, period: str, last_day: dt.date
-) -> list[dict]:
+def cohort_table(events, tz, starts: list[dt.date], periods: int, period: str, last_day: dt.date) -> list[dict]:
     step = 7 if period == "week" else 1
     first = first_seen_day(events, tz)
     active = defaultdict(set)
@@ -169,11 +163,7 @@ def cohort_table(
             p_start = start + dt.timedelta(days=k * step)
             if p_start > last_day:
                 break
-            days = [
-                p_start + dt.timedelta(days=i)
-                for i in range(step)
-                if p_start + dt.timedelta(days=i) <= last_day
-            ]
+            days = [p_start + dt.timedelta(days=i) for i in range(step) if p_start + dt.timedelta(days=i) <= last_day]
             seen = set().union(*(active[d] for d in days)) & cohort
             rate = round(100.0 * len(seen) / len(cohort), 2) if cohort else 0.0
             retention.append(
@@ -195,9 +185,7 @@ def sessions(events, tz, first, last) -> list[dict]:
             by_session[e.session_id].append(e.timestamp)
     per_day = defaultdict(list)
     for stamps in by_session.values():
-        per_day[min(stamps).astimezone(tz).date()].append(
-            ((max(stamps) - min(stamps)).total_seconds(), len(stamps))
-        )
+        per_day[min(stamps).astimezone(tz).date()].append(((max(stamps) - min(stamps)).total_seconds(), len(stamps)))
     out = []
     day = first
     while day <= last:

@@ -136,9 +136,7 @@ def test_bad_funnels_are_400(dataset, payload, field):
 
 
 def test_malformed_json_body_is_400(dataset):
-    response = dataset.ny.client().post(
-        dataset.ny.url("funnels"), data="{not json", content_type="application/json"
-    )
+    response = dataset.ny.client().post(dataset.ny.url("funnels"), data="{not json", content_type="application/json")
     assert response.status_code == 400
 
 

@@ -160,12 +160,8 @@ def test_users_pages_cover_every_user_once(tenant, django_assert_max_num_queries
 
 
 def test_user_detail(tenant, django_assert_max_num_queries):
-    user_id = max(
-        {e.user_id for e in tenant.events}, key=lambda u: sum(e.user_id == u for e in tenant.events)
-    )
-    mine = sorted(
-        (e for e in tenant.events if e.user_id == user_id), key=lambda e: (e.timestamp, str(e.event_id))
-    )
+    user_id = max({e.user_id for e in tenant.events}, key=lambda u: sum(e.user_id == u for e in tenant.events))
+    mine = sorted((e for e in tenant.events if e.user_id == user_id), key=lambda e: (e.timestamp, str(e.event_id)))
     with django_assert_max_num_queries(6):
         body = _get(tenant, f"users/{user_id}")
     daily = {}
@@ -191,9 +187,7 @@ def _expected_export(tenant, event=None):
 def test_events_export_json_pages(tenant, django_assert_max_num_queries):
     got, cursor = [], None
     while True:
-        params = {"from": FROM, "to": TO, "event": "signup", "limit": 50} | (
-            {"cursor": cursor} if cursor else {}
-        )
+        params = {"from": FROM, "to": TO, "event": "signup", "limit": 50} | ({"cursor": cursor} if cursor else {})
         with django_assert_max_num_queries(5):
             body = _get(tenant, "events", **params)
         got += body["results"]
@@ -212,10 +206,7 @@ def test_events_export_streams(dataset, fmt):
     assert response.status_code == 200
     assert response["X-Complete-Until"]
     text = b"".join(response.streaming_content).decode()
-    if fmt == "csv":
-        rows = list(csv.DictReader(io.StringIO(text)))
-    else:
-        rows = [json.loads(line) for line in text.splitlines()]
+    rows = list(csv.DictReader(io.StringIO(text))) if fmt == "csv" else [json.loads(line) for line in text.splitlines()]
     expected = _expected_export(tenant)
     assert [r["event_id"] for r in rows] == [str(e.event_id) for e in expected]
     properties = json.loads(rows[0]["properties"]) if fmt == "csv" else rows[0]["properties"]
@@ -230,9 +221,7 @@ def test_projects_are_isolated(dataset):
     body = _get(kolkata, "users", limit=1000)
     assert {r["user_id"] for r in body["results"]} == {e.user_id for e in kolkata.events}
     body = _get(ny, "top-events", **{"from": FIRST_DAY, "to": LAST_DAY})
-    assert sum(r["count"] for r in body["results"]) == len(
-        oracle.in_range(ny.events, ny.tz, FIRST_DAY, LAST_DAY)
-    )
+    assert sum(r["count"] for r in body["results"]) == len(oracle.in_range(ny.events, ny.tz, FIRST_DAY, LAST_DAY))
 
 
 def test_both_engines_agree(tenant):

@@ -24,13 +24,9 @@ class Command(BaseCommand):
         if options["slug"] and Project.objects.filter(slug=options["slug"]).exists():
             raise CommandError(f"A project with slug {options['slug']!r} already exists.")
         try:
-            created = project_create(
-                name=options["name"], slug=options["slug"], timezone_name=options["timezone"]
-            )
+            created = project_create(name=options["name"], slug=options["slug"], timezone_name=options["timezone"])
         except ValidationError as exc:
-            raise CommandError(
-                "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
-            ) from None
+            raise CommandError("; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())) from None
         payload = {
             "slug": created.project.slug,
             "ingest_key": created.ingest_key.raw,

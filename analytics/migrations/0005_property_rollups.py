@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("analytics", "0003_events_by_name"),
+        ("analytics", "0004_events_by_name"),
     ]
 
     operations = [
@@ -36,9 +36,7 @@ class Migration(migrations.Migration):
             options={
                 "db_table": "analytics_daily_props",
                 "indexes": [
-                    models.Index(
-                        fields=["project_id", "event_name", "key", "day"], name="analytics_daily_props_by_key"
-                    )
+                    models.Index(fields=["project_id", "event_name", "key", "day"], name="analytics_daily_props_by_key")
                 ],
             },
         ),

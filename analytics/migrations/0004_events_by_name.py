@@ -15,6 +15,6 @@ CREATE = (
 
 
 class Migration(migrations.Migration):
-    dependencies = [("analytics", "0002_rollups")]
+    dependencies = [("analytics", "0003_append_only_dirty_days")]
 
     operations = [migrations.RunSQL(CREATE, "DROP INDEX IF EXISTS events_project_name_time")]

@@ -1,0 +1,310 @@
+"""Ingestion benchmark: the real stack under load, against a bare COPY measured in the same run.
+
+    make bench-ingest                  # 1,000,000 events (BENCH_EVENTS to change)
+
+Starts `config.stack` (gunicorn + RQ workers + scheduler, embedded PostgreSQL and Valkey under
+var/bench unless DATABASE_URL/REDIS_URL are set), creates a project, then load-generator
+processes post pre-built batches of 100 realistic events over keep-alive HTTP. It prints:
+- accepted events/s over HTTP (until the last batch was answered),
+- end-to-end events/s into PostgreSQL (until the last event was stored),
+- p50/p99 ingest→queryable lag, from probe events polled by id,
+- the rate of a bare COPY of the same rows into `events`, and the ratio pipeline/raw.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import http.client
+import json
+import multiprocessing as mp
+import os
+import platform
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from config import embedded  # noqa: E402
+
+EVENTS = int(os.environ.get("BENCH_EVENTS", "1000000"))
+PER_REQUEST = 100
+PORT = int(os.environ.get("BENCH_PORT", "8399"))
+SENDERS = int(os.environ.get("BENCH_SENDERS", "2"))
+THREADS = int(os.environ.get("BENCH_THREADS", "4"))
+PROBE_EVERY = 50  # one probe event per this many requests
+
+PAGES = ["/", "/pricing", "/docs", "/blog/launch", "/signup", "/checkout", "/account"]
+BROWSERS = ["Chrome", "Firefox", "Safari", "Edge"]
+
+
+def _event(rng: random.Random, now: dt.datetime, probe: str | None = None) -> dict:
+    user = rng.randrange(50_000)
+    name = rng.choices(["$pageview", "click", "signup", "purchase", "search"], [60, 25, 5, 3, 7])[0]
+    props: dict = {
+        "path": rng.choice(PAGES),
+        "browser": rng.choice(BROWSERS),
+        "screen_width": rng.choice([390, 768, 1280, 1920]),
+    }
+    if name == "purchase":
+        props.update(amount=round(rng.uniform(5, 500), 2), currency="EUR", items=rng.randint(1, 5))
+    if name == "search":
+        props["query"] = rng.choice(["pricing", "api key", "retention", "export csv"])
+    return {
+        "event": name,
+        "event_id": probe or str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+        "user_id": f"user-{user}",
+        "source": rng.choice(["web", "ios", "android"]),
+        "timestamp": (now - dt.timedelta(seconds=rng.randint(0, 300))).isoformat(),
+        "properties": props,
+    }
+
+
+def build_bodies(worker: int, requests: int) -> tuple[list[bytes], dict[int, str]]:
+    rng = random.Random(worker)
+    now = dt.datetime.now(dt.UTC)
+    bodies, probes = [], {}
+    for n in range(requests):
+        events = [_event(rng, now) for _ in range(PER_REQUEST)]
+        if n % PROBE_EVERY == 0:
+            probes[n] = str(uuid.uuid4())
+            events[0] = _event(rng, now, probe=probes[n])
+        bodies.append(json.dumps({"events": events}).encode())
+    return bodies, probes
+
+
+def sender(worker: int, requests: int, key: str, out: mp.Queue, start: mp.Event) -> None:
+    bodies, probes = build_bodies(worker, requests)
+    out.put(("ready", worker))
+    start.wait()
+    accepted = 0
+    lock = threading.Lock()
+    cursor = iter(range(len(bodies)))
+
+    def run() -> None:
+        nonlocal accepted
+        conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=60)
+        headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+        while True:
+            with lock:
+                n = next(cursor, None)
+            if n is None:
+                break
+            for attempt in range(20):
+                try:
+                    conn.request("POST", "/api/v1/events", bodies[n], headers)
+                    response = conn.getresponse()
+                    payload = json.loads(response.read())
+                except (OSError, http.client.HTTPException):
+                    conn.close()
+                    conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=60)
+                    time.sleep(0.1 * (attempt + 1))
+                    continue
+                if response.status in (429, 503):
+                    time.sleep(0.2)
+                    continue
+                break
+            done = time.time()
+            with lock:
+                accepted += payload.get("accepted", 0) + payload.get("duplicates", 0)
+            if n in probes:
+                out.put(("probe", probes[n], done))  # reported now, so it is polled for now
+        conn.close()
+
+    threads = [threading.Thread(target=run) for _ in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    out.put(("done", worker, accepted, time.time()))
+
+
+def _wait_http(timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=2)
+            conn.request("GET", "/health")
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError("the stack did not become healthy")
+
+
+def bare_copy_rate(db_url: str, project_id: int) -> tuple[int, float]:
+    """COPY the rows the pipeline stored back into `events`, under an unused project id.
+
+    Same rows, same table, same indexes: the rate a loader that skips HTTP, Redis and dedupe gets.
+    """
+    other = project_id + 1_000_000
+    with psycopg.connect(db_url) as conn:
+        cur = conn.cursor()
+        data = []
+        with cur.copy(
+            "COPY (SELECT %s, event_id, event_name, source, user_id, is_anonymous, session_id, timestamp, "
+            "received_at, properties, ip, user_agent FROM events WHERE project_id = %s) TO STDOUT",
+            [other, project_id],
+        ) as copy:
+            for chunk in copy:
+                data.append(bytes(chunk))
+        rows = sum(chunk.count(b"\n") for chunk in data)
+        started = time.perf_counter()
+        with cur.copy("COPY events FROM STDIN") as copy:
+            for chunk in data:
+                copy.write(chunk)
+        conn.commit()
+        elapsed = time.perf_counter() - started
+        cur.execute("DELETE FROM events WHERE project_id = %s", [other])
+        conn.commit()
+    return rows, rows / elapsed
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return f"{os.cpu_count()} cores, {cpu}, {mem:.0f} GiB RAM, {platform.system()} {platform.release()}"
+
+
+def main() -> int:
+    env = dict(os.environ)
+    data_dir = Path(env.get("BENCH_DATA_DIR", ROOT / "var" / "bench"))
+    env.update(
+        EVENTBASE_DATA_DIR=str(data_dir),
+        PORT=str(PORT),
+        LOG_LEVEL="WARNING",
+        RQ_WORKERS=env.get("RQ_WORKERS", "2"),
+        WEB_CONCURRENCY=env.get("WEB_CONCURRENCY", "3"),
+    )
+    if data_dir.exists() and not env.get("BENCH_KEEP_DATA"):
+        embedded.stop_all_at(data_dir)
+        embedded.remove(data_dir)
+    db_url = env.get("DATABASE_URL") or embedded.default_database_url(data_dir)
+    print(f"machine: {machine()}")
+    print(f"starting the stack on :{PORT} (data under {data_dir}) …", flush=True)
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
+    stack_log = open(data_dir.parent / "bench-stack.log", "w")  # noqa: SIM115 - outlives this block
+    stack = subprocess.Popen(
+        [sys.executable, "-m", "config.stack"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=stack_log,
+        start_new_session=True,
+    )
+    try:
+        _wait_http()
+        out = subprocess.run(
+            [sys.executable, "manage.py", "create_project", f"bench-{uuid.uuid4().hex[:6]}", "--json"],
+            env=env,
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        project = json.loads(out.stdout)
+        with psycopg.connect(db_url, autocommit=True) as conn:
+            project_id = conn.execute("SELECT id FROM projects_project WHERE slug = %s", [project["slug"]]).fetchone()[
+                0
+            ]
+            conn.execute(
+                "UPDATE projects_project SET rate_limit_per_minute = 100000000, "
+                "rate_limit_per_ip_per_minute = 100000000 WHERE id = %s",
+                [project_id],
+            )
+        time.sleep(11)  # the API key cache (10 s) must see the raised limits
+        requests = EVENTS // PER_REQUEST
+        share = [requests // SENDERS + (1 if n < requests % SENDERS else 0) for n in range(SENDERS)]
+        queue: mp.Queue = mp.Queue()
+        go = mp.Event()
+        procs = [
+            mp.Process(target=sender, args=(n, share[n], project["ingest_key"], queue, go)) for n in range(SENDERS)
+        ]
+        for proc in procs:
+            proc.start()
+        print(f"building {requests:,} requests of {PER_REQUEST} events …", flush=True)
+        for _ in procs:
+            queue.get()
+        started = time.time()
+        go.set()
+        print("posting …", flush=True)
+        # Poll for probes and the row count while the load runs.
+        probe_sent: dict[str, float] = {}
+        probe_seen: dict[str, float] = {}
+        finished = 0
+        accepted = 0
+        http_done = started
+        stored = 0
+        last_count = 0.0
+        with psycopg.connect(db_url, autocommit=True) as conn:
+            while True:
+                while not queue.empty():
+                    message = queue.get()
+                    if message[0] == "probe":
+                        probe_sent[message[1]] = message[2]
+                    elif message[0] == "done":
+                        finished += 1
+                        accepted += message[2]
+                        http_done = max(http_done, message[3])
+                waiting = [p for p in probe_sent if p not in probe_seen]
+                if waiting:
+                    for (event_id,) in conn.execute(
+                        "SELECT event_id::text FROM events WHERE project_id = %s AND event_id = ANY(%s::uuid[])",
+                        [project_id, waiting],
+                    ):
+                        probe_seen[event_id] = time.time()
+                if time.time() - last_count > (0.5 if finished == len(procs) else 3):
+                    stored = conn.execute("SELECT count(*) FROM events WHERE project_id = %s", [project_id]).fetchone()[
+                        0
+                    ]
+                    last_count = time.time()
+                if finished == len(procs) and stored >= accepted and not waiting:
+                    break
+                if time.time() - started > 1800:
+                    print("timed out waiting for the pipeline", flush=True)
+                    break
+                time.sleep(0.1)
+        end_to_end_done = time.time()
+        for proc in procs:
+            proc.join()
+        lags = sorted(probe_seen[p] - probe_sent[p] for p in probe_seen)
+        http_rate = accepted / (http_done - started)
+        e2e_rate = stored / (end_to_end_done - started)
+        print("measuring a bare COPY of the same rows …", flush=True)
+        _, raw_rate = bare_copy_rate(db_url, project_id)
+        q = statistics.quantiles(lags, n=100) if len(lags) > 1 else [lags[0]] * 99
+        print()
+        print(f"events                    {stored:>12,} stored of {accepted:,} accepted")
+        print(f"accepted over HTTP        {http_rate:>12,.0f} events/s")
+        print(f"end-to-end into Postgres  {e2e_rate:>12,.0f} events/s")
+        print(f"ingest→queryable lag      p50 {q[49]:.2f} s   p99 {q[98]:.2f} s   ({len(lags)} probes)")
+        print(f"bare COPY, same rows      {raw_rate:>12,.0f} events/s")
+        print(f"ratio pipeline/raw        {e2e_rate / raw_rate:>12.2f}")
+        return 0 if stored == accepted else 1
+    finally:
+        stack.send_signal(signal.SIGTERM)
+        try:
+            stack.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(stack.pid, signal.SIGKILL)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

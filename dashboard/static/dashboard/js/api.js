@@ -1,0 +1,89 @@
+// The reporting API client. The dashboard has no other data source: every number on the page
+// comes through here, with the session cookie, from /api/v1/projects/<slug>/.
+
+export class ApiError extends Error {
+  constructor(message, { status = 0, param = null } = {}) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+    this.param = param; // the request parameter the server blamed, when it named one
+  }
+}
+
+// 400 answers name the offending parameter; DRF-style bodies ({"from": ["…"]}) and plain ones
+// ({"detail": "…", "param": "from"}) both occur, so both are read.
+function errorFromBody(status, body) {
+  if (body && typeof body === "object") {
+    const param = body.param || body.parameter || body.field || null;
+    const message = body.detail || body.error || body.message;
+    if (typeof message === "string") {
+      return new ApiError(message, { status, param });
+    }
+    for (const [key, value] of Object.entries(body)) {
+      if (key === "complete_until") continue;
+      const text = Array.isArray(value) ? value.join(" ") : String(value);
+      return new ApiError(text, { status, param: key === "non_field_errors" ? null : key });
+    }
+  }
+  return new ApiError(`Request failed (HTTP ${status}).`, { status });
+}
+
+export class ApiClient {
+  constructor(base, csrfToken) {
+    this.base = base;
+    this.csrfToken = csrfToken;
+  }
+
+  url(path, params = {}) {
+    const query = new URLSearchParams();
+    for (const [key, value] of Object.entries(params)) {
+      if (value !== undefined && value !== null && value !== "") query.set(key, value);
+    }
+    const qs = query.toString();
+    return `${this.base}${path}${qs ? `?${qs}` : ""}`;
+  }
+
+  async request(path, { params, body, method = "GET", signal } = {}) {
+    const headers = { Accept: "application/json" };
+    const init = { method, headers, credentials: "same-origin", signal };
+    if (body !== undefined) {
+      headers["Content-Type"] = "application/json";
+      // Django's CSRF check applies to session-authenticated writes; funnels are a POST.
+      headers["X-CSRFToken"] = this.csrfToken;
+      init.body = JSON.stringify(body);
+    }
+    let response;
+    try {
+      response = await fetch(this.url(path, params), init);
+    } catch (err) {
+      if (err.name === "AbortError") throw err;
+      throw new ApiError("The server could not be reached.", { status: 0 });
+    }
+    let data = null;
+    try {
+      data = await response.json();
+    } catch {
+      data = null;
+    }
+    if (!response.ok) {
+      if (response.status === 401 || response.status === 403) {
+        throw new ApiError("Not allowed: your session may have expired. Reload the page to log in.", {
+          status: response.status,
+        });
+      }
+      if (response.status === 404 && !data) {
+        throw new ApiError("This report is not available on this server.", { status: 404 });
+      }
+      throw errorFromBody(response.status, data);
+    }
+    return data;
+  }
+
+  get(path, params, options = {}) {
+    return this.request(path, { ...options, params });
+  }
+
+  post(path, body, options = {}) {
+    return this.request(path, { ...options, body, method: "POST" });
+  }
+}

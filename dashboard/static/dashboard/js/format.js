@@ -1,0 +1,66 @@
+// Number, date and rate formatting shared by the panels.
+
+const numberFormat = new Intl.NumberFormat();
+
+export function formatNumber(value) {
+  return value === null || value === undefined ? "–" : numberFormat.format(value);
+}
+
+// Rates may arrive as fractions (0.42) or percentages (42.0) depending on the endpoint; the
+// caller says which, so no guessing happens here.
+export function formatPercent(value, { isFraction = false } = {}) {
+  if (value === null || value === undefined || Number.isNaN(Number(value))) return "–";
+  const pct = isFraction ? Number(value) * 100 : Number(value);
+  return `${pct.toFixed(pct >= 10 || pct === 0 ? 0 : 1)}%`;
+}
+
+// "complete until 12:03:05" in the project's time zone; the date is added when it is not today.
+export function formatCompleteUntil(iso, timeZone) {
+  if (!iso) return "";
+  const instant = new Date(iso);
+  if (Number.isNaN(instant.getTime())) return "";
+  const day = new Intl.DateTimeFormat("en-CA", { timeZone, dateStyle: "short" });
+  const time = new Intl.DateTimeFormat("en-GB", {
+    timeZone,
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+    hour12: false,
+  });
+  const sameDay = day.format(instant) === day.format(new Date());
+  return `Complete until ${sameDay ? "" : `${day.format(instant)} `}${time.format(instant)}`;
+}
+
+export function formatDateTime(iso, timeZone) {
+  const instant = new Date(iso);
+  if (Number.isNaN(instant.getTime())) return String(iso);
+  return new Intl.DateTimeFormat("en-GB", { timeZone, dateStyle: "medium", timeStyle: "medium" }).format(
+    instant,
+  );
+}
+
+// YYYY-MM-DD arithmetic in UTC so that no local daylight-saving shift moves a day.
+export function addDays(isoDate, days) {
+  const date = new Date(`${isoDate}T00:00:00Z`);
+  date.setUTCDate(date.getUTCDate() + days);
+  return date.toISOString().slice(0, 10);
+}
+
+export function clearChildren(node) {
+  while (node.firstChild) node.removeChild(node.firstChild);
+}
+
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (key === "class") node.className = value;
+    else if (key === "text") node.textContent = value;
+    else if (key.startsWith("data-") || key.startsWith("aria-") || key === "role" || key === "style") {
+      node.setAttribute(key, value);
+    } else node[key] = value;
+  }
+  for (const child of children) {
+    if (child !== null && child !== undefined) node.append(child);
+  }
+  return node;
+}

@@ -1,0 +1,44 @@
+// Boots the project page: reads the server-rendered config, builds the API client, mounts the
+// panels and triggers the first load. Panels talk to each other only through DOM events
+// ("rangechange", "eventnames", "pickevent"), so each module stays small and independent.
+
+import { ApiClient } from "./api.js";
+import { mountActiveUsers } from "./panels/active-users.js";
+import { mountDateRange } from "./panels/date-range.js";
+import { mountFunnel } from "./panels/funnel.js";
+import { mountLive } from "./panels/live.js";
+import { mountRetention } from "./panels/retention.js";
+import { mountTopEvents } from "./panels/top-events.js";
+import { mountTrends } from "./panels/trends.js";
+import { mountUserLookup } from "./panels/user-lookup.js";
+
+const config = JSON.parse(document.getElementById("dashboard-config").textContent);
+const rangeForm = document.getElementById("date-range");
+
+const ctx = {
+  ...config,
+  api: new ApiClient(config.apiBase, config.csrfToken),
+  sharedErrorSlots: [...rangeForm.querySelectorAll("[data-error-for]")],
+  // How the reporting API expresses rates (funnel conversions, retention_rate).
+  rates: { isFraction: false },
+};
+ctx.range = mountDateRange(rangeForm, ctx);
+
+const panels = {
+  live: mountLive(document.getElementById("live-panel"), ctx),
+  activeUsers: mountActiveUsers(document.getElementById("active-users-panel"), ctx),
+  topEvents: mountTopEvents(document.getElementById("top-events-panel"), ctx),
+  trends: mountTrends(document.getElementById("trends-panel"), ctx),
+  funnel: mountFunnel(document.getElementById("funnel-panel"), ctx),
+  retention: mountRetention(document.getElementById("retention-panel"), ctx),
+  users: mountUserLookup(document.getElementById("user-panel"), ctx),
+};
+
+document.querySelector("[data-role=project-switch]")?.addEventListener("change", (event) => {
+  window.location.assign(event.target.value);
+});
+
+for (const name of ["activeUsers", "topEvents", "retention", "users"]) panels[name].refresh();
+
+// For the browser test and for poking at the page from the console.
+window.eventbaseDashboard = { ctx, panels };

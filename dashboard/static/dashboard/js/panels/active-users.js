@@ -1,0 +1,25 @@
+import { ensureChart, setSeries } from "../charts.js";
+import { Panel } from "../panel.js";
+
+export function mountActiveUsers(root, ctx) {
+  const panel = new Panel(root, ctx);
+  const interval = panel.$("[name=interval]");
+  const chart = panel.track(ensureChart(panel.$("[data-chart=active-users]"), "line"));
+
+  async function refresh() {
+    const data = await panel.run((signal) =>
+      ctx.api.get("active-users", { ...ctx.range.value, interval: interval.value }, { signal }),
+    );
+    if (!data) return;
+    const rows = data.results || [];
+    setSeries(
+      chart,
+      rows.map((row) => row.date),
+      [{ label: "Active users", data: rows.map((row) => row.users) }],
+    );
+  }
+
+  interval.addEventListener("change", refresh);
+  document.addEventListener("rangechange", refresh);
+  return { refresh };
+}

@@ -1,0 +1,108 @@
+// Funnel builder: steps are added and removed by clicking, then the funnel is run (a POST, so
+// the request carries the CSRF token) and drawn as one bar per step.
+
+import { ensureChart, setSeries } from "../charts.js";
+import { clearChildren, el, formatNumber, formatPercent } from "../format.js";
+import { Panel } from "../panel.js";
+
+const MIN_STEPS = 2;
+const MAX_STEPS = 10;
+
+export function mountFunnel(root, ctx) {
+  const panel = new Panel(root, ctx);
+  const form = panel.$("[data-role=form]");
+  const list = panel.$("[data-role=steps]");
+  const addButton = panel.$("[data-action=add-step]");
+  const result = panel.$("[data-role=result]");
+  let chart = null;
+  let counter = 0;
+  let shown = []; // the rows on screen, read by the chart's tooltip
+
+  function stepInputs() {
+    return [...list.querySelectorAll("input")];
+  }
+
+  function renumber() {
+    const items = [...list.children];
+    items.forEach((item, i) => {
+      item.querySelector("label").textContent = `Step ${i + 1}`;
+      item.querySelector("[data-action=remove-step]").disabled = items.length <= MIN_STEPS;
+      item.querySelector("[data-action=remove-step]").setAttribute("aria-label", `Remove step ${i + 1}`);
+    });
+    addButton.disabled = items.length >= MAX_STEPS;
+  }
+
+  function addStep(value = "") {
+    counter += 1;
+    const id = `funnel-step-${counter}`;
+    const input = el("input", { id, name: "steps", autocomplete: "off", required: true, value });
+    input.setAttribute("list", "event-names");
+    input.placeholder = "event name";
+    const remove = el("button", { type: "button", class: "icon-button", text: "×" });
+    remove.dataset.action = "remove-step";
+    remove.addEventListener("click", () => {
+      remove.closest("li").remove();
+      renumber();
+    });
+    const label = el("label", { htmlFor: id });
+    list.append(el("li", { class: "funnel__step" }, label, input, remove));
+    renumber();
+    return input;
+  }
+
+  async function run() {
+    const steps = stepInputs().map((input) => input.value.trim());
+    const data = await panel.run((signal) =>
+      ctx.api.post(
+        "funnels",
+        { steps, ...ctx.range.value, window_hours: Number(form.elements.window_hours.value) },
+        { signal },
+      ),
+    );
+    if (!data) return;
+    const rows = data.results || [];
+    shown = rows;
+    result.hidden = false;
+    chart ??= panel.track(ensureChart(panel.$("[data-chart=funnel]"), "bar", {
+      plugins: {
+        legend: { display: false },
+        tooltip: {
+          callbacks: {
+            afterLabel: (item) => `${formatPercent(shown[item.dataIndex]?.conversion_from_start, ctx.rates)} of step 1`,
+          },
+        },
+      },
+    }));
+    setSeries(
+      chart,
+      rows.map((row, i) => `${i + 1}. ${row.event}`),
+      [{ label: "Users", data: rows.map((row) => row.users) }],
+    );
+    const body = panel.$("[data-role=rows]");
+    clearChildren(body);
+    for (const [i, row] of rows.entries()) {
+      body.append(
+        el(
+          "tr",
+          {},
+          el("th", { scope: "row", text: `${i + 1}. ${row.event}` }),
+          el("td", { class: "num", text: formatNumber(row.users) }),
+          el("td", { class: "num", text: formatPercent(row.conversion_from_start, ctx.rates) }),
+          el("td", { class: "num", text: i === 0 ? "–" : formatPercent(row.conversion_from_previous, ctx.rates) }),
+        ),
+      );
+    }
+  }
+
+  addButton.addEventListener("click", () => addStep().focus());
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    run();
+  });
+  // Re-run a funnel that is on screen when the range changes; an unbuilt one waits for a click.
+  document.addEventListener("rangechange", () => {
+    if (!result.hidden) run();
+  });
+  for (let i = 0; i < MIN_STEPS; i += 1) addStep();
+  return { run, addStep };
+}

@@ -1,0 +1,61 @@
+// Retention cohorts as a triangle heat-map: one row per cohort, one column per period after it;
+// a cell's shade is its retention rate.
+
+import { clearChildren, el, formatNumber, formatPercent } from "../format.js";
+import { Panel } from "../panel.js";
+
+// Rows in the cohorts answer; read defensively so a renamed key degrades to an empty cell.
+function cohortRows(data) {
+  return (data.cohorts || data.results || []).map((cohort) => ({
+    start: cohort.start_date || cohort.start || cohort.cohort || cohort.date,
+    size: cohort.cohort_size ?? cohort.size ?? cohort.users ?? 0,
+    cells: cohort.retention || cohort.periods || [],
+  }));
+}
+
+export function mountRetention(root, ctx) {
+  const panel = new Panel(root, ctx);
+  const period = panel.$("[name=period]");
+  const head = panel.$("[data-role=head]");
+  const body = panel.$("[data-role=rows]");
+
+  async function refresh() {
+    const data = await panel.run((signal) =>
+      ctx.api.get("retention/cohorts", { ...ctx.range.value, period: period.value }, { signal }),
+    );
+    if (!data) return;
+    const rows = cohortRows(data);
+    const width = Math.max(0, ...rows.map((row) => row.cells.length));
+    const unit = period.value === "day" ? "Day" : "Week";
+    clearChildren(head);
+    const headRow = el("tr", {}, el("th", { scope: "col", text: "Cohort" }), el("th", { scope: "col", class: "num", text: "Users" }));
+    for (let k = 0; k < width; k += 1) headRow.append(el("th", { scope: "col", class: "heatmap__period", text: `${unit} ${k}` }));
+    head.append(headRow);
+    clearChildren(body);
+    if (!rows.length) {
+      body.append(el("tr", {}, el("td", { colSpan: 2, class: "muted", text: "No cohorts in this range." })));
+    }
+    for (const row of rows) {
+      const tr = el("tr", {}, el("th", { scope: "row", text: row.start }), el("td", { class: "num", text: formatNumber(row.size) }));
+      for (let k = 0; k < width; k += 1) {
+        const cell = row.cells[k];
+        if (!cell) {
+          tr.append(el("td", { class: "heatmap__empty", "aria-label": "not yet measured" }));
+          continue;
+        }
+        const rate = Number(cell.retention_rate ?? 0);
+        const share = ctx.rates.isFraction ? rate : rate / 100;
+        const td = el("td", { class: "num heatmap__cell", text: formatPercent(rate, ctx.rates) });
+        td.style.setProperty("--heat", Math.min(1, Math.max(0, share)).toFixed(3));
+        if (share > 0.5) td.classList.add("heatmap__cell--dark");
+        td.title = `${formatNumber(cell.retained_users)} of ${formatNumber(row.size)} users`;
+        tr.append(td);
+      }
+      body.append(tr);
+    }
+  }
+
+  period.addEventListener("change", refresh);
+  document.addEventListener("rangechange", refresh);
+  return { refresh };
+}

@@ -1,0 +1,169 @@
+"""The dashboard in a real headless browser: Debian's chromium driven by Selenium.
+
+Nothing is downloaded: the browser and its driver are the system packages (.ci/run installs
+them), Selenium Manager is switched off, and the page loads Chart.js from the app itself.
+The test skips, saying why, where chromium is not installed or the reporting API is missing.
+A screenshot is saved to var/screenshots/dashboard.png for a person to look at.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.urls import Resolver404, resolve
+
+from dashboard.tests.demo_data import FUNNEL, demo_events_delete, demo_events_insert
+from projects.tests.factories import ProjectFactory
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+SCREENSHOT = settings.BASE_DIR / "var" / "screenshots" / "dashboard.png"
+WAIT_SECONDS = 20
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _reporting_api_available() -> bool:
+    for path in ("/api/v1/projects/demo/live", "/api/v1/projects/demo/live/"):
+        try:
+            match = resolve(path)
+        except Resolver404:
+            continue
+        # The dashboard's own catch-all must not count as the API.
+        if not match.func.__module__.startswith("dashboard"):
+            return True
+    return False
+
+
+@pytest.fixture
+def browser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+        pytest.skip("Debian's chromium and chromium-driver are not installed (see .ci/run)")
+    if not _reporting_api_available():
+        pytest.skip("reporting API not available")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    monkeypatch.setenv("SE_OFFLINE", "true")  # Selenium Manager must never download a driver
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1440,1000",
+        f"--user-data-dir={tmp_path / 'chromium-profile'}",
+    ):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
+    driver.set_page_load_timeout(WAIT_SECONDS)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+@pytest.fixture
+def demo_project() -> Iterator[object]:
+    project = ProjectFactory(name="Demo shop", slug="demo-shop")
+    demo_events_insert(project_id=project.pk)
+    yield project
+    demo_events_delete(project_id=project.pk)  # events is not flushed between tests
+
+
+def _log_in(driver, base_url: str, next_path: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    User.objects.create_superuser("admin", "admin@example.com", "a-long-test-password")
+    driver.get(f"{base_url}/admin/login/?next={next_path}")
+    driver.find_element(By.NAME, "username").send_keys("admin")
+    driver.find_element(By.NAME, "password").send_keys("a-long-test-password")
+    driver.find_element(By.CSS_SELECTOR, "input[type=submit], button[type=submit]").click()
+
+
+def _chart_points(driver, chart: str) -> int:
+    """How many data points the Chart.js instance on that canvas holds (0 when none yet)."""
+    return driver.execute_script(
+        "const c = window.Chart && Chart.getChart(document.querySelector(arguments[0]));"
+        "return c ? c.data.datasets.reduce((n, d) => n + d.data.length, 0) : 0;",
+        f"canvas[data-chart='{chart}']",
+    )
+
+
+def test_dashboard_renders_and_builds_a_funnel(browser, live_server, demo_project):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver = browser
+    wait = WebDriverWait(driver, WAIT_SECONDS)
+    page = f"/dashboard/{demo_project.slug}/"
+    _log_in(driver, live_server.url, page)
+    wait.until(ec.url_contains(page))
+    driver.get_log("browser")  # drop the admin login page's messages (its /favicon.ico 404)
+    assert driver.execute_script("return typeof window.Chart") == "function", "Chart.js did not load"
+
+    # Charts render with data from the reporting API.
+    for chart in ("active-users", "trends", "live"):
+        wait.until(lambda d, chart=chart: _chart_points(d, chart) > 0, f"{chart} chart has no data")
+    rows = wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#top-events-panel tbody th"))
+    assert "pageview" in [row.text for row in rows]
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#retention-panel .heatmap__cell"))
+    complete = "#active-users-panel [data-role=complete-until]"
+    wait.until(lambda d: d.find_element(By.CSS_SELECTOR, complete).text.startswith("Complete until"))
+    active_now = driver.find_element(By.CSS_SELECTOR, "[data-role=active-now]").text
+    assert active_now.isdigit() and int(active_now) > 0
+
+    # Build a three-step funnel by clicking: add a step, fill the steps, run.
+    funnel = driver.find_element(By.ID, "funnel-panel")
+    funnel.find_element(By.CSS_SELECTOR, "[data-action=add-step]").click()
+    steps = funnel.find_elements(By.CSS_SELECTOR, "[data-role=steps] input")
+    assert len(steps) == 3
+    for field, name in zip(steps, FUNNEL, strict=False):
+        field.send_keys(name)
+    funnel.find_element(By.CSS_SELECTOR, "[data-action=run-funnel]").click()
+    wait.until(lambda d: _chart_points(d, "funnel") == 3, "funnel chart has no bars")
+    bars = driver.execute_script(
+        "return Chart.getChart(document.querySelector(\"canvas[data-chart='funnel']\")).data.datasets[0].data"
+    )
+    assert bars[0] > 0 and bars[0] >= bars[1] >= bars[2]
+    table = funnel.find_elements(By.CSS_SELECTOR, "[data-role=rows] tr")
+    assert [row.find_element(By.TAG_NAME, "th").text for row in table] == [
+        f"{i}. {name}" for i, name in enumerate(FUNNEL[:3], start=1)
+    ]
+
+    # User lookup: pick a recently seen user and see a timeline.
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#user-panel [data-role=recent] button"))
+    driver.find_element(By.CSS_SELECTOR, "#user-panel [data-role=recent] button").click()
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#user-panel .timeline__item"))
+
+    # Failed requests and uncaught script errors land in the console as SEVERE.
+    errors = [entry["message"] for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+    assert errors == []
+
+    _save_screenshot(driver)
+
+
+def _save_screenshot(driver) -> None:
+    """The whole page, for a person to look at (var/ is not committed)."""
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    driver.set_window_size(1440, min(int(height) + 40, 6000))
+    driver.execute_script("window.scrollTo(0, 0)")
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    assert driver.save_screenshot(str(SCREENSHOT))
+    if os.environ.get("EVENTBASE_UPDATE_DOCS_SCREENSHOT"):
+        target = settings.BASE_DIR / "docs" / "screenshots" / "dashboard.png"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(SCREENSHOT, target)

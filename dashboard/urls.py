@@ -1,0 +1,13 @@
+from django.urls import path
+from django.views.generic import RedirectView
+
+from dashboard import views
+
+app_name = "dashboard"
+
+urlpatterns = [
+    # The site root has nothing else to show: people land on the dashboard.
+    path("", RedirectView.as_view(pattern_name="dashboard:picker", permanent=False), name="root"),
+    path("dashboard/", views.project_picker, name="picker"),
+    path("dashboard/<slug:slug>/", views.project_page, name="project"),
+]

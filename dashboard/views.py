@@ -1,0 +1,59 @@
+"""Server side of the dashboard: two HTML pages. All numbers come from the reporting API.
+
+The pages render no data themselves; the browser fetches ``/api/v1/projects/<slug>/…`` with the
+session, exactly as any other client of that API would, so there is one query path to trust.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
+from django.shortcuts import render
+from django.urls import reverse
+
+from dashboard.selectors import dashboard_project_for_user, dashboard_projects_for_user
+
+# Fixed by the reporting API's contract; not reversed by name so the dashboard does not depend
+# on how the reporting app names its routes.
+API_PREFIX = "/api/v1/projects/"
+DEFAULT_RANGE_DAYS = 30
+
+
+@login_required
+def project_picker(request: HttpRequest) -> HttpResponse:
+    projects = dashboard_projects_for_user(user=request.user)
+    return render(request, "dashboard/picker.html", {"projects": projects})
+
+
+@login_required
+def project_page(request: HttpRequest, slug: str) -> HttpResponse:
+    project = dashboard_project_for_user(user=request.user, slug=slug)
+    if project is None:
+        raise Http404("No such project.")
+    # "Today" is the project's today: report dates are days in the project's time zone, and the
+    # browser's own zone may be a day off.
+    today = dt.datetime.now(zoneinfo.ZoneInfo(project.timezone)).date()
+    config = {
+        "slug": project.slug,
+        "name": project.name,
+        "apiBase": f"{API_PREFIX}{project.slug}/",
+        "timezone": project.timezone,
+        "today": today.isoformat(),
+        "defaultFrom": (today - dt.timedelta(days=DEFAULT_RANGE_DAYS - 1)).isoformat(),
+        "csrfToken": get_token(request),
+        "livePollSeconds": 5,
+        "pickerUrl": reverse("dashboard:picker"),
+    }
+    return render(
+        request,
+        "dashboard/project.html",
+        {
+            "project": project,
+            "dashboard_config": config,
+            "projects": dashboard_projects_for_user(user=request.user),
+        },
+    )

@@ -1,0 +1,61 @@
+"""GET /api/v1/projects/<slug>/ingestion — the delivery ledger (read key or staff session)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from ingestion.selectors import ledger_report
+from reporting.access import ProjectAPIView
+
+MAX_RANGE = dt.timedelta(days=31)
+
+
+class LedgerInput(serializers.Serializer):
+    since = serializers.DateTimeField(required=False, help_text="Start (ISO-8601); default: 60 minutes ago")
+    until = serializers.DateTimeField(required=False, help_text="End (ISO-8601); default: now")
+
+    def validate(self, attrs: dict) -> dict:
+        now = dt.datetime.now(dt.UTC)
+        until = attrs.get("until") or now
+        since = attrs.get("since") or until - dt.timedelta(minutes=60)
+        if since > until:
+            raise serializers.ValidationError({"since": "since must not be after until."})
+        if until - since > MAX_RANGE:
+            raise serializers.ValidationError({"since": "the range may span at most 31 days."})
+        return {"since": since, "until": until}
+
+
+class LedgerMinute(serializers.Serializer):
+    minute = serializers.DateTimeField()
+    received = serializers.IntegerField()
+    accepted = serializers.IntegerField()
+    duplicate = serializers.IntegerField()
+    late = serializers.IntegerField()
+    rejected = serializers.IntegerField()
+    rejected_by_reason = serializers.DictField(child=serializers.IntegerField())
+    rate_limited = serializers.IntegerField()
+    quota_exceeded = serializers.IntegerField()
+    flushed = serializers.IntegerField()
+
+
+class LedgerOutput(serializers.Serializer):
+    since = serializers.DateTimeField()
+    until = serializers.DateTimeField()
+    totals = LedgerMinute()
+    results = LedgerMinute(many=True)
+    buffered_entries = serializers.IntegerField(help_text="Stream entries waiting to be flushed (all projects)")
+    dead_letters = serializers.IntegerField(help_text="Entries in the dead-letter stream (all projects)")
+    complete_until = serializers.DateTimeField()
+
+
+class IngestionLedgerView(ProjectAPIView):
+    @extend_schema(tags=["ingestion"], parameters=[LedgerInput], responses=LedgerOutput)
+    def get(self, request: Request, slug: str) -> Response:
+        """Per-minute counters of received, accepted, duplicate, late, rejected and flushed events."""
+        params = self.validated(LedgerInput, request.query_params)
+        return self.answer(LedgerOutput, ledger_report(project=self.project, **params))

@@ -1,0 +1,71 @@
+"""The dead-letter stream: entries the flusher gave up on, kept with their error until replayed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from config.redis import get_redis
+from ingestion import buffer
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    id: str
+    stream: str
+    entry_id: str
+    project_id: int | None
+    events: int | None
+    error: str
+    failed_at: int
+
+
+def dead_letters_list(*, limit: int = 100) -> list[DeadLetter]:
+    import orjson
+
+    letters = []
+    for letter_id, fields in get_redis().xrange(buffer.DLQ, count=limit):
+        try:
+            events = len(orjson.loads(fields.get(b"d", b"[]")))
+        except orjson.JSONDecodeError:
+            events = None
+        letters.append(
+            DeadLetter(
+                id=letter_id.decode(),
+                stream=fields.get(b"stream", b"").decode(),
+                entry_id=fields.get(b"entry_id", b"").decode(),
+                project_id=int(fields[b"p"]) if fields.get(b"p", b"").isdigit() else None,
+                events=events,
+                error=fields.get(b"error", b"").decode(errors="replace"),
+                failed_at=int(fields.get(b"failed_at", b"0")),
+            )
+        )
+    return letters
+
+
+def dead_letters_count() -> int:
+    return get_redis().xlen(buffer.DLQ)
+
+
+def dead_letters_replay(*, ids: list[str] | None = None) -> int:
+    """Put dead letters back on their stream (as new entries) and remove them from the DLQ.
+
+    The flusher stores them with ON CONFLICT DO NOTHING, so replaying a letter whose events were
+    partly stored already is safe. Each letter moves in one transaction: never lost, never twice.
+    """
+    client = get_redis()
+    buffer.ensure_groups(client)
+    replayed = 0
+    for letter_id, fields in client.xrange(buffer.DLQ):
+        letter_id = letter_id.decode()
+        if ids is not None and letter_id not in ids:
+            continue
+        stream = fields.get(b"stream", b"").decode()
+        if stream not in buffer.all_stream_keys():
+            stream = buffer.stream_key(0)
+        payload = {k: v for k, v in fields.items() if k in (b"p", b"r", b"d")}
+        pipe = client.pipeline(transaction=True)
+        pipe.xadd(stream, payload)
+        pipe.xdel(buffer.DLQ, letter_id)
+        pipe.execute()
+        replayed += 1
+    return replayed

@@ -1,0 +1,578 @@
+"""Moving buffered events from the Redis streams into PostgreSQL, exactly once.
+
+One flush of a shard: read a batch of entries (first the ones this consumer left pending, then
+entries idle too long under other consumers — a dead worker's — then new ones), assign server
+sessions, COPY the rows into a temporary table and ``INSERT … ON CONFLICT DO NOTHING`` into
+``events`` together with the ledger's ``flushed`` counters in one transaction, and only after
+the commit acknowledge-and-delete the entries. A crash anywhere before the acknowledgement
+means the entries are read again and their rows are no-ops; a crash after it loses nothing.
+
+An entry that fails on its data (not on a connection) is retried alone, so it cannot hold its
+neighbours back; after ``FLUSH_MAX_ATTEMPTS`` failures it moves to the dead-letter stream with
+its error, to be inspected and replayed with ``manage.py replay_dead_letters``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import random
+import socket
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import orjson
+import psycopg
+import redis
+from django.conf import settings
+from django.db import DataError, IntegrityError, InterfaceError, OperationalError, connection, transaction
+from django.utils.timezone import now as django_now
+
+from analytics.partitions import ensure_partitions
+from analytics.rollups import rollups_mark_dirty
+from config.redis import get_redis
+from ingestion import buffer
+from persons.services import IdentityOp, identity_op_of, persons_apply
+
+logger = logging.getLogger(__name__)
+
+SESSION_GAP_US = 60 * 60 * 1_000_000  # a session closes after 60 minutes without events
+_DAY_US = 86_400 * 1_000_000
+_EPOCH_ORDINAL = 719_163  # date(1970, 1, 1).toordinal()
+FAILURES = "eb:flush:failures"
+
+_COLUMNS = (
+    "project_id",
+    "event_id",
+    "event_name",
+    "source",
+    "user_id",
+    "is_anonymous",
+    "session_id",
+    "ts_us",
+    "received_us",
+    "properties",
+    "ip",
+    "user_agent",
+)
+
+
+@dataclass
+class Entry:
+    stream: str
+    entry_id: str
+    project_id: int
+    received_us: int
+    events: list[dict]
+
+
+@dataclass
+class FlushStats:
+    entries: int = 0
+    events: int = 0
+    inserted: int = 0
+    dead_lettered: int = 0
+    touched: dict[int, set] = field(default_factory=lambda: defaultdict(set))
+
+    def add(self, other: FlushStats) -> None:
+        self.entries += other.entries
+        self.events += other.events
+        self.inserted += other.inserted
+        self.dead_lettered += other.dead_lettered
+        for project_id, days in other.touched.items():
+            self.touched[project_id] |= days
+
+
+class PoisonEntry(Exception):
+    pass
+
+
+def consumer_name() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+# --- Reading ---------------------------------------------------------------------------------
+
+
+def _decode(stream: str, entry_id: bytes, fields: dict) -> Entry:
+    try:
+        return Entry(
+            stream=stream,
+            entry_id=entry_id.decode(),
+            project_id=int(fields[b"p"]),
+            received_us=int(fields[b"r"]),
+            events=orjson.loads(fields[b"d"]),
+        )
+    except (KeyError, ValueError, orjson.JSONDecodeError) as exc:
+        raise PoisonEntry(f"undecodable stream entry: {exc}") from exc
+
+
+def read_entries(client: redis.Redis, stream: str, consumer: str, max_events: int) -> list[tuple[bytes, dict]]:
+    """Up to a batch of entries for this consumer: own pending first, then stale ones, then new."""
+    count = max(1, max_events // 100)
+    own = client.xreadgroup(buffer.GROUP, consumer, {stream: "0"}, count=count)
+    entries = own[0][1] if own else []
+    entries = [(entry_id, fields) for entry_id, fields in entries if fields]
+    if len(entries) < count:
+        claimed = client.xautoclaim(
+            stream,
+            buffer.GROUP,
+            consumer,
+            min_idle_time=settings.EVENTBASE["FLUSH_CLAIM_IDLE_MS"],
+            start_id="0-0",
+            count=count - len(entries),
+        )
+        entries += [(entry_id, fields) for entry_id, fields in claimed[1] if fields]
+        # Ids of entries deleted while pending come back in claimed[2]; acknowledge them away.
+        if len(claimed) > 2 and claimed[2]:
+            client.xack(stream, buffer.GROUP, *claimed[2])
+    if len(entries) < count:
+        fresh = client.xreadgroup(buffer.GROUP, consumer, {stream: ">"}, count=count - len(entries))
+        if fresh:
+            entries += fresh[0][1]
+    return entries
+
+
+# --- Sessions --------------------------------------------------------------------------------
+
+
+def session_key(stream: str) -> str:
+    return "eb:sess:" + stream.rsplit(":", 1)[-1]
+
+
+# Session state moves in and out as one newline-joined string each way: per-field arguments
+# made the Redis client's argument packing cost more CPU than the whole COPY.
+_SESSIONS_GET = """
+local out = {}
+for field in string.gmatch(ARGV[1], '[^\\n]+') do
+  out[#out + 1] = redis.call('HGET', KEYS[1], field) or ''
+end
+return table.concat(out, '\\n')
+"""
+_SESSIONS_SET = """
+for line in string.gmatch(ARGV[1], '[^\\n]+') do
+  local tab = string.find(line, '\\t', 1, true)
+  redis.call('HSET', KEYS[1], string.sub(line, 1, tab - 1), string.sub(line, tab + 1))
+end
+return 1
+"""
+
+
+def assign_sessions(client: redis.Redis, entries: list[Entry]) -> None:
+    """Give events without a client session id a server session (60 minutes of inactivity).
+
+    State per user ("<session id> <last µs>") lives in one Redis hash per shard. Streams are
+    sharded by user and each shard has one flusher at a time, so no two workers ever update the
+    same user's state concurrently. ``sessions_sweep`` drops users idle longer than a session.
+    """
+    by_user: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for entry in entries:
+        prefix = f"{entry.project_id}:"
+        hash_key = session_key(entry.stream)
+        for event in entry.events:
+            if not event.get("sid"):
+                by_user[(hash_key, prefix + event["u"])].append(event)
+    if not by_user:
+        return
+    by_hash: dict[str, list[tuple[str, list[dict]]]] = defaultdict(list)
+    for (hash_key, user_field), events in by_user.items():
+        by_hash[hash_key].append((user_field, events))
+    for hash_key, users in by_hash.items():
+        # User ids may hold any character but newline and tab would break the framing: such
+        # users are looked up under a hash of their id instead.
+        fields = [_safe_field(user_field) for user_field, _ in users]
+        states = client.eval(_SESSIONS_GET, 1, hash_key, "\n".join(fields)).split(b"\n")
+        updates = []
+        for field_name, (_, events), state in zip(fields, users, states, strict=True):
+            session, last = None, None
+            if state:
+                sid, _, last_text = state.decode().partition(" ")
+                session, last = sid, int(last_text)
+            events.sort(key=lambda e: e["t"])
+            for event in events:
+                if session is None or abs(event["t"] - last) > SESSION_GAP_US:
+                    session = os.urandom(16).hex()
+                event["sid"] = session
+                last = max(last or event["t"], event["t"])
+            updates.append(f"{field_name}\t{session} {last}")
+        client.eval(_SESSIONS_SET, 1, hash_key, "\n".join(updates))
+
+
+def _safe_field(user_field: str) -> str:
+    if "\n" in user_field or "\t" in user_field:
+        import hashlib
+
+        return "h:" + hashlib.sha256(user_field.encode()).hexdigest()
+    return user_field
+
+
+def sessions_sweep(*, now_us: int | None = None) -> int:
+    """Forget users whose last event is older than any session could still be open."""
+    client = get_redis()
+    cutoff = (now_us or int(time.time() * 1_000_000)) - 2 * SESSION_GAP_US
+    removed = 0
+    for shard in range(buffer.shard_count()):
+        key = session_key(buffer.stream_key(shard))
+        stale = [field for field, value in client.hscan_iter(key, count=1000) if int(value.split(b" ", 1)[1]) < cutoff]
+        for offset in range(0, len(stale), 1000):
+            removed += client.hdel(key, *stale[offset : offset + 1000])
+    return removed
+
+
+# --- Writing ---------------------------------------------------------------------------------
+
+
+def _rows(entries: Iterable[Entry], touched: dict[int, set], identity: list[IdentityOp]) -> Iterable[tuple]:
+    for entry in entries:
+        days = touched[entry.project_id]
+        for e in entry.events:
+            ts = e["t"]
+            days.add(ts // _DAY_US)
+            properties = e.get("p") or {}
+            if properties and (op := identity_op_of(entry.project_id, e)) is not None:
+                identity.append(op)
+            yield (
+                entry.project_id,
+                e["id"],
+                e["n"],
+                e["s"],
+                e["u"],
+                e["a"],
+                e.get("sid"),
+                ts,
+                entry.received_us,
+                orjson.dumps(properties).decode() if properties else "{}",
+                e.get("ip"),
+                e.get("ua"),
+            )
+
+
+def _days(day_numbers: set) -> set:
+    return {dt.date.fromordinal(_EPOCH_ORDINAL + n) for n in day_numbers}
+
+
+_BUFFER_SQL = (
+    "CREATE TEMP TABLE IF NOT EXISTS flush_buffer (project_id integer, event_id uuid, event_name text, "
+    "source text, user_id text, is_anonymous boolean, session_id text, ts_us bigint, received_us bigint, "
+    "properties jsonb, ip inet, user_agent text) ON COMMIT DELETE ROWS"
+)
+
+# One statement stores the events and counts, per project and receive minute, the rows that
+# were really inserted: a replayed entry inserts nothing and so adds nothing to `flushed`.
+_INSERT_SQL = """
+WITH inserted AS (
+    INSERT INTO events (project_id, event_id, event_name, source, user_id, is_anonymous, session_id,
+                        "timestamp", received_at, properties, ip, user_agent)
+    SELECT project_id, event_id, event_name, source, user_id, is_anonymous, session_id,
+           timestamptz 'epoch' + ts_us * interval '1 microsecond',
+           timestamptz 'epoch' + received_us * interval '1 microsecond',
+           properties, ip, user_agent
+    FROM flush_buffer
+    ON CONFLICT DO NOTHING
+    RETURNING project_id, received_at, event_id
+), counted AS (
+    INSERT INTO ingestion_ingestionledger
+        (project_id, minute, received, accepted, duplicate, late, rejected, rejected_by_reason,
+         rate_limited, quota_exceeded, flushed)
+    SELECT i.project_id, date_trunc('minute', i.received_at, 'UTC'), 0, 0, 0, 0, 0, '{}', 0, 0, count(*)
+    FROM inserted i JOIN projects_project p ON p.id = i.project_id
+    GROUP BY 1, 2
+    ON CONFLICT (project_id, minute) DO UPDATE
+        SET flushed = ingestion_ingestionledger.flushed + EXCLUDED.flushed
+    RETURNING flushed
+)
+SELECT count(*),
+       coalesce(array_agg(project_id::text || ':' || event_id::text) FILTER (WHERE event_id = ANY(%s::uuid[])), '{}')
+FROM inserted
+"""
+
+
+_EVENT_COLUMNS = (
+    "project_id",
+    "event_id",
+    "event_name",
+    "source",
+    "user_id",
+    "is_anonymous",
+    "session_id",
+    '"timestamp"',
+    "received_at",
+    "properties",
+    "ip",
+    "user_agent",
+)
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+_COUNT_FLUSHED_SQL = """
+INSERT INTO ingestion_ingestionledger
+    (project_id, minute, received, accepted, duplicate, late, rejected, rejected_by_reason,
+     rate_limited, quota_exceeded, flushed)
+SELECT p, to_timestamp(m), 0, 0, 0, 0, 0, '{}', 0, 0, n
+FROM unnest(%s::int[], %s::bigint[], %s::bigint[]) AS t(p, m, n)
+WHERE EXISTS (SELECT 1 FROM projects_project WHERE id = p)
+ON CONFLICT (project_id, minute) DO UPDATE SET flushed = ingestion_ingestionledger.flushed + EXCLUDED.flushed
+"""
+
+
+def write_entries(entries: list[Entry]) -> FlushStats:
+    """Store the entries' events in one transaction; returns what was inserted.
+
+    Fast path: COPY straight into ``events`` inside a savepoint, at the speed of a bare COPY.
+    If any row is already stored (an entry replayed after a crash, or a retry the dedupe window
+    missed), the unique key refuses the COPY; the savepoint is rolled back and the batch goes
+    through a temporary table and ``INSERT … ON CONFLICT DO NOTHING``, which skips those rows.
+    """
+    stats = FlushStats(entries=len(entries))
+    touched: dict[int, set] = defaultdict(set)
+    identity: list[IdentityOp] = []
+    rows = list(_rows(entries, touched, identity))
+    stats.events = len(rows)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            all_days = set().union(*touched.values()) if touched else set()
+            ensure_partitions(_days(all_days), cursor=cursor)
+            try:
+                with transaction.atomic():
+                    _copy_into_events(cursor, rows)
+                _count_flushed(cursor, rows)
+                stats.inserted = len(rows)
+                fresh = identity  # every row was new
+            except (IntegrityError, psycopg.errors.UniqueViolation):
+                cursor.execute(_BUFFER_SQL)
+                with cursor.copy(f"COPY flush_buffer ({', '.join(_COLUMNS)}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+                # Person updates only for rows really inserted: a replay must not re-apply a stale $set.
+                cursor.execute(_INSERT_SQL, [[op.event_id for op in identity]])
+                stats.inserted, inserted_identity = cursor.fetchone()
+                keys = set(inserted_identity)
+                fresh = [op for op in identity if f"{op.project_id}:{op.event_id}" in keys]
+        for project_id, day_numbers in touched.items():
+            stats.touched[project_id] = _days(day_numbers)
+        _after_store(stats.touched, fresh)
+    return stats
+
+
+def _copy_into_events(cursor, rows: list[tuple]) -> None:
+    # Timestamps go in as ISO text: psycopg's text dumping of datetime objects cost ~8 µs a row,
+    # isoformat() ~1.5 µs; receive times repeat within an entry, so those are formatted once.
+    epoch, micro = _EPOCH, dt.timedelta(microseconds=1)
+    received_iso: dict[int, str] = {}
+    with cursor.copy(f"COPY events ({', '.join(_EVENT_COLUMNS)}) FROM STDIN") as copy:
+        for row in rows:
+            received = received_iso.get(row[8])
+            if received is None:
+                received = received_iso[row[8]] = (epoch + row[8] * micro).isoformat()
+            copy.write_row((*row[:7], (epoch + row[7] * micro).isoformat(), received, *row[9:]))
+
+
+def _count_flushed(cursor, rows: list[tuple]) -> None:
+    counts: dict[tuple[int, int], int] = defaultdict(int)
+    for row in rows:
+        counts[(row[0], row[8] // 60_000_000 * 60)] += 1
+    cursor.execute(
+        _COUNT_FLUSHED_SQL,
+        [[p for p, _ in counts], [m for _, m in counts], list(counts.values())],
+    )
+
+
+def _after_store(touched: dict[int, set], identity: list[IdentityOp]) -> None:
+    """Work that must commit with the events: persons learn links, the rollups which days changed."""
+    if identity:
+        persons_apply(ops=identity, now=django_now())
+    rollups_mark_dirty(touched=touched)
+
+
+def acknowledge(client: redis.Redis, stream: str, entry_ids: list[str]) -> None:
+    # ACK and DEL together: the stream then holds exactly the entries not yet stored, which is
+    # what flushed_until() and the monitoring page read.
+    pipe = client.pipeline(transaction=True)
+    pipe.xack(stream, buffer.GROUP, *entry_ids)
+    pipe.xdel(stream, *entry_ids)
+    pipe.hdel(FAILURES, *entry_ids)
+    pipe.execute()
+
+
+def dead_letter(client: redis.Redis, stream: str, entry_id: str, fields: dict, error: str) -> None:
+    pipe = client.pipeline(transaction=True)
+    pipe.xadd(
+        buffer.DLQ,
+        {
+            **fields,
+            b"stream": stream,
+            b"entry_id": entry_id,
+            b"error": error[:2000],
+            b"failed_at": str(int(time.time())),
+        },
+    )
+    pipe.xack(stream, buffer.GROUP, entry_id)
+    pipe.xdel(stream, entry_id)
+    pipe.hdel(FAILURES, entry_id)
+    pipe.execute()
+    logger.error("stream entry dead-lettered", extra={"stream": stream, "entry_id": entry_id, "error": error})
+
+
+_TRANSIENT = (
+    OperationalError,
+    InterfaceError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+    redis.ConnectionError,
+    redis.TimeoutError,
+)
+# Errors that say an entry's data can never be stored as it is. Anything else (a connection
+# lost, a missing table after a bad deploy) keeps the entries pending for the next run: dead-
+# lettering them would turn an outage into thousands of letters to replay. COPY runs on the raw
+# psycopg cursor, so its errors arrive unwrapped by Django.
+_DATA_ERRORS = (
+    DataError,
+    IntegrityError,
+    psycopg.DataError,
+    psycopg.IntegrityError,
+    ValueError,
+    TypeError,
+    KeyError,
+)
+
+
+def flush_once(client: redis.Redis, stream: str, consumer: str) -> FlushStats:
+    """Flush one batch from one shard. Connection errors propagate: the entries stay pending."""
+    raw = read_entries(client, stream, consumer, settings.EVENTBASE["FLUSH_BATCH_EVENTS"])
+    stats = FlushStats()
+    if not raw:
+        return stats
+    decoded: list[tuple[bytes, dict, Entry]] = []
+    for entry_id, fields in raw:
+        try:
+            decoded.append((entry_id, fields, _decode(stream, entry_id, fields)))
+        except PoisonEntry as exc:
+            _record_failure(client, stream, entry_id.decode(), fields, str(exc), stats, immediate=True)
+    entries = [entry for _, _, entry in decoded]
+    if not entries:
+        return stats
+    try:
+        assign_sessions(client, entries)
+        stats.add(write_entries(entries))
+        acknowledge(client, stream, [entry.entry_id for entry in entries])
+        return stats
+    except _TRANSIENT:
+        raise
+    except _DATA_ERRORS as exc:
+        if len(entries) == 1:
+            entry_id, fields, _ = decoded[0]
+            _record_failure(client, stream, entry_id.decode(), fields, f"{type(exc).__name__}: {exc}", stats)
+            return stats
+        logger.warning(
+            "flush batch failed on its data; retrying entries one by one",
+            extra={"stream": stream, "entries": len(entries), "error": str(exc)},
+        )
+    for _entry_id, fields, entry in decoded:
+        try:
+            stats.add(write_entries([entry]))
+            acknowledge(client, stream, [entry.entry_id])
+        except _TRANSIENT:
+            raise
+        except _DATA_ERRORS as exc:
+            _record_failure(client, stream, entry.entry_id, fields, f"{type(exc).__name__}: {exc}", stats)
+    return stats
+
+
+def _record_failure(
+    client: redis.Redis,
+    stream: str,
+    entry_id: str,
+    fields: dict,
+    error: str,
+    stats: FlushStats,
+    *,
+    immediate: bool = False,
+) -> None:
+    attempts = client.hincrby(FAILURES, entry_id, 1)
+    if immediate or attempts >= settings.EVENTBASE["FLUSH_MAX_ATTEMPTS"]:
+        dead_letter(client, stream, entry_id, fields, error)
+        stats.dead_lettered += 1
+    else:
+        logger.warning(
+            "stream entry failed; it will be retried",
+            extra={"stream": stream, "entry_id": entry_id, "attempt": attempts, "error": error},
+        )
+
+
+# --- Draining --------------------------------------------------------------------------------
+
+_RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
+
+
+_LOCK_MS = 30_000  # a dead worker's shard is free again after this long
+
+
+def drain(
+    *,
+    seconds: float = 10.0,
+    shards: Iterable[int] | None = None,
+    linger: bool = False,
+    max_shards: int | None = None,
+) -> FlushStats:
+    """Flush the shards this worker can lock until the buffer is empty or time is up.
+
+    With ``linger`` (the periodic job), a worker keeps its shard and polls it every 50 ms until
+    ``seconds`` have passed, instead of returning as soon as it is empty: the next job would
+    only start at the next scheduler tick, and that wait would be added to every event's lag.
+    The job takes one shard (``max_shards=1``), the fullest free one, so that N flush
+    workers drain N shards side by side; run at least as many flush workers as shards.
+    """
+    client = get_redis()
+    buffer.ensure_groups(client)
+    consumer = consumer_name()
+    total = FlushStats()
+    deadline = time.monotonic() + seconds
+    token = uuid.uuid4().hex
+    order = list(shards) if shards is not None else list(range(buffer.shard_count()))
+    if linger:
+        # Fullest shard first (ties in random order), so a backlog gets a worker before an idle shard.
+        pipe = client.pipeline(transaction=False)
+        for shard in order:
+            pipe.xlen(buffer.stream_key(shard))
+        backlog = dict(zip(order, pipe.execute(), strict=True))
+        random.shuffle(order)
+        order.sort(key=lambda shard: -backlog[shard])
+    held: list[int] = []
+    for shard in order:
+        if max_shards is not None and len(held) >= max_shards:
+            break
+        # A shard another worker holds is being drained right now; skip it.
+        if client.set(f"eb:flushlock:{shard}", token, nx=True, px=_LOCK_MS):
+            held.append(shard)
+    try:
+        while held:
+            for shard in held:
+                client.pexpire(f"eb:flushlock:{shard}", _LOCK_MS)
+            progressed = False
+            for shard in held:
+                stats = flush_once(client, buffer.stream_key(shard), consumer)
+                total.add(stats)
+                progressed = progressed or bool(stats.entries)
+            if time.monotonic() > deadline:
+                break
+            if not progressed:
+                if not linger:
+                    break
+                time.sleep(0.05)
+    finally:
+        for shard in held:
+            client.eval(_RELEASE, 1, f"eb:flushlock:{shard}", token)
+    if total.entries:
+        logger.info(
+            "flushed",
+            extra={
+                "entries": total.entries,
+                "events": total.events,
+                "inserted": total.inserted,
+                "dead_lettered": total.dead_lettered,
+            },
+        )
+    return total

@@ -1,0 +1,43 @@
+"""Who sent an event: anonymous ids and the IP address a project agrees to store."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+
+from projects.models import IpHandling
+
+ANONYMOUS_PREFIX = "anon_"
+
+
+def anonymous_id(*, salt: str, ip: str, user_agent: str) -> str:
+    """A stable id for a visitor who sent no user_id: HMAC of IP and User-Agent under the project salt.
+
+    Keyed by a per-project secret so the id can neither be reversed to the IP/User-Agent pair by
+    brute force nor joined across projects.
+    """
+    digest = hmac.new(salt.encode(), f"{ip}\n{user_agent}".encode(), hashlib.sha256).hexdigest()
+    return ANONYMOUS_PREFIX + digest[:32]
+
+
+def stored_ip(ip: str | None, handling: str) -> str | None:
+    if not ip or handling == IpHandling.DROP:
+        return None
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return None
+    if handling == IpHandling.TRUNCATE:
+        prefix = 24 if address.version == 4 else 48
+        return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False).network_address)
+    return str(address)
+
+
+def client_ip(meta: dict, *, trust_forwarded: bool) -> str:
+    """The client's address; X-Forwarded-For only when a trusted proxy sets it (TRUST_X_FORWARDED_FOR)."""
+    if trust_forwarded:
+        forwarded = meta.get("HTTP_X_FORWARDED_FOR", "")
+        if forwarded:
+            return forwarded.split(",")[0].strip()
+    return meta.get("REMOTE_ADDR", "")

@@ -1,0 +1,29 @@
+"""RQ jobs of the ingestion pipeline: thin, plain arguments, real work in ingestion.flush."""
+
+from __future__ import annotations
+
+from django.db import close_old_connections
+
+from ingestion.flush import drain, sessions_sweep
+from ingestion.ledger import ledger_sync
+
+
+def flush_streams(seconds: float = 5.0) -> dict[str, int]:
+    """Drain the stream shards this worker can lock for up to ``seconds``, then sync the ledger."""
+    # Workers outlive requests: drop a connection a PostgreSQL restart broke before using it.
+    close_old_connections()
+    try:
+        stats = drain(seconds=seconds, linger=True, max_shards=1)
+        ledger_sync()
+    finally:
+        close_old_connections()
+    return {
+        "entries": stats.entries,
+        "events": stats.events,
+        "inserted": stats.inserted,
+        "dead_lettered": stats.dead_lettered,
+    }
+
+
+def sweep_sessions() -> int:
+    return sessions_sweep()

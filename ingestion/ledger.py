@@ -1,0 +1,99 @@
+"""Delivery-ledger counters: incremented in Redis on the hot path, copied to PostgreSQL by jobs."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import redis
+from django.db import connection
+
+from config.redis import get_redis
+
+DIRTY = "eb:ledger:dirty"
+TTL_SECONDS = 3 * 86_400
+_API_FIELDS = ("received", "accepted", "duplicate", "late", "rate_limited", "quota_exceeded")
+
+
+def minute_of(moment: dt.datetime) -> int:
+    return int(moment.timestamp()) // 60 * 60
+
+
+def ledger_key(project_id: int, minute_epoch: int) -> str:
+    return f"eb:ledger:{project_id}:{minute_epoch}"
+
+
+def count_request_rejection(*, project_id: int, received_at: dt.datetime, reason: str, events: int = 0) -> None:
+    """Count a whole request refused for a known project (rate limit, quota, bad body)."""
+    key = ledger_key(project_id, minute_of(received_at))
+    field = {"rate_limited": "rate_limited", "quota_exceeded": "quota_exceeded"}.get(reason, f"rejected:{reason}")
+    try:
+        pipe = get_redis().pipeline(transaction=True)
+        pipe.hincrby(key, field, 1)
+        if events:
+            pipe.hincrby(key, "received", events)
+        pipe.expire(key, TTL_SECONDS)
+        pipe.sadd(DIRTY, key)
+        pipe.execute()
+    except (redis.RedisError, OSError):
+        # The refusal itself is answered either way; losing one counter beats failing the answer.
+        pass
+
+
+def ledger_sync(*, client: redis.Redis | None = None, now: dt.datetime | None = None) -> int:
+    """Copy the Redis counters of every touched minute into IngestionLedger rows.
+
+    Values are copied as absolute numbers, so running this twice, or concurrently, is harmless.
+    Minutes that can no longer change are dropped from the dirty set afterwards.
+    """
+    client = client or get_redis()
+    keys = [k.decode() for k in client.smembers(DIRTY)]
+    if not keys:
+        return 0
+    pipe = client.pipeline(transaction=False)
+    for key in keys:
+        pipe.hgetall(key)
+    hashes = pipe.execute()
+    rows = []
+    for key, values in zip(keys, hashes, strict=True):
+        if not values:
+            continue
+        _, _, project_id, minute = key.split(":")
+        counts = {k.decode(): int(v) for k, v in values.items()}
+        reasons = {k.split(":", 1)[1]: v for k, v in counts.items() if k.startswith("rejected:")}
+        rows.append(
+            (
+                int(project_id),
+                int(minute),
+                *(counts.get(f, 0) for f in _API_FIELDS),
+                sum(reasons.values()),
+                reasons,
+            )
+        )
+    if rows:
+        _upsert(rows)
+    closed_before = minute_of(now or dt.datetime.now(dt.UTC)) - 120
+    stale = [key for key in keys if int(key.rsplit(":", 1)[1]) < closed_before]
+    if stale:
+        client.srem(DIRTY, *stale)
+    return len(rows)
+
+
+def _upsert(rows: list[tuple]) -> None:
+    from psycopg.types.json import Jsonb
+
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            """
+            INSERT INTO ingestion_ingestionledger
+                (project_id, minute, received, accepted, duplicate, late, rate_limited, quota_exceeded,
+                 rejected, rejected_by_reason, flushed)
+            SELECT %s, to_timestamp(%s), %s, %s, %s, %s, %s, %s, %s, %s, 0
+            WHERE EXISTS (SELECT 1 FROM projects_project WHERE id = %s)
+            ON CONFLICT (project_id, minute) DO UPDATE SET
+                received = EXCLUDED.received, accepted = EXCLUDED.accepted,
+                duplicate = EXCLUDED.duplicate, late = EXCLUDED.late,
+                rate_limited = EXCLUDED.rate_limited, quota_exceeded = EXCLUDED.quota_exceeded,
+                rejected = EXCLUDED.rejected, rejected_by_reason = EXCLUDED.rejected_by_reason
+            """,
+            [(*row[:-1], Jsonb(row[-1]), row[0]) for row in rows],
+        )

@@ -1,0 +1,35 @@
+import datetime as dt
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from ingestion.dead_letters import dead_letters_list, dead_letters_replay
+
+
+class Command(BaseCommand):
+    help = "List the dead-letter stream, or put its entries back on the ingest streams to be flushed again."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("ids", nargs="*", help="Replay only these dead-letter ids (default: all)")
+        parser.add_argument("--list", action="store_true", help="Only list the dead letters")
+        parser.add_argument("--dry-run", action="store_true", help="Say what would be replayed; change nothing")
+
+    def handle(self, *args, **options) -> None:
+        letters = dead_letters_list(limit=100_000)
+        if options["ids"]:
+            letters = [letter for letter in letters if letter.id in options["ids"]]
+        if options["list"] or options["dry_run"]:
+            for letter in letters:
+                when = dt.datetime.fromtimestamp(letter.failed_at, dt.UTC).isoformat(timespec="seconds")
+                self.stdout.write(
+                    f"{letter.id}  project={letter.project_id} events={letter.events} "
+                    f"failed_at={when}  error={letter.error}"
+                )
+            verb = "would replay" if options["dry_run"] else "dead letters:"
+            self.stdout.write(f"{verb} {len(letters)}")
+            return
+        replayed = dead_letters_replay(ids=options["ids"] or None)
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"replayed {replayed} dead letter(s); the flusher stores them within seconds (duplicates are skipped)."
+            )
+        )

@@ -1,0 +1,153 @@
+"""Accepting events: limits, identity, and the atomic append to the stream buffer.
+
+Every protocol (native API, PostHog, Segment, backfill) ends in ``ingest_batch``: one
+pipeline, thin adapters in front of it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+import redis
+
+from config.redis import get_redis
+from ingestion import buffer, ledger
+from ingestion.identity import anonymous_id, stored_ip
+from ingestion.validation import LATE_AFTER, Batch, dumps
+from projects.models import Project
+
+
+@dataclass(frozen=True)
+class Client:
+    """What the server knows about the sender of a request."""
+
+    ip: str
+    user_agent: str
+
+
+@dataclass
+class IngestResult:
+    accepted: int = 0
+    duplicates: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    # per event of the batch: "ok", "duplicate" (and the index) — protocol adapters answer per id
+    accepted_ids: list[str] = field(default_factory=list)
+    duplicate_ids: list[str] = field(default_factory=list)
+
+    def as_response(self) -> dict[str, Any]:
+        return {"accepted": self.accepted, "duplicates": self.duplicates, "errors": self.errors}
+
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_MICROSECOND = dt.timedelta(microseconds=1)
+
+
+def _micros(moment: dt.datetime) -> int:
+    return (moment - _EPOCH) // _MICROSECOND
+
+
+def ingest_batch(*, project: Project, batch: Batch, client: Client, received_at: dt.datetime) -> IngestResult:
+    """Buffer a validated batch. Raises ``buffer.BufferUnavailable`` when nothing could be taken."""
+    result = IngestResult(errors=list(batch.errors))
+    received_us = _micros(received_at)
+    ip = stored_ip(client.ip, project.ip_handling)
+    user_agent = client.user_agent[:1000] or None
+    late_before = received_at - LATE_AFTER
+    anonymous = None
+    stream_events = []
+    late = 0
+    for _index, event in batch.events:
+        user_id, is_anonymous = event.user_id, False
+        if user_id is None:
+            if anonymous is None:
+                anonymous = anonymous_id(salt=project.anonymous_salt, ip=client.ip, user_agent=client.user_agent)
+            user_id, is_anonymous = anonymous, True
+        if event.timestamp < late_before:
+            late += 1
+        blob = dumps(
+            {
+                "id": event.event_id,
+                "n": event.name,
+                "s": event.source,
+                "u": user_id,
+                "a": is_anonymous,
+                "sid": event.session_id,
+                "t": _micros(event.timestamp),
+                # Validation already encoded the properties: embed those bytes, don't encode again.
+                "p": orjson.Fragment(event.properties_json) if event.properties_json else event.properties,
+                "ip": ip,
+                "ua": user_agent,
+            }
+        )
+        stream_events.append(buffer.StreamEvent(event.event_id, buffer.shard_for(project.pk, user_id), blob))
+    counts = {"received": batch.received, "late": late}
+    counts.update({f"rejected:{reason}": n for reason, n in batch.reasons.items()})
+    flags = (
+        buffer.append(
+            project_id=project.pk,
+            received_us=received_us,
+            events=stream_events,
+            ledger_key=ledger.ledger_key(project.pk, ledger.minute_of(received_at)),
+            quota_key=quota_key(project.pk, received_at),
+            ledger_counts=counts,
+        )
+        if stream_events
+        else _count_only(project, received_at, counts)
+    )
+    for stream_event, fresh in zip(stream_events, flags, strict=True):
+        if fresh:
+            result.accepted_ids.append(stream_event.event_id)
+        else:
+            result.duplicate_ids.append(stream_event.event_id)
+    result.accepted = len(result.accepted_ids)
+    result.duplicates = len(result.duplicate_ids)
+    return result
+
+
+def _count_only(project: Project, received_at: dt.datetime, counts: dict[str, int]) -> list[bool]:
+    """A batch with no valid event still counts in the ledger (nothing to buffer)."""
+    key = ledger.ledger_key(project.pk, ledger.minute_of(received_at))
+    try:
+        pipe = get_redis().pipeline(transaction=True)
+        for name, value in counts.items():
+            if value:
+                pipe.hincrby(key, name, value)
+        pipe.expire(key, ledger.TTL_SECONDS)
+        pipe.sadd(ledger.DIRTY, key)
+        pipe.execute()
+    except (redis.RedisError, OSError) as exc:
+        raise buffer.BufferUnavailable(str(exc)) from exc
+    return []
+
+
+# --- Quota -----------------------------------------------------------------------------------
+
+
+def quota_key(project_id: int, moment: dt.datetime) -> str:
+    return f"eb:quota:{project_id}:{moment:%Y%m}"
+
+
+@dataclass(frozen=True)
+class QuotaState:
+    used: int
+    limit: int | None
+    retry_after: int  # seconds until the quota resets (start of next UTC month)
+
+    @property
+    def exhausted(self) -> bool:
+        return self.limit is not None and self.used >= self.limit
+
+
+def quota_check(*, project: Project, now: dt.datetime) -> QuotaState:
+    """The project's monthly usage. A request is refused once the quota is used up; the batch
+    that crosses the line is still taken whole, so a quota can be exceeded by at most one batch."""
+    year, month = (now.year + 1, 1) if now.month == 12 else (now.year, now.month + 1)
+    reset = dt.datetime(year, month, 1, tzinfo=dt.UTC)
+    retry_after = max(1, int((reset - now).total_seconds()))
+    if project.monthly_event_quota is None:
+        return QuotaState(used=0, limit=None, retry_after=retry_after)
+    used = int(get_redis().get(quota_key(project.pk, now)) or 0)
+    return QuotaState(used=used, limit=project.monthly_event_quota, retry_after=retry_after)

@@ -1,0 +1,147 @@
+"""posthog-js, analytics.js (analytics-next) and /t.js in headless Chromium, against the live server.
+
+The SDK bundles are vendored test fixtures (fixtures/vendor/README.md); Chromium's resolver maps
+every host but the live server's to nothing, and the test asserts the page loaded nothing from
+anywhere else, so no SDK can quietly phone home. Skips only where Debian's chromium is missing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from ingestion.flush import drain
+from ingestion.tests.conftest import stored
+from persons.selectors import person_get
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+WAIT_SECONDS = 20
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.urls("ingestion.tests.browser_urls")]
+
+
+@pytest.fixture
+def browser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+        pytest.skip("Debian's chromium and chromium-driver are not installed (see .ci/run)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    monkeypatch.setenv("SE_OFFLINE", "true")  # Selenium Manager must never download a driver
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1280,900",
+        # Any host but the live server's resolves to nothing: an SDK reaching out would fail loudly.
+        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1",
+        f"--user-data-dir={tmp_path / 'chromium-profile'}",
+    ):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
+    driver.set_page_load_timeout(WAIT_SECONDS)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+@pytest.fixture(autouse=True)
+def _clean_up(project, live_server_closes_connections) -> Iterator[None]:
+    yield
+    with connection.cursor() as cur:  # the unmanaged events table is not truncated between tests
+        cur.execute("DELETE FROM events WHERE project_id = %s", [project.pk])
+
+
+def _wait_for_events(project_id: int, names: set[str]) -> list[dict]:
+    deadline = time.monotonic() + WAIT_SECONDS
+    while True:
+        drain(seconds=5)
+        rows = stored(project_id)
+        if names <= {row["event_name"] for row in rows} or time.monotonic() > deadline:
+            return rows
+        time.sleep(0.2)
+
+
+def _open(driver, live_server, name: str, key: str) -> None:
+    driver.get(f"{live_server.url}/test-pages/{name}?key={key}")
+
+
+def _only_local_resources(driver, live_server) -> None:
+    loaded = driver.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+    assert loaded, "the page loaded nothing"
+    assert [url for url in loaded if not url.startswith(live_server.url)] == []
+
+
+def _names(rows: list[dict]) -> list[str]:
+    return [row["event_name"] for row in rows]
+
+
+def test_posthog_js(browser, live_server, project, ingest_key):
+    _open(browser, live_server, "posthog", ingest_key)
+    rows = _wait_for_events(project.pk, {"$pageview", "clicked_buy", "$identify", "purchase"})
+    assert {"$pageview", "clicked_buy", "$identify", "purchase"} <= set(_names(rows)), _names(rows)
+    by_name = {row["event_name"]: row for row in rows}
+    anonymous = by_name["clicked_buy"]["user_id"]
+    assert by_name["clicked_buy"]["properties"]["price"] == 5 and by_name["clicked_buy"]["source"] == "posthog"
+    assert by_name["$pageview"]["properties"]["$current_url"].startswith(live_server.url)
+    assert by_name["purchase"]["user_id"] == "ph-user"
+    assert by_name["$identify"]["properties"]["$anon_distinct_id"] == anonymous
+    assert person_get(project_id=project.pk, distinct_id=anonymous)["distinct_ids"] == sorted([anonymous, "ph-user"])
+    _only_local_resources(browser, live_server)
+
+
+def test_segment_analytics_js(browser, live_server, project, ingest_key):
+    _open(browser, live_server, "segment", ingest_key)
+    rows = _wait_for_events(project.pk, {"$pageview", "Clicked Buy", "$identify", "Purchased"})
+    assert {"$pageview", "Clicked Buy", "$identify", "Purchased"} <= set(_names(rows)), _names(rows)
+    by_name = {row["event_name"]: row for row in rows}
+    # analytics.js replays calls made before it loaded; every message carries the anonymous id.
+    anonymous = by_name["$identify"]["properties"]["$anon_distinct_id"]
+    assert by_name["Clicked Buy"]["properties"]["$anonymous_id"] == anonymous
+    assert by_name["Clicked Buy"]["properties"]["price"] == 5 and by_name["Clicked Buy"]["source"] == "segment"
+    assert by_name["Purchased"]["user_id"] == "seg-user"
+    person = person_get(project_id=project.pk, distinct_id="seg-user")
+    assert person["distinct_ids"] == sorted([anonymous, "seg-user"])
+    assert person["properties"] == {"name": "Ada"}
+    _only_local_resources(browser, live_server)
+
+
+def test_first_party_tracker(browser, live_server, project, ingest_key):
+    _open(browser, live_server, "tracker", ingest_key)
+    rows = _wait_for_events(project.pk, {"$pageview", "clicked_buy", "$identify", "purchase"})
+    by_name = {row["event_name"]: row for row in rows}
+    cookie = browser.get_cookie("eb_aid")["value"]
+    assert by_name["$pageview"]["user_id"] == cookie == by_name["clicked_buy"]["user_id"]
+    assert by_name["$pageview"]["properties"]["$pathname"] == "/test-pages/tracker"
+    assert by_name["clicked_buy"]["properties"]["price"] == 5
+    assert by_name["purchase"]["user_id"] == "t-user"
+    person = person_get(project_id=project.pk, distinct_id="t-user")
+    assert person["distinct_ids"] == sorted([cookie, "t-user"]) and person["properties"] == {"email": "t@example.com"}
+    _only_local_resources(browser, live_server)
+
+    # Leaving the page right after an event: the queue goes out with sendBeacon on pagehide.
+    browser.execute_script(
+        "eventbase.track('left_page');"
+        "window.__beacon = navigator.sendBeacon.bind(navigator);"
+        "navigator.sendBeacon = (u, d) => { localStorage.setItem('beacon', u); return window.__beacon(u, d); };"
+        "location.href = '/test-pages/blank';"
+    )
+    rows = _wait_for_events(project.pk, {"left_page"})
+    assert "left_page" in _names(rows)
+    assert "/api/v1/events?key=" in browser.execute_script("return localStorage.getItem('beacon')")
+    # The anonymous id is a first-party cookie: the next page load keeps it.
+    _open(browser, live_server, "tracker", ingest_key)
+    assert browser.get_cookie("eb_aid")["value"] == cookie

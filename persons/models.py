@@ -1,0 +1,38 @@
+"""Persons: the people behind the ids events are sent under.
+
+An SDK sends events under an anonymous id until the visitor logs in, then under the user's id;
+``$identify``/``$create_alias`` (Segment ``identify``/``alias``) say both ids are one person.
+``PersonDistinctId`` maps every id known to belong to a person; an id with no row is a person
+of its own (so the table holds only ids that took part in identity calls or person updates).
+``project_id`` is a plain integer, as in ``events``, for the same reason (no cascades row by row).
+"""
+
+from django.db import models
+
+
+class Person(models.Model):
+    id = models.BigAutoField(primary_key=True)
+    project_id = models.IntegerField()
+    properties = models.JSONField(default=dict, help_text="From $set / $set_once / Segment traits.")
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "persons_person"
+        indexes = [models.Index(fields=["project_id", "id"], name="persons_person_project")]
+
+    def __str__(self) -> str:
+        return f"person {self.pk} of project {self.project_id}"
+
+
+class PersonDistinctId(models.Model):
+    pk = models.CompositePrimaryKey("project_id", "distinct_id")
+    project_id = models.IntegerField()
+    distinct_id = models.TextField(help_text="An events.user_id value.")
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="distinct_ids")
+
+    class Meta:
+        db_table = "persons_distinct_id"
+
+    def __str__(self) -> str:
+        return f"{self.distinct_id} -> person {self.person_id}"

@@ -1,0 +1,207 @@
+"""Writing persons: identity links and person properties, applied by the ingestion flush.
+
+Why in the flush, not at accept time: the capture API stays Redis-only (no PostgreSQL write in the
+hot path); a link commits in the same transaction as the event that carries it, so it is applied
+exactly when the event is stored; and only events really inserted count (a replay older than the
+Redis dedupe window, caught by ON CONFLICT, does not re-apply a stale ``$set``). Every protocol,
+the native API included, uses one shape: ``$identify`` with ``properties.$anon_distinct_id``,
+``$create_alias`` with ``properties.alias``, and ``properties.$set`` / ``$set_once`` on any event.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from django.db import connection
+
+IDENTIFY = "$identify"
+CREATE_ALIAS = "$create_alias"
+# Serialises person writes of one project between flushers of different shards (distinct from
+# analytics.rollups' 7301 and analytics.partitions' keys).
+_PERSONS_LOCK_CLASS = 7_302
+
+
+@dataclass(frozen=True)
+class IdentityOp:
+    """What one stored event says about persons."""
+
+    project_id: int
+    event_id: str
+    distinct_id: str
+    timestamp_us: int
+    other_id: str | None = None  # the id to link with ``distinct_id`` (anonymous id or alias)
+    set: dict[str, Any] | None = None
+    set_once: dict[str, Any] | None = None
+
+
+def identity_op_of(project_id: int, event: dict[str, Any]) -> IdentityOp | None:
+    """The person work in one buffered event (the flush's JSON shape), or None — the common case."""
+    if event.get("a"):  # a server-made anonymous id (hash of IP and user agent) is nobody's login
+        return None
+    properties = event.get("p") or {}
+    name = event["n"]
+    other = None
+    if name == IDENTIFY:
+        other = properties.get("$anon_distinct_id")
+    elif name == CREATE_ALIAS:
+        other = properties.get("alias")
+    if not isinstance(other, str) or not other or other == event["u"] or len(other) > 200:
+        other = None
+    set_ = properties.get("$set") if isinstance(properties.get("$set"), dict) else None
+    set_once = properties.get("$set_once") if isinstance(properties.get("$set_once"), dict) else None
+    if other is None and not set_ and not set_once:
+        return None
+    return IdentityOp(project_id, event["id"], event["u"], event["t"], other, set_, set_once)
+
+
+@dataclass
+class PersonsApplied:
+    links: int = 0
+    # Per project, the ids whose person changed: their past events now count for another person.
+    relinked: dict[int, set[str]] | None = None
+
+
+def persons_apply(*, ops: Iterable[IdentityOp], now: dt.datetime) -> PersonsApplied:
+    """Apply identity links and property updates in event-time order, inside the caller's transaction."""
+    by_project: dict[int, list[IdentityOp]] = defaultdict(list)
+    for op in ops:
+        by_project[op.project_id].append(op)
+    applied = PersonsApplied(relinked=defaultdict(set))
+    assert applied.relinked is not None
+    with connection.cursor() as cur:
+        for project_id in sorted(by_project):  # one lock order for every flusher: no deadlock
+            cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_PERSONS_LOCK_CLASS, project_id])
+            writer = _Writer(cur, project_id, now)
+            # A stable sort: events of the same instant keep the order they were sent in.
+            for op in sorted(by_project[project_id], key=lambda o: o.timestamp_us):
+                if op.other_id is not None and writer.link(op.distinct_id, op.other_id):
+                    applied.links += 1
+                    applied.relinked[project_id] |= {op.distinct_id, op.other_id}
+                if op.set or op.set_once:
+                    writer.update(op.distinct_id, op.set or {}, op.set_once or {})
+            writer.save()
+            if applied.relinked.get(project_id):
+                _mark_relinked_days(cur, project_id, applied.relinked[project_id])
+    return applied
+
+
+def _mark_relinked_days(cur, project_id: int, distinct_ids: set[str]) -> None:
+    """Mark dirty the days whose rollups now count a different person for some id.
+
+    The rollups count every id of a person under the person's lowest user key (see
+    analytics.rollups). After a link, the ids of the person that do not hold that key changed
+    key: the UTC dates they were active on (first to last seen) are rebuilt by the rollup job.
+    Ids not rolled up yet have no user key, and their days are dirty already.
+    """
+    from analytics.rollups import rollups_mark_dirty
+
+    cur.execute(
+        "SELECT d2.person_id, u.user_key, u.first_seen, u.last_seen "
+        "FROM persons_distinct_id d1 "
+        "JOIN persons_distinct_id d2 ON d2.person_id = d1.person_id "
+        "JOIN analytics_user u ON u.project_id = d2.project_id AND u.user_id = d2.distinct_id "
+        "WHERE d1.project_id = %s AND d1.distinct_id = ANY(%s)",
+        [project_id, sorted(distinct_ids)],
+    )
+    by_person: dict[int, list[tuple[int, dt.datetime, dt.datetime]]] = defaultdict(list)
+    for person, user_key, first_seen, last_seen in set(cur.fetchall()):
+        by_person[person].append((user_key, first_seen, last_seen))
+    days: set[dt.date] = set()
+    for spans in by_person.values():
+        for _key, first_seen, last_seen in sorted(spans)[1:]:
+            day, last = first_seen.astimezone(dt.UTC).date(), last_seen.astimezone(dt.UTC).date()
+            while day <= last:
+                days.add(day)
+                day += dt.timedelta(days=1)
+    if days:
+        rollups_mark_dirty(touched={project_id: days})
+
+
+class _Writer:
+    """One project's person writes; properties are merged in memory and written once per person."""
+
+    def __init__(self, cur, project_id: int, now: dt.datetime) -> None:
+        self.cur, self.project_id, self.now = cur, project_id, now
+        self.properties: dict[int, dict[str, Any]] = {}
+        self.dirty: set[int] = set()
+
+    def person_of(self, distinct_id: str) -> int | None:
+        self.cur.execute(
+            "SELECT person_id FROM persons_distinct_id WHERE project_id = %s AND distinct_id = %s",
+            [self.project_id, distinct_id],
+        )
+        row = self.cur.fetchone()
+        return row[0] if row else None
+
+    def create(self, *distinct_ids: str) -> int:
+        self.cur.execute(
+            "INSERT INTO persons_person (project_id, properties, created_at, updated_at) "
+            "VALUES (%s, '{}', %s, %s) RETURNING id",
+            [self.project_id, self.now, self.now],
+        )
+        person = self.cur.fetchone()[0]
+        self.properties[person] = {}
+        for distinct_id in distinct_ids:
+            self.attach(distinct_id, person)
+        return person
+
+    def attach(self, distinct_id: str, person: int) -> None:
+        self.cur.execute(
+            "INSERT INTO persons_distinct_id (project_id, distinct_id, person_id) VALUES (%s, %s, %s)",
+            [self.project_id, distinct_id, person],
+        )
+
+    def link(self, distinct_id: str, other_id: str) -> bool:
+        """Make both ids one person (``distinct_id``'s person survives a merge); True if anything changed."""
+        keep, other = self.person_of(distinct_id), self.person_of(other_id)
+        if keep is not None and keep == other:
+            return False
+        if keep is None and other is None:
+            self.create(distinct_id, other_id)
+        elif keep is None:
+            self.attach(distinct_id, other)  # type: ignore[arg-type]
+        elif other is None:
+            self.attach(other_id, keep)
+        else:
+            # Two persons become one: the identified one absorbs the other's ids and keeps its own
+            # properties where both have the same key.
+            merged = {**self.load(other), **self.load(keep)}
+            self.cur.execute(
+                "UPDATE persons_distinct_id SET person_id = %s WHERE project_id = %s AND person_id = %s",
+                [keep, self.project_id, other],
+            )
+            self.cur.execute("DELETE FROM persons_person WHERE id = %s", [other])
+            self.properties.pop(other, None)
+            self.dirty.discard(other)
+            self.properties[keep] = merged
+            self.dirty.add(keep)
+        return True
+
+    def load(self, person: int) -> dict[str, Any]:
+        if person not in self.properties:
+            self.cur.execute("SELECT properties FROM persons_person WHERE id = %s", [person])
+            value = self.cur.fetchone()[0]
+            self.properties[person] = orjson.loads(value) if isinstance(value, str | bytes) else dict(value)
+        return self.properties[person]
+
+    def update(self, distinct_id: str, set_: dict[str, Any], set_once: dict[str, Any]) -> None:
+        person = self.person_of(distinct_id)
+        if person is None:
+            person = self.create(distinct_id)
+        properties = self.load(person)
+        for key, value in set_once.items():
+            properties.setdefault(key, value)
+        properties.update(set_)
+        self.dirty.add(person)
+
+    def save(self) -> None:
+        for person in sorted(self.dirty):
+            self.cur.execute(
+                "UPDATE persons_person SET properties = %s::jsonb, updated_at = %s WHERE id = %s",
+                [orjson.dumps(self.properties[person]).decode(), self.now, person],
+            )
