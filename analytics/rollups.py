@@ -233,6 +233,16 @@ def _project_timezones(project_ids: Iterable[int]) -> dict[int, str]:
     return dict(Project.objects.filter(pk__in=set(project_ids)).values_list("pk", "timezone"))
 
 
+def _first_retained_day(project_id: int) -> dt.date:
+    """Older days have lost their raw events to retention: rebuilding one from the few late rows
+    that arrived since would replace its longer-kept aggregates with a fraction of them."""
+    from analytics.maintenance import raw_cutoff
+    from projects.models import Project
+
+    # raw_cutoff is a UTC day; the local day before the next one may straddle the cut.
+    return raw_cutoff(Project.objects.get(pk=project_id)) + dt.timedelta(days=1)
+
+
 def _claim_chunk(cur, *, chunk: int) -> list[tuple[int, dt.date]]:
     """Lock the markers of up to ``chunk`` days of one project, delete them, return the days.
 
@@ -277,6 +287,8 @@ def rollups_process_dirty(*, chunk: int = 7, time_budget_s: float = 240.0) -> Ro
                 continue
             tz = daysmod.zone(tz_name)
             days = set().union(*(daysmod.local_days_of_utc_date(d, tz) for _, d in claimed))
+            first_kept = _first_retained_day(project_id)
+            days = {day for day in days if day >= first_kept}
             rollup_rebuild_days(project_id=project_id, tz_name=tz_name, days=days)
             local_days += len(days)
     watermark = None

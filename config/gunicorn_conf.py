@@ -16,3 +16,29 @@ accesslog = "-" if os.environ.get("ACCESS_LOG", "").lower() in {"1", "true", "ye
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 proc_name = "eventbase-web"
+
+# Prometheus multiprocess mode (see monitoring/metrics.py): each worker writes its metric values
+# to files in this folder and /metrics merges them, so a scrape that reaches any one worker sees
+# every worker's requests. Set before the workers import the app (they fork from this process).
+# An empty PROMETHEUS_MULTIPROC_DIR turns it off.
+if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+    from config.embedded import data_dir
+
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(data_dir() / "prometheus" / f"{os.environ.get('PORT', '8000')}")
+
+
+def on_starting(server) -> None:
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if folder:
+        # Files of a previous run would be merged into this run's counters.
+        import shutil
+
+        shutil.rmtree(folder, ignore_errors=True)
+        os.makedirs(folder, exist_ok=True)
+
+
+def child_exit(server, worker) -> None:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

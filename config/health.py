@@ -1,7 +1,16 @@
-"""GET /health: is this process able to reach PostgreSQL and Redis?"""
+"""GET /health: can this process reach PostgreSQL and Redis, and is the pipeline keeping up?
+
+- 200 ``{"status": "ok"}``: both stores answer and no alert fires.
+- 200 ``{"status": "degraded", "alerts": [...]}``: both stores answer but the pipeline is unhealthy
+  (flush lag, stalled flush, error-rate spike; see monitoring/alerts.py). Still 200 on purpose:
+  a load balancer must keep sending traffic to a web node that can accept events, and the fix is
+  elsewhere (workers, clients). Monitoring reads ``status``.
+- 503 ``{"status": "down"}``: a store does not answer; this node cannot accept events.
+"""
 
 from __future__ import annotations
 
+import logging
 import time
 
 import redis
@@ -11,6 +20,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from config.redis import get_redis
+
+logger = logging.getLogger(__name__)
 
 
 def _probe(check) -> dict:
@@ -30,6 +41,16 @@ def _database() -> None:
 @never_cache
 @require_GET
 def health(request: HttpRequest) -> JsonResponse:
+    from monitoring.alerts import alerts_evaluate
+
     checks = {"database": _probe(_database), "redis": _probe(lambda: get_redis().ping())}
-    healthy = all(check["status"] == "ok" for check in checks.values())
-    return JsonResponse({"status": "ok" if healthy else "down", "checks": checks}, status=200 if healthy else 503)
+    if not all(check["status"] == "ok" for check in checks.values()):
+        return JsonResponse({"status": "down", "checks": checks}, status=503)
+    try:
+        alerts = alerts_evaluate()
+    except (DatabaseError, redis.RedisError, OSError) as exc:
+        # A store that answered a ping a moment ago failed the real reads: report it as down.
+        logger.warning("health: alert evaluation failed", extra={"error": str(exc)})
+        return JsonResponse({"status": "down", "checks": checks, "error": str(exc)[:200]}, status=503)
+    body = {"status": "degraded" if alerts else "ok", "checks": checks, "alerts": [a.as_dict() for a in alerts]}
+    return JsonResponse(body, status=200)

@@ -18,6 +18,8 @@ class PeriodicJob:
 def _jobs() -> list[PeriodicJob]:
     from analytics import jobs as analytics_jobs
     from ingestion import jobs as ingestion_jobs
+    from monitoring import jobs as monitoring_jobs
+    from projects import jobs as projects_jobs
 
     return [
         # Every second, so an accepted event is queryable within a few seconds; a tick that finds
@@ -29,6 +31,11 @@ def _jobs() -> list[PeriodicJob]:
         # and the next tick continues, so a backlog never holds one worker for long.
         PeriodicJob(analytics_jobs.rebuild_dirty_rollups, "rollups", interval=60, ttl=50, timeout=600),
         PeriodicJob(analytics_jobs.catch_up_rollups, "rollups", interval=900, ttl=600, timeout=900),
+        # /health evaluates the same alerts on every probe; this job is what logs them.
+        PeriodicJob(monitoring_jobs.evaluate_alerts, "default", interval=60, ttl=50, timeout=60),
+        # The request path only notes key use and refusals in Redis; these copy them to PostgreSQL.
+        PeriodicJob(projects_jobs.sync_key_usage, "default", interval=60, ttl=50, timeout=60),
+        PeriodicJob(ingestion_jobs.audit_refusals, "default", interval=60, ttl=50, timeout=60),
     ]
 
 

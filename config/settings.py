@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "persons",
     "reporting",
     "dashboard",
+    "monitoring",
 ]
 
 MIDDLEWARE = [
@@ -191,6 +192,14 @@ EVENTBASE = {
     "FLUSH_BATCH_EVENTS": env_int("FLUSH_BATCH_EVENTS", 20_000, minimum=1),
     "FLUSH_CLAIM_IDLE_MS": env_int("FLUSH_CLAIM_IDLE_MS", 60_000, minimum=1),
     "FLUSH_MAX_ATTEMPTS": env_int("FLUSH_MAX_ATTEMPTS", 3, minimum=1),
+    # Alerting (monitoring/alerts.py): thresholds past which /health says "degraded" and the
+    # alert job logs to the "eventbase.alerts" logger.
+    "ALERT_FLUSH_LAG_SECONDS": env_int("ALERT_FLUSH_LAG_SECONDS", 60, minimum=1),
+    "ALERT_STALL_MINUTES": env_int("ALERT_STALL_MINUTES", 5, minimum=1),
+    "ALERT_ERROR_RATE_PERCENT": env_int("ALERT_ERROR_RATE_PERCENT", 20, minimum=1),
+    "ALERT_ERROR_WINDOW_MINUTES": env_int("ALERT_ERROR_WINDOW_MINUTES", 5, minimum=1),
+    # Below this many received events in the window, a rate is noise (3 bad of 5 is not a spike).
+    "ALERT_ERROR_MIN_EVENTS": env_int("ALERT_ERROR_MIN_EVENTS", 100, minimum=1),
 }
 
 # Ingest bodies may be up to 5 MB (the API answers 413 past that, with its own message).

@@ -3,15 +3,21 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config.health import health
+from monitoring.metrics import metrics_view
+from monitoring.views import system_health
 
 urlpatterns = [
     path("health", health, name="health"),
     path("", include("ingestion.urls")),
     path("admin/rq/", include("django_rq.urls")),
+    # Before admin/ so the admin's catch-all does not answer it; admin_view: staff only.
+    path("admin/system-health/", admin.site.admin_view(system_health), name="system-health"),
     path("admin/", admin.site.urls),
     path("api/v1/projects/<slug:slug>/", include("reporting.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("dashboard.urls")),
-    path("", include("django_prometheus.urls")),
+    # Our view rather than django_prometheus.urls: it merges gunicorn's worker processes
+    # (multiprocess mode) and adds the pipeline metrics computed at scrape time.
+    path("metrics", metrics_view, name="prometheus-django-metrics"),
 ]

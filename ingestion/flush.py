@@ -32,7 +32,7 @@ from django.conf import settings
 from django.db import DataError, IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.utils.timezone import now as django_now
 
-from analytics.partitions import ensure_partitions
+from analytics.partitions import ensure_partitions, forget_known_partitions
 from analytics.rollups import rollups_mark_dirty
 from config.redis import get_redis
 from ingestion import buffer
@@ -44,6 +44,9 @@ SESSION_GAP_US = 60 * 60 * 1_000_000  # a session closes after 60 minutes withou
 _DAY_US = 86_400 * 1_000_000
 _EPOCH_ORDINAL = 719_163  # date(1970, 1, 1).toordinal()
 FAILURES = "eb:flush:failures"
+# Unix time of the last flush that stored at least one entry: the monitoring page shows it and
+# the stall alert compares it with the age of the oldest buffered entry.
+LAST_SUCCESS = "eb:flush:last_success"
 
 _COLUMNS = (
     "project_id",
@@ -331,6 +334,20 @@ def write_entries(entries: list[Entry]) -> FlushStats:
     identity: list[IdentityOp] = []
     rows = list(_rows(entries, touched, identity))
     stats.events = len(rows)
+    try:
+        _store(rows, touched, identity, stats)
+    except psycopg.errors.CheckViolation as exc:
+        if "no partition" not in str(exc):
+            raise
+        # Retention (in another process) dropped a partition this process still had cached;
+        # forget the cache and store again, creating the partition anew.
+        forget_known_partitions()
+        _store(rows, touched, identity, stats)
+    return stats
+
+
+def _store(rows: list[tuple], touched: dict[int, set], identity: list, stats: FlushStats) -> None:
+    # (The partitions cache only learns of a partition this batch creates when it commits.)
     with transaction.atomic():
         with connection.cursor() as cursor:
             all_days = set().union(*touched.values()) if touched else set()
@@ -354,7 +371,6 @@ def write_entries(entries: list[Entry]) -> FlushStats:
         for project_id, day_numbers in touched.items():
             stats.touched[project_id] = _days(day_numbers)
         _after_store(stats.touched, fresh)
-    return stats
 
 
 def _copy_into_events(cursor, rows: list[tuple]) -> None:
@@ -576,3 +592,9 @@ def drain(
             },
         )
     return total
+
+
+def flush_record_progress(stats: FlushStats, *, client: redis.Redis | None = None) -> None:
+    """Remember when a flush last moved entries out of the streams (read by monitoring)."""
+    if stats.entries or stats.dead_lettered:
+        (client or get_redis()).set(LAST_SUCCESS, f"{time.time():.3f}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import close_old_connections
 
-from ingestion.flush import drain, sessions_sweep
+from ingestion.flush import drain, flush_record_progress, sessions_sweep
 from ingestion.ledger import ledger_sync
 
 
@@ -14,6 +14,7 @@ def flush_streams(seconds: float = 5.0) -> dict[str, int]:
     close_old_connections()
     try:
         stats = drain(seconds=seconds, linger=True, max_shards=1)
+        flush_record_progress(stats)
         ledger_sync()
     finally:
         close_old_connections()
@@ -27,3 +28,12 @@ def flush_streams(seconds: float = 5.0) -> dict[str, int]:
 
 def sweep_sessions() -> int:
     return sessions_sweep()
+
+
+def audit_refusals(minutes: int = 10) -> int:
+    """Upsert the rate-limit/quota audit entries of the last ``minutes`` (overlapping runs are harmless)."""
+    import datetime as dt
+
+    from ingestion.ledger import ledger_audit_refusals
+
+    return ledger_audit_refusals(since=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=minutes))

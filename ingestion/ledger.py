@@ -97,3 +97,35 @@ def _upsert(rows: list[tuple]) -> None:
             """,
             [(*row[:-1], Jsonb(row[-1]), row[0]) for row in rows],
         )
+
+
+def ledger_audit_refusals(*, since: dt.datetime) -> int:
+    """Audit rate-limit and quota refusals: one entry per project, minute and kind, not per request.
+
+    Reads the ledger rows from ``since`` on and upserts their counts, so running it every minute
+    over an overlapping window keeps each minute's entry current. Returns entries written.
+    """
+    from ingestion.models import IngestionLedger
+    from projects.audit import audit_upsert_aggregated
+    from projects.models import AuditAction, AuditEntry
+
+    rows = IngestionLedger.objects.filter(minute__gte=since).exclude(rate_limited=0, quota_exceeded=0)
+    entries = []
+    for row in rows.values("project_id", "minute", "rate_limited", "quota_exceeded"):
+        for action, count in (
+            (AuditAction.RATE_LIMITED, row["rate_limited"]),
+            (AuditAction.QUOTA_EXCEEDED, row["quota_exceeded"]),
+        ):
+            if count:
+                entries.append(
+                    AuditEntry(
+                        at=row["minute"],
+                        action=action,
+                        project_id=row["project_id"],
+                        actor="system",
+                        count=count,
+                        details={"minute": row["minute"].isoformat()},
+                        dedupe_key=f"{action}:{row['project_id']}:{row['minute']:%Y-%m-%dT%H:%M}",
+                    )
+                )
+    return audit_upsert_aggregated(entries)

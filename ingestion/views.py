@@ -17,6 +17,7 @@ from ingestion import http, ledger
 from ingestion.buffer import BufferUnavailable
 from ingestion.services import ingest_batch
 from ingestion.validation import RequestError, check_count, parse_json, split_events, validate_native_batch
+from projects.services import api_key_mark_used
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +34,7 @@ def capture(request: HttpRequest) -> HttpResponse:
     project = None
     try:
         key = http.resolve_ingest_key(http.bearer_or_header_key(request))
+        api_key_mark_used(key_id=key.key_id)  # one Redis write per key and minute, not per request
         project = key.project
         http.check_origin(request, project)
         ctx = http.IngestContext(key=key, client=http.client_of(request), received_at=received_at)

@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from projects.models import ApiKey, ApiKeyScope, EventSource, Project
+from projects.models import ApiKey, ApiKeyScope, AuditEntry, EventSource, Project
 from projects.services import api_key_create, api_key_revoke
 
 
@@ -26,7 +26,12 @@ class ApiKeyInline(admin.TabularInline):
 
 def _create_keys(request: HttpRequest, queryset: QuerySet[Project], scope: str) -> None:
     for project in queryset:
-        issued = api_key_create(project=project, scope=scope, name=f"created in admin by {request.user}")
+        issued = api_key_create(
+            project=project,
+            scope=scope,
+            name=f"created in admin by {request.user}",
+            actor=f"admin:{request.user.get_username()}",
+        )
         messages.warning(
             request,
             f"{project.slug}: new {scope} key {issued.raw} — copy it now, it will not be shown again.",
@@ -74,7 +79,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
     @admin.action(description="Revoke the selected keys")
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
         for api_key in queryset:
-            api_key_revoke(api_key=api_key)
+            api_key_revoke(api_key=api_key, actor=f"admin:{request.user.get_username()}")
         messages.success(
             request,
             f"Revoked {queryset.count()} key(s); web workers stop accepting them "
@@ -86,3 +91,23 @@ class ApiKeyAdmin(admin.ModelAdmin):
 class EventSourceAdmin(admin.ModelAdmin):
     list_display = ("name", "project", "description", "created_at")
     list_filter = ("project",)
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    """Read-only: an audit log that staff could edit would prove nothing."""
+
+    list_display = ("at", "action", "project", "api_key", "actor", "count", "details")
+    list_filter = ("action", "project")
+    search_fields = ("actor", "project__slug", "api_key__prefix")
+    date_hierarchy = "at"
+    list_select_related = ("project", "api_key")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: AuditEntry | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: AuditEntry | None = None) -> bool:
+        return False

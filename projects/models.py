@@ -139,3 +139,43 @@ class EventSource(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class AuditAction(models.TextChoices):
+    API_KEY_CREATED = "api_key.created", "API key created"
+    API_KEY_REVOKED = "api_key.revoked", "API key revoked"
+    API_KEY_USED = "api_key.used", "API key used (first use of the day)"
+    RATE_LIMITED = "ingest.rate_limited", "Requests refused by a rate limit (per minute)"
+    QUOTA_EXCEEDED = "ingest.quota_exceeded", "Requests refused by the quota (per minute)"
+    RETENTION_RUN = "retention.run", "Retention enforced"
+    USER_DELETED = "user.deleted", "User data erased"
+    BACKFILL = "backfill.run", "Events backfilled"
+    AGGREGATES_REBUILT = "aggregates.rebuilt", "Aggregates rebuilt"
+
+
+class AuditEntry(models.Model):
+    """Who did what to which project, append-only (the admin shows it read-only).
+
+    Frequent events are aggregated rather than written one row each: rate-limit refusals are one
+    entry per project and minute (``count`` refusals), key use is one entry per key and day.
+    Such entries carry a ``dedupe_key`` so the job that writes them can upsert idempotently.
+    """
+
+    at = models.DateTimeField(db_index=True)
+    action = models.CharField(max_length=40, choices=AuditAction.choices)
+    project = models.ForeignKey(Project, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor = models.CharField(max_length=200, blank=True, help_text='e.g. "admin:alice", "command", "system"')
+    count = models.PositiveBigIntegerField(default=1)
+    details = models.JSONField(default=dict, blank=True)
+    # NULL for one-off entries: unique only among aggregated ones (PostgreSQL's UNIQUE ignores NULLs).
+    dedupe_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = "audit entry"
+        verbose_name_plural = "audit log"
+        indexes = [models.Index(fields=["project", "-at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} @ {self.at:%Y-%m-%d %H:%M}"

@@ -8,6 +8,8 @@ gets 403 (it is public, shipped in browsers, and must not read data).
 
 from __future__ import annotations
 
+import time
+
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, SessionAuthentication, get_authorization_header
 from rest_framework.negotiation import BaseContentNegotiation, DefaultContentNegotiation
@@ -17,8 +19,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from monitoring.metrics import REPORT_QUERY_SECONDS
 from projects.models import ApiKeyScope, Project
 from projects.selectors import KeyLookup, api_key_lookup, project_get_by_slug
+from projects.services import api_key_mark_used
 from reporting.selectors import complete_until_get
 
 
@@ -33,6 +37,7 @@ class BearerKeyAuthentication(BaseAuthentication):
         lookup = api_key_lookup(raw_key=raw.strip())
         if lookup is None or lookup.revoked:
             raise exceptions.AuthenticationFailed("Invalid or revoked API key.")
+        api_key_mark_used(key_id=lookup.key_id)
         return None, lookup
 
     def authenticate_header(self, request: Request) -> str:
@@ -81,6 +86,16 @@ class ProjectAPIView(APIView):
     renderer_classes = [JSONRenderer]
     content_negotiation_class = JSONOnlyNegotiation
     project: Project
+
+    def dispatch(self, request, *args, **kwargs):
+        # Timed here, around authentication, the query and serialisation: what a client waits for.
+        started = time.perf_counter()
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        finally:
+            match = getattr(request, "resolver_match", None)
+            endpoint = (match.url_name if match else None) or type(self).__name__
+            REPORT_QUERY_SECONDS.labels(endpoint=endpoint).observe(time.perf_counter() - started)
 
     def validated(self, serializer_class, data) -> dict:
         serializer = serializer_class(data=data, context={"project": self.project})

@@ -24,6 +24,9 @@ from projects.tests.factories import ProjectFactory
 pytestmark = pytest.mark.django_db
 
 NY = "America/New_York"
+# The fixed 2024 dates (a known DST change) are older than the default raw retention, and the
+# rollup job skips days retention has removed: test projects keep raw events long enough.
+KEEP = 10 * 365
 
 
 def _snapshot(project_id: int) -> dict:
@@ -68,7 +71,7 @@ def test_utc_date_maps_to_local_days():
 
 
 def test_event_after_utc_midnight_lands_on_the_previous_local_day():
-    project = ProjectFactory(timezone=NY)
+    project = ProjectFactory(timezone=NY, raw_retention_days=KEEP)
     # 02:00 UTC on March 5 is 21:00 on March 4 in New York.
     events = [RawEventFactory(project_id=project.pk, user_id="a", timestamp=_at("2024-03-05", "02:00"))]
     events_insert(events)
@@ -81,7 +84,7 @@ def test_event_after_utc_midnight_lands_on_the_previous_local_day():
 
 
 def test_rebuild_is_idempotent_and_late_events_correct_the_past():
-    project = ProjectFactory(timezone=NY)
+    project = ProjectFactory(timezone=NY, raw_retention_days=KEEP)
     base = [
         RawEventFactory(project_id=project.pk, user_id=u, event_name=n, timestamp=_at("2024-03-01", t, NY))
         for u, n, t in [("a", "view", "10:00"), ("b", "view", "11:00"), ("a", "buy", "23:30")]
@@ -114,7 +117,7 @@ def test_rebuild_is_idempotent_and_late_events_correct_the_past():
 
 def test_watermark_advances_only_when_everything_is_aggregated(monkeypatch):
     assert rollups_watermark() == EPOCH
-    project = ProjectFactory()
+    project = ProjectFactory(raw_retention_days=KEEP)
     flushed = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
     monkeypatch.setattr("ingestion.selectors.flushed_until", lambda: flushed)
     rollups_mark_dirty(touched={project.pk: {dt.date(2024, 1, 1)}})
@@ -133,7 +136,7 @@ def test_markers_of_a_deleted_project_are_dropped():
 
 
 def test_catch_up_marks_closed_partitions_once():
-    project = ProjectFactory()
+    project = ProjectFactory(raw_retention_days=KEEP)
     events = [
         RawEventFactory(project_id=project.pk, timestamp=_at(day, "12:00")) for day in ("2024-01-01", "2024-01-03")
     ]
@@ -150,7 +153,7 @@ def test_catch_up_marks_closed_partitions_once():
 def test_rollup_job_runs_from_the_queue(django_capture_on_commit_callbacks):
     from analytics.jobs import rebuild_dirty_rollups
 
-    project = ProjectFactory()
+    project = ProjectFactory(raw_retention_days=KEEP)
     events = [RawEventFactory(project_id=project.pk, timestamp=_at("2024-02-02", "08:00"))]
     events_insert(events)
     # The flush would pass this through Redis; it must survive JSON.
@@ -187,7 +190,7 @@ def test_property_rollup_and_gap_fall_back_to_raw(monkeypatch):
     from reporting import selectors
 
     monkeypatch.setattr("analytics.rollups.PROPERTY_VALUES_CAP", 2)
-    project = ProjectFactory()
+    project = ProjectFactory(raw_retention_days=KEEP)
     rows = [("a", "x"), ("b", "x"), ("c", None), ("d", "y")]
     events = [
         RawEventFactory(

@@ -284,3 +284,17 @@ def test_integers_beyond_64_bits_are_accepted_as_numbers(project, ingest_key, po
     assert response.status_code == 202
     flush()
     assert stored(project.pk)[0]["properties"]["n"] == pytest.approx(1.2345678901234568e29)
+
+
+def test_a_key_writes_only_to_its_own_project_and_cannot_read_another(project, ingest_key, post, flush, client):
+    from projects.tests.factories import ProjectFactory, read_key_for
+
+    other = ProjectFactory()
+    other_read = read_key_for(other)
+    post(ingest_key, {"event": "mine", "user_id": "u"})
+    flush()
+    assert [r["event_name"] for r in stored(project.pk)] == ["mine"]
+    assert stored(other.pk) == []
+    for path in ("events?from=2020-01-01&to=2030-01-01", "top-events?from=2020-01-01&to=2030-01-01", "ingestion"):
+        response = client.get(f"/api/v1/projects/{project.slug}/{path}", HTTP_AUTHORIZATION=f"Bearer {other_read}")
+        assert response.status_code == 404, path

@@ -246,3 +246,49 @@ def test_flush_job_runs_on_a_real_rq_worker(project, ingest_key, post):
     assert job.is_finished, job.latest_result()
     assert job.return_value()["inserted"] == 3
     assert _count(project.pk) == 3
+
+
+@pytest.mark.django_db
+def test_replaying_an_unknown_dead_letter_id_is_a_usage_error():
+    from django.core.management import CommandError
+
+    with pytest.raises(CommandError) as exc:
+        call_command("replay_dead_letters", "123-0", stdout=StringIO())
+    assert exc.value.returncode == 2 and "123-0" in str(exc.value)
+
+
+def test_operations_commands_exit_2_on_bad_usage_from_the_command_line(test_database_url):
+    """The real exit status, as cron sees it (argparse errors and CommandError(returncode=2))."""
+    import os
+
+    env = {**os.environ, "DATABASE_URL": test_database_url}
+    for args in (["backfill"], ["rebuild_aggregates", "--project", "nope", "--from", "2024-01-01", "--to", "x"]):
+        result = subprocess.run(
+            [sys.executable, str(BASE_DIR / "manage.py"), *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=BASE_DIR,
+        )
+        assert result.returncode == 2, (args, result.stderr)
+        assert "Traceback" not in result.stderr
+
+
+@pytest.mark.django_db
+def test_partition_dropped_by_another_process_is_created_again(project, ingest_key, post, flush):
+    import datetime as dt
+
+    from analytics.partitions import _remember, partition_name
+
+    day = "2022-03-04"
+    post(ingest_key, {"event": "first", "timestamp": f"{day}T10:00:00Z"})
+    flush()
+    # Retention in another process drops the partition; this process still has it cached.
+    with connection.cursor() as cur:
+        cur.execute(f"DROP TABLE {partition_name(dt.date(2022, 3, 4))}")
+    _remember([dt.date(2022, 3, 4)])
+    post(ingest_key, {"event": "second", "timestamp": f"{day}T11:00:00Z"})
+    stats = flush()
+    assert stats.inserted == 1 and stats.dead_lettered == 0
+    assert [r["event_name"] for r in stored(project.pk)] == ["second"]

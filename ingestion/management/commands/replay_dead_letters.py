@@ -1,21 +1,29 @@
 import datetime as dt
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
 
+from config.commands import OpsCommand, usage_error
 from ingestion.dead_letters import dead_letters_list, dead_letters_replay
 
 
-class Command(BaseCommand):
-    help = "List the dead-letter stream, or put its entries back on the ingest streams to be flushed again."
+class Command(OpsCommand):
+    help = (
+        "List the dead-letter stream, or put its entries back on the ingest streams to be flushed again "
+        "(safe to repeat: stored events are skipped). Exit 2 when a named id is not a dead letter."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("ids", nargs="*", help="Replay only these dead-letter ids (default: all)")
         parser.add_argument("--list", action="store_true", help="Only list the dead letters")
-        parser.add_argument("--dry-run", action="store_true", help="Say what would be replayed; change nothing")
 
     def handle(self, *args, **options) -> None:
         letters = dead_letters_list(limit=100_000)
         if options["ids"]:
+            known = {letter.id for letter in letters}
+            unknown = [letter_id for letter_id in options["ids"] if letter_id not in known]
+            if unknown:
+                # A mistyped id must not look like a successful (empty) replay to a script.
+                raise usage_error(f"not in the dead-letter stream: {', '.join(unknown)}")
             letters = [letter for letter in letters if letter.id in options["ids"]]
         if options["list"] or options["dry_run"]:
             for letter in letters:

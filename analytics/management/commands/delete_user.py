@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from django.core.management.base import CommandParser
+
+from analytics.maintenance import user_erase
+from config.commands import OpsCommand
+
+
+class Command(OpsCommand):
+    help = (
+        "Erase one user of a project (data-subject request): raw events in every partition, rollup rows, "
+        "the user dictionary entry; the touched days are rebuilt. Writes an audit entry (with a hash of the id)."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--project", required=True, metavar="SLUG")
+        parser.add_argument("--user-id", required=True, metavar="ID")
+        parser.add_argument(
+            "--no-flush", action="store_true", help="Do not store buffered events first (they may hold this user's)"
+        )
+
+    def handle(self, *args, **options) -> None:
+        project = self.project_or_usage_error(options["project"])
+        dry_run = options["dry_run"]
+        if not dry_run and not options["no_flush"]:
+            from ingestion.flush import drain
+
+            # Events of this user still in the streams would be stored after the erasure.
+            stats = drain(seconds=60)
+            if stats.entries:
+                self.progress(f"stored {stats.inserted} buffered events first")
+        result = user_erase(project=project, user_id=options["user_id"], dry_run=dry_run, progress=self.progress)
+        verb = "would erase" if dry_run else "erased"
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"{verb} {result.raw_events} raw events in {result.partitions_touched} partitions, "
+                f"{result.user_day_rows} user-day rows, {result.bitmaps_cleared} day bitmaps and "
+                f"{result.user_dictionary_rows} user dictionary entry; "
+                f"{'would rebuild' if dry_run else 'rebuilt'} {result.local_days_rebuilt} days"
+            )
+        )
