@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test test-external lint format migrate superuser demo bench-ingest clean
+.PHONY: install run test test-external lint format migrate superuser demo bench-ingest bench-query clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is required")'
@@ -40,6 +40,11 @@ migrate: $(STAMP)
 
 superuser: $(STAMP)
 	$(BIN)/python manage.py createsuperuser
+
+# Not a test: loads BENCH_EVENTS (default 10M) events, builds rollups, prints p50/p95 per endpoint
+# against naive SQL on the raw table. Quick run: BENCH_EVENTS=500000 BENCH_USERS=10000 make bench-query
+bench-query: $(STAMP)
+	$(BIN)/python bench/query_bench.py
 
 # With `make run` going in another terminal: 100,000 realistic events in the demo project.
 demo: $(STAMP)

@@ -23,6 +23,15 @@ def redis_client():
     return get_redis()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _close_duckdb(django_db_setup):
+    """DuckDB's attached PostgreSQL sessions must be gone before the test database is dropped."""
+    yield
+    from analytics.duck import duckdb_reset
+
+    duckdb_reset()
+
+
 @pytest.fixture
 def test_database_url(db) -> str:
     """A DATABASE_URL for subprocesses that must see the test database."""

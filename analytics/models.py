@@ -194,3 +194,41 @@ class FillState(models.Model):
 
     class Meta:
         db_table = "analytics_fill_state"
+
+
+class DailyPropertyCount(models.Model):
+    """Events per (local day, event, top-level property key, value), for breakdowns.
+
+    Only keys with few distinct values that day are kept (``rollups.PROPERTY_VALUES_CAP``); a key
+    over the cap gets a ``PropertyRollupGap`` row instead, and breakdowns on a range that contains
+    a gap read raw events. Events without the key (or with a JSON null) are not stored: they are
+    the day's event count minus the sum over values.
+    """
+
+    pk = models.CompositePrimaryKey("project_id", "day", "event_name", "key", "value")
+    project_id = models.IntegerField()
+    day = models.DateField()
+    event_name = models.TextField()
+    key = models.TextField()
+    value = models.TextField()
+    events = models.BigIntegerField()
+
+    class Meta:
+        db_table = "analytics_daily_props"
+        indexes = [models.Index(fields=["project_id", "event_name", "key", "day"], name="analytics_daily_props_by_key")]
+
+
+class PropertyRollupGap(models.Model):
+    """A (day, event, key) whose values were too many to roll up: breakdowns over it read raw rows."""
+
+    pk = models.CompositePrimaryKey("project_id", "day", "event_name", "key")
+    project_id = models.IntegerField()
+    day = models.DateField()
+    event_name = models.TextField()
+    key = models.TextField()
+
+    class Meta:
+        db_table = "analytics_property_gap"
+        indexes = [
+            models.Index(fields=["project_id", "event_name", "key", "day"], name="analytics_property_gap_by_key")
+        ]

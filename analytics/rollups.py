@@ -103,6 +103,11 @@ JOIN analytics_user u ON u.project_id = %(p)s AND u.user_id = e.user_id
 WHERE e.project_id = %(p)s AND e."timestamp" >= %(lo)s AND e."timestamp" < %(hi)s
 """
 
+# A breakdown answers "top 10 values + other": rolling up keys with a few values per day (plan,
+# browser, country) makes it a read of a few hundred rows; keys with thousands of values per day
+# (URLs, ids) would make this table as large as the raw one, so those days are recorded as gaps.
+PROPERTY_VALUES_CAP = 100
+
 # Identity merges (persons app): every id linked to a person counts under the person's lowest
 # user key, so the day's users, bitmaps and retention count people, not ids. Linking ids marks
 # the days of the ids whose key changes dirty (persons.services), and they are rebuilt here.
@@ -121,6 +126,8 @@ WHERE s.user_key = m.own_key AND m.person_key <> m.own_key
 """
 
 _DELETE_DAY = [
+    "DELETE FROM analytics_daily_props WHERE project_id = %(p)s AND day = %(day)s",
+    "DELETE FROM analytics_property_gap WHERE project_id = %(p)s AND day = %(day)s",
     "DELETE FROM analytics_user_day WHERE project_id = %(p)s AND day = %(day)s",
     "DELETE FROM analytics_day_users WHERE project_id = %(p)s AND day = %(day)s",
     "DELETE FROM analytics_daily_events WHERE project_id = %(p)s AND day = %(day)s",
@@ -149,10 +156,28 @@ _INSERT_DAY = [
         last_seen_day = GREATEST(analytics_event_definition.last_seen_day, EXCLUDED.last_seen_day)
     """,
     """
+    CREATE TEMPORARY TABLE rollup_props ON COMMIT DROP AS
+    SELECT event_name, key, value, n, count(*) OVER (PARTITION BY event_name, key) AS n_values
+    FROM (
+        SELECT event_name, k.key, properties ->> k.key AS value, count(*) AS n
+        FROM rollup_stage, jsonb_object_keys(properties) AS k(key)
+        WHERE jsonb_typeof(properties) = 'object'
+        GROUP BY 1, 2, 3
+    ) v
+    """,
+    """
     INSERT INTO analytics_property_definition (project_id, event_name, key)
-    SELECT DISTINCT %(p)s, event_name, jsonb_object_keys(properties)
-    FROM rollup_stage WHERE jsonb_typeof(properties) = 'object'
+    SELECT DISTINCT %(p)s, event_name, key FROM rollup_props
     ON CONFLICT DO NOTHING
+    """,
+    """
+    INSERT INTO analytics_daily_props (project_id, day, event_name, key, value, events)
+    SELECT %(p)s, %(day)s, event_name, key, value, n FROM rollup_props
+    WHERE n_values <= %(cap)s AND value IS NOT NULL
+    """,
+    """
+    INSERT INTO analytics_property_gap (project_id, day, event_name, key)
+    SELECT DISTINCT %(p)s, %(day)s::date, event_name, key FROM rollup_props WHERE n_values > %(cap)s
     """,
 ]
 
@@ -160,7 +185,7 @@ _INSERT_DAY = [
 def _rebuild_local_day(cur, *, project_id: int, tz_name: str, day: dt.date) -> None:
     tz = daysmod.zone(tz_name)
     lo, hi = daysmod.local_day_bounds(day, tz)
-    params = {"p": project_id, "day": day, "lo": lo, "hi": hi, "tz": tz_name}
+    params = {"p": project_id, "day": day, "lo": lo, "hi": hi, "tz": tz_name, "cap": PROPERTY_VALUES_CAP}
     cur.execute(_UPSERT_USERS, params)
     cur.execute(_STAGE, params)
     cur.execute(_PERSON_KEYS, params)
@@ -182,7 +207,7 @@ def _rebuild_local_day(cur, *, project_id: int, tz_name: str, day: dt.date) -> N
             "VALUES (%s, %s, %s, %s, %s)",
             rows,
         )
-    cur.execute("DROP TABLE rollup_stage")
+    cur.execute("DROP TABLE rollup_stage, rollup_props")
 
 
 def rollup_rebuild_days(*, project_id: int, tz_name: str, days: Iterable[dt.date]) -> None:

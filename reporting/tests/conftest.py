@@ -96,7 +96,8 @@ def dataset(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         tenants = []
         for tz_name, seed, users in (("America/New_York", 7, 60), ("Asia/Kolkata", 11, 30)):
-            project = ProjectFactory(timezone=tz_name)
+            # Fixed 2024 dates: keep raw events (and so rollup rebuilds) for those days.
+            project = ProjectFactory(timezone=tz_name, raw_retention_days=10 * 365)
             tenants.append(
                 Tenant(
                     project=project,

@@ -222,3 +222,26 @@ def test_projects_are_isolated(dataset):
     assert {r["user_id"] for r in body["results"]} == {e.user_id for e in kolkata.events}
     body = _get(ny, "top-events", **{"from": FIRST_DAY, "to": LAST_DAY})
     assert sum(r["count"] for r in body["results"]) == len(oracle.in_range(ny.events, ny.tz, FIRST_DAY, LAST_DAY))
+
+
+def test_both_engines_agree(tenant):
+    """The benchmark's comparison engines answer the same numbers as the endpoints' engines."""
+    from reporting import selectors
+
+    project = tenant.project
+    for interval, math in (("day", "total"), ("week", "users"), ("hour", "total")):
+        args = {
+            "project": project,
+            "event": "pageview",
+            "date_from": FROM,
+            "date_to": FROM + dt.timedelta(days=9),
+        }
+        args |= {"interval": interval, "math": math, "key": "path"}
+        raw = selectors._trend_breakdown_pg(**args)
+        assert selectors.trend_breakdown_duckdb(**args) == raw
+        if math == "total" and interval != "hour":
+            del args["math"]
+            assert selectors._trend_breakdown_rollup(**args) == raw
+    steps = ["pageview", "signup", "purchase"]
+    funnel = {"project": project, "steps": steps, "date_from": FROM, "date_to": TO, "window_hours": 24}
+    assert selectors.funnel_compute(**funnel) == selectors.funnel_compute_postgres(**funnel)
