@@ -117,7 +117,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {
     "default": {
-        "BACKEND": "config.cache.ReusingRedisCache",
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "eb:cache",
         "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 5},
@@ -204,7 +204,6 @@ EVENTBASE = {
 
 # Ingest bodies may be up to 5 MB (the API answers 413 past that, with its own message).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 6 * 1024 * 1024
-RATELIMIT_USE_CACHE = "default"
 
 # --- Logging: one JSON object per line --------------------------------------------------------
 

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django_ratelimit.core import get_usage
 
 from ingestion import ledger
 from ingestion.identity import client_ip
-from ingestion.services import Client, quota_check
+from ingestion.limits import limits_check
+from ingestion.services import Client
 from ingestion.validation import MAX_BODY_BYTES, RequestError, decode_body
 from projects.models import ApiKeyScope, Project
 from projects.selectors import KeyLookup, api_key_lookup
@@ -101,38 +101,12 @@ def preflight(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def _rate(count: int) -> str:
-    return f"{count}/m"
-
-
 def check_limits(request: HttpRequest, ctx: IngestContext) -> None:
-    """Per-project and per-IP request rates (django-ratelimit on the Redis cache), then the quota."""
-    project = ctx.project
-    checks = (
-        ("ingest:project", lambda _g, _r: str(project.pk), project.rate_limit_per_minute, "project"),
-        (
-            "ingest:ip",
-            lambda _g, _r: f"{project.pk}:{ctx.client.ip}",
-            project.rate_limit_per_ip_per_minute,
-            "IP",
-        ),
-    )
-    for group, key, limit, label in checks:
-        usage = get_usage(request, group=group, key=key, rate=_rate(limit), increment=True)
-        if usage and usage["should_limit"]:
-            ledger.count_request_rejection(project_id=project.pk, received_at=ctx.received_at, reason="rate_limited")
-            raise RateLimited(
-                f"rate limit of {limit} requests per minute per {label} exceeded.",
-                retry_after=max(1, int(usage["time_left"])),
-            )
-    quota = quota_check(project=project, now=ctx.received_at)
-    if quota.exhausted:
-        ledger.count_request_rejection(project_id=project.pk, received_at=ctx.received_at, reason="quota_exceeded")
-        raise RateLimited(
-            f"monthly event quota of {quota.limit} events is used up; it resets at the start of next month (UTC).",
-            retry_after=quota.retry_after,
-            reason="quota_exceeded",
-        )
+    """Per-project and per-IP request rates, then the monthly quota; refusals are counted."""
+    refusal = limits_check(project=ctx.project, ip=ctx.client.ip, now=ctx.received_at)
+    if refusal is not None:
+        ledger.count_request_rejection(project_id=ctx.project.pk, received_at=ctx.received_at, reason=refusal.reason)
+        raise RateLimited(refusal.message, retry_after=refusal.retry_after, reason=refusal.reason)
 
 
 class RateLimited(RequestError):

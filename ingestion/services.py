@@ -141,7 +141,7 @@ class QuotaState:
         return self.limit is not None and self.used >= self.limit
 
 
-def quota_check(*, project: Project, now: dt.datetime) -> QuotaState:
+def quota_check(*, project: Project, now: dt.datetime, used: int | None = None) -> QuotaState:
     """The project's monthly usage. A request is refused once the quota is used up; the batch
     that crosses the line is still taken whole, so a quota can be exceeded by at most one batch."""
     year, month = (now.year + 1, 1) if now.month == 12 else (now.year, now.month + 1)
@@ -149,5 +149,6 @@ def quota_check(*, project: Project, now: dt.datetime) -> QuotaState:
     retry_after = max(1, int((reset - now).total_seconds()))
     if project.monthly_event_quota is None:
         return QuotaState(used=0, limit=None, retry_after=retry_after)
-    used = int(get_redis().get(quota_key(project.pk, now)) or 0)
+    if used is None:
+        used = int(get_redis().get(quota_key(project.pk, now)) or 0)
     return QuotaState(used=used, limit=project.monthly_event_quota, retry_after=retry_after)
