@@ -189,10 +189,8 @@ def main() -> int:
     env.update(
         EVENTBASE_DATA_DIR=str(data_dir),
         PORT=str(PORT),
-        LOG_LEVEL="WARNING",
-        RQ_WORKERS=env.get("RQ_WORKERS", "2"),
-        WEB_CONCURRENCY=env.get("WEB_CONCURRENCY", "3"),
-    )
+        LOG_LEVEL=env.get("LOG_LEVEL", "WARNING"),
+    )  # everything else as `make run` has it, unless set in the environment
     if data_dir.exists() and not env.get("BENCH_KEEP_DATA"):
         embedded.stop_all_at(data_dir)
         embedded.remove(data_dir)
