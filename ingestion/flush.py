@@ -36,7 +36,7 @@ from analytics.partitions import ensure_partitions, forget_known_partitions
 from analytics.rollups import rollups_mark_dirty
 from config.redis import get_redis
 from ingestion import buffer
-from persons.services import IdentityOp, identity_op_of, persons_apply
+from persons.services import CREATE_ALIAS, IDENTIFY, IdentityOp, identity_op_of, persons_apply
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +47,8 @@ FAILURES = "eb:flush:failures"
 # Unix time of the last flush that stored at least one entry: the monitoring page shows it and
 # the stall alert compares it with the age of the oldest buffered entry.
 LAST_SUCCESS = "eb:flush:last_success"
+
+_IDENTITY_NAMES = frozenset({IDENTIFY, CREATE_ALIAS})
 
 _COLUMNS = (
     "project_id",
@@ -235,9 +237,14 @@ def _rows(entries: Iterable[Entry], touched: dict[int, set], identity: list[Iden
         for e in entry.events:
             ts = e["t"]
             days.add(ts // _DAY_US)
-            properties = e.get("p") or {}
-            if properties and (op := identity_op_of(entry.project_id, e)) is not None:
-                identity.append(op)
+            properties = e.get("p")
+            if not isinstance(properties, str):  # entries buffered before properties were text
+                properties = orjson.dumps(properties).decode() if properties else "{}"
+            # Only identify/alias events and $set/$set_once carry person work; parse just those.
+            if (e["n"] in _IDENTITY_NAMES or '"$set' in properties) and not e.get("a"):
+                op = identity_op_of(entry.project_id, {**e, "p": orjson.loads(properties)})
+                if op is not None:
+                    identity.append(op)
             yield (
                 entry.project_id,
                 e["id"],
@@ -248,7 +255,7 @@ def _rows(entries: Iterable[Entry], touched: dict[int, set], identity: list[Iden
                 e.get("sid"),
                 ts,
                 entry.received_us,
-                orjson.dumps(properties).decode() if properties else "{}",
+                properties,
                 e.get("ip"),
                 e.get("ua"),
             )

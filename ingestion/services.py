@@ -10,7 +10,6 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
 import redis
 
 from config.redis import get_redis
@@ -76,8 +75,9 @@ def ingest_batch(*, project: Project, batch: Batch, client: Client, received_at:
                 "a": is_anonymous,
                 "sid": event.session_id,
                 "t": _micros(event.timestamp),
-                # Validation already encoded the properties: embed those bytes, don't encode again.
-                "p": orjson.Fragment(event.properties_json) if event.properties_json else event.properties,
+                # Properties travel as JSON *text* inside the blob: the flush hands that text to COPY
+                # as it is, instead of parsing it into dicts and encoding it again.
+                "p": (event.properties_json or dumps(event.properties)).decode(),
                 "ip": ip,
                 "ua": user_agent,
             }
