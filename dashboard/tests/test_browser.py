@@ -18,13 +18,11 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.urls import Resolver404, resolve
 
+from config.browser_testing import WAIT_SECONDS, headless_chromium
 from dashboard.tests.demo_data import FUNNEL, demo_events_delete, demo_events_insert
 from projects.tests.factories import ProjectFactory
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
 SCREENSHOT = settings.BASE_DIR / "var" / "screenshots" / "dashboard.png"
-WAIT_SECONDS = 20
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -43,36 +41,10 @@ def _reporting_api_available() -> bool:
 
 @pytest.fixture
 def browser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
-    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
-        pytest.skip("Debian's chromium and chromium-driver are not installed (see .ci/run)")
     if not _reporting_api_available():
         pytest.skip("reporting API not available")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    monkeypatch.setenv("SE_OFFLINE", "true")  # Selenium Manager must never download a driver
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--window-size=1440,1000",
-        f"--user-data-dir={tmp_path / 'chromium-profile'}",
-    ):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
-    driver.set_page_load_timeout(WAIT_SECONDS)
-    try:
+    with headless_chromium(tmp_path / "chromium-profile", monkeypatch, window="1440,1000", console_log=True) as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 @pytest.fixture
