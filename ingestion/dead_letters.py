@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import redis
+
 from config.redis import get_redis
 from ingestion import buffer
 
@@ -42,8 +44,8 @@ def dead_letters_list(*, limit: int = 100) -> list[DeadLetter]:
     return letters
 
 
-def dead_letters_count() -> int:
-    return get_redis().xlen(buffer.DLQ)
+def dead_letters_count(*, client: redis.Redis | None = None) -> int:
+    return (client or get_redis()).xlen(buffer.DLQ)
 
 
 def dead_letters_replay(*, ids: list[str] | None = None) -> int:

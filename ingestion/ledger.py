@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 
 import redis
@@ -22,21 +23,27 @@ def ledger_key(project_id: int, minute_epoch: int) -> str:
     return f"eb:ledger:{project_id}:{minute_epoch}"
 
 
+def ledger_increment(*, project_id: int, received_at: dt.datetime, counts: dict[str, int]) -> None:
+    """Add to a project's counters for the minute of ``received_at`` (raises when Redis is down).
+
+    The capture script does the same inside its Lua transaction for requests that buffer events.
+    """
+    key = ledger_key(project_id, minute_of(received_at))
+    pipe = get_redis().pipeline(transaction=True)
+    for name, value in counts.items():
+        if value:
+            pipe.hincrby(key, name, value)
+    pipe.expire(key, TTL_SECONDS)
+    pipe.sadd(DIRTY, key)
+    pipe.execute()
+
+
 def count_request_rejection(*, project_id: int, received_at: dt.datetime, reason: str, events: int = 0) -> None:
     """Count a whole request refused for a known project (rate limit, quota, bad body)."""
-    key = ledger_key(project_id, minute_of(received_at))
     field = {"rate_limited": "rate_limited", "quota_exceeded": "quota_exceeded"}.get(reason, f"rejected:{reason}")
-    try:
-        pipe = get_redis().pipeline(transaction=True)
-        pipe.hincrby(key, field, 1)
-        if events:
-            pipe.hincrby(key, "received", events)
-        pipe.expire(key, TTL_SECONDS)
-        pipe.sadd(DIRTY, key)
-        pipe.execute()
-    except (redis.RedisError, OSError):
-        # The refusal itself is answered either way; losing one counter beats failing the answer.
-        pass
+    # The refusal itself is answered either way; losing one counter beats failing the answer.
+    with contextlib.suppress(redis.RedisError, OSError):
+        ledger_increment(project_id=project_id, received_at=received_at, counts={field: 1, "received": events})
 
 
 def ledger_sync(*, client: redis.Redis | None = None, now: dt.datetime | None = None) -> int:

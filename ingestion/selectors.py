@@ -6,6 +6,7 @@ import datetime as dt
 
 from config.redis import get_redis
 from ingestion import buffer
+from ingestion.dead_letters import dead_letters_count
 
 # Requests in flight (received, not yet appended) are not in any stream yet; this margin covers
 # them, and small clock differences between web nodes and Redis.
@@ -20,18 +21,31 @@ def flushed_until(*, now: dt.datetime | None = None) -> dt.datetime:
     when every shard is empty.
     """
     now = now or dt.datetime.now(dt.UTC)
-    client = get_redis()
-    pipe = client.pipeline(transaction=False)
-    for key in buffer.all_stream_keys():
-        pipe.xrange(key, count=10)
-    oldest = None
-    for entries in pipe.execute():
-        for _entry_id, fields in entries:
-            received_us = int(fields[b"r"])
-            oldest = received_us if oldest is None else min(oldest, received_us)
+    pipe = get_redis().pipeline(transaction=False)
+    queue_oldest_reads(pipe)
+    oldest = oldest_received_us(pipe.execute())
     if oldest is None:
         return now - _IN_FLIGHT_MARGIN
     return min(now, dt.datetime.fromtimestamp(oldest / 1_000_000, dt.UTC)) - _IN_FLIGHT_MARGIN
+
+
+def queue_oldest_reads(pipe) -> None:
+    """Queue, on a pipeline, the reads ``oldest_received_us`` needs (one XRANGE per shard).
+
+    The first few entries, not just the first: web nodes append with slightly different clocks.
+    """
+    for key in buffer.all_stream_keys():
+        pipe.xrange(key, count=10)
+
+
+def oldest_received_us(results: list) -> int | None:
+    """The receive time (µs) of the oldest buffered event, from the replies of ``queue_oldest_reads``."""
+    oldest = None
+    for entries in results:
+        for _entry_id, fields in entries:
+            received_us = int(fields[b"r"])
+            oldest = received_us if oldest is None else min(oldest, received_us)
+    return oldest
 
 
 def buffered_entries() -> dict[str, int]:
@@ -70,5 +84,5 @@ def ledger_report(*, project, since: dt.datetime, until: dt.datetime) -> dict:
         "totals": totals,
         "results": rows,
         "buffered_entries": sum(buffered_entries().values()),
-        "dead_letters": get_redis().xlen(buffer.DLQ),
+        "dead_letters": dead_letters_count(),
     }

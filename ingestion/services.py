@@ -109,15 +109,8 @@ def ingest_batch(*, project: Project, batch: Batch, client: Client, received_at:
 
 def _count_only(project: Project, received_at: dt.datetime, counts: dict[str, int]) -> list[bool]:
     """A batch with no valid event still counts in the ledger (nothing to buffer)."""
-    key = ledger.ledger_key(project.pk, ledger.minute_of(received_at))
     try:
-        pipe = get_redis().pipeline(transaction=True)
-        for name, value in counts.items():
-            if value:
-                pipe.hincrby(key, name, value)
-        pipe.expire(key, ledger.TTL_SECONDS)
-        pipe.sadd(ledger.DIRTY, key)
-        pipe.execute()
+        ledger.ledger_increment(project_id=project.pk, received_at=received_at, counts=counts)
     except (redis.RedisError, OSError) as exc:
         raise buffer.BufferUnavailable(str(exc)) from exc
     return []

@@ -15,7 +15,9 @@ from django.db.models import Q, Sum
 
 from config.redis import get_redis
 from ingestion import buffer
+from ingestion.dead_letters import dead_letters_count
 from ingestion.flush import LAST_SUCCESS
+from ingestion.selectors import oldest_received_us, queue_oldest_reads
 
 
 @dataclass(frozen=True)
@@ -62,17 +64,11 @@ def pipeline_vitals(*, now: dt.datetime | None = None, client: redis.Redis | Non
     pipe = client.pipeline(transaction=False)
     for key in keys:
         pipe.xlen(key)
-    for key in keys:
-        pipe.xrange(key, count=10)  # as flushed_until(): web nodes append slightly out of order
+    queue_oldest_reads(pipe)
     pipe.get(LAST_SUCCESS)
     results = pipe.execute()
     lengths = results[: len(keys)]
-    firsts = results[len(keys) : 2 * len(keys)]
-    oldest_us = None
-    for entries in firsts:
-        for _entry_id, fields in entries:
-            received = int(fields[b"r"])
-            oldest_us = received if oldest_us is None else min(oldest_us, received)
+    oldest_us = oldest_received_us(results[len(keys) : 2 * len(keys)])
     return PipelineVitals(
         now=now,
         buffered_entries=sum(lengths),
@@ -110,7 +106,7 @@ def shards_status(*, client: redis.Redis | None = None) -> list[ShardStatus]:
 
 
 def dead_letter_count(*, client: redis.Redis | None = None) -> int:
-    return (client or get_redis()).xlen(buffer.DLQ)
+    return dead_letters_count(client=client)
 
 
 @dataclass(frozen=True)
