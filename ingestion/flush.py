@@ -2,9 +2,10 @@
 
 One flush of a shard: read a batch of entries (first the ones this consumer left pending, then
 entries idle too long under other consumers — a dead worker's — then new ones), assign server
-sessions, COPY the rows into a temporary table and ``INSERT … ON CONFLICT DO NOTHING`` into
-``events`` together with the ledger's ``flushed`` counters in one transaction, and only after
-the commit acknowledge-and-delete the entries. A crash anywhere before the acknowledgement
+sessions, COPY the rows straight into ``events`` (falling back to a temporary table and
+``INSERT … ON CONFLICT DO NOTHING`` when some are already stored) together with the ledger's
+``flushed`` counters in one transaction, and only after the commit acknowledge-and-delete the
+entries. A crash anywhere before the acknowledgement
 means the entries are read again and their rows are no-ops; a crash after it loses nothing.
 
 An entry that fails on its data (not on a connection) is retried alone, so it cannot hold its

@@ -191,17 +191,21 @@ def _json_type(value: Any) -> str:
     }.get(type(value), type(value).__name__)
 
 
-def check_properties(value: Any, field_name: str = "properties") -> dict[str, Any]:
-    encode_properties(value, field_name)
-    return value or {}
+def check_object(value: Any, field_name: str = "properties") -> dict[str, Any]:
+    """The value as a dict ({} for null), or an error naming the field; contents unchecked."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise EventError(f"{field_name} must be a JSON object, not {_json_type(value)}.", "invalid_properties")
+    return value
 
 
 def encode_properties(value: Any, field_name: str = "properties") -> bytes:
-    """Validate a properties object and return it as compact JSON (serialized once, reused)."""
-    if value is None:
+    """Validate a properties object and return it as compact JSON: encoded once, carried on the
+    Event as ``properties_json`` so that nothing downstream encodes it again."""
+    value = check_object(value, field_name)
+    if not value:
         return b"{}"
-    if not isinstance(value, dict):
-        raise EventError(f"{field_name} must be a JSON object, not {_json_type(value)}.", "invalid_properties")
     encoded = dumps(value)
     # Cheap screens on the encoded text first: the tree walk (the slow, precise check) runs only
     # when the text could hide a NUL (JSON escapes it as \u0000) or enough brackets to nest

@@ -34,9 +34,10 @@ from ingestion.validation import (
     RequestError,
     check_event_id,
     check_not_future,
-    check_properties,
+    check_object,
     check_text,
     corrected_timestamp,
+    encode_properties,
     parse_json,
 )
 
@@ -134,7 +135,7 @@ def to_event(
     if name is None:
         raise EventError("event is required (the event name).", "missing_event")
     name = check_text(name, "event", max_length=MAX_EVENT_NAME)
-    properties = dict(check_properties(message.get("properties")))
+    properties = dict(check_object(message.get("properties")))
     distinct_id = message.get("distinct_id", message.get("$distinct_id", properties.get("distinct_id")))
     if distinct_id is None:
         raise EventError("distinct_id is required.", "missing_distinct_id")
@@ -156,7 +157,8 @@ def to_event(
         user_id=user_id,
         session_id=session_id,
         timestamp=timestamp,
-        properties=check_properties(properties),
+        properties=properties,
+        properties_json=encode_properties(properties),
     )
 
 

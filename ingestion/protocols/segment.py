@@ -30,9 +30,10 @@ from ingestion.validation import (
     EventError,
     RequestError,
     check_not_future,
-    check_properties,
+    check_object,
     check_text,
     corrected_timestamp,
+    encode_properties,
     parse_json,
 )
 
@@ -103,12 +104,7 @@ def event_id_for(project_id: int, message_id: Any) -> str:
 
 
 def _object(message: dict[str, Any], field_name: str) -> dict[str, Any]:
-    value = message.get(field_name)
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise EventError(f"{field_name} must be a JSON object.", "invalid_properties")
-    return dict(value)
+    return dict(check_object(message.get(field_name), field_name))
 
 
 def _id(message: dict[str, Any], field_name: str) -> str | None:
@@ -157,7 +153,8 @@ def to_event(
         user_id=user_id or anonymous_id,
         session_id=None,
         timestamp=timestamp,
-        properties=check_properties(properties),
+        properties=properties,
+        properties_json=encode_properties(properties),
     )
 
 
