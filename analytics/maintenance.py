@@ -186,9 +186,9 @@ def _forget_session(project_id: int, user_id: str) -> None:
     """The flusher's server-session state names the user too (ingestion.flush.assign_sessions)."""
     from config.redis import get_redis
     from ingestion import buffer
-    from ingestion.flush import _safe_field, session_key
+    from ingestion.flush import session_field, session_key
 
     client = get_redis()
-    field_name = _safe_field(f"{project_id}:{user_id}")
+    field_name = session_field(project_id, user_id)
     for shard in range(buffer.shard_count()):
         client.hdel(session_key(buffer.stream_key(shard)), field_name)

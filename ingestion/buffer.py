@@ -2,7 +2,9 @@
 
 Layout (all keys prefixed ``eb:``):
 - ``eb:events:<shard>`` — streams, one per shard; an entry holds one request's accepted events
-  for that shard as a JSON array (field ``d``), its project (``p``) and receive time (``r``, µs).
+  for that shard as newline-separated records (field ``e``, see ``ingestion.records``), its
+  project (``p``) and receive time (``r``, µs). Entries written before records existed hold a
+  JSON array in ``d`` instead; the flusher still reads them.
   Events are sharded by hash(project, user), so one user's events always meet in one shard and
   one flusher: server-side sessions need no cross-worker coordination. Throughput scales by
   adding shards (``INGEST_STREAM_SHARDS``) and workers; each shard is drained by one worker at
@@ -41,20 +43,20 @@ def shard_count() -> int:
     return settings.EVENTBASE["STREAM_SHARDS"]
 
 
+def shard_for(project_id: int, user_id: str) -> int:
+    return zlib.crc32(f"{project_id}:{user_id}".encode()) % settings.EVENTBASE["STREAM_SHARDS"]
+
+
 def all_stream_keys() -> list[str]:
     return [stream_key(n) for n in range(shard_count())]
-
-
-def shard_for(project_id: int, user_id: str) -> int:
-    return zlib.crc32(f"{project_id}:{user_id}".encode()) % shard_count()
 
 
 # KEYS: ledger hash, quota counter, dedupe set of this window, of the previous window, then one
 #       stream key per shard used.
 # ARGV: project id, dedupe ttl (0: no dedupe), received µs, the events, then ledger field/value pairs.
-# The events travel as ONE argument, a line per event "<event id>\t<KEYS index>\t<JSON>": packing
+# The events travel as ONE argument, a line per event "<event id>\t<KEYS index>\t<record>": packing
 # hundreds of separate arguments cost more CPU in redis-py than the script costs in Redis.
-# (JSON from orjson never holds a raw newline or tab.) Returns a string of 1 (accepted) and
+# (A record never holds a raw newline.) Returns a string of 1 (accepted) and
 # 0 (duplicate), one character per event.
 #
 # Dedupe uses one Redis set per project and window (SMISMEMBER on this window's and the previous
@@ -103,7 +105,7 @@ if ttl > 0 and accepted > 0 then
   redis.call('EXPIRE', KEYS[3], 2 * ttl + 3600)
 end
 for key_index, list in pairs(per_stream) do
-  redis.call('XADD', KEYS[key_index], '*', 'p', project, 'r', received, 'd', '[' .. table.concat(list, ',') .. ']')
+  redis.call('XADD', KEYS[key_index], '*', 'p', project, 'r', received, 'e', table.concat(list, '\\n'))
 end
 redis.call('HINCRBY', KEYS[1], 'accepted', accepted)
 if n > accepted then redis.call('HINCRBY', KEYS[1], 'duplicate', n - accepted) end
@@ -124,7 +126,7 @@ return table.concat(flags)
 class StreamEvent:
     event_id: str
     shard: int
-    blob: bytes  # the event as JSON, exactly as the flusher will read it
+    record: str  # the event as the flusher will COPY it (ingestion.records)
 
 
 class BufferUnavailable(Exception):
@@ -154,9 +156,7 @@ def append(
     client = get_redis()
     shards = sorted({event.shard for event in events})
     key_index = {shard: n + 5 for n, shard in enumerate(shards)}
-    lines = b"\n".join(
-        b"%s\t%d\t%s" % (event.event_id.encode(), key_index[event.shard], event.blob) for event in events
-    )
+    lines = "\n".join(f"{event.event_id}\t{key_index[event.shard]}\t{event.record}" for event in events).encode()
     window = settings.EVENTBASE["DEDUPE_WINDOW_SECONDS"]
     bucket = received_us // 1_000_000 // window if window else 0
     args: list[object] = [project_id, window, received_us, lines]

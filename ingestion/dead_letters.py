@@ -22,14 +22,9 @@ class DeadLetter:
 
 
 def dead_letters_list(*, limit: int = 100) -> list[DeadLetter]:
-    import orjson
-
     letters = []
     for letter_id, fields in get_redis().xrange(buffer.DLQ, count=limit):
-        try:
-            events = len(orjson.loads(fields.get(b"d", b"[]")))
-        except orjson.JSONDecodeError:
-            events = None
+        events = _event_count(fields)
         letters.append(
             DeadLetter(
                 id=letter_id.decode(),
@@ -42,6 +37,17 @@ def dead_letters_list(*, limit: int = 100) -> list[DeadLetter]:
             )
         )
     return letters
+
+
+def _event_count(fields: dict) -> int | None:
+    import orjson
+
+    if b"e" in fields:
+        return fields[b"e"].count(b"\n") + 1
+    try:
+        return len(orjson.loads(fields.get(b"d", b"[]")))
+    except (orjson.JSONDecodeError, TypeError):
+        return None
 
 
 def dead_letters_count(*, client: redis.Redis | None = None) -> int:
@@ -64,7 +70,7 @@ def dead_letters_replay(*, ids: list[str] | None = None) -> int:
         stream = fields.get(b"stream", b"").decode()
         if stream not in buffer.all_stream_keys():
             stream = buffer.stream_key(0)
-        payload = {k: v for k, v in fields.items() if k in (b"p", b"r", b"d")}
+        payload = {k: v for k, v in fields.items() if k in (b"p", b"r", b"e", b"d")}
         pipe = client.pipeline(transaction=True)
         pipe.xadd(stream, payload)
         pipe.xdel(buffer.DLQ, letter_id)

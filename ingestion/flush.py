@@ -36,8 +36,8 @@ from django.utils.timezone import now as django_now
 from analytics.partitions import ensure_partitions, forget_known_partitions
 from analytics.rollups import rollups_mark_dirty
 from config.redis import get_redis
-from ingestion import buffer
-from persons.services import CREATE_ALIAS, IDENTIFY, IdentityOp, identity_op_of, persons_apply
+from ingestion import buffer, records
+from persons.services import IdentityOp, identity_op_of, persons_apply
 
 logger = logging.getLogger(__name__)
 
@@ -49,23 +49,6 @@ FAILURES = "eb:flush:failures"
 # the stall alert compares it with the age of the oldest buffered entry.
 LAST_SUCCESS = "eb:flush:last_success"
 
-_IDENTITY_NAMES = frozenset({IDENTIFY, CREATE_ALIAS})
-
-_COLUMNS = (
-    "project_id",
-    "event_id",
-    "event_name",
-    "source",
-    "user_id",
-    "is_anonymous",
-    "session_id",
-    "ts_us",
-    "received_us",
-    "properties",
-    "ip",
-    "user_agent",
-)
-
 
 @dataclass
 class Entry:
@@ -73,7 +56,7 @@ class Entry:
     entry_id: str
     project_id: int
     received_us: int
-    events: list[dict]
+    records: list[list[str]]  # ingestion.records.split() of each event
 
 
 @dataclass
@@ -106,14 +89,18 @@ def consumer_name() -> str:
 
 def _decode(stream: str, entry_id: bytes, fields: dict) -> Entry:
     try:
+        if b"e" in fields:
+            lines = fields[b"e"].decode().split("\n")
+        else:  # buffered by a version before records: a JSON array of event objects
+            lines = [records.from_legacy(event) for event in orjson.loads(fields[b"d"])]
         return Entry(
             stream=stream,
             entry_id=entry_id.decode(),
             project_id=int(fields[b"p"]),
             received_us=int(fields[b"r"]),
-            events=orjson.loads(fields[b"d"]),
+            records=[records.split(line) for line in lines],
         )
-    except (KeyError, ValueError, orjson.JSONDecodeError) as exc:
+    except (KeyError, ValueError, TypeError, orjson.JSONDecodeError) as exc:
         raise PoisonEntry(f"undecodable stream entry: {exc}") from exc
 
 
@@ -168,6 +155,11 @@ return 1
 """
 
 
+def session_field(project_id: int, user_id: str) -> str:
+    """The field of a user's server-session state in its shard's hash."""
+    return f"{project_id}:{records.copy_escape(user_id)}"
+
+
 def assign_sessions(client: redis.Redis, entries: list[Entry]) -> None:
     """Give events without a client session id a server session (60 minutes of inactivity).
 
@@ -175,45 +167,40 @@ def assign_sessions(client: redis.Redis, entries: list[Entry]) -> None:
     sharded by user and each shard has one flusher at a time, so no two workers ever update the
     same user's state concurrently. ``sessions_sweep`` drops users idle longer than a session.
     """
-    by_user: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    by_hash: dict[str, dict[str, list[list[str]]]] = defaultdict(dict)
     for entry in entries:
         prefix = f"{entry.project_id}:"
-        hash_key = session_key(entry.stream)
-        for event in entry.events:
-            if not event.get("sid"):
-                by_user[(hash_key, prefix + event["u"])].append(event)
-    if not by_user:
-        return
-    by_hash: dict[str, list[tuple[str, list[dict]]]] = defaultdict(list)
-    for (hash_key, user_field), events in by_user.items():
-        by_hash[hash_key].append((user_field, events))
+        users = by_hash[session_key(entry.stream)]
+        for record in entry.records:
+            if not record[2]:
+                # The user is COPY-escaped, so the field holds no raw newline or tab (the framing).
+                user_field = prefix + record[1]
+                pending = users.get(user_field)
+                if pending is None:
+                    users[user_field] = [record]
+                else:
+                    pending.append(record)
     for hash_key, users in by_hash.items():
-        # User ids may hold any character but newline and tab would break the framing: such
-        # users are looked up under a hash of their id instead.
-        fields = [_safe_field(user_field) for user_field, _ in users]
-        states = client.eval(_SESSIONS_GET, 1, hash_key, "\n".join(fields)).split(b"\n")
+        if not users:
+            continue
+        states = client.eval(_SESSIONS_GET, 1, hash_key, "\n".join(users)).split(b"\n")
         updates = []
-        for field_name, (_, events), state in zip(fields, users, states, strict=True):
+        for (user_field, pending), state in zip(users.items(), states, strict=True):
             session, last = None, None
             if state:
-                sid, _, last_text = state.decode().partition(" ")
-                session, last = sid, int(last_text)
-            events.sort(key=lambda e: e["t"])
-            for event in events:
-                if session is None or abs(event["t"] - last) > SESSION_GAP_US:
+                session, _, last_text = state.decode().partition(" ")
+                last = int(last_text)
+            if len(pending) > 1:
+                pending.sort(key=lambda record: int(record[0]))
+            for record in pending:
+                ts = int(record[0])
+                if session is None or abs(ts - last) > SESSION_GAP_US:
                     session = os.urandom(16).hex()
-                event["sid"] = session
-                last = max(last or event["t"], event["t"])
-            updates.append(f"{field_name}\t{session} {last}")
+                record[2] = session
+                if last is None or ts > last:
+                    last = ts
+            updates.append(f"{user_field}\t{session} {last}")
         client.eval(_SESSIONS_SET, 1, hash_key, "\n".join(updates))
-
-
-def _safe_field(user_field: str) -> str:
-    if "\n" in user_field or "\t" in user_field:
-        import hashlib
-
-        return "h:" + hashlib.sha256(user_field.encode()).hexdigest()
-    return user_field
 
 
 def sessions_sweep(*, now_us: int | None = None) -> int:
@@ -232,64 +219,49 @@ def sessions_sweep(*, now_us: int | None = None) -> int:
 # --- Writing ---------------------------------------------------------------------------------
 
 
-def _rows(entries: Iterable[Entry], touched: dict[int, set], identity: list[IdentityOp]) -> Iterable[tuple]:
+def _copy_text(entries: Iterable[Entry], touched: dict[int, set], identity: list[IdentityOp]) -> list[str]:
+    """The COPY lines of the entries' events; notes the days touched and the person work found."""
+    lines = []
     for entry in entries:
         days = touched[entry.project_id]
-        for e in entry.events:
-            ts = e["t"]
-            days.add(ts // _DAY_US)
-            properties = e.get("p")
-            if not isinstance(properties, str):  # entries buffered before properties were text
-                properties = orjson.dumps(properties).decode() if properties else "{}"
-            # Only identify/alias events and $set/$set_once carry person work; parse just those.
-            if (e["n"] in _IDENTITY_NAMES or '"$set' in properties) and not e.get("a"):
-                op = identity_op_of(entry.project_id, {**e, "p": orjson.loads(properties)})
+        head = f"{entry.project_id}\t"
+        tail = f"\t{(_EPOCH + dt.timedelta(microseconds=entry.received_us)).isoformat()}\n"
+        for ts, _user, session, flag, body in entry.records:
+            ts_us = int(ts)
+            days.add(ts_us // _DAY_US)
+            if flag == records.PERSON_WORK:
+                op = identity_op_of(entry.project_id, records.person_fields(ts_us, body))
                 if op is not None:
                     identity.append(op)
-            yield (
-                entry.project_id,
-                e["id"],
-                e["n"],
-                e["s"],
-                e["u"],
-                e["a"],
-                e.get("sid"),
-                ts,
-                entry.received_us,
-                properties,
-                e.get("ip"),
-                e.get("ua"),
-            )
+            lines.append(head + body + "\t" + (session or records.NULL) + tail)
+    return lines
 
 
 def _days(day_numbers: set) -> set:
     return {dt.date.fromordinal(_EPOCH_ORDINAL + n) for n in day_numbers}
 
 
+_COPY_COLUMNS = ("project_id", *records.BODY_COLUMNS, "session_id", "received_at")
+
 _BUFFER_SQL = (
     "CREATE TEMP TABLE IF NOT EXISTS flush_buffer (project_id integer, event_id uuid, event_name text, "
-    "source text, user_id text, is_anonymous boolean, session_id text, ts_us bigint, received_us bigint, "
-    "properties jsonb, ip inet, user_agent text) ON COMMIT DELETE ROWS"
+    'source text, user_id text, is_anonymous boolean, "timestamp" timestamptz, properties jsonb, ip inet, '
+    "user_agent text, session_id text, received_at timestamptz) ON COMMIT DELETE ROWS"
 )
 
 # One statement stores the events and counts, per project and receive minute, the rows that
 # were really inserted: a replayed entry inserts nothing and so adds nothing to `flushed`.
-_INSERT_SQL = """
+_INSERT_SQL = f"""
 WITH inserted AS (
-    INSERT INTO events (project_id, event_id, event_name, source, user_id, is_anonymous, session_id,
-                        "timestamp", received_at, properties, ip, user_agent)
-    SELECT project_id, event_id, event_name, source, user_id, is_anonymous, session_id,
-           timestamptz 'epoch' + ts_us * interval '1 microsecond',
-           timestamptz 'epoch' + received_us * interval '1 microsecond',
-           properties, ip, user_agent
-    FROM flush_buffer
+    INSERT INTO events ({", ".join(_COPY_COLUMNS)})
+    SELECT {", ".join(_COPY_COLUMNS)} FROM flush_buffer
     ON CONFLICT DO NOTHING
     RETURNING project_id, received_at, event_id
 ), counted AS (
     INSERT INTO ingestion_ingestionledger
         (project_id, minute, received, accepted, duplicate, late, rejected, rejected_by_reason,
          rate_limited, quota_exceeded, flushed)
-    SELECT i.project_id, date_trunc('minute', i.received_at, 'UTC'), 0, 0, 0, 0, 0, '{}', 0, 0, count(*)
+    SELECT i.project_id, date_trunc('minute', i.received_at, 'UTC'), 0, 0, 0, 0, 0, '{{}}', 0, 0, count(*)
     FROM inserted i JOIN projects_project p ON p.id = i.project_id
     GROUP BY 1, 2
     ON CONFLICT (project_id, minute) DO UPDATE
@@ -297,25 +269,10 @@ WITH inserted AS (
     RETURNING flushed
 )
 SELECT count(*),
-       coalesce(array_agg(project_id::text || ':' || event_id::text) FILTER (WHERE event_id = ANY(%s::uuid[])), '{}')
+       coalesce(array_agg(project_id::text || ':' || event_id::text) FILTER (WHERE event_id = ANY(%s::uuid[])), '{{}}')
 FROM inserted
 """
 
-
-_EVENT_COLUMNS = (
-    "project_id",
-    "event_id",
-    "event_name",
-    "source",
-    "user_id",
-    "is_anonymous",
-    "session_id",
-    '"timestamp"',
-    "received_at",
-    "properties",
-    "ip",
-    "user_agent",
-)
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 _COUNT_FLUSHED_SQL = """
@@ -340,37 +297,39 @@ def write_entries(entries: list[Entry]) -> FlushStats:
     stats = FlushStats(entries=len(entries))
     touched: dict[int, set] = defaultdict(set)
     identity: list[IdentityOp] = []
-    rows = list(_rows(entries, touched, identity))
-    stats.events = len(rows)
+    text = "".join(_copy_text(entries, touched, identity))
+    stats.events = sum(len(entry.records) for entry in entries)
     try:
-        _store(rows, touched, identity, stats)
+        _store(entries, text, touched, identity, stats)
     except psycopg.errors.CheckViolation as exc:
         if "no partition" not in str(exc):
             raise
         # Retention (in another process) dropped a partition this process still had cached;
         # forget the cache and store again, creating the partition anew.
         forget_known_partitions()
-        _store(rows, touched, identity, stats)
+        _store(entries, text, touched, identity, stats)
     return stats
 
 
-def _store(rows: list[tuple], touched: dict[int, set], identity: list, stats: FlushStats) -> None:
+def _store(entries: list[Entry], text: str, touched: dict[int, set], identity: list, stats: FlushStats) -> None:
     # (The partitions cache only learns of a partition this batch creates when it commits.)
     with transaction.atomic():
         with connection.cursor() as cursor:
             all_days = set().union(*touched.values()) if touched else set()
             ensure_partitions(_days(all_days), cursor=cursor)
             try:
-                with transaction.atomic():
-                    _copy_into_events(cursor, rows)
-                _count_flushed(cursor, rows)
-                stats.inserted = len(rows)
+                with (
+                    transaction.atomic(),
+                    cursor.copy(f"COPY events ({', '.join(_COPY_COLUMNS)}) FROM STDIN") as copy,
+                ):
+                    copy.write(text)
+                _count_flushed(cursor, entries)
+                stats.inserted = stats.events
                 fresh = identity  # every row was new
             except (IntegrityError, psycopg.errors.UniqueViolation):
                 cursor.execute(_BUFFER_SQL)
-                with cursor.copy(f"COPY flush_buffer ({', '.join(_COLUMNS)}) FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row(row)
+                with cursor.copy(f"COPY flush_buffer ({', '.join(_COPY_COLUMNS)}) FROM STDIN") as copy:
+                    copy.write(text)
                 # Person updates only for rows really inserted: a replay must not re-apply a stale $set.
                 cursor.execute(_INSERT_SQL, [[op.event_id for op in identity]])
                 stats.inserted, inserted_identity = cursor.fetchone()
@@ -381,23 +340,10 @@ def _store(rows: list[tuple], touched: dict[int, set], identity: list, stats: Fl
         _after_store(stats.touched, fresh)
 
 
-def _copy_into_events(cursor, rows: list[tuple]) -> None:
-    # Timestamps go in as ISO text: psycopg's text dumping of datetime objects cost ~8 µs a row,
-    # isoformat() ~1.5 µs; receive times repeat within an entry, so those are formatted once.
-    epoch, micro = _EPOCH, dt.timedelta(microseconds=1)
-    received_iso: dict[int, str] = {}
-    with cursor.copy(f"COPY events ({', '.join(_EVENT_COLUMNS)}) FROM STDIN") as copy:
-        for row in rows:
-            received = received_iso.get(row[8])
-            if received is None:
-                received = received_iso[row[8]] = (epoch + row[8] * micro).isoformat()
-            copy.write_row((*row[:7], (epoch + row[7] * micro).isoformat(), received, *row[9:]))
-
-
-def _count_flushed(cursor, rows: list[tuple]) -> None:
+def _count_flushed(cursor, entries: list[Entry]) -> None:
     counts: dict[tuple[int, int], int] = defaultdict(int)
-    for row in rows:
-        counts[(row[0], row[8] // 60_000_000 * 60)] += 1
+    for entry in entries:
+        counts[(entry.project_id, entry.received_us // 60_000_000 * 60)] += len(entry.records)
     cursor.execute(
         _COUNT_FLUSHED_SQL,
         [[p for p, _ in counts], [m for _, m in counts], list(counts.values())],
@@ -543,9 +489,10 @@ def drain(
 ) -> FlushStats:
     """Flush the shards this worker can lock until the buffer is empty or time is up.
 
-    With ``linger`` (the periodic job), a worker keeps its shard and polls it every 50 ms until
-    ``seconds`` have passed, instead of returning as soon as it is empty: the next job would
-    only start at the next scheduler tick, and that wait would be added to every event's lag.
+    With ``linger`` (the periodic job), a worker keeps its shard until ``seconds`` have passed,
+    flushing it every ``FLUSH_INTERVAL_MS`` (back to back while a backlog lasts), instead of
+    returning as soon as it is empty: the next job would only start at the next scheduler tick,
+    and that wait would be added to every event's lag.
     The job takes one shard (``max_shards=1``), the fullest free one, so that N flush
     workers drain N shards side by side; run at least as many flush workers as shards.
     """
@@ -571,21 +518,26 @@ def drain(
         # A shard another worker holds is being drained right now; skip it.
         if client.set(f"eb:flushlock:{shard}", token, nx=True, px=_LOCK_MS):
             held.append(shard)
+    interval = settings.EVENTBASE["FLUSH_INTERVAL_MS"] / 1000
+    full_batch = max(1, settings.EVENTBASE["FLUSH_BATCH_EVENTS"] // 100)
     try:
         while held:
+            cycle_started = time.monotonic()
             for shard in held:
                 client.pexpire(f"eb:flushlock:{shard}", _LOCK_MS)
-            progressed = False
+            progressed, backlog = False, False
             for shard in held:
                 stats = flush_once(client, buffer.stream_key(shard), consumer)
                 total.add(stats)
                 progressed = progressed or bool(stats.entries)
+                backlog = backlog or stats.entries >= full_batch
             if time.monotonic() > deadline:
                 break
-            if not progressed:
-                if not linger:
-                    break
-                time.sleep(0.05)
+            if not progressed and not linger:
+                break
+            if linger and not backlog:
+                # Keeping up: let the next batch gather (an idle shard is polled at the same pace).
+                time.sleep(max(0.0, min(interval - (time.monotonic() - cycle_started), deadline - time.monotonic())))
     finally:
         for shard in held:
             client.eval(_RELEASE, 1, f"eb:flushlock:{shard}", token)

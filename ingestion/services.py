@@ -13,7 +13,7 @@ from typing import Any
 import redis
 
 from config.redis import get_redis
-from ingestion import buffer, ledger
+from ingestion import buffer, ledger, records
 from ingestion.identity import anonymous_id, stored_ip
 from ingestion.validation import LATE_AFTER, Batch, dumps
 from projects.models import Project
@@ -57,6 +57,7 @@ def ingest_batch(*, project: Project, batch: Batch, client: Client, received_at:
     late_before = received_at - LATE_AFTER
     anonymous = None
     stream_events = []
+    shard_for = buffer.shard_for
     late = 0
     for _index, event in batch.events:
         user_id, is_anonymous = event.user_id, False
@@ -66,23 +67,20 @@ def ingest_batch(*, project: Project, batch: Batch, client: Client, received_at:
             user_id, is_anonymous = anonymous, True
         if event.timestamp < late_before:
             late += 1
-        blob = dumps(
-            {
-                "id": event.event_id,
-                "n": event.name,
-                "s": event.source,
-                "u": user_id,
-                "a": is_anonymous,
-                "sid": event.session_id,
-                "t": _micros(event.timestamp),
-                # Properties travel as JSON *text* inside the blob: the flush hands that text to COPY
-                # as it is, instead of parsing it into dicts and encoding it again.
-                "p": (event.properties_json or dumps(event.properties)).decode(),
-                "ip": ip,
-                "ua": user_agent,
-            }
+        record = records.encode(
+            event_id=event.event_id,
+            name=event.name,
+            source=event.source,
+            user_id=user_id,
+            anonymous=is_anonymous,
+            session_id=event.session_id,
+            ts_us=_micros(event.timestamp),
+            timestamp_iso=event.timestamp.isoformat(),
+            properties_json=(event.properties_json or dumps(event.properties)).decode(),
+            ip=ip,
+            user_agent=user_agent,
         )
-        stream_events.append(buffer.StreamEvent(event.event_id, buffer.shard_for(project.pk, user_id), blob))
+        stream_events.append(buffer.StreamEvent(event.event_id, shard_for(project.pk, user_id), record))
     counts = {"received": batch.received, "late": late}
     counts.update({f"rejected:{reason}": n for reason, n in batch.reasons.items()})
     flags = (

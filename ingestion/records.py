@@ -1,0 +1,132 @@
+"""The stream record: one accepted event, already in the text form PostgreSQL's COPY reads.
+
+The capture API validates and encodes each event once, here; the flusher then only adds what it
+alone knows (project, server session, receive time) and hands the lines to COPY without parsing
+or re-encoding them. A record is one line of tab-separated fields, each escaped for COPY's text
+format, so it can hold neither a raw newline nor a raw tab:
+
+    <ts µs> \t <user id> \t <session id or empty> \t <flag> \t <body>
+
+``body`` is the COPY row of ``BODY_COLUMNS``. The leading fields are what the flusher reads:
+the timestamp (partitions, session order), the user and client session (server sessions) and a
+flag, ``i`` when the event may carry person work (identify, alias, ``$set``) and ``-`` otherwise.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from persons.services import CREATE_ALIAS, IDENTIFY
+
+BODY_COLUMNS = (
+    "event_id",
+    "event_name",
+    "source",
+    "user_id",
+    "is_anonymous",
+    '"timestamp"',
+    "properties",
+    "ip",
+    "user_agent",
+)
+NULL = "\\N"
+PERSON_WORK = "i"
+NO_PERSON_WORK = "-"
+
+_IDENTITY_NAMES = frozenset({IDENTIFY, CREATE_ALIAS})
+_SPECIAL = re.compile(r"[\\\t\n\r]")
+_ESCAPED = re.compile(r"\\(.)")
+_UNESCAPE = {"t": "\t", "n": "\n", "r": "\r"}
+
+
+def copy_escape(text: str) -> str:
+    """``text`` as a field of COPY's text format (backslash, tab, newline and CR escaped)."""
+    if _SPECIAL.search(text) is None:
+        return text
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def copy_unescape(field: str) -> str | None:
+    if field == NULL:
+        return None
+    if "\\" not in field:
+        return field
+    return _ESCAPED.sub(lambda m: _UNESCAPE.get(m.group(1)) or m.group(1), field)
+
+
+def encode(
+    *,
+    event_id: str,
+    name: str,
+    source: str,
+    user_id: str,
+    anonymous: bool,
+    session_id: str | None,
+    ts_us: int,
+    timestamp_iso: str,
+    properties_json: str,
+    ip: str | None,
+    user_agent: str | None,
+) -> str:
+    """One record. ``properties_json`` must be JSON text (which never holds a raw control character)."""
+    user = copy_escape(user_id)
+    if "\\" in properties_json:
+        properties_json = properties_json.replace("\\", "\\\\")
+    person_work = (name in _IDENTITY_NAMES or '"$set' in properties_json) and not anonymous
+    return (
+        f"{ts_us}\t{user}\t{copy_escape(session_id) if session_id else ''}\t"
+        f"{PERSON_WORK if person_work else NO_PERSON_WORK}\t"
+        f"{event_id}\t{copy_escape(name)}\t{copy_escape(source)}\t{user}\t{'t' if anonymous else 'f'}\t"
+        f"{timestamp_iso}\t{properties_json}\t{NULL if ip is None else copy_escape(ip)}\t"
+        f"{NULL if user_agent is None else copy_escape(user_agent)}"
+    )
+
+
+def split(record: str) -> list[str]:
+    """``[ts µs, user, session, flag, body]`` (all still COPY-escaped)."""
+    parts = record.split("\t", 4)
+    if len(parts) != 5:
+        raise ValueError(f"a stream record has {len(parts)} of its 5 parts")
+    return parts
+
+
+def person_fields(ts_us: int, body: str) -> dict[str, Any]:
+    """The event in the shape ``persons.services.identity_op_of`` reads, from a record's body."""
+    import orjson
+
+    event_id, name, _source, user, anonymous, _ts, properties, _ip, _ua = body.split("\t")
+    return {
+        "id": event_id,
+        "n": copy_unescape(name),
+        "u": copy_unescape(user),
+        "a": anonymous == "t",
+        "t": ts_us,
+        "p": orjson.loads(copy_unescape(properties) or "{}"),
+    }
+
+
+def from_legacy(event: dict[str, Any]) -> str:
+    """A record from an entry buffered before records existed (a JSON object per event)."""
+    import datetime as dt
+
+    import orjson
+
+    properties = event.get("p")
+    if not isinstance(properties, str):
+        properties = orjson.dumps(properties).decode() if properties else "{}"
+    ts_us = int(event["t"])
+    timestamp = dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=ts_us)
+    return encode(
+        event_id=str(event["id"]),
+        name=event["n"],
+        source=event["s"],
+        user_id=event["u"],
+        anonymous=bool(event["a"]),
+        session_id=event.get("sid"),
+        ts_us=ts_us,
+        timestamp_iso=timestamp.isoformat(),
+        properties_json=properties,
+        ip=event.get("ip"),
+        user_agent=event.get("ua"),
+    )
