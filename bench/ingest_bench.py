@@ -86,6 +86,7 @@ def sender(worker: int, requests: int, key: str, out: mp.Queue, start: mp.Event)
     bodies, probes = build_bodies(worker, requests)
     out.put(("ready", worker))
     start.wait()
+    cpu_started = time.process_time()
     accepted = 0
     lock = threading.Lock()
     cursor = iter(range(len(bodies)))
@@ -125,7 +126,7 @@ def sender(worker: int, requests: int, key: str, out: mp.Queue, start: mp.Event)
         thread.start()
     for thread in threads:
         thread.join()
-    out.put(("done", worker, accepted, time.time()))
+    out.put(("done", worker, accepted, time.time(), time.process_time() - cpu_started))
 
 
 def _wait_http(timeout: float = 120) -> None:
@@ -168,6 +169,44 @@ def bare_copy_rate(db_url: str, project_id: int) -> tuple[int, float]:
         cur.execute("DELETE FROM events WHERE project_id = %s", [other])
         conn.commit()
     return rows, rows / elapsed
+
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _role(cmdline: str) -> str | None:
+    if "15/main" in cmdline or "127.0.0.1:6379" in cmdline:
+        return None  # the machine's own PostgreSQL and Redis services, not this stack's
+    if "gunicorn" in cmdline:
+        return "web (gunicorn)"
+    if "rqworker ingest" in cmdline:
+        return "flush workers"
+    if "rqworker" in cmdline or "rqcron" in cmdline:
+        return "background workers + scheduler"
+    if cmdline.startswith("postgres"):
+        return "PostgreSQL"
+    if "valkey-server" in cmdline or "redis-server" in cmdline:
+        return "Valkey"
+    return None
+
+
+def cpu_by_role() -> dict[str, float]:
+    """CPU seconds (user + system) used so far by every process of the stack, by role."""
+    totals: dict[str, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        role = _role(cmdline)
+        if role is not None:
+            # utime, stime of the process and of its waited-for children (gunicorn's restarts)
+            ticks = sum(int(value) for value in fields[11:15])
+            totals[role] = totals.get(role, 0.0) + ticks / _TICK
+    return totals
 
 
 def machine() -> str:
@@ -240,6 +279,7 @@ def main() -> int:
         print(f"building {requests:,} requests of {PER_REQUEST} events …", flush=True)
         for _ in procs:
             queue.get()
+        cpu_before = cpu_by_role()
         started = time.time()
         go.set()
         print("posting …", flush=True)
@@ -249,6 +289,7 @@ def main() -> int:
         finished = 0
         accepted = 0
         http_done = started
+        sender_cpu = 0.0
         stored = 0
         last_count = 0.0
         with psycopg.connect(db_url, autocommit=True) as conn:
@@ -261,6 +302,7 @@ def main() -> int:
                         finished += 1
                         accepted += message[2]
                         http_done = max(http_done, message[3])
+                        sender_cpu += message[4]
                 waiting = [p for p in probe_sent if p not in probe_seen]
                 if waiting:
                     for (event_id,) in conn.execute(
@@ -280,6 +322,7 @@ def main() -> int:
                     break
                 time.sleep(0.1)
         end_to_end_done = time.time()
+        cpu_after = cpu_by_role()
         for proc in procs:
             proc.join()
         lags = sorted(probe_seen[p] - probe_sent[p] for p in probe_seen)
@@ -295,6 +338,13 @@ def main() -> int:
         print(f"ingest→queryable lag      p50 {q[49]:.2f} s   p99 {q[98]:.2f} s   ({len(lags)} probes)")
         print(f"bare COPY, same rows      {raw_rate:>12,.0f} events/s")
         print(f"ratio pipeline/raw        {e2e_rate / raw_rate:>12.2f}")
+        print()
+        print("CPU per stored event, by role (µs):")
+        spent = {role: cpu_after.get(role, 0.0) - cpu_before.get(role, 0.0) for role in cpu_after}
+        spent["load generator"] = sender_cpu
+        for role, seconds in sorted(spent.items(), key=lambda item: -item[1]):
+            print(f"  {role:<32} {seconds / max(stored, 1) * 1e6:>8.1f}")
+        print(f"  {'total':<32} {sum(spent.values()) / max(stored, 1) * 1e6:>8.1f}")
         return 0 if stored == accepted else 1
     finally:
         stack.send_signal(signal.SIGTERM)

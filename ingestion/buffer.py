@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import redis
 from django.conf import settings
@@ -43,8 +43,9 @@ def shard_count() -> int:
     return settings.EVENTBASE["STREAM_SHARDS"]
 
 
-def shard_for(project_id: int, user_id: str) -> int:
-    return zlib.crc32(f"{project_id}:{user_id}".encode()) % settings.EVENTBASE["STREAM_SHARDS"]
+def shard_for(project_id: int, user_id: str, shards: int | None = None) -> int:
+    """The shard of a user's events (``shards``: ``shard_count()``, passed in by a caller that loops)."""
+    return zlib.crc32(f"{project_id}:{user_id}".encode()) % (shards or shard_count())
 
 
 def all_stream_keys() -> list[str]:
@@ -122,8 +123,7 @@ return table.concat(flags)
 """
 
 
-@dataclass(frozen=True)
-class StreamEvent:
+class StreamEvent(NamedTuple):
     event_id: str
     shard: int
     record: str  # the event as the flusher will COPY it (ingestion.records)

@@ -55,31 +55,35 @@ def copy_unescape(field: str) -> str | None:
     return _ESCAPED.sub(lambda m: _UNESCAPE.get(m.group(1)) or m.group(1), field)
 
 
+def client_fields(ip: str | None, user_agent: str | None) -> str:
+    """The last two body fields, the same for every event of a request: escaped once per request."""
+    return f"{NULL if ip is None else copy_escape(ip)}\t{NULL if user_agent is None else copy_escape(user_agent)}"
+
+
 def encode(
-    *,
+    ts_us: int,
+    timestamp_iso: str,
     event_id: str,
     name: str,
     source: str,
     user_id: str,
     anonymous: bool,
     session_id: str | None,
-    ts_us: int,
-    timestamp_iso: str,
     properties_json: str,
-    ip: str | None,
-    user_agent: str | None,
+    client: str,
 ) -> str:
-    """One record. ``properties_json`` must be JSON text (which never holds a raw control character)."""
-    user = copy_escape(user_id)
+    """One record. ``properties_json`` must be JSON text (which never holds a raw control character);
+    ``client`` comes from ``client_fields``. Positional: this runs for every event accepted."""
+    if _SPECIAL.search(f"{name}{source}{user_id}{session_id or ''}") is not None:
+        name, source, user_id = copy_escape(name), copy_escape(source), copy_escape(user_id)
+        session_id = copy_escape(session_id) if session_id else session_id
     if "\\" in properties_json:
         properties_json = properties_json.replace("\\", "\\\\")
-    person_work = (name in _IDENTITY_NAMES or '"$set' in properties_json) and not anonymous
+    person_work = not anonymous and (name in _IDENTITY_NAMES or '"$set' in properties_json)
     return (
-        f"{ts_us}\t{user}\t{copy_escape(session_id) if session_id else ''}\t"
-        f"{PERSON_WORK if person_work else NO_PERSON_WORK}\t"
-        f"{event_id}\t{copy_escape(name)}\t{copy_escape(source)}\t{user}\t{'t' if anonymous else 'f'}\t"
-        f"{timestamp_iso}\t{properties_json}\t{NULL if ip is None else copy_escape(ip)}\t"
-        f"{NULL if user_agent is None else copy_escape(user_agent)}"
+        f"{ts_us}\t{user_id}\t{session_id or ''}\t{PERSON_WORK if person_work else NO_PERSON_WORK}\t"
+        f"{event_id}\t{name}\t{source}\t{user_id}\t{'t' if anonymous else 'f'}\t{timestamp_iso}\t"
+        f"{properties_json}\t{client}"
     )
 
 
@@ -118,15 +122,14 @@ def from_legacy(event: dict[str, Any]) -> str:
     ts_us = int(event["t"])
     timestamp = dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=ts_us)
     return encode(
-        event_id=str(event["id"]),
-        name=event["n"],
-        source=event["s"],
-        user_id=event["u"],
-        anonymous=bool(event["a"]),
-        session_id=event.get("sid"),
-        ts_us=ts_us,
-        timestamp_iso=timestamp.isoformat(),
-        properties_json=properties,
-        ip=event.get("ip"),
-        user_agent=event.get("ua"),
+        ts_us,
+        timestamp.isoformat(),
+        str(event["id"]),
+        event["n"],
+        event["s"],
+        event["u"],
+        bool(event["a"]),
+        event.get("sid"),
+        properties,
+        client_fields(event.get("ip"), event.get("ua")),
     )

@@ -55,9 +55,10 @@ def ingest_batch(*, project: Project, batch: Batch, client: Client, received_at:
     ip = stored_ip(client.ip, project.ip_handling)
     user_agent = client.user_agent[:1000] or None
     late_before = received_at - LATE_AFTER
+    client_fields = records.client_fields(ip, user_agent)
+    shards = buffer.shard_count()
     anonymous = None
     stream_events = []
-    shard_for = buffer.shard_for
     late = 0
     for _index, event in batch.events:
         user_id, is_anonymous = event.user_id, False
@@ -65,22 +66,22 @@ def ingest_batch(*, project: Project, batch: Batch, client: Client, received_at:
             if anonymous is None:
                 anonymous = anonymous_id(salt=project.anonymous_salt, ip=client.ip, user_agent=client.user_agent)
             user_id, is_anonymous = anonymous, True
-        if event.timestamp < late_before:
+        timestamp = event.timestamp
+        if timestamp < late_before:
             late += 1
         record = records.encode(
-            event_id=event.event_id,
-            name=event.name,
-            source=event.source,
-            user_id=user_id,
-            anonymous=is_anonymous,
-            session_id=event.session_id,
-            ts_us=_micros(event.timestamp),
-            timestamp_iso=event.timestamp.isoformat(),
-            properties_json=(event.properties_json or dumps(event.properties)).decode(),
-            ip=ip,
-            user_agent=user_agent,
+            (timestamp - _EPOCH) // _MICROSECOND,
+            timestamp.isoformat(),
+            event.event_id,
+            event.name,
+            event.source,
+            user_id,
+            is_anonymous,
+            event.session_id,
+            (event.properties_json or dumps(event.properties)).decode(),
+            client_fields,
         )
-        stream_events.append(buffer.StreamEvent(event.event_id, shard_for(project.pk, user_id), record))
+        stream_events.append(buffer.StreamEvent(event.event_id, buffer.shard_for(project.pk, user_id, shards), record))
     counts = {"received": batch.received, "late": late}
     counts.update({f"rejected:{reason}": n for reason, n in batch.reasons.items()})
     flags = (

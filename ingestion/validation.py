@@ -291,6 +291,11 @@ def check_not_future(timestamp: dt.datetime, received_at: dt.datetime) -> None:
 # --- Native API events -----------------------------------------------------------------------
 
 
+def _is_plain_text(value: Any, max_length: int) -> bool:
+    # The common case of check_text in one expression; check_text explains anything else.
+    return type(value) is str and 0 < len(value) <= max_length and "\x00" not in value
+
+
 def validate_native_event(
     raw: Any,
     *,
@@ -298,49 +303,59 @@ def validate_native_event(
     request_sent_at: dt.datetime | None,
     allowed_sources: frozenset[str] | None,
 ) -> Event:
-    """Validate one event of the native API (``POST /api/v1/events``)."""
-    if not isinstance(raw, dict):
+    """Validate one event of the native API (``POST /api/v1/events``).
+
+    This runs for every event received, so the common shape of each field is accepted inline and
+    the helpers (which word the errors) are called only for anything else.
+    """
+    if type(raw) is not dict:
         raise EventError(f"an event must be a JSON object, not {_json_type(raw)}.", "invalid_shape")
-    name = raw.get("event", raw.get("event_name"))
+    get = raw.get
+    name = get("event")
     if name is None:
-        raise EventError("event is required (the event name, 1 to 200 characters).", "missing_event")
-    name = check_text(name, "event", max_length=MAX_EVENT_NAME)
-    event_id = check_event_id(raw.get("event_id"))
-    user_id = raw.get("user_id")
-    user_id = None if user_id is None else check_text(user_id, "user_id", max_length=MAX_ID_LENGTH, allow_int=True)
-    session_id = raw.get("session_id")
-    session_id = (
-        None if session_id is None else check_text(session_id, "session_id", max_length=MAX_ID_LENGTH, allow_int=True)
-    )
-    source = raw.get("source")
-    source = DEFAULT_SOURCE if source is None else check_text(source, "source", max_length=64)
+        name = get("event_name")
+        if name is None:
+            raise EventError("event is required (the event name, 1 to 200 characters).", "missing_event")
+    if not _is_plain_text(name, MAX_EVENT_NAME):
+        name = check_text(name, "event", max_length=MAX_EVENT_NAME)
+    event_id = get("event_id")
+    if type(event_id) is not str or _CANONICAL_UUID.fullmatch(event_id) is None:
+        event_id = check_event_id(event_id)
+    user_id = get("user_id")
+    if user_id is not None and not _is_plain_text(user_id, MAX_ID_LENGTH):
+        user_id = check_text(user_id, "user_id", max_length=MAX_ID_LENGTH, allow_int=True)
+    session_id = get("session_id")
+    if session_id is not None and not _is_plain_text(session_id, MAX_ID_LENGTH):
+        session_id = check_text(session_id, "session_id", max_length=MAX_ID_LENGTH, allow_int=True)
+    source = get("source")
+    if source is None:
+        source = DEFAULT_SOURCE
+    elif not _is_plain_text(source, 64):
+        source = check_text(source, "source", max_length=64)
     if allowed_sources is not None and source not in allowed_sources:
         raise EventError(
             f"source {source!r} is not one of this project's event sources "
             f"({', '.join(sorted(allowed_sources)) or 'none defined'}).",
             "unknown_source",
         )
-    ts_raw = raw.get("timestamp", raw.get("occurred_at"))
-    timestamp = (
-        None if ts_raw is None else parse_timestamp(ts_raw, "timestamp" if "timestamp" in raw else "occurred_at")
-    )
+    ts_raw = get("timestamp")
+    if ts_raw is None:
+        ts_raw = get("occurred_at")
+        timestamp = None if ts_raw is None else parse_timestamp(ts_raw, "occurred_at")
+    else:
+        timestamp = parse_timestamp(ts_raw, "timestamp")
     sent_at = request_sent_at
-    if raw.get("sent_at") is not None:
+    if get("sent_at") is not None:
         sent_at = parse_timestamp(raw["sent_at"], "sent_at")
-    properties = raw.get("properties")
+    properties = get("properties")
     properties_json = encode_properties(properties)
-    timestamp = corrected_timestamp(timestamp, sent_at, received_at)
-    check_not_future(timestamp, received_at)
-    return Event(
-        event_id=event_id,
-        name=name,
-        source=source,
-        user_id=user_id,
-        session_id=session_id,
-        timestamp=timestamp,
-        properties=properties or {},
-        properties_json=properties_json,
-    )
+    if timestamp is None:
+        timestamp = received_at
+    elif sent_at is not None:
+        timestamp = corrected_timestamp(timestamp, sent_at, received_at)
+    if timestamp - received_at > MAX_FUTURE:
+        check_not_future(timestamp, received_at)
+    return Event(event_id, name, source, user_id, session_id, timestamp, properties or {}, properties_json)
 
 
 def validate_native_batch(

@@ -21,17 +21,16 @@ def test_copy_escape_round_trips(text):
 
 def test_a_record_has_its_five_parts_and_no_raw_newline():
     record = records.encode(
-        event_id=str(uuid.uuid4()),
-        name=AWKWARD,
-        source="api",
-        user_id=AWKWARD,
-        anonymous=False,
-        session_id=None,
-        ts_us=123,
-        timestamp_iso="1970-01-01T00:00:00.000123+00:00",
-        properties_json=orjson.dumps({"$set": {"q": AWKWARD}}).decode(),
-        ip=None,
-        user_agent=AWKWARD,
+        123,
+        "1970-01-01T00:00:00.000123+00:00",
+        str(uuid.uuid4()),
+        AWKWARD,
+        "api",
+        AWKWARD,
+        False,
+        None,
+        orjson.dumps({"$set": {"q": AWKWARD}}).decode(),
+        records.client_fields(None, AWKWARD),
     )
     assert "\n" not in record
     ts, user, session, flag, body = records.split(record)
