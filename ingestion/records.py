@@ -72,13 +72,11 @@ def encode(
     properties_json: str,
     client: str,
 ) -> str:
-    """One record. ``properties_json`` must be JSON text (which never holds a raw control character);
-    ``client`` comes from ``client_fields``. Positional: this runs for every event accepted."""
+    """One record; ``client`` comes from ``client_fields``. Positional: this runs for every event accepted."""
     if _SPECIAL.search(f"{name}{source}{user_id}{session_id or ''}") is not None:
         name, source, user_id = copy_escape(name), copy_escape(source), copy_escape(user_id)
         session_id = copy_escape(session_id) if session_id else session_id
-    if "\\" in properties_json:
-        properties_json = properties_json.replace("\\", "\\\\")
+    properties_json = copy_escape(properties_json)  # JSON as sent may hold raw newlines between tokens
     person_work = not anonymous and (name in _IDENTITY_NAMES or '"$set' in properties_json)
     return (
         f"{ts_us}\t{user_id}\t{session_id or ''}\t{PERSON_WORK if person_work else NO_PERSON_WORK}\t"

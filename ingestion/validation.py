@@ -13,8 +13,9 @@ import re
 import uuid
 import zlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
+import msgspec
 import orjson
 
 MAX_BODY_BYTES = 5 * 1024 * 1024
@@ -390,3 +391,105 @@ def validate_native_batch(
             continue
         batch.events.append((index, event))
     return batch
+
+
+# --- Native API: the fast path ---------------------------------------------------------------
+#
+# Nearly every request is a batch of well-formed events. msgspec decodes and type-checks such a
+# body in C, about ten times faster than parsing it and checking each field in Python; the
+# properties are kept as the JSON text they arrived as (``msgspec.Raw``) instead of being built
+# into dicts and encoded again. Anything this path is not sure of — an error, an alias, a user
+# id sent as a number, an upper-case UUID, a NUL escape, a large or deep properties object —
+# makes it answer None, and the request takes the precise path above, which words the errors.
+
+_Text200 = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_ID_LENGTH)]
+_NULL_JSON = msgspec.Raw(b"null")
+
+
+class _FastEvent(msgspec.Struct):
+    event: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_EVENT_NAME)]
+    event_id: Annotated[str, msgspec.Meta(pattern=f"^{_CANONICAL_UUID.pattern}$")] | None = None
+    user_id: _Text200 | None = None
+    session_id: _Text200 | None = None
+    source: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
+    timestamp: Annotated[dt.datetime, msgspec.Meta(tz=True)] | None = None
+    properties: msgspec.Raw = _NULL_JSON
+    # Present only to notice them: their rules live in the precise path.
+    event_name: Any = None
+    occurred_at: Any = None
+    sent_at: Any = None
+
+
+class _FastBatch(msgspec.Struct):
+    events: list[_FastEvent]
+    sent_at: Annotated[dt.datetime, msgspec.Meta(tz=True)] | None = None
+
+
+_fast_decoder = msgspec.json.Decoder(_FastBatch)
+
+
+def fast_native_batch(body: bytes, *, received_at: dt.datetime, allowed_sources: frozenset[str] | None) -> Batch | None:
+    """The batch when every event of ``{"events": [...]}`` is valid and plain, else None."""
+    if b"\\u0000" in body:
+        return None
+    try:
+        decoded = _fast_decoder.decode(body)
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        return None
+    raw_events = decoded.events
+    if not raw_events or len(raw_events) > MAX_EVENTS_PER_REQUEST:
+        return None
+    sent_at = decoded.sent_at
+    batch = Batch(received=len(raw_events))
+    seen: set[str] = set()
+    for index, raw in enumerate(raw_events):
+        if raw.event_name is not None or raw.occurred_at is not None or raw.sent_at is not None:
+            return None
+        source = raw.source or DEFAULT_SOURCE
+        if allowed_sources is not None and source not in allowed_sources:
+            return None
+        event_id = raw.event_id or str(uuid.uuid4())
+        if event_id in seen:
+            return None
+        seen.add(event_id)
+        properties = bytes(raw.properties)
+        if properties == b"null":
+            properties = b"{}"
+        elif (
+            properties[:1] != b"{"
+            or len(properties) > MAX_PROPERTIES_BYTES
+            or properties.count(b"{") + properties.count(b"[") > MAX_PROPERTIES_DEPTH
+        ):
+            return None
+        elif b"\\u" in properties:
+            # Key names spelled with escapes ("\\u0024set") are normalised so the flusher's
+            # screen for person properties ("$set") sees them as they are.
+            properties = orjson.dumps(orjson.loads(properties))
+        timestamp = raw.timestamp
+        if timestamp is None:
+            timestamp = received_at
+        else:
+            timestamp = timestamp.astimezone(dt.UTC)
+            if sent_at is not None:
+                timestamp = corrected_timestamp(timestamp, sent_at.astimezone(dt.UTC), received_at)
+            if timestamp - received_at > MAX_FUTURE:
+                return None
+        batch.events.append(
+            (index, Event(event_id, raw.event, source, raw.user_id, raw.session_id, timestamp, {}, properties))
+        )
+    return batch
+
+
+def native_batch(body: bytes, *, received_at: dt.datetime, allowed_sources: frozenset[str] | None) -> Batch:
+    """A native-API body as a batch: the fast path when it can vouch for every event, else the precise one.
+
+    Raises ``RequestError`` when the whole request is unusable.
+    """
+    batch = fast_native_batch(body, received_at=received_at, allowed_sources=allowed_sources)
+    if batch is not None:
+        return batch
+    raw_events, sent_at = split_events(parse_json(body))
+    check_count(raw_events)
+    return validate_native_batch(
+        raw_events, received_at=received_at, sent_at_raw=sent_at, allowed_sources=allowed_sources
+    )

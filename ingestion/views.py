@@ -16,7 +16,7 @@ from django.views.decorators.csrf import csrf_exempt
 from ingestion import http, ledger
 from ingestion.buffer import BufferUnavailable
 from ingestion.services import ingest_batch
-from ingestion.validation import RequestError, check_count, parse_json, split_events, validate_native_batch
+from ingestion.validation import RequestError, native_batch
 from projects.services import api_key_mark_used
 
 logger = logging.getLogger(__name__)
@@ -40,12 +40,8 @@ def capture(request: HttpRequest) -> HttpResponse:
         ctx = http.IngestContext(key=key, client=http.client_of(request), received_at=received_at)
         http.check_limits(request, ctx)
         try:
-            raw_events, sent_at = split_events(parse_json(http.read_body(request)))
-            check_count(raw_events)
             sources = key.sources if project.restrict_sources else None
-            batch = validate_native_batch(
-                raw_events, received_at=received_at, sent_at_raw=sent_at, allowed_sources=sources
-            )
+            batch = native_batch(http.read_body(request), received_at=received_at, allowed_sources=sources)
         except RequestError as exc:
             ledger.count_request_rejection(project_id=project.pk, received_at=received_at, reason=exc.reason)
             raise
