@@ -121,6 +121,27 @@ def test_client_session_id_is_kept_and_server_sessions_split_after_an_hour(proje
     assert by_name["d"] == "client-s1"
 
 
+def test_server_sessions_hold_across_flushes_for_thousands_of_users(project, ingest_key, post, flush, settings):
+    """More users in one flush than the session script passes to one HMGET/HSET (4,000)."""
+    settings.EVENTBASE = {**settings.EVENTBASE, "STREAM_SHARDS": 1}
+    t0 = NOW - dt.timedelta(hours=1)
+    users = [f"user-{n}" for n in range(4_500)]
+    for minutes in (0, 20):
+        for offset in range(0, len(users), 1_000):
+            events = [
+                {"event": f"e{minutes}", "user_id": user, "timestamp": (t0 + dt.timedelta(minutes=minutes)).isoformat()}
+                for user in users[offset : offset + 1_000]
+            ]
+            assert post(ingest_key, {"events": events}).json()["accepted"] == len(events)
+        flush()
+    sessions: dict[str, set] = {}
+    for row in stored(project.pk):
+        sessions.setdefault(row["user_id"], set()).add(row["session_id"])
+    assert len(sessions) == 4_500
+    assert all(len(ids) == 1 for ids in sessions.values())  # 20 minutes apart: one session each
+    assert len({next(iter(ids)) for ids in sessions.values()}) == 4_500
+
+
 def test_late_event_lands_in_its_own_day_partition(project, ingest_key, post, flush):
     old = dt.datetime(2020, 2, 29, 12, 0, tzinfo=dt.UTC)
     response = post(ingest_key, {"event": "late", "timestamp": old.isoformat()})

@@ -38,7 +38,7 @@ def _fields(batch):
                     "session_id": "s1",
                     "source": "web",
                     "timestamp": "2026-05-01T13:59:00+02:00",
-                    "properties": {"amount": 9.5, "items": [{"sku": "a"}], "note": "tab\there \\ \"q\" 🎉"},
+                    "properties": {"amount": 9.5, "items": [{"sku": "a"}], "note": 'tab\there \\ "q" 🎉'},
                 },
                 {"event": "click", "event_id": str(uuid.uuid4()), "timestamp": "2026-04-01T00:00:00Z"},
                 {"event": "spaced", "event_id": str(uuid.uuid4()), "timestamp": "2026-05-01 11:00:00.5-03:30"},
