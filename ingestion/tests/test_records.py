@@ -80,3 +80,37 @@ def test_entries_buffered_by_the_previous_version_are_still_stored(project, flus
     assert row["timestamp"] == ts and row["received_at"] == ts
     assert row["ip"] == "10.0.0.1" and row["user_agent"] == "old agent"
     assert row["session_id"]  # a server session, as for new entries
+
+
+@pytest.mark.django_db
+def test_a_dead_letter_of_records_is_listed_and_replayed(project, flush):
+    from ingestion.dead_letters import dead_letters_list, dead_letters_replay
+
+    ts = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
+    ts_us = int(ts.timestamp()) * 1_000_000
+    lines = [
+        records.encode(
+            ts_us,
+            ts.isoformat(),
+            str(uuid.uuid4()),
+            name,
+            "api",
+            "u",
+            False,
+            None,
+            "{}",
+            records.client_fields(None, None),
+        )
+        for name in ("first", "second")
+    ]
+    client = buffer.get_redis()
+    buffer.ensure_groups(client)
+    client.xadd(
+        buffer.DLQ,
+        {"p": project.pk, "r": ts_us, "e": "\n".join(lines), "stream": buffer.stream_key(0), "error": "db was down"},
+    )
+    [letter] = dead_letters_list()
+    assert (letter.events, letter.project_id, letter.error) == (2, project.pk, "db was down")
+    assert dead_letters_replay() == 1
+    flush()
+    assert sorted(row["event_name"] for row in stored(project.pk)) == ["first", "second"]
