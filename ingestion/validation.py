@@ -177,6 +177,8 @@ def check_text(value: Any, field_name: str, *, max_length: int, allow_int: bool 
         raise EventError(f"{field_name} must be 1 to {max_length} characters long.", f"invalid_{field_name}")
     if "\x00" in value:
         raise EventError(f"{field_name} contains a NUL character.", "nul_character")
+    if not value.isascii() and _SURROGATE.search(value):
+        raise EventError(f"{field_name} {_SURROGATE_MESSAGE}", "invalid_text")
     return value
 
 
@@ -221,12 +223,25 @@ def encode_properties(value: Any, field_name: str = "properties") -> bytes:
     return encoded
 
 
+_SURROGATE_MESSAGE = (
+    "contains an unpaired UTF-16 surrogate (a \\ud800 to \\udfff escape without its pair), which is not "
+    "text and cannot be stored."
+)
+
+
 def dumps(value: Any) -> bytes:
-    """Compact JSON; falls back to the standard library for integers beyond 64 bits."""
+    """Compact JSON; falls back to the standard library for integers beyond 64 bits.
+
+    The standard library also decodes what orjson refuses, such as a lone ``\\ud800`` escape: such
+    a string cannot be encoded as UTF-8 (nor stored by PostgreSQL), which is the sender's error.
+    """
     try:
         return orjson.dumps(value)
     except TypeError:
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+        try:
+            return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+        except UnicodeEncodeError:
+            raise EventError(f"the event {_SURROGATE_MESSAGE}", "invalid_text") from None
 
 
 def _check_tree(value: Any, path: str, depth: int) -> None:
@@ -249,6 +264,7 @@ def _check_tree(value: Any, path: str, depth: int) -> None:
                 raise EventError(f"{path}[{n}] contains a NUL character.", "nul_character")
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
@@ -294,7 +310,12 @@ def check_not_future(timestamp: dt.datetime, received_at: dt.datetime) -> None:
 
 def _is_plain_text(value: Any, max_length: int) -> bool:
     # The common case of check_text in one expression; check_text explains anything else.
-    return type(value) is str and 0 < len(value) <= max_length and "\x00" not in value
+    return (
+        type(value) is str
+        and 0 < len(value) <= max_length
+        and "\x00" not in value
+        and (value.isascii() or _SURROGATE.search(value) is None)
+    )
 
 
 def validate_native_event(
@@ -433,8 +454,10 @@ def fast_native_batch(body: bytes, *, received_at: dt.datetime, allowed_sources:
     if b"\\u0000" in body:
         return None
     try:
+        # msgspec checks the UTF-8 of the strings it decodes, not of the properties it keeps raw.
+        body.decode()
         decoded = _fast_decoder.decode(body)
-    except (msgspec.ValidationError, msgspec.DecodeError):
+    except (UnicodeDecodeError, msgspec.ValidationError, msgspec.DecodeError):
         return None
     raw_events = decoded.events
     if not raw_events or len(raw_events) > MAX_EVENTS_PER_REQUEST:
@@ -464,7 +487,10 @@ def fast_native_batch(body: bytes, *, received_at: dt.datetime, allowed_sources:
         elif b"\\u" in properties:
             # Key names spelled with escapes ("\\u0024set") are normalised so the flusher's
             # screen for person properties ("$set") sees them as they are.
-            properties = orjson.dumps(orjson.loads(properties))
+            try:
+                properties = orjson.dumps(orjson.loads(properties))
+            except orjson.JSONDecodeError:  # e.g. an unpaired surrogate: the precise path says so
+                return None
         timestamp = raw.timestamp
         if timestamp is None:
             timestamp = received_at

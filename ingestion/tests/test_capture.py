@@ -185,6 +185,7 @@ def test_get_is_405(client):
         (b"{not json", 400, "not valid JSON"),
         (b"", 400, "empty"),
         (b"\xff\xfe", 400, "JSON"),
+        (b'{"events": [{"event": "e", "properties": {"k": "\xff"}}]}', 400, "UTF-8"),
         (b"[1, 2]", 400, "array"),
         (b'"just a string"', 400, "JSON object"),
         (b'{"events": {"event": "x"}}', 400, "list"),
@@ -248,6 +249,10 @@ BAD_EVENTS = [
     ({"event": "x", "properties": _nested(20)}, "nested deeper"),
     ("not an object", "must be a JSON object"),
     ({"event": "x", "source": 5}, "source must be a string"),
+    # json.dumps sends these as \\ud800-style escapes: valid JSON syntax, but not text
+    ({"event": "x\ud800"}, "unpaired UTF-16 surrogate"),
+    ({"event": "x", "user_id": "u\udfff"}, "unpaired UTF-16 surrogate"),
+    ({"event": "x", "properties": {"k": "\ud800"}}, "unpaired UTF-16 surrogate"),
 ]
 
 

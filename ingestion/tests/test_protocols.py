@@ -153,7 +153,8 @@ def test_posthog_invalid_events_are_dropped_valid_ones_kept(project, ingest_key,
     nul = _event(properties={"k": "a\x00b"})
     future = _event(timestamp=(NOW + dt.timedelta(days=3)).isoformat())
     no_id = {"event": "x"}
-    mixed = {"api_key": ingest_key, "batch": [too_big, nul, future, no_id, _event(event="ok")]}
+    surrogate = _event(properties={"k": "\ud800"})
+    mixed = {"api_key": ingest_key, "batch": [too_big, nul, future, no_id, surrogate, _event(event="ok")]}
     assert _ph(client, "/batch/", mixed).status_code == 200
     flush()
     assert [row["event_name"] for row in stored(project.pk)] == ["ok"]
@@ -277,6 +278,13 @@ def test_segment_errors_have_code_and_message(project, ingest_key, client):
         HTTP_AUTHORIZATION=_basic(ingest_key),
     )
     assert invalid.status_code == 400 and "anonymousId" in invalid.json()["message"]
+    not_text = client.post(
+        "/v1/track",
+        data=json.dumps({"event": "e", "userId": "u", "properties": {"k": "\ud800"}}),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=_basic(ingest_key),
+    )
+    assert not_text.status_code == 400 and "surrogate" in not_text.json()["message"]
 
 
 def test_segment_size_limits(project, ingest_key, client, flush):
