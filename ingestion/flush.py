@@ -44,6 +44,7 @@ logger = logging.getLogger(__name__)
 SESSION_GAP_US = 60 * 60 * 1_000_000  # a session closes after 60 minutes without events
 _DAY_US = 86_400 * 1_000_000
 _EPOCH_ORDINAL = 719_163  # date(1970, 1, 1).toordinal()
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 FAILURES = "eb:flush:failures"
 # Unix time of the last flush that stored at least one entry: the monitoring page shows it and
 # the stall alert compares it with the age of the oldest buffered entry.
@@ -289,8 +290,6 @@ SELECT count(*),
        coalesce(array_agg(project_id::text || ':' || event_id::text) FILTER (WHERE event_id = ANY(%s::uuid[])), '{{}}')
 FROM inserted
 """
-
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 _COUNT_FLUSHED_SQL = """
 INSERT INTO ingestion_ingestionledger
