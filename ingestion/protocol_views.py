@@ -24,6 +24,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from ingestion import http, ledger
 from ingestion.buffer import BufferUnavailable
+from ingestion.middleware import capture_endpoint
 from ingestion.protocols import posthog, segment
 from ingestion.protocols.common import Envelope
 from ingestion.services import IngestResult, ingest_batch
@@ -132,6 +133,7 @@ def _posthog_error(request: HttpRequest, outcome: Outcome) -> HttpResponse:
     return _json(request, body, exc.status, outcome.project)
 
 
+@capture_endpoint
 @csrf_exempt
 def posthog_capture(request: HttpRequest) -> HttpResponse:
     """``/e/``, ``/i/v0/e/``, ``/batch/``, ``/capture/``, ``/track/``: the legacy capture API."""
@@ -147,6 +149,7 @@ def posthog_capture(request: HttpRequest) -> HttpResponse:
     return _json(request, {"status": 1}, 200, outcome.project)
 
 
+@capture_endpoint
 @csrf_exempt
 def posthog_capture_v1(request: HttpRequest) -> HttpResponse:
     """``/i/v1/analytics/events``: Bearer auth, one result per event uuid."""
@@ -237,6 +240,7 @@ def _segment_error(request: HttpRequest, outcome: Outcome) -> HttpResponse:
     return response
 
 
+@capture_endpoint
 @csrf_exempt
 def segment_capture(request: HttpRequest, kind: str) -> HttpResponse:
     """``POST /v1/<track|identify|page|screen|group|alias|batch>`` and the short ``/v1/t`` forms."""

@@ -15,6 +15,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from ingestion import http, ledger
 from ingestion.buffer import BufferUnavailable
+from ingestion.middleware import capture_endpoint
 from ingestion.services import ingest_batch
 from ingestion.validation import RequestError, native_batch
 from projects.services import api_key_mark_used
@@ -22,6 +23,7 @@ from projects.services import api_key_mark_used
 logger = logging.getLogger(__name__)
 
 
+@capture_endpoint
 @csrf_exempt
 def capture(request: HttpRequest) -> HttpResponse:
     if request.method == "OPTIONS":
