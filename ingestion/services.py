@@ -15,7 +15,7 @@ import redis
 from config.redis import get_redis
 from ingestion import buffer, ledger, records
 from ingestion.identity import anonymous_id, stored_ip
-from ingestion.validation import LATE_AFTER, Batch, dumps
+from ingestion.validation import LATE_AFTER, Batch
 from projects.models import Project
 
 
@@ -78,7 +78,7 @@ def ingest_batch(*, project: Project, batch: Batch, client: Client, received_at:
             user_id,
             is_anonymous,
             event.session_id,
-            (event.properties_json or dumps(event.properties)).decode(),
+            event.properties_json.decode(),
             client_fields,
         )
         stream_events.append(buffer.StreamEvent(event.event_id, buffer.shard_for(project.pk, user_id, shards), record))

@@ -58,8 +58,7 @@ class Event:
     user_id: str | None
     session_id: str | None
     timestamp: dt.datetime
-    properties: dict[str, Any]
-    properties_json: bytes | None = None  # ``properties`` already encoded, when validation did it
+    properties_json: bytes  # the properties object as JSON text: encoded once, or kept as sent (fast path)
 
 
 @dataclass
@@ -369,15 +368,14 @@ def validate_native_event(
     sent_at = request_sent_at
     if get("sent_at") is not None:
         sent_at = parse_timestamp(raw["sent_at"], "sent_at")
-    properties = get("properties")
-    properties_json = encode_properties(properties)
+    properties_json = encode_properties(get("properties"))
     if timestamp is None:
         timestamp = received_at
     elif sent_at is not None:
         timestamp = corrected_timestamp(timestamp, sent_at, received_at)
     if timestamp - received_at > MAX_FUTURE:
         check_not_future(timestamp, received_at)
-    return Event(event_id, name, source, user_id, session_id, timestamp, properties or {}, properties_json)
+    return Event(event_id, name, source, user_id, session_id, timestamp, properties_json)
 
 
 def validate_native_batch(
@@ -501,7 +499,7 @@ def fast_native_batch(body: bytes, *, received_at: dt.datetime, allowed_sources:
             if timestamp - received_at > MAX_FUTURE:
                 return None
         batch.events.append(
-            (index, Event(event_id, raw.event, source, raw.user_id, raw.session_id, timestamp, {}, properties))
+            (index, Event(event_id, raw.event, source, raw.user_id, raw.session_id, timestamp, properties))
         )
     return batch
 

@@ -157,7 +157,6 @@ def to_event(
         user_id=user_id,
         session_id=session_id,
         timestamp=timestamp,
-        properties=properties,
         properties_json=encode_properties(properties),
     )
 

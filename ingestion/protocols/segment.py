@@ -153,7 +153,6 @@ def to_event(
         user_id=user_id or anonymous_id,
         session_id=None,
         timestamp=timestamp,
-        properties=properties,
         properties_json=encode_properties(properties),
     )
 
