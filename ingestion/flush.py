@@ -191,7 +191,8 @@ def assign_sessions(client: redis.Redis, entries: list[Entry]) -> None:
         users = by_hash[session_key(entry.stream)]
         for record in entry.records:
             if not record[2]:
-                # The user is COPY-escaped, so the field holds no raw newline or tab (the framing).
+                # session_field(), inlined: the user is already COPY-escaped in the record, so the
+                # field holds no raw newline or tab (the scripts' framing).
                 user_field = prefix + record[1]
                 pending = users.get(user_field)
                 if pending is None:

@@ -57,6 +57,7 @@ def ingest_batch(*, project: Project, batch: Batch, client: Client, received_at:
     late_before = received_at - LATE_AFTER
     client_fields = records.client_fields(ip, user_agent)
     shards = buffer.shard_count()
+    project_id = project.pk
     anonymous = None
     stream_events = []
     late = 0
@@ -81,7 +82,7 @@ def ingest_batch(*, project: Project, batch: Batch, client: Client, received_at:
             event.properties_json.decode(),
             client_fields,
         )
-        stream_events.append(buffer.StreamEvent(event.event_id, buffer.shard_for(project.pk, user_id, shards), record))
+        stream_events.append(buffer.StreamEvent(event.event_id, buffer.shard_for(project_id, user_id, shards), record))
     counts = {"received": batch.received, "late": late}
     counts.update({f"rejected:{reason}": n for reason, n in batch.reasons.items()})
     flags = (
