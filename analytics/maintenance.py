@@ -190,5 +190,5 @@ def _forget_session(project_id: int, user_id: str) -> None:
 
     client = get_redis()
     field_name = session_field(project_id, user_id)
-    for shard in range(buffer.shard_count()):
-        client.hdel(session_key(buffer.stream_key(shard)), field_name)
+    for stream in buffer.all_stream_keys(client):
+        client.hdel(session_key(stream), field_name)

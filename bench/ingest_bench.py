@@ -222,6 +222,17 @@ def machine() -> str:
     return f"{os.cpu_count()} cores, {cpu}, {mem:.0f} GiB RAM, {platform.system()} {platform.release()}"
 
 
+# The settings that shape the pipeline's throughput and lag, printed when set so a run says what it measured.
+_KNOBS = (
+    "WEB_CONCURRENCY",
+    "WEB_THREADS",
+    "INGEST_STREAM_SHARDS",
+    "RQ_WORKERS",
+    "FLUSH_INTERVAL_MS",
+    "FLUSH_BATCH_EVENTS",
+)
+
+
 def main() -> int:
     env = dict(os.environ)
     data_dir = Path(env.get("BENCH_DATA_DIR", ROOT / "var" / "bench"))
@@ -235,6 +246,8 @@ def main() -> int:
         embedded.remove(data_dir)
     db_url = env.get("DATABASE_URL") or embedded.default_database_url(data_dir)
     print(f"machine: {machine()}")
+    knobs = [f"{name}={env[name]}" for name in _KNOBS if env.get(name)]
+    print(f"settings: {' '.join(knobs) if knobs else 'the defaults of make run'}")
     print(f"starting the stack on :{PORT} (data under {data_dir}) …", flush=True)
     data_dir.parent.mkdir(parents=True, exist_ok=True)
     stack_log = open(data_dir.parent / "bench-stack.log", "w")  # noqa: SIM115 - outlives this block

@@ -14,7 +14,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from config import embedded
-from config.env import env_bool, env_int, env_list, env_str
+from config.env import DEFAULT_STREAM_SHARDS, env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -186,7 +186,7 @@ CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", [])
 # --- Product knobs ----------------------------------------------------------------------------
 
 EVENTBASE = {
-    "STREAM_SHARDS": env_int("INGEST_STREAM_SHARDS", 2, minimum=1),
+    "STREAM_SHARDS": env_int("INGEST_STREAM_SHARDS", DEFAULT_STREAM_SHARDS, minimum=1),
     "DEDUPE_WINDOW_SECONDS": env_int("INGEST_DEDUPE_WINDOW_SECONDS", 86_400, minimum=0),
     "API_KEY_CACHE_SECONDS": env_int("API_KEY_CACHE_SECONDS", 10, minimum=0),
     # Only behind a proxy you run: otherwise clients could pick the IP they are rate-limited by.

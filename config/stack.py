@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from config import embedded
+from config.env import DEFAULT_STREAM_SHARDS
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -31,7 +32,8 @@ def _say(message: str) -> None:
 def _children_commands(env: dict[str, str]) -> dict[str, list[str]]:
     python = sys.executable
     manage = str(BASE_DIR / "manage.py")
-    flushers = int(env.get("RQ_WORKERS", "2"))
+    # One flush worker per shard: a shard is drained by one worker at a time.
+    flushers = int(env.get("RQ_WORKERS") or env.get("INGEST_STREAM_SHARDS") or DEFAULT_STREAM_SHARDS)
     background = int(env.get("RQ_BACKGROUND_WORKERS", "1"))
     commands = {
         "web": [

@@ -9,6 +9,9 @@ Layout (all keys prefixed ``eb:``):
   one flusher: server-side sessions need no cross-worker coordination. Throughput scales by
   adding shards (``INGEST_STREAM_SHARDS``) and workers; each shard is drained by one worker at
   a time under a lock.
+- ``eb:streams`` — every stream the append script has written to. Readers go by it as well as by
+  ``INGEST_STREAM_SHARDS``, so lowering the shard count strands nothing: a retired shard is still
+  drained and shown until it is empty, then forgotten.
 - consumer group ``flushers`` on every shard; entries are acknowledged *and deleted* together
   after the PostgreSQL commit, so a stream holds exactly the entries not yet stored.
 - ``eb:dd:<project>:<window>`` — sets of the event ids accepted per dedupe window, so a client
@@ -33,6 +36,7 @@ from config.redis import get_redis
 
 GROUP = "flushers"
 DLQ = "eb:dlq"
+STREAMS = "eb:streams"
 
 
 def stream_key(shard: int) -> str:
@@ -48,8 +52,40 @@ def shard_for(project_id: int, user_id: str, shards: int | None = None) -> int:
     return zlib.crc32(f"{project_id}:{user_id}".encode()) % (shards or shard_count())
 
 
-def all_stream_keys() -> list[str]:
+def shard_of(key: str) -> int:
+    return int(key.rsplit(":", 1)[1])
+
+
+def configured_stream_keys() -> list[str]:
+    """The streams new events go to (``INGEST_STREAM_SHARDS``)."""
     return [stream_key(n) for n in range(shard_count())]
+
+
+def all_stream_keys(client: redis.Redis | None = None) -> list[str]:
+    """The configured streams, then any other stream that was written to and is not yet empty.
+
+    A web process started with a higher ``INGEST_STREAM_SHARDS`` (before the setting was lowered,
+    or during a rolling restart) may have left events in a shard the configuration no longer names.
+    """
+    configured = configured_stream_keys()
+    registered = {key.decode() for key in (client or get_redis()).smembers(STREAMS)}
+    return configured + sorted(registered.difference(configured), key=shard_of)
+
+
+# Atomic with the append script (which registers a stream as it writes to it), so an entry can
+# never land in a stream that was just forgotten. The shard's session state goes with it: its
+# users' events now go to other shards, which keep their own.
+_RETIRE = """
+if redis.call('XLEN', KEYS[1]) > 0 then return 0 end
+redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('SREM', KEYS[3], KEYS[1])
+return 1
+"""
+
+
+def retire_if_empty(client: redis.Redis, key: str, session_key: str) -> bool:
+    """Forget a stream the configuration no longer names, once it holds nothing (True: forgotten)."""
+    return bool(client.eval(_RETIRE, 3, key, session_key, STREAMS))
 
 
 # KEYS: ledger hash, quota counter, dedupe set of this window, of the previous window, then one
@@ -107,6 +143,7 @@ if ttl > 0 and accepted > 0 then
 end
 for key_index, list in pairs(per_stream) do
   redis.call('XADD', KEYS[key_index], '*', 'p', project, 'r', received, 'e', table.concat(list, '\\n'))
+  redis.call('SADD', 'eb:streams', KEYS[key_index])
 end
 redis.call('HINCRBY', KEYS[1], 'accepted', accepted)
 if n > accepted then redis.call('HINCRBY', KEYS[1], 'duplicate', n - accepted) end
@@ -181,7 +218,7 @@ def append(
 def ensure_groups(client: redis.Redis | None = None) -> None:
     """Create the consumer group on every shard (from the beginning, so nothing is skipped)."""
     client = client or get_redis()
-    for key in all_stream_keys():
+    for key in all_stream_keys(client):
         try:
             client.xgroup_create(key, GROUP, id="0", mkstream=True)
         except redis.ResponseError as exc:

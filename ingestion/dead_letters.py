@@ -68,7 +68,7 @@ def dead_letters_replay(*, ids: list[str] | None = None) -> int:
         if ids is not None and letter_id not in ids:
             continue
         stream = fields.get(b"stream", b"").decode()
-        if stream not in buffer.all_stream_keys():
+        if stream not in buffer.configured_stream_keys():
             stream = buffer.stream_key(0)
         payload = {k: v for k, v in fields.items() if k in (b"p", b"r", b"e", b"d")}
         pipe = client.pipeline(transaction=True)

@@ -227,8 +227,8 @@ def sessions_sweep(*, now_us: int | None = None) -> int:
     client = get_redis()
     cutoff = (now_us or int(time.time() * 1_000_000)) - 2 * SESSION_GAP_US
     removed = 0
-    for shard in range(buffer.shard_count()):
-        key = session_key(buffer.stream_key(shard))
+    for stream in buffer.all_stream_keys(client):
+        key = session_key(stream)
         stale = [field for field, value in client.hscan_iter(key, count=1000) if int(value.split(b" ", 1)[1]) < cutoff]
         for offset in range(0, len(stale), 1000):
             removed += client.hdel(key, *stale[offset : offset + 1000])
@@ -519,7 +519,7 @@ def drain(
     total = FlushStats()
     deadline = time.monotonic() + seconds
     token = uuid.uuid4().hex
-    order = list(shards) if shards is not None else list(range(buffer.shard_count()))
+    order = list(shards) if shards is not None else [buffer.shard_of(key) for key in buffer.all_stream_keys(client)]
     if linger:
         # Fullest shard first (ties in random order), so a backlog gets a worker before an idle shard.
         pipe = client.pipeline(transaction=False)
@@ -537,14 +537,20 @@ def drain(
             held.append(shard)
     interval = settings.EVENTBASE["FLUSH_INTERVAL_MS"] / 1000
     full_batch = max(1, settings.EVENTBASE["FLUSH_BATCH_EVENTS"] // 100)
+    configured = buffer.shard_count()  # shards past this were dropped from the setting: drain, then forget
     try:
         while held:
             cycle_started = time.monotonic()
             for shard in held:
                 client.pexpire(f"eb:flushlock:{shard}", _LOCK_MS)
             progressed, backlog = False, False
-            for shard in held:
-                stats = flush_once(client, buffer.stream_key(shard), consumer)
+            for shard in list(held):
+                stream = buffer.stream_key(shard)
+                if shard >= configured and buffer.retire_if_empty(client, stream, session_key(stream)):
+                    held.remove(shard)
+                    client.eval(_RELEASE, 1, f"eb:flushlock:{shard}", token)
+                    continue
+                stats = flush_once(client, stream, consumer)
                 total.add(stats)
                 progressed = progressed or bool(stats.entries)
                 backlog = backlog or stats.entries >= full_batch

@@ -68,6 +68,23 @@ def test_crash_after_commit_before_ack_stores_each_event_once(project, ingest_ke
     assert sum(IngestionLedger.objects.filter(project=project).values_list("flushed", flat=True)) == 150
 
 
+@pytest.mark.django_db
+def test_lowering_the_shard_count_strands_nothing(project, ingest_key, post, settings):
+    settings.EVENTBASE = {**settings.EVENTBASE, "STREAM_SHARDS": 6}
+    _post_many(post, ingest_key, 4, 100)
+    client = buffer.get_redis()
+    assert client.xlen(buffer.stream_key(4)) and client.xlen(buffer.stream_key(5))
+    # Restarted with fewer shards: new events go to two, but what shards 2-5 hold must still flush.
+    settings.EVENTBASE = {**settings.EVENTBASE, "STREAM_SHARDS": 2}
+    assert buffer.all_stream_keys() == [buffer.stream_key(n) for n in range(6)]
+    post(ingest_key, {"event": "after", "user_id": "user-1"})
+    flusher.drain(seconds=10)
+    assert _count(project.pk) == 401
+    # Empty, the retired shards are forgotten, with their session state.
+    assert buffer.all_stream_keys() == [buffer.stream_key(0), buffer.stream_key(1)]
+    assert not any(client.exists(buffer.stream_key(n), flusher.session_key(buffer.stream_key(n))) for n in range(2, 6))
+
+
 @pytest.mark.django_db(transaction=True)
 def test_worker_killed_mid_flush_loses_nothing_and_doubles_nothing(
     project, ingest_key, post, settings, test_database_url
