@@ -215,12 +215,14 @@ def append(
     return [flag == 49 for flag in flags]  # b"1"
 
 
-def ensure_groups(client: redis.Redis | None = None) -> None:
-    """Create the consumer group on every shard (from the beginning, so nothing is skipped)."""
+def ensure_groups(client: redis.Redis | None = None) -> list[str]:
+    """Create the consumer group on every stream (from the beginning, so nothing is skipped); returns the streams."""
     client = client or get_redis()
-    for key in all_stream_keys(client):
+    keys = all_stream_keys(client)
+    for key in keys:
         try:
             client.xgroup_create(key, GROUP, id="0", mkstream=True)
         except redis.ResponseError as exc:
             if "BUSYGROUP" not in str(exc):
                 raise
+    return keys

@@ -514,12 +514,12 @@ def drain(
     workers drain N shards side by side; run at least as many flush workers as shards.
     """
     client = get_redis()
-    buffer.ensure_groups(client)
+    streams = buffer.ensure_groups(client)
     consumer = consumer_name()
     total = FlushStats()
     deadline = time.monotonic() + seconds
     token = uuid.uuid4().hex
-    order = list(shards) if shards is not None else [buffer.shard_of(key) for key in buffer.all_stream_keys(client)]
+    order = list(shards) if shards is not None else [buffer.shard_of(key) for key in streams]
     if linger:
         # Fullest shard first (ties in random order), so a backlog gets a worker before an idle shard.
         pipe = client.pipeline(transaction=False)

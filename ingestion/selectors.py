@@ -21,20 +21,21 @@ def flushed_until(*, now: dt.datetime | None = None) -> dt.datetime:
     when every shard is empty.
     """
     now = now or dt.datetime.now(dt.UTC)
-    pipe = get_redis().pipeline(transaction=False)
-    queue_oldest_reads(pipe)
+    client = get_redis()
+    pipe = client.pipeline(transaction=False)
+    queue_oldest_reads(pipe, buffer.all_stream_keys(client))
     oldest = oldest_received_us(pipe.execute())
     if oldest is None:
         return now - _IN_FLIGHT_MARGIN
     return min(now, dt.datetime.fromtimestamp(oldest / 1_000_000, dt.UTC)) - _IN_FLIGHT_MARGIN
 
 
-def queue_oldest_reads(pipe) -> None:
-    """Queue, on a pipeline, the reads ``oldest_received_us`` needs (one XRANGE per shard).
+def queue_oldest_reads(pipe, keys: list[str]) -> None:
+    """Queue, on a pipeline, the reads ``oldest_received_us`` needs (one XRANGE per stream of ``keys``).
 
     The first few entries, not just the first: web nodes append with slightly different clocks.
     """
-    for key in buffer.all_stream_keys():
+    for key in keys:
         pipe.xrange(key, count=10)
 
 
@@ -52,7 +53,7 @@ def buffered_entries() -> dict[str, int]:
     """Entries waiting in each shard's stream."""
     client = get_redis()
     pipe = client.pipeline(transaction=False)
-    keys = buffer.all_stream_keys()
+    keys = buffer.all_stream_keys(client)
     for key in keys:
         pipe.xlen(key)
     return dict(zip(keys, pipe.execute(), strict=True))

@@ -60,11 +60,11 @@ def pipeline_vitals(*, now: dt.datetime | None = None, client: redis.Redis | Non
     """
     now = now or dt.datetime.now(dt.UTC)
     client = client or get_redis()
-    keys = buffer.all_stream_keys()
+    keys = buffer.all_stream_keys(client)
     pipe = client.pipeline(transaction=False)
     for key in keys:
         pipe.xlen(key)
-    queue_oldest_reads(pipe)
+    queue_oldest_reads(pipe, keys)
     pipe.get(LAST_SUCCESS)
     results = pipe.execute()
     lengths = results[: len(keys)]
@@ -80,7 +80,7 @@ def pipeline_vitals(*, now: dt.datetime | None = None, client: redis.Redis | Non
 def shards_status(*, client: redis.Redis | None = None) -> list[ShardStatus]:
     """Per shard: length, consumer-group lag and pending entries of the ``flushers`` group."""
     client = client or get_redis()
-    keys = buffer.all_stream_keys()
+    keys = buffer.all_stream_keys(client)
     pipe = client.pipeline(transaction=False)
     for key in keys:
         pipe.xlen(key)
