@@ -1,6 +1,7 @@
 """Capture endpoints are served ahead of the middleware they have no use for; other pages are not."""
 
 import pytest
+from prometheus_client import REGISTRY
 
 from ingestion.middleware import _capture_match
 
@@ -25,3 +26,16 @@ def test_a_capture_response_skips_the_page_middleware_but_keeps_security_headers
     assert response.wsgi_request.resolver_match.url_name == "capture"
     page = client.get("/admin/login/")
     assert page.status_code == 200 and page["X-Frame-Options"] == "DENY"
+
+
+def test_capture_requests_keep_their_per_view_metrics(project, ingest_key, post):
+    def sample(name: str, **labels: str) -> float:
+        return REGISTRY.get_sample_value(name, {"view": "capture", "method": "POST", **labels}) or 0
+
+    responses = ("django_http_responses_total_by_status_view_method_total", {"status": "202"})
+    latency = ("django_http_requests_latency_seconds_by_view_method_count", {})
+    before = sample(responses[0], **responses[1]), sample(latency[0])
+    assert post(ingest_key, {"event": "x"}).status_code == 202
+    assert post(ingest_key, {"event": "y"}).status_code == 202
+    after = sample(responses[0], **responses[1]), sample(latency[0])
+    assert (after[0] - before[0], after[1] - before[1]) == (2, 2)
