@@ -8,7 +8,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 # Read by settings (INGEST_STREAM_SHARDS) and by `make run`, which starts a flush worker per shard
 # unless RQ_WORKERS says otherwise. Four: on two cores, two shards' flushers fell behind an API
-# accepting 40k+ events/s and the lag grew past 5 s; four kept it around a second (BENCHMARKS.md).
+# accepting 40k+ events/s and the lag grew past 5 s; four kept its p99 at 1-2.4 s (BENCHMARKS.md).
 DEFAULT_STREAM_SHARDS = 4
 
 _TRUE = {"1", "true", "yes", "on"}
