@@ -497,6 +497,14 @@ _RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL
 _LOCK_MS = 30_000  # a dead worker's shard is free again after this long
 
 
+def _lock_key(shard: int) -> str:
+    return f"eb:flushlock:{shard}"
+
+
+def _release(client: redis.Redis, shard: int, token: str) -> None:
+    client.eval(_RELEASE, 1, _lock_key(shard), token)
+
+
 def drain(
     *,
     seconds: float = 10.0,
@@ -533,7 +541,7 @@ def drain(
         if max_shards is not None and len(held) >= max_shards:
             break
         # A shard another worker holds is being drained right now; skip it.
-        if client.set(f"eb:flushlock:{shard}", token, nx=True, px=_LOCK_MS):
+        if client.set(_lock_key(shard), token, nx=True, px=_LOCK_MS):
             held.append(shard)
     interval = settings.EVENTBASE["FLUSH_INTERVAL_MS"] / 1000
     full_batch = max(1, settings.EVENTBASE["FLUSH_BATCH_EVENTS"] // 100)
@@ -542,13 +550,13 @@ def drain(
         while held:
             cycle_started = time.monotonic()
             for shard in held:
-                client.pexpire(f"eb:flushlock:{shard}", _LOCK_MS)
+                client.pexpire(_lock_key(shard), _LOCK_MS)
             progressed, backlog = False, False
             for shard in list(held):
                 stream = buffer.stream_key(shard)
                 if shard >= configured and buffer.retire_if_empty(client, stream, session_key(stream)):
                     held.remove(shard)
-                    client.eval(_RELEASE, 1, f"eb:flushlock:{shard}", token)
+                    _release(client, shard, token)
                     continue
                 stats = flush_once(client, stream, consumer)
                 total.add(stats)
@@ -563,7 +571,7 @@ def drain(
                 time.sleep(max(0.0, min(interval - (time.monotonic() - cycle_started), deadline - time.monotonic())))
     finally:
         for shard in held:
-            client.eval(_RELEASE, 1, f"eb:flushlock:{shard}", token)
+            _release(client, shard, token)
     if total.entries:
         logger.info(
             "flushed",

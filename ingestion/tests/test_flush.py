@@ -111,7 +111,7 @@ def test_worker_killed_mid_flush_loses_nothing_and_doubles_nothing(
     assert 0 < stored_before < 6000, "the worker should have been killed part-way"
     # Its locks expire only after a while; a replacement worker would wait. Tests don't.
     for shard in range(buffer.shard_count()):
-        buffer.get_redis().delete(f"eb:flushlock:{shard}")
+        buffer.get_redis().delete(flusher._lock_key(shard))
     settings.EVENTBASE = {**settings.EVENTBASE, "FLUSH_CLAIM_IDLE_MS": 1}
     flusher.drain(seconds=60)
     assert _count(project.pk) == 6000

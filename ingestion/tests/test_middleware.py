@@ -29,13 +29,17 @@ def test_a_capture_response_skips_the_page_middleware_but_keeps_security_headers
 
 
 def test_capture_requests_keep_their_per_view_metrics(project, ingest_key, post):
-    def sample(name: str, **labels: str) -> float:
-        return REGISTRY.get_sample_value(name, {"view": "capture", "method": "POST", **labels}) or 0
+    def counts() -> tuple[float, float]:
+        labels = {"view": "capture", "method": "POST"}
+        responses = "django_http_responses_total_by_status_view_method_total"
+        latency = "django_http_requests_latency_seconds_by_view_method_count"
+        return (
+            REGISTRY.get_sample_value(responses, {**labels, "status": "202"}) or 0,
+            REGISTRY.get_sample_value(latency, labels) or 0,
+        )
 
-    responses = ("django_http_responses_total_by_status_view_method_total", {"status": "202"})
-    latency = ("django_http_requests_latency_seconds_by_view_method_count", {})
-    before = sample(responses[0], **responses[1]), sample(latency[0])
+    before = counts()
     assert post(ingest_key, {"event": "x"}).status_code == 202
     assert post(ingest_key, {"event": "y"}).status_code == 202
-    after = sample(responses[0], **responses[1]), sample(latency[0])
+    after = counts()
     assert (after[0] - before[0], after[1] - before[1]) == (2, 2)
