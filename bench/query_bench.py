@@ -210,6 +210,7 @@ def naive(sql: str, params: list):
 def main() -> int:
     servers = start_servers()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("SECRET_KEY", "benchmark-only-secret-key")  # nothing is signed here
     try:
         import django
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import secrets
+from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -49,3 +51,21 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def local_secret_key(folder: Path) -> str:
+    """The SECRET_KEY of a `make run` install that sets none: random, made once, kept in ``folder``.
+
+    Sessions and signed links must survive restarts, so the key is kept with the data rather than
+    made anew each start; it is never in the repository. Deployments that run the web server by
+    other means set SECRET_KEY themselves (settings refuse to start without it).
+    """
+    path = folder / "secret_key"
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as out:
+        out.write(secrets.token_urlsafe(50) + "\n")
+    return path.read_text().strip()

@@ -24,6 +24,8 @@ def test_data_dir() -> Path:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser, args: list[str]) -> None:
+    # The suite runs with DEBUG off, as production does, and settings refuse that without a key.
+    os.environ.setdefault("SECRET_KEY", "test-suite-only-secret-key")
     need_pg = not os.environ.get("DATABASE_URL")
     need_valkey = not os.environ.get("REDIS_URL")
     if not (need_pg or need_valkey):

@@ -21,10 +21,13 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env_str("SECRET_KEY", "")
 if not SECRET_KEY:
-    if not DEBUG and env_bool("REQUIRE_SECRET_KEY", False):
-        raise ImproperlyConfigured("SECRET_KEY must be set (REQUIRE_SECRET_KEY is on).")
-    # A fixed development key keeps sessions valid across restarts of `make run`; production
-    # deployments set SECRET_KEY (docker-compose.yml and the README say so).
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set; set it to a long random string, e.g. the output of "
+            "`python3 -c 'import secrets; print(secrets.token_urlsafe(50))'` "
+            "(`make run` makes one under EVENTBASE_DATA_DIR; DEBUG=true uses a development key)."
+        )
+    # Development only: a fixed key keeps sessions valid across restarts of a DEBUG server.
     SECRET_KEY = "insecure-development-key-set-SECRET_KEY-in-production"
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
