@@ -25,14 +25,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.db import connection, transaction
+from psycopg import sql
 
 from analytics import days as daysmod
 from analytics.models import FillState
 from analytics.partitions import forget_known_partitions, list_partitions, partition_name
+from analytics.registry import PER_DAY_TABLES
 from projects.audit import audit_record
 from projects.models import AuditAction, Project
 
-ROLLUP_TABLES = ("analytics_user_day", "analytics_day_users", "analytics_daily_events", "analytics_hourly_events")
 DELETE_CHUNK = 10_000
 
 Progress = Callable[[str], None]
@@ -230,22 +231,18 @@ def retention_enforce(
                 name=_fill_state_name(p.project_id), defaults={"end_time": cutoff, "state": FillState.DONE}
             )
 
-    # 3. Rollups, by each project's aggregate retention (local days).
+    # 3. Rollups, by each project's aggregate retention (local days): every per-day table of the
+    #    registry, those that keep raw property values included.
+    count = sql.SQL("SELECT count(*) FROM {} WHERE project_id = %s AND day < %s")
+    delete = sql.SQL(
+        "WITH gone AS (DELETE FROM {} WHERE project_id = %s AND day < %s RETURNING 1) SELECT count(*) FROM gone"
+    )
     for p in plan.projects:
         total = 0
         with transaction.atomic(), connection.cursor() as cur:
-            for table in ROLLUP_TABLES:
-                if dry_run:
-                    cur.execute(
-                        f"SELECT count(*) FROM {table} WHERE project_id = %s AND day < %s",
-                        [p.project_id, p.aggregate_cutoff],
-                    )
-                    total += cur.fetchone()[0]
-                else:
-                    cur.execute(
-                        f"DELETE FROM {table} WHERE project_id = %s AND day < %s", [p.project_id, p.aggregate_cutoff]
-                    )
-                    total += cur.rowcount
+            for table in PER_DAY_TABLES:
+                cur.execute((count if dry_run else delete).format(table.identifier), [p.project_id, p.aggregate_cutoff])
+                total += cur.fetchone()[0]
         if total:
             result.aggregate_rows_deleted[p.slug] = total
             verb = "would delete" if dry_run else "deleted"

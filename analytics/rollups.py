@@ -38,10 +38,12 @@ from dataclasses import dataclass
 
 from django.db import connection, transaction
 from django.utils import timezone
+from psycopg import sql
 
 from analytics import days as daysmod
 from analytics.bitmaps import bitmap_from_keys
 from analytics.models import FillState
+from analytics.registry import DERIVED_TABLES, PER_DAY_TABLES
 from analytics.retention import raw_events_kept_from
 
 logger = logging.getLogger(__name__)
@@ -125,13 +127,11 @@ FROM (
 WHERE s.user_key = m.own_key AND m.person_key <> m.own_key
 """
 
+# Every per-day table of the registry, so a table added there is also emptied before its day is
+# inserted again (a table this missed would count the day twice after each rebuild).
 _DELETE_DAY = [
-    "DELETE FROM analytics_daily_props WHERE project_id = %(p)s AND day = %(day)s",
-    "DELETE FROM analytics_property_gap WHERE project_id = %(p)s AND day = %(day)s",
-    "DELETE FROM analytics_user_day WHERE project_id = %(p)s AND day = %(day)s",
-    "DELETE FROM analytics_day_users WHERE project_id = %(p)s AND day = %(day)s",
-    "DELETE FROM analytics_daily_events WHERE project_id = %(p)s AND day = %(day)s",
-    "DELETE FROM analytics_hourly_events WHERE project_id = %(p)s AND day = %(day)s",
+    sql.SQL("DELETE FROM {} WHERE project_id = %(p)s AND day = %(day)s").format(table.identifier)
+    for table in PER_DAY_TABLES
 ]
 
 _INSERT_DAY = [
@@ -189,10 +189,8 @@ def _rebuild_local_day(cur, *, project_id: int, tz_name: str, day: dt.date) -> N
     cur.execute(_UPSERT_USERS, params)
     cur.execute(_STAGE, params)
     cur.execute(_PERSON_KEYS, params)
-    for sql in _DELETE_DAY:
-        cur.execute(sql, params)
-    for sql in _INSERT_DAY:
-        cur.execute(sql, params)
+    for statement in (*_DELETE_DAY, *_INSERT_DAY):
+        cur.execute(statement, params)
     cur.execute("SELECT event_name, array_agg(DISTINCT user_key) FROM rollup_stage GROUP BY event_name")
     per_event = cur.fetchall()
     rows = []
@@ -216,6 +214,22 @@ def rollup_rebuild_days(*, project_id: int, tz_name: str, days: Iterable[dt.date
         cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_PROJECT_LOCK_CLASS, project_id])
         for day in sorted(set(days)):
             _rebuild_local_day(cur, project_id=project_id, tz_name=tz_name, day=day)
+
+
+def derived_rows_delete(*, project_ids: list[int]) -> int:
+    """Delete every row derived from these projects' events (all registry tables); returns the count.
+
+    For a project that is gone, and for tests and benchmarks that commit their data. Retention only
+    visits existing projects, so a table left out here would keep that project's rows for ever.
+    """
+    deleted = 0
+    with transaction.atomic(), connection.cursor() as cur:
+        for table in DERIVED_TABLES:
+            cur.execute(
+                sql.SQL("DELETE FROM {} WHERE project_id = ANY(%s)").format(table.identifier), [list(project_ids)]
+            )
+            deleted += cur.rowcount
+    return deleted
 
 
 # --- The dirty-day consumer -------------------------------------------------------------------
