@@ -4,11 +4,13 @@ import json
 import pytest
 from django.db import connection
 from django_rq import get_queue, get_worker
+from psycopg import sql
 from rq.worker import SimpleWorker
 
 from analytics import days as daysmod
 from analytics.duck import EXTENSION_NAME, duckdb_cursor, extension_path, libpq_dsn
 from analytics.models import DailyEventCount, FillState, RollupDirtyDay, TrackedUser, UserDay
+from analytics.registry import DERIVED_TABLES
 from analytics.rollups import (
     EPOCH,
     rollup_rebuild_days,
@@ -30,17 +32,22 @@ KEEP = 10 * 365
 
 
 def _snapshot(project_id: int) -> dict:
+    """Every derived row of the project (the registry's tables but the rebuild queue itself)."""
     out = {}
     with connection.cursor() as cur:
-        for table, cols in (
-            ("analytics_user", "user_key, user_id, first_seen, last_seen"),
-            ("analytics_user_day", "day, user_key, events, first_at, last_at"),
-            ("analytics_day_users", "day, event_name, users, user_count"),
-            ("analytics_daily_events", "day, event_name, source, events"),
-            ("analytics_hourly_events", "day, hour, event_name, events"),
-        ):
-            cur.execute(f"SELECT {cols} FROM {table} WHERE project_id = %s ORDER BY 1, 2, 3", [project_id])
-            out[table] = [tuple(bytes(v) if isinstance(v, memoryview) else v for v in row) for row in cur]
+        for table in DERIVED_TABLES:
+            if table.model is RollupDirtyDay:
+                continue
+            cols = [sql.Identifier(f.column) for f in table.model._meta.concrete_fields if f.column != "project_id"]
+            cur.execute(
+                sql.SQL("SELECT {cols} FROM {table} WHERE project_id = %s ORDER BY {order}").format(
+                    cols=sql.SQL(", ").join(cols),
+                    table=table.identifier,
+                    order=sql.SQL(", ").join(sql.Literal(n) for n in range(1, len(cols) + 1)),
+                ),
+                [project_id],
+            )
+            out[table.name] = [tuple(bytes(v) if isinstance(v, memoryview) else v for v in row) for row in cur]
     return out
 
 
