@@ -32,7 +32,7 @@ from analytics.models import FillState
 from analytics.partitions import forget_known_partitions, list_partitions, partition_name
 from analytics.registry import PER_DAY_TABLES
 from projects.audit import audit_record
-from projects.models import AuditAction, Project
+from projects.models import AuditAction, AuditEntry, Project
 
 DELETE_CHUNK = 10_000
 
@@ -62,6 +62,8 @@ class RetentionResult:
     rows_deleted: dict[str, int] = field(default_factory=dict)  # slug -> raw rows deleted (or to delete)
     aggregate_rows_deleted: dict[str, int] = field(default_factory=dict)
     archived_files: list[str] = field(default_factory=list)
+    # Kept in the audit entry: an erasure reports where archives that it cannot reach were written.
+    archive_dir: str | None = None
 
     def as_dict(self) -> dict:
         return {
@@ -70,6 +72,7 @@ class RetentionResult:
             "rows_deleted": self.rows_deleted,
             "aggregate_rows_deleted": self.aggregate_rows_deleted,
             "archived_files": len(self.archived_files),
+            "archive_dir": self.archive_dir,
         }
 
 
@@ -183,7 +186,7 @@ def retention_enforce(
     actor: str = "command",
 ) -> RetentionResult:
     plan = retention_plan(today=today)
-    result = RetentionResult(dry_run=dry_run)
+    result = RetentionResult(dry_run=dry_run, archive_dir=str(archive_dir.resolve()) if archive_dir else None)
     slugs = {p.project_id: p.slug for p in plan.projects}
 
     # 1. Whole partitions that every project has let go of.
@@ -253,3 +256,13 @@ def retention_enforce(
             action=AuditAction.RETENTION_RUN, actor=actor, details={"today": plan.today.isoformat(), **result.as_dict()}
         )
     return result
+
+
+def retention_archive_dirs() -> list[str]:
+    """Every folder ``enforce_retention --archive`` has written Parquet files to (from the audit log)."""
+    dirs = (
+        AuditEntry.objects.filter(action=AuditAction.RETENTION_RUN, details__archive_dir__isnull=False)
+        .values_list("details__archive_dir", flat=True)
+        .distinct()
+    )
+    return sorted(d for d in dirs if d)
