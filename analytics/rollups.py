@@ -45,6 +45,7 @@ from analytics.bitmaps import bitmap_from_keys
 from analytics.models import FillState
 from analytics.registry import DERIVED_TABLES, PER_DAY_TABLES
 from analytics.retention import raw_events_kept_from
+from persons.services import PERSON_DATA_PROPERTIES
 
 logger = logging.getLogger(__name__)
 
@@ -109,6 +110,11 @@ WHERE e.project_id = %(p)s AND e."timestamp" >= %(lo)s AND e."timestamp" < %(hi)
 # browser, country) makes it a read of a few hundred rows; keys with thousands of values per day
 # (URLs, ids) would make this table as large as the raw one, so those days are recorded as gaps.
 PROPERTY_VALUES_CAP = 100
+# Keys whose values are person data: person properties and linked ids (persons.services), and the
+# anonymous id the Segment adapter keeps. Their values are never rolled up, only recorded as gaps,
+# so breakdowns on them read raw events: an erasure rebuilds the days it can from raw events, but
+# a day past raw retention would keep the values (emails, names) until aggregate retention.
+PERSON_DATA_KEYS = (*PERSON_DATA_PROPERTIES, "$anonymous_id")
 
 # Identity merges (persons app): every id linked to a person counts under the person's lowest
 # user key, so the day's users, bitmaps and retention count people, not ids. Linking ids marks
@@ -173,11 +179,12 @@ _INSERT_DAY = [
     """
     INSERT INTO analytics_daily_props (project_id, day, event_name, key, value, events)
     SELECT %(p)s, %(day)s, event_name, key, value, n FROM rollup_props
-    WHERE n_values <= %(cap)s AND value IS NOT NULL
+    WHERE n_values <= %(cap)s AND value IS NOT NULL AND key <> ALL(%(person_keys)s)
     """,
     """
     INSERT INTO analytics_property_gap (project_id, day, event_name, key)
-    SELECT DISTINCT %(p)s, %(day)s::date, event_name, key FROM rollup_props WHERE n_values > %(cap)s
+    SELECT DISTINCT %(p)s, %(day)s::date, event_name, key FROM rollup_props
+    WHERE n_values > %(cap)s OR key = ANY(%(person_keys)s)
     """,
 ]
 
@@ -185,7 +192,15 @@ _INSERT_DAY = [
 def _rebuild_local_day(cur, *, project_id: int, tz_name: str, day: dt.date) -> None:
     tz = daysmod.zone(tz_name)
     lo, hi = daysmod.local_day_bounds(day, tz)
-    params = {"p": project_id, "day": day, "lo": lo, "hi": hi, "tz": tz_name, "cap": PROPERTY_VALUES_CAP}
+    params = {
+        "p": project_id,
+        "day": day,
+        "lo": lo,
+        "hi": hi,
+        "tz": tz_name,
+        "cap": PROPERTY_VALUES_CAP,
+        "person_keys": list(PERSON_DATA_KEYS),
+    }
     cur.execute(_UPSERT_USERS, params)
     cur.execute(_STAGE, params)
     cur.execute(_PERSON_KEYS, params)

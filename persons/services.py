@@ -21,6 +21,11 @@ from django.db import connection, transaction
 
 IDENTIFY = "$identify"
 CREATE_ALIAS = "$create_alias"
+ANON_DISTINCT_ID = "$anon_distinct_id"  # of an $identify: the id being linked
+ALIAS = "alias"  # of a $create_alias: the id being linked
+SET, SET_ONCE = "$set", "$set_once"
+# The event properties whose values are a person's: ids and person properties (emails, names).
+PERSON_DATA_PROPERTIES = (ANON_DISTINCT_ID, ALIAS, SET, SET_ONCE)
 # Serialises person writes of one project between flushers of different shards (distinct from
 # analytics.rollups' 7301 and analytics.partitions' keys).
 _PERSONS_LOCK_CLASS = 7_302
@@ -47,13 +52,13 @@ def identity_op_of(project_id: int, event: dict[str, Any]) -> IdentityOp | None:
     name = event["n"]
     other = None
     if name == IDENTIFY:
-        other = properties.get("$anon_distinct_id")
+        other = properties.get(ANON_DISTINCT_ID)
     elif name == CREATE_ALIAS:
-        other = properties.get("alias")
+        other = properties.get(ALIAS)
     if not isinstance(other, str) or not other or other == event["u"] or len(other) > 200:
         other = None
-    set_ = properties.get("$set") if isinstance(properties.get("$set"), dict) else None
-    set_once = properties.get("$set_once") if isinstance(properties.get("$set_once"), dict) else None
+    set_ = properties.get(SET) if isinstance(properties.get(SET), dict) else None
+    set_once = properties.get(SET_ONCE) if isinstance(properties.get(SET_ONCE), dict) else None
     if other is None and not set_ and not set_once:
         return None
     return IdentityOp(project_id, event["id"], event["u"], event["t"], other, set_, set_once)

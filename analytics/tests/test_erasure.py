@@ -15,10 +15,12 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from psycopg import sql
 
 from analytics import days as daysmod
 from analytics import erasure
 from analytics.bitmaps import bitmap_to_int
+from analytics.registry import DERIVED_TABLES
 from analytics.rollups import rollup_rebuild_days
 from analytics.tests.factories import RawEvent, RawEventFactory, events_insert
 from config.redis import get_redis
@@ -59,7 +61,7 @@ def case(today):
         return dt.datetime.combine(day, dt.time(hour, 30), tzinfo=dt.UTC)
 
     plan = [
-        ("anon-a", "pageview", old, 10, {"plan": "free"}),
+        ("anon-a", "pageview", old, 10, {"plan": "free", "$set": {"email": "alice@example.com"}}),
         ("bob", "pageview", old, 11, {"plan": "pro"}),
         ("anon-a", "pageview", d1, 9, {"plan": "free"}),
         ("anon-a", "pageview", d1, 23, {"plan": "free"}),
@@ -193,6 +195,10 @@ def test_erasing_one_id_erases_the_whole_person_and_nobody_else(case):
     ):
         assert not any(bitmap_to_int(users) >> key & 1 for key in alice_keys), event_name
         assert count == 1
+    # No derived table names Alice any more, on any day: not her ids, not her email.
+    for table in DERIVED_TABLES:
+        statement = sql.SQL("SELECT count(*) FROM {} t WHERE project_id = %s AND t::text LIKE ANY(%s)")
+        assert _fetch(statement.format(table.identifier), [project.pk, ["%alice%", "%anon-a%"]]) == [(0,)], table.name
     # Another person of the project, and the same ids in another project, are untouched.
     assert person_get(project_id=project.pk, distinct_id="bob") == bob_before
     assert person_get(project_id=other.pk, distinct_id="alice")["properties"] == {"email": "someone@else.com"}

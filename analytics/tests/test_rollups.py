@@ -9,7 +9,15 @@ from rq.worker import SimpleWorker
 
 from analytics import days as daysmod
 from analytics.duck import EXTENSION_NAME, duckdb_cursor, extension_path, libpq_dsn
-from analytics.models import DailyEventCount, FillState, RollupDirtyDay, TrackedUser, UserDay
+from analytics.models import (
+    DailyEventCount,
+    DailyPropertyCount,
+    FillState,
+    PropertyRollupGap,
+    RollupDirtyDay,
+    TrackedUser,
+    UserDay,
+)
 from analytics.registry import DERIVED_TABLES
 from analytics.rollups import (
     EPOCH,
@@ -229,3 +237,28 @@ def test_property_rollup_and_gap_fall_back_to_raw(monkeypatch):
     assert selectors._trend_breakdown_rollup(**args, **both, key="browser") is None
     series = selectors.trends_series(**args, **both, math="total", breakdown="browser")
     assert sum(point["value"] for s in series for point in s["data"]) == len(events)
+
+
+def test_person_data_is_never_rolled_up_as_values():
+    """Emails in $set, linked ids: only gaps, so no rollup keeps them past an erasure or raw retention."""
+    from reporting import selectors
+
+    project = ProjectFactory(raw_retention_days=KEEP)
+    identify = {"plan": "pro", "$set": {"email": "a@example.com"}, "$anon_distinct_id": "anon-1"}
+    events = [
+        RawEventFactory(
+            project_id=project.pk, event_name="$identify", timestamp=_at("2024-05-01", "10:00"), properties=p
+        )
+        for p in (identify, {"plan": "pro", "$set_once": {"name": "A"}, "$anonymous_id": "anon-2", "alias": "x"})
+    ]
+    events_insert(events)
+    rollup_rebuild_days(project_id=project.pk, tz_name="UTC", days=[dt.date(2024, 5, 1)])
+    values = DailyPropertyCount.objects.filter(project_id=project.pk)
+    assert sorted(values.values_list("key", "value", "events")) == [("plan", "pro", 2)]
+    gaps = PropertyRollupGap.objects.filter(project_id=project.pk).values_list("key", flat=True)
+    assert sorted(gaps) == sorted(["$set", "$set_once", "$anon_distinct_id", "$anonymous_id", "alias"])
+    # A breakdown on such a key still answers, from raw events.
+    args = {"project": project, "event": "$identify", "interval": "day", "date_from": dt.date(2024, 5, 1)}
+    assert selectors._trend_breakdown_rollup(**args, date_to=dt.date(2024, 5, 1), key="$set") is None
+    series = selectors.trends_series(**args, date_to=dt.date(2024, 5, 1), math="total", breakdown="$set")
+    assert sum(point["value"] for s in series for point in s["data"]) == 2
