@@ -8,6 +8,11 @@ events retention already removed, the ids' bits are cleared from the day bitmaps
 
 What it cannot reach is reported, not hidden: dead letters still holding the person's events
 (``ingestion.dead_letters``) and Parquet archives written by ``enforce_retention --archive``.
+Nor can it rebuild days past raw retention: their counts per property value
+(``analytics_daily_props``) are not kept per user, so they go on counting the person's events,
+and a value sent as an ordinary event property (an email typed in a form) stays until aggregate
+retention. Person properties and linked ids are never rolled up as values
+(``analytics.rollups.PERSON_DATA_KEYS``).
 
 It holds the project's rollup lock (the one ``rollup_rebuild_days`` takes), so the periodic
 rollup job never interleaves with it on the same project.
@@ -61,7 +66,7 @@ class ErasureResult:
     def as_dict(self) -> dict:
         return asdict(self)
 
-    def not_erased(self) -> list[str]:
+    def out_of_reach(self) -> list[str]:
         """What the erasure could not reach, one sentence each, for the command's output."""
         notes = []
         if self.dead_letter_ids:

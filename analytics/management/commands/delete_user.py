@@ -42,5 +42,5 @@ class Command(OpsCommand):
                 f"{'would rebuild' if dry_run else 'rebuilt'} {result.local_days_rebuilt} days"
             )
         )
-        for note in result.not_erased():
+        for note in result.out_of_reach():
             self.stdout.write(f"note: {note}")
