@@ -25,14 +25,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.db import connection, transaction
+from psycopg import sql
 
 from analytics import days as daysmod
 from analytics.models import FillState
 from analytics.partitions import forget_known_partitions, list_partitions, partition_name
+from analytics.registry import PER_DAY_TABLES
 from projects.audit import audit_record
-from projects.models import AuditAction, Project
+from projects.models import AuditAction, AuditEntry, Project
 
-ROLLUP_TABLES = ("analytics_user_day", "analytics_day_users", "analytics_daily_events", "analytics_hourly_events")
 DELETE_CHUNK = 10_000
 
 Progress = Callable[[str], None]
@@ -61,6 +62,8 @@ class RetentionResult:
     rows_deleted: dict[str, int] = field(default_factory=dict)  # slug -> raw rows deleted (or to delete)
     aggregate_rows_deleted: dict[str, int] = field(default_factory=dict)
     archived_files: list[str] = field(default_factory=list)
+    # Kept in the audit entry: an erasure reports where archives that it cannot reach were written.
+    archive_dir: str | None = None
 
     def as_dict(self) -> dict:
         return {
@@ -69,6 +72,7 @@ class RetentionResult:
             "rows_deleted": self.rows_deleted,
             "aggregate_rows_deleted": self.aggregate_rows_deleted,
             "archived_files": len(self.archived_files),
+            "archive_dir": self.archive_dir,
         }
 
 
@@ -182,7 +186,7 @@ def retention_enforce(
     actor: str = "command",
 ) -> RetentionResult:
     plan = retention_plan(today=today)
-    result = RetentionResult(dry_run=dry_run)
+    result = RetentionResult(dry_run=dry_run, archive_dir=str(archive_dir.resolve()) if archive_dir else None)
     slugs = {p.project_id: p.slug for p in plan.projects}
 
     # 1. Whole partitions that every project has let go of.
@@ -230,22 +234,18 @@ def retention_enforce(
                 name=_fill_state_name(p.project_id), defaults={"end_time": cutoff, "state": FillState.DONE}
             )
 
-    # 3. Rollups, by each project's aggregate retention (local days).
+    # 3. Rollups, by each project's aggregate retention (local days): every per-day table of the
+    #    registry, those that keep raw property values included.
+    count = sql.SQL("SELECT count(*) FROM {} WHERE project_id = %s AND day < %s")
+    delete = sql.SQL(
+        "WITH gone AS (DELETE FROM {} WHERE project_id = %s AND day < %s RETURNING 1) SELECT count(*) FROM gone"
+    )
     for p in plan.projects:
         total = 0
         with transaction.atomic(), connection.cursor() as cur:
-            for table in ROLLUP_TABLES:
-                if dry_run:
-                    cur.execute(
-                        f"SELECT count(*) FROM {table} WHERE project_id = %s AND day < %s",
-                        [p.project_id, p.aggregate_cutoff],
-                    )
-                    total += cur.fetchone()[0]
-                else:
-                    cur.execute(
-                        f"DELETE FROM {table} WHERE project_id = %s AND day < %s", [p.project_id, p.aggregate_cutoff]
-                    )
-                    total += cur.rowcount
+            for table in PER_DAY_TABLES:
+                cur.execute((count if dry_run else delete).format(table.identifier), [p.project_id, p.aggregate_cutoff])
+                total += cur.fetchone()[0]
         if total:
             result.aggregate_rows_deleted[p.slug] = total
             verb = "would delete" if dry_run else "deleted"
@@ -256,3 +256,13 @@ def retention_enforce(
             action=AuditAction.RETENTION_RUN, actor=actor, details={"today": plan.today.isoformat(), **result.as_dict()}
         )
     return result
+
+
+def retention_archive_dirs() -> list[str]:
+    """Every folder ``enforce_retention --archive`` has written Parquet files to (from the audit log)."""
+    dirs = (
+        AuditEntry.objects.filter(action=AuditAction.RETENTION_RUN, details__archive_dir__isnull=False)
+        .values_list("details__archive_dir", flat=True)
+        .distinct()
+    )
+    return sorted(d for d in dirs if d)

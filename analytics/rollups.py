@@ -38,11 +38,14 @@ from dataclasses import dataclass
 
 from django.db import connection, transaction
 from django.utils import timezone
+from psycopg import sql
 
 from analytics import days as daysmod
 from analytics.bitmaps import bitmap_from_keys
 from analytics.models import FillState
+from analytics.registry import DERIVED_TABLES, PER_DAY_TABLES
 from analytics.retention import raw_events_kept_from
+from persons.services import PERSON_DATA_PROPERTIES
 
 logger = logging.getLogger(__name__)
 
@@ -107,6 +110,11 @@ WHERE e.project_id = %(p)s AND e."timestamp" >= %(lo)s AND e."timestamp" < %(hi)
 # browser, country) makes it a read of a few hundred rows; keys with thousands of values per day
 # (URLs, ids) would make this table as large as the raw one, so those days are recorded as gaps.
 PROPERTY_VALUES_CAP = 100
+# Keys whose values are person data: person properties and linked ids (persons.services), and the
+# anonymous id the Segment adapter keeps. Their values are never rolled up, only recorded as gaps,
+# so breakdowns on them read raw events: an erasure rebuilds the days it can from raw events, but
+# a day past raw retention would keep the values (emails, names) until aggregate retention.
+PERSON_DATA_KEYS = (*PERSON_DATA_PROPERTIES, "$anonymous_id")
 
 # Identity merges (persons app): every id linked to a person counts under the person's lowest
 # user key, so the day's users, bitmaps and retention count people, not ids. Linking ids marks
@@ -125,13 +133,11 @@ FROM (
 WHERE s.user_key = m.own_key AND m.person_key <> m.own_key
 """
 
+# Every per-day table of the registry, so a table added there is also emptied before its day is
+# inserted again (a table this missed would count the day twice after each rebuild).
 _DELETE_DAY = [
-    "DELETE FROM analytics_daily_props WHERE project_id = %(p)s AND day = %(day)s",
-    "DELETE FROM analytics_property_gap WHERE project_id = %(p)s AND day = %(day)s",
-    "DELETE FROM analytics_user_day WHERE project_id = %(p)s AND day = %(day)s",
-    "DELETE FROM analytics_day_users WHERE project_id = %(p)s AND day = %(day)s",
-    "DELETE FROM analytics_daily_events WHERE project_id = %(p)s AND day = %(day)s",
-    "DELETE FROM analytics_hourly_events WHERE project_id = %(p)s AND day = %(day)s",
+    sql.SQL("DELETE FROM {} WHERE project_id = %(p)s AND day = %(day)s").format(table.identifier)
+    for table in PER_DAY_TABLES
 ]
 
 _INSERT_DAY = [
@@ -173,11 +179,12 @@ _INSERT_DAY = [
     """
     INSERT INTO analytics_daily_props (project_id, day, event_name, key, value, events)
     SELECT %(p)s, %(day)s, event_name, key, value, n FROM rollup_props
-    WHERE n_values <= %(cap)s AND value IS NOT NULL
+    WHERE n_values <= %(cap)s AND value IS NOT NULL AND key <> ALL(%(person_keys)s)
     """,
     """
     INSERT INTO analytics_property_gap (project_id, day, event_name, key)
-    SELECT DISTINCT %(p)s, %(day)s::date, event_name, key FROM rollup_props WHERE n_values > %(cap)s
+    SELECT DISTINCT %(p)s, %(day)s::date, event_name, key FROM rollup_props
+    WHERE n_values > %(cap)s OR key = ANY(%(person_keys)s)
     """,
 ]
 
@@ -185,14 +192,20 @@ _INSERT_DAY = [
 def _rebuild_local_day(cur, *, project_id: int, tz_name: str, day: dt.date) -> None:
     tz = daysmod.zone(tz_name)
     lo, hi = daysmod.local_day_bounds(day, tz)
-    params = {"p": project_id, "day": day, "lo": lo, "hi": hi, "tz": tz_name, "cap": PROPERTY_VALUES_CAP}
+    params = {
+        "p": project_id,
+        "day": day,
+        "lo": lo,
+        "hi": hi,
+        "tz": tz_name,
+        "cap": PROPERTY_VALUES_CAP,
+        "person_keys": list(PERSON_DATA_KEYS),
+    }
     cur.execute(_UPSERT_USERS, params)
     cur.execute(_STAGE, params)
     cur.execute(_PERSON_KEYS, params)
-    for sql in _DELETE_DAY:
-        cur.execute(sql, params)
-    for sql in _INSERT_DAY:
-        cur.execute(sql, params)
+    for statement in (*_DELETE_DAY, *_INSERT_DAY):
+        cur.execute(statement, params)
     cur.execute("SELECT event_name, array_agg(DISTINCT user_key) FROM rollup_stage GROUP BY event_name")
     per_event = cur.fetchall()
     rows = []
@@ -216,6 +229,22 @@ def rollup_rebuild_days(*, project_id: int, tz_name: str, days: Iterable[dt.date
         cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_PROJECT_LOCK_CLASS, project_id])
         for day in sorted(set(days)):
             _rebuild_local_day(cur, project_id=project_id, tz_name=tz_name, day=day)
+
+
+def derived_rows_delete(*, project_ids: list[int]) -> int:
+    """Delete every row derived from these projects' events (all registry tables); returns the count.
+
+    For a project that is gone, and for tests and benchmarks that commit their data. Retention only
+    visits existing projects, so a table left out here would keep that project's rows for ever.
+    """
+    deleted = 0
+    with transaction.atomic(), connection.cursor() as cur:
+        for table in DERIVED_TABLES:
+            cur.execute(
+                sql.SQL("DELETE FROM {} WHERE project_id = ANY(%s)").format(table.identifier), [list(project_ids)]
+            )
+            deleted += cur.rowcount
+    return deleted
 
 
 # --- The dirty-day consumer -------------------------------------------------------------------

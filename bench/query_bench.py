@@ -230,6 +230,7 @@ def run_bench() -> int:
     from django.test import Client
 
     from analytics import days as daysmod
+    from analytics.rollups import derived_rows_delete
     from projects.models import Project
     from projects.selectors import key_cache
     from projects.services import api_key_create, project_create
@@ -248,6 +249,7 @@ def run_bench() -> int:
         if reload or not have or abs(have - EVENTS) > EVENTS * 0.1:
             with connection.cursor() as cur:
                 cur.execute("DELETE FROM events WHERE project_id = %s", [project.pk])
+            derived_rows_delete(project_ids=[project.pk])  # else a reload leaves its rollups behind
             project.delete()
             project, have = None, 0
         else:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
+import orjson
 import redis
 
 from config.redis import get_redis
-from ingestion import buffer
+from ingestion import buffer, records
 
 
 @dataclass(frozen=True)
@@ -40,13 +42,44 @@ def dead_letters_list(*, limit: int = 100) -> list[DeadLetter]:
 
 
 def _event_count(fields: dict) -> int | None:
-    import orjson
-
     if b"e" in fields:
         return fields[b"e"].count(b"\n") + 1
     try:
         return len(orjson.loads(fields.get(b"d", b"[]")))
     except (orjson.JSONDecodeError, TypeError):
+        return None
+
+
+def dead_letters_naming(*, project_id: int, user_ids: Collection[str], page: int = 1000) -> list[str]:
+    """The ids of the project's dead letters that hold events sent under one of ``user_ids``.
+
+    A letter whose records cannot be read is included too: it may hold them. For an erasure's
+    report: the letters are not erased, and replaying them would store those events again.
+    """
+    client = get_redis()
+    wanted, project = set(user_ids), str(project_id).encode()
+    found: list[str] = []
+    start = "-"
+    while True:
+        letters = client.xrange(buffer.DLQ, min=start, count=page)
+        for letter_id, fields in letters:
+            if fields.get(b"p") != project:
+                continue
+            senders = _senders(fields)
+            if senders is None or not wanted.isdisjoint(senders):
+                found.append(letter_id.decode())
+        if len(letters) < page:
+            return found
+        start = "(" + letters[-1][0].decode()
+
+
+def _senders(fields: dict) -> set[str] | None:
+    """The user ids a letter's events were sent under; None when it cannot be read."""
+    try:
+        if b"e" in fields:
+            return {records.copy_unescape(records.split(line)[1]) for line in fields[b"e"].decode().split("\n")}
+        return {str(event["u"]) for event in orjson.loads(fields[b"d"])}
+    except (KeyError, ValueError, TypeError):  # decoding and JSON errors are ValueErrors
         return None
 
 

@@ -12,15 +12,20 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from django.db import connection
+from django.db import connection, transaction
 
 IDENTIFY = "$identify"
 CREATE_ALIAS = "$create_alias"
+ANON_DISTINCT_ID = "$anon_distinct_id"  # of an $identify: the id being linked
+ALIAS = "alias"  # of a $create_alias: the id being linked
+SET, SET_ONCE = "$set", "$set_once"
+# The event properties whose values are a person's: ids and person properties (emails, names).
+PERSON_DATA_PROPERTIES = (ANON_DISTINCT_ID, ALIAS, SET, SET_ONCE)
 # Serialises person writes of one project between flushers of different shards (distinct from
 # analytics.rollups' 7301 and analytics.partitions' keys).
 _PERSONS_LOCK_CLASS = 7_302
@@ -47,13 +52,13 @@ def identity_op_of(project_id: int, event: dict[str, Any]) -> IdentityOp | None:
     name = event["n"]
     other = None
     if name == IDENTIFY:
-        other = properties.get("$anon_distinct_id")
+        other = properties.get(ANON_DISTINCT_ID)
     elif name == CREATE_ALIAS:
-        other = properties.get("alias")
+        other = properties.get(ALIAS)
     if not isinstance(other, str) or not other or other == event["u"] or len(other) > 200:
         other = None
-    set_ = properties.get("$set") if isinstance(properties.get("$set"), dict) else None
-    set_once = properties.get("$set_once") if isinstance(properties.get("$set_once"), dict) else None
+    set_ = properties.get(SET) if isinstance(properties.get(SET), dict) else None
+    set_once = properties.get(SET_ONCE) if isinstance(properties.get(SET_ONCE), dict) else None
     if other is None and not set_ and not set_once:
         return None
     return IdentityOp(project_id, event["id"], event["u"], event["t"], other, set_, set_once)
@@ -205,3 +210,52 @@ class _Writer:
                 "UPDATE persons_person SET properties = %s::jsonb, updated_at = %s WHERE id = %s",
                 [orjson.dumps(self.properties[person]).decode(), self.now, person],
             )
+
+
+# --- Erasure ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PersonErasure:
+    persons: int  # person rows
+    distinct_ids: list[str]  # every id of those persons, and the ids asked for
+    distinct_id_rows: int  # rows of persons_distinct_id
+    properties: int  # keys of the persons' properties ($set, $set_once, traits)
+
+
+def person_erase(*, project_id: int, distinct_ids: Collection[str], dry_run: bool = False) -> PersonErasure:
+    """Delete the persons these ids belong to, with every id linked to them and their properties.
+
+    The data subject is the person, not one of its ids: the returned ``distinct_ids`` are all of
+    them, for the caller to erase their events too (an id linked while the caller was erasing
+    shows up here). The project's persons lock is held until the caller's transaction ends, so no
+    flush links another id to the person or writes its properties again in between. Events
+    stored later under one of these ids make a new person, as for any id never seen before.
+    """
+    with transaction.atomic(), connection.cursor() as cur:
+        if not dry_run:
+            cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_PERSONS_LOCK_CLASS, project_id])
+        cur.execute(
+            "SELECT p.id, (SELECT count(*) FROM jsonb_object_keys(p.properties)) FROM persons_person p "
+            "WHERE p.project_id = %s AND p.id IN (SELECT person_id FROM persons_distinct_id "
+            "WHERE project_id = %s AND distinct_id = ANY(%s))",
+            [project_id, project_id, sorted(distinct_ids)],
+        )
+        found = cur.fetchall()
+        persons = [person for person, _ in found]
+        cur.execute(
+            "SELECT distinct_id FROM persons_distinct_id WHERE project_id = %s AND person_id = ANY(%s)",
+            [project_id, persons],
+        )
+        linked = [row[0] for row in cur.fetchall()]
+        if not dry_run and persons:
+            cur.execute(
+                "DELETE FROM persons_distinct_id WHERE project_id = %s AND person_id = ANY(%s)", [project_id, persons]
+            )
+            cur.execute("DELETE FROM persons_person WHERE project_id = %s AND id = ANY(%s)", [project_id, persons])
+    return PersonErasure(
+        persons=len(persons),
+        distinct_ids=sorted({*distinct_ids, *linked}),
+        distinct_id_rows=len(linked),
+        properties=sum(keys for _, keys in found),
+    )

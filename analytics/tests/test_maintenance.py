@@ -158,7 +158,7 @@ def test_delete_user_dry_run_only_counts(erasure_case):
     project, _other, _old, _d1, _d2 = erasure_case
     before = _daily(project.pk)
     out = _run("delete_user", "--project", project.slug, "--user-id", "alice", "--dry-run")
-    assert "would erase 4 raw events in 2 partitions, 3 user-day rows, 6 day bitmaps" in out
+    assert "would erase 4 raw events in 2 partitions, 3 per-user rollup rows, 6 day bitmaps" in out
     assert _fetch("SELECT count(*) FROM events WHERE project_id = %s AND user_id = 'alice'", [project.pk]) == [(4,)]
     assert _daily(project.pk) == before
     assert not AuditEntry.objects.filter(action=AuditAction.USER_DELETED).exists()

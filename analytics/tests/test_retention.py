@@ -10,6 +10,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
+from analytics.retention import retention_archive_dirs
 from analytics.tests.conftest import partition_exists, rows_by_project
 from analytics.tests.factories import RawEventFactory, events_delete, events_insert
 from projects.models import AuditAction, AuditEntry
@@ -134,6 +135,8 @@ def test_retention_archives_to_parquet_that_duckdb_reads_back(tmp_path, today):
         events_insert(events)
         _run("--archive", str(tmp_path))
         assert not rows_by_project(day).get(project.pk)
+        # An erasure reports this folder as holding events it cannot reach.
+        assert retention_archive_dirs() == [str(tmp_path.resolve())]
         files = list(tmp_path.glob("events/day=*/project_id=*/data.parquet"))
         assert files, "nothing archived"
         table = (

@@ -4,11 +4,21 @@ import json
 import pytest
 from django.db import connection
 from django_rq import get_queue, get_worker
+from psycopg import sql
 from rq.worker import SimpleWorker
 
 from analytics import days as daysmod
 from analytics.duck import EXTENSION_NAME, duckdb_cursor, extension_path, libpq_dsn
-from analytics.models import DailyEventCount, FillState, RollupDirtyDay, TrackedUser, UserDay
+from analytics.models import (
+    DailyEventCount,
+    DailyPropertyCount,
+    FillState,
+    PropertyRollupGap,
+    RollupDirtyDay,
+    TrackedUser,
+    UserDay,
+)
+from analytics.registry import DERIVED_TABLES
 from analytics.rollups import (
     EPOCH,
     rollup_rebuild_days,
@@ -30,17 +40,22 @@ KEEP = 10 * 365
 
 
 def _snapshot(project_id: int) -> dict:
+    """Every derived row of the project (the registry's tables but the rebuild queue itself)."""
     out = {}
     with connection.cursor() as cur:
-        for table, cols in (
-            ("analytics_user", "user_key, user_id, first_seen, last_seen"),
-            ("analytics_user_day", "day, user_key, events, first_at, last_at"),
-            ("analytics_day_users", "day, event_name, users, user_count"),
-            ("analytics_daily_events", "day, event_name, source, events"),
-            ("analytics_hourly_events", "day, hour, event_name, events"),
-        ):
-            cur.execute(f"SELECT {cols} FROM {table} WHERE project_id = %s ORDER BY 1, 2, 3", [project_id])
-            out[table] = [tuple(bytes(v) if isinstance(v, memoryview) else v for v in row) for row in cur]
+        for table in DERIVED_TABLES:
+            if table.model is RollupDirtyDay:
+                continue
+            cols = [sql.Identifier(f.column) for f in table.model._meta.concrete_fields if f.column != "project_id"]
+            cur.execute(
+                sql.SQL("SELECT {cols} FROM {table} WHERE project_id = %s ORDER BY {order}").format(
+                    cols=sql.SQL(", ").join(cols),
+                    table=table.identifier,
+                    order=sql.SQL(", ").join(sql.Literal(n) for n in range(1, len(cols) + 1)),
+                ),
+                [project_id],
+            )
+            out[table.name] = [tuple(bytes(v) if isinstance(v, memoryview) else v for v in row) for row in cur]
     return out
 
 
@@ -222,3 +237,28 @@ def test_property_rollup_and_gap_fall_back_to_raw(monkeypatch):
     assert selectors._trend_breakdown_rollup(**args, **both, key="browser") is None
     series = selectors.trends_series(**args, **both, math="total", breakdown="browser")
     assert sum(point["value"] for s in series for point in s["data"]) == len(events)
+
+
+def test_person_data_is_never_rolled_up_as_values():
+    """Emails in $set, linked ids: only gaps, so no rollup keeps them past an erasure or raw retention."""
+    from reporting import selectors
+
+    project = ProjectFactory(raw_retention_days=KEEP)
+    identify = {"plan": "pro", "$set": {"email": "a@example.com"}, "$anon_distinct_id": "anon-1"}
+    events = [
+        RawEventFactory(
+            project_id=project.pk, event_name="$identify", timestamp=_at("2024-05-01", "10:00"), properties=p
+        )
+        for p in (identify, {"plan": "pro", "$set_once": {"name": "A"}, "$anonymous_id": "anon-2", "alias": "x"})
+    ]
+    events_insert(events)
+    rollup_rebuild_days(project_id=project.pk, tz_name="UTC", days=[dt.date(2024, 5, 1)])
+    values = DailyPropertyCount.objects.filter(project_id=project.pk)
+    assert sorted(values.values_list("key", "value", "events")) == [("plan", "pro", 2)]
+    gaps = PropertyRollupGap.objects.filter(project_id=project.pk).values_list("key", flat=True)
+    assert sorted(gaps) == sorted(["$set", "$set_once", "$anon_distinct_id", "$anonymous_id", "alias"])
+    # A breakdown on such a key still answers, from raw events.
+    args = {"project": project, "event": "$identify", "interval": "day", "date_from": dt.date(2024, 5, 1)}
+    assert selectors._trend_breakdown_rollup(**args, date_to=dt.date(2024, 5, 1), key="$set") is None
+    series = selectors.trends_series(**args, date_to=dt.date(2024, 5, 1), math="total", breakdown="$set")
+    assert sum(point["value"] for s in series for point in s["data"]) == 2

@@ -17,7 +17,7 @@ from rest_framework.test import APIClient
 
 from analytics import days as daysmod
 from analytics.duck import duckdb_reset
-from analytics.rollups import rollups_mark_dirty, rollups_process_dirty
+from analytics.rollups import derived_rows_delete, rollups_mark_dirty, rollups_process_dirty
 from analytics.tests.factories import RawEvent, events_delete, events_insert, touched_days, unique_events
 from projects.models import Project
 from projects.tests.factories import ProjectFactory, ingest_key_for, read_key_for
@@ -25,16 +25,6 @@ from reporting.tests import oracle
 
 FIRST_DAY = dt.date(2024, 2, 20)
 DAYS = 35  # crosses the US DST change of 2024-03-10
-ROLLUP_TABLES = [
-    "analytics_user",
-    "analytics_user_day",
-    "analytics_day_users",
-    "analytics_daily_events",
-    "analytics_hourly_events",
-    "analytics_event_definition",
-    "analytics_property_definition",
-    "analytics_dirty_day",
-]
 
 
 @dataclass
@@ -84,9 +74,8 @@ def _load(project: Project, seed: int, users: int) -> list[RawEvent]:
 
 def _cleanup(project_ids: list[int]) -> None:
     events_delete(project_ids)
+    derived_rows_delete(project_ids=project_ids)
     with connection.cursor() as cur:
-        for table in ROLLUP_TABLES:
-            cur.execute(f"DELETE FROM {table} WHERE project_id = ANY(%s)", [project_ids])
         cur.execute("DELETE FROM analytics_fill_state")
     Project.objects.filter(pk__in=project_ids).delete()
 

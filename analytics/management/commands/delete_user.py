@@ -2,14 +2,16 @@ from __future__ import annotations
 
 from django.core.management.base import CommandParser
 
-from analytics.maintenance import user_erase
+from analytics.erasure import user_erase
 from config.commands import OpsCommand
 
 
 class Command(OpsCommand):
     help = (
-        "Erase one user of a project (data-subject request): raw events in every partition, rollup rows, "
-        "the user dictionary entry; the touched days are rebuilt. Writes an audit entry (with a hash of the id)."
+        "Erase one data subject of a project: the person the id belongs to with all of its ids and properties, "
+        "their raw events in every partition, rollup rows and user dictionary entries; the touched days are "
+        "rebuilt. Says what it cannot reach (dead letters, Parquet archives). Writes an audit entry (with a "
+        "hash of the id, and counts)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -34,8 +36,11 @@ class Command(OpsCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"{verb} {result.raw_events} raw events in {result.partitions_touched} partitions, "
-                f"{result.user_day_rows} user-day rows, {result.bitmaps_cleared} day bitmaps and "
-                f"{result.user_dictionary_rows} user dictionary entry; "
+                f"{result.user_rows} per-user rollup rows, {result.bitmaps_cleared} day bitmaps and "
+                f"{result.user_dictionary_rows} user dictionary entries of {result.distinct_ids} id(s); "
+                f"{result.persons} person(s) with {result.person_properties} properties; "
                 f"{'would rebuild' if dry_run else 'rebuilt'} {result.local_days_rebuilt} days"
             )
         )
+        for note in result.out_of_reach():
+            self.stdout.write(f"note: {note}")
