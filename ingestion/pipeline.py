@@ -5,7 +5,8 @@ shape of their answers; everything else is one rule for all of them, and lives h
 added once holds for every protocol (the native endpoint used to be the only one to mark its key
 as used, because the sequence was written twice):
 
-1. read the body within its limits and authenticate, in the order the protocol allows (below);
+1. authenticate and read the body within its limits: a key in the headers is checked before the
+   body is read, a key in the envelope after (``CaptureAdapter.key_from_headers``);
 2. mark the key as used; check the request's origin against the project's CORS allow-list;
 3. count the request against the rate limits and read the quota (one Redis round trip);
 4. hand the body to the adapter's validation; a request refused as a whole is counted in the ledger;
