@@ -9,7 +9,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 
 from ingestion import ledger
 from ingestion.identity import client_ip
@@ -130,10 +130,3 @@ def client_of(request: HttpRequest) -> Client:
         ip=client_ip(request.META, trust_forwarded=settings.EVENTBASE["TRUST_X_FORWARDED_FOR"]),
         user_agent=request.headers.get("User-Agent", ""),
     )
-
-
-def error_response(exc: RequestError, request: HttpRequest, project: Project | None) -> JsonResponse:
-    response = JsonResponse({"error": exc.message, "reason": exc.reason}, status=exc.status)
-    if isinstance(exc, RateLimited):
-        response["Retry-After"] = str(exc.retry_after)
-    return add_cors_headers(response, request, project)

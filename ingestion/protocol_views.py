@@ -1,8 +1,8 @@
-"""PostHog- and Segment-compatible endpoints: thin adapters in front of the native pipeline.
+"""PostHog- and Segment-compatible endpoints: thin adapters in front of ``ingestion.pipeline``.
 
-Every request goes through the same edge checks as ``POST /api/v1/events`` (key, CORS origin,
-rate limits, quota, body limits) and ends in ``services.ingest_batch``; only the envelope and the
-answer shapes differ, and those are what the SDKs depend on:
+Every capture request runs the pipeline that ``POST /api/v1/events`` runs (key and its use, CORS
+origin, rate limits, quota, body limits, ``services.ingest_batch``, 503 handling); only the
+envelope and the answer shapes differ, and those are what the SDKs depend on:
 
 - PostHog SDKs retry anything but exactly 200, so success is 200 ``{"status": 1}``; capture v1
   (posthog-python ``capture_mode="v1"``) wants a per-event ``results`` map instead.
@@ -14,82 +14,26 @@ answer shapes differ, and those are what the SDKs depend on:
 from __future__ import annotations
 
 import datetime as dt
-import logging
-from collections.abc import Callable
-from dataclasses import dataclass
 
-import redis
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from ingestion import http, ledger
-from ingestion.buffer import BufferUnavailable
+from ingestion import http, pipeline
 from ingestion.middleware import capture_endpoint
 from ingestion.protocols import posthog, segment
 from ingestion.protocols.common import Envelope
-from ingestion.services import IngestResult, ingest_batch
 from ingestion.validation import Batch, RequestError, check_count, dumps
 from projects.models import Project
-
-logger = logging.getLogger(__name__)
 
 _KEY_REASONS = {"missing_key", "bad_key", "revoked_key", "wrong_scope"}
 
 
-@dataclass
-class Outcome:
-    project: Project | None = None
-    result: IngestResult | None = None
-    envelope: Envelope | None = None
-    batch: Batch | None = None
-    error: RequestError | None = None
-    unavailable: bool = False
-
-
-def _accept(
-    request: HttpRequest,
-    *,
-    parse: Callable[[bytes], Envelope],
-    validate: Callable[[Envelope, Project, dt.datetime, frozenset[str] | None], Batch],
-) -> Outcome:
-    """The native endpoint's sequence, with the key read from the SDK's envelope."""
-    received_at = dt.datetime.now(dt.UTC)
-    outcome = Outcome()
-    try:
-        outcome.envelope = envelope = parse(http.read_body(request))
-        key = http.resolve_ingest_key(envelope.raw_key)
-        outcome.project = project = key.project
-        http.check_origin(request, project)
-        ctx = http.IngestContext(key=key, client=http.client_of(request), received_at=received_at)
-        http.check_limits(request, ctx)
-        try:
-            check_count(envelope.messages)
-            sources = key.sources if project.restrict_sources else None
-            outcome.batch = validate(envelope, project, received_at, sources)
-        except RequestError as exc:
-            ledger.count_request_rejection(project_id=project.pk, received_at=received_at, reason=exc.reason)
-            raise
-        outcome.result = ingest_batch(project=project, batch=outcome.batch, client=ctx.client, received_at=received_at)
-    except RequestError as exc:
-        outcome.error = exc
-    except (BufferUnavailable, redis.RedisError, OSError) as exc:
-        logger.error("event buffer unavailable", extra={"error": str(exc)})
-        outcome.unavailable = True
-    return outcome
-
-
-def _only_errors(outcome: Outcome) -> bool:
-    result = outcome.result
-    return result is not None and bool(result.errors) and not result.accepted and not result.duplicates
-
-
-def _json(request: HttpRequest, body: object, status: int, project: Project | None) -> HttpResponse:
+def _json(body: object, status: int = 200) -> HttpResponse:
     # orjson via validation.dumps: the answer of the hot path should not cost more than the work.
-    response = HttpResponse(dumps(body), status=status, content_type="application/json")
-    return http.add_cors_headers(response, request, project)
+    return HttpResponse(dumps(body), status=status, content_type="application/json")
 
 
-def _method_guard(request: HttpRequest, allowed: str = "POST") -> HttpResponse | None:
+def _method_guard(request: HttpRequest, allowed: str) -> HttpResponse | None:
     if request.method == "OPTIONS":
         return http.preflight(request)
     if request.method not in allowed.split(", "):
@@ -99,77 +43,90 @@ def _method_guard(request: HttpRequest, allowed: str = "POST") -> HttpResponse |
     return None
 
 
+class _SdkCapture(pipeline.CaptureAdapter[Envelope]):
+    """An SDK protocol carries its key in the envelope: the body is parsed before the key is known."""
+
+    def key_from_envelope(self, envelope: Envelope) -> str:
+        return envelope.raw_key
+
+    def validate(
+        self, envelope: Envelope, *, project: Project, received_at: dt.datetime, allowed_sources: frozenset[str] | None
+    ) -> Batch:
+        check_count(envelope.messages)
+        return self.batch_from(envelope, project=project, received_at=received_at, allowed_sources=allowed_sources)
+
+    def batch_from(
+        self, envelope: Envelope, *, project: Project, received_at: dt.datetime, allowed_sources: frozenset[str] | None
+    ) -> Batch:
+        raise NotImplementedError
+
+
 # --- PostHog ---------------------------------------------------------------------------------
 
 
-def _posthog_parse(request: HttpRequest) -> Callable[[bytes], Envelope]:
-    return lambda body: posthog.parse_request(
-        body, query=request.GET, authorization=request.headers.get("Authorization", "")
-    )
+class PostHogCapture(_SdkCapture):
+    """``/e/``, ``/i/v0/e/``, ``/batch/``, ``/capture/``, ``/track/``: the legacy capture API."""
+
+    def parse(self, request: HttpRequest, body: bytes) -> Envelope:
+        return posthog.parse_request(body, query=request.GET, authorization=request.headers.get("Authorization", ""))
+
+    def batch_from(
+        self, envelope: Envelope, *, project: Project, received_at: dt.datetime, allowed_sources: frozenset[str] | None
+    ) -> Batch:
+        return posthog.batch_from(envelope, received_at=received_at, allowed_sources=allowed_sources)
+
+    def refused(self, exc: RequestError) -> HttpResponse:
+        if exc.reason in _KEY_REASONS:
+            return _json({"type": "authentication_error", "code": "invalid_api_key", "detail": exc.message}, 401)
+        if isinstance(exc, http.RateLimited):
+            body = {"type": "rate_limited", "code": exc.reason, "detail": exc.message}
+            if exc.reason == "quota_exceeded":
+                body["quota_limited"] = ["events"]
+            return _json(body, 429)
+        return _json({"type": "validation_error", "code": exc.reason, "detail": exc.message}, exc.status)
+
+    def unavailable(self) -> HttpResponse:
+        return _json({"type": "server_error", "detail": "event buffer unavailable"}, 503)
+
+    def accepted(self, accepted: pipeline.Accepted[Envelope]) -> HttpResponse:
+        if accepted.only_errors:
+            errors = accepted.result.errors
+            body = {"type": "validation_error", "code": "invalid_event", "detail": errors[0]["error"]}
+            return _json({**body, "errors": errors}, 400)
+        return _json({"status": 1})
 
 
-def _posthog_validate(envelope: Envelope, project: Project, received_at: dt.datetime, sources) -> Batch:
-    return posthog.batch_from(envelope, received_at=received_at, allowed_sources=sources)
+class PostHogCaptureV1(PostHogCapture):
+    """``/i/v1/analytics/events``: Bearer auth, one result per event uuid."""
+
+    def accepted(self, accepted: pipeline.Accepted[Envelope]) -> HttpResponse:
+        results: dict[str, dict[str, str]] = {}
+        taken = {index for index, _event in accepted.batch.events}
+        errors = {error["index"]: error["error"] for error in accepted.batch.errors}
+        for index, message in enumerate(accepted.envelope.messages):
+            uid = str(message.get("uuid")) if isinstance(message, dict) and message.get("uuid") else str(index)
+            if index in taken:
+                results[uid] = {"result": "ok"}
+            else:
+                # An invalid event will be invalid again: "drop" tells the SDK not to resend it.
+                results[uid] = {"result": "drop", "details": errors.get(index, "invalid event")}
+        return _json({"results": results})
 
 
-def _posthog_error(request: HttpRequest, outcome: Outcome) -> HttpResponse:
-    if outcome.unavailable:
-        response = _json(request, {"type": "server_error", "detail": "event buffer unavailable"}, 503, outcome.project)
-        response["Retry-After"] = "5"
-        return response
-    exc = outcome.error
-    assert exc is not None
-    if exc.reason in _KEY_REASONS:
-        body = {"type": "authentication_error", "code": "invalid_api_key", "detail": exc.message}
-        return _json(request, body, 401, outcome.project)
-    if isinstance(exc, http.RateLimited):
-        body = {"type": "rate_limited", "code": exc.reason, "detail": exc.message}
-        if exc.reason == "quota_exceeded":
-            body["quota_limited"] = ["events"]
-        response = _json(request, body, 429, outcome.project)
-        response["Retry-After"] = str(exc.retry_after)
-        return response
-    body = {"type": "validation_error", "code": exc.reason, "detail": exc.message}
-    return _json(request, body, exc.status, outcome.project)
+POSTHOG = PostHogCapture()
+POSTHOG_V1 = PostHogCaptureV1()
 
 
 @capture_endpoint
 @csrf_exempt
 def posthog_capture(request: HttpRequest) -> HttpResponse:
-    """``/e/``, ``/i/v0/e/``, ``/batch/``, ``/capture/``, ``/track/``: the legacy capture API."""
-    if (refused := _method_guard(request)) is not None:
-        return refused
-    outcome = _accept(request, parse=_posthog_parse(request), validate=_posthog_validate)
-    if outcome.error is not None or outcome.unavailable:
-        return _posthog_error(request, outcome)
-    if _only_errors(outcome):
-        assert outcome.result is not None
-        body = {"type": "validation_error", "code": "invalid_event", "detail": outcome.result.errors[0]["error"]}
-        return _json(request, {**body, "errors": outcome.result.errors}, 400, outcome.project)
-    return _json(request, {"status": 1}, 200, outcome.project)
+    return pipeline.capture(request, POSTHOG)
 
 
 @capture_endpoint
 @csrf_exempt
 def posthog_capture_v1(request: HttpRequest) -> HttpResponse:
-    """``/i/v1/analytics/events``: Bearer auth, one result per event uuid."""
-    if (refused := _method_guard(request)) is not None:
-        return refused
-    outcome = _accept(request, parse=_posthog_parse(request), validate=_posthog_validate)
-    if outcome.error is not None or outcome.unavailable:
-        return _posthog_error(request, outcome)
-    assert outcome.batch is not None and outcome.envelope is not None
-    envelope_results: dict[str, dict[str, str]] = {}
-    accepted = {index: event.event_id for index, event in outcome.batch.events}
-    errors = {error["index"]: error["error"] for error in outcome.batch.errors}
-    for index, message in enumerate(outcome.envelope.messages):
-        uid = str(message.get("uuid")) if isinstance(message, dict) and message.get("uuid") else str(index)
-        if index in accepted:
-            envelope_results[uid] = {"result": "ok"}
-        else:
-            # An invalid event will be invalid again: "drop" tells the SDK not to resend it.
-            envelope_results[uid] = {"result": "drop", "details": errors.get(index, "invalid event")}
-    return _json(request, {"results": envelope_results}, 200, outcome.project)
+    return pipeline.capture(request, POSTHOG_V1)
 
 
 @csrf_exempt
@@ -225,43 +182,43 @@ def posthog_config_js(request: HttpRequest, token: str) -> HttpResponse:
 # --- Segment ---------------------------------------------------------------------------------
 
 
-def _segment_error(request: HttpRequest, outcome: Outcome) -> HttpResponse:
-    if outcome.unavailable:
-        body = {"code": "buffer_unavailable", "message": "the event buffer is unavailable; retry."}
-        response = _json(request, body, 503, outcome.project)
-        response["Retry-After"] = "5"
-        return response
-    exc = outcome.error
-    assert exc is not None
-    status = 401 if exc.reason in _KEY_REASONS else exc.status
-    response = _json(request, {"code": exc.reason, "message": exc.message}, status, outcome.project)
-    if isinstance(exc, http.RateLimited):
-        response["Retry-After"] = str(exc.retry_after)
-    return response
+class SegmentCapture(_SdkCapture):
+    """``POST /v1/<track|identify|page|screen|group|alias|batch>`` and the short ``/v1/t`` forms."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind  # the path's message type, or a batch
+
+    def parse(self, request: HttpRequest, body: bytes) -> Envelope:
+        return segment.parse_request(body, path_type=self.kind, authorization=request.headers.get("Authorization", ""))
+
+    def batch_from(
+        self, envelope: Envelope, *, project: Project, received_at: dt.datetime, allowed_sources: frozenset[str] | None
+    ) -> Batch:
+        return segment.batch_from(
+            envelope, project_id=project.pk, received_at=received_at, allowed_sources=allowed_sources
+        )
+
+    def refused(self, exc: RequestError) -> HttpResponse:
+        status = 401 if exc.reason in _KEY_REASONS else exc.status
+        return _json({"code": exc.reason, "message": exc.message}, status)
+
+    def unavailable(self) -> HttpResponse:
+        return _json({"code": "buffer_unavailable", "message": "the event buffer is unavailable; retry."}, 503)
+
+    def accepted(self, accepted: pipeline.Accepted[Envelope]) -> HttpResponse:
+        if accepted.only_errors:
+            return _json({"code": "invalid_request", "message": accepted.result.errors[0]["error"]}, 400)
+        return _json({"success": True})
+
+
+# One adapter per path kind the URL pattern admits, made once rather than per request.
+SEGMENT = {kind: SegmentCapture(kind) for kind in (*segment.PATH_TYPES, *segment.BATCH_PATHS)}
 
 
 @capture_endpoint
 @csrf_exempt
 def segment_capture(request: HttpRequest, kind: str) -> HttpResponse:
-    """``POST /v1/<track|identify|page|screen|group|alias|batch>`` and the short ``/v1/t`` forms."""
-    if (refused := _method_guard(request)) is not None:
-        return refused
-    outcome = _accept(
-        request,
-        parse=lambda body: segment.parse_request(
-            body, path_type=kind, authorization=request.headers.get("Authorization", "")
-        ),
-        validate=lambda envelope, project, received_at, sources: segment.batch_from(
-            envelope, project_id=project.pk, received_at=received_at, allowed_sources=sources
-        ),
-    )
-    if outcome.error is not None or outcome.unavailable:
-        return _segment_error(request, outcome)
-    if _only_errors(outcome):
-        assert outcome.result is not None
-        error = outcome.result.errors[0]["error"]
-        return _json(request, {"code": "invalid_request", "message": error}, 400, outcome.project)
-    return _json(request, {"success": True}, 200, outcome.project)
+    return pipeline.capture(request, SEGMENT[kind])
 
 
 def segment_settings(request: HttpRequest, write_key: str) -> HttpResponse:
@@ -269,7 +226,7 @@ def segment_settings(request: HttpRequest, write_key: str) -> HttpResponse:
     try:
         project = http.resolve_ingest_key(write_key).project
     except RequestError as exc:
-        return _json(request, {"code": exc.reason, "message": exc.message}, 404, None)
+        return http.add_cors_headers(_json({"code": exc.reason, "message": exc.message}, 404), request, None)
     host = request.get_host()
     body = {
         "integrations": {
@@ -290,6 +247,6 @@ def segment_settings(request: HttpRequest, write_key: str) -> HttpResponse:
         "legacyVideoPluginsEnabled": False,
         "remotePlugins": [],
     }
-    response = _json(request, body, 200, project)
+    response = http.add_cors_headers(_json(body), request, project)
     response["Cache-Control"] = "public, max-age=300"
     return response
