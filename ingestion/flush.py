@@ -37,6 +37,7 @@ from analytics.partitions import ensure_partitions, forget_known_partitions
 from analytics.rollups import rollups_mark_dirty
 from config.redis import get_redis
 from ingestion import buffer, records
+from ingestion.buffer_reset import buffer_prepare, buffer_recover
 from persons.services import IdentityOp, identity_op_of, persons_apply
 
 logger = logging.getLogger(__name__)
@@ -428,7 +429,14 @@ _DATA_ERRORS = (
 
 def flush_once(client: redis.Redis, stream: str, consumer: str) -> FlushStats:
     """Flush one batch from one shard. Connection errors propagate: the entries stay pending."""
-    raw = read_entries(client, stream, consumer, settings.EVENTBASE["FLUSH_BATCH_EVENTS"])
+    try:
+        raw = read_entries(client, stream, consumer, settings.EVENTBASE["FLUSH_BATCH_EVENTS"])
+    except redis.ResponseError as exc:
+        if not str(exc).startswith("NOGROUP"):
+            raise
+        # The stream and its group are gone (Redis lost its data): recreate, say so once, go on.
+        buffer_recover(client, stream)
+        return FlushStats()
     stats = FlushStats()
     if not raw:
         return stats
@@ -522,7 +530,7 @@ def drain(
     workers drain N shards side by side; run at least as many flush workers as shards.
     """
     client = get_redis()
-    streams = buffer.ensure_groups(client)
+    streams = buffer_prepare(client)
     consumer = consumer_name()
     total = FlushStats()
     deadline = time.monotonic() + seconds

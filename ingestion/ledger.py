@@ -49,7 +49,9 @@ def count_request_rejection(*, project_id: int, received_at: dt.datetime, reason
 def ledger_sync(*, client: redis.Redis | None = None, now: dt.datetime | None = None) -> int:
     """Copy the Redis counters of every touched minute into IngestionLedger rows.
 
-    Values are copied as absolute numbers, so running this twice, or concurrently, is harmless.
+    Values are copied as absolute numbers, so running this twice, or concurrently, is harmless;
+    a stored number never goes down, so a Redis that lost its counters (ingestion.buffer_reset)
+    cannot erase what was synced before: the minute of the reset keeps the larger count.
     Minutes that can no longer change are dropped from the dirty set afterwards.
     """
     client = client or get_redis()
@@ -91,16 +93,21 @@ def _upsert(rows: list[tuple]) -> None:
     with connection.cursor() as cursor:
         cursor.executemany(
             """
-            INSERT INTO ingestion_ingestionledger
+            INSERT INTO ingestion_ingestionledger AS l
                 (project_id, minute, received, accepted, duplicate, late, rate_limited, quota_exceeded,
                  rejected, rejected_by_reason, flushed)
             SELECT %s, to_timestamp(%s), %s, %s, %s, %s, %s, %s, %s, %s, 0
             WHERE EXISTS (SELECT 1 FROM projects_project WHERE id = %s)
             ON CONFLICT (project_id, minute) DO UPDATE SET
-                received = EXCLUDED.received, accepted = EXCLUDED.accepted,
-                duplicate = EXCLUDED.duplicate, late = EXCLUDED.late,
-                rate_limited = EXCLUDED.rate_limited, quota_exceeded = EXCLUDED.quota_exceeded,
-                rejected = EXCLUDED.rejected, rejected_by_reason = EXCLUDED.rejected_by_reason
+                received = GREATEST(l.received, EXCLUDED.received),
+                accepted = GREATEST(l.accepted, EXCLUDED.accepted),
+                duplicate = GREATEST(l.duplicate, EXCLUDED.duplicate),
+                late = GREATEST(l.late, EXCLUDED.late),
+                rate_limited = GREATEST(l.rate_limited, EXCLUDED.rate_limited),
+                quota_exceeded = GREATEST(l.quota_exceeded, EXCLUDED.quota_exceeded),
+                rejected_by_reason = CASE WHEN EXCLUDED.rejected >= l.rejected
+                                          THEN EXCLUDED.rejected_by_reason ELSE l.rejected_by_reason END,
+                rejected = GREATEST(l.rejected, EXCLUDED.rejected)
             """,
             [(*row[:-1], Jsonb(row[-1]), row[0]) for row in rows],
         )

@@ -27,6 +27,8 @@ from prometheus_client import REGISTRY, CollectorRegistry, Histogram, generate_l
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from config.process_state import RUNNING, state_read
+
 logger = logging.getLogger(__name__)
 
 REPORT_QUERY_SECONDS = Histogram(
@@ -97,7 +99,7 @@ class PipelineCollector:
         yield by_reason
 
     def _pipeline(self) -> Iterator[Metric]:
-        from monitoring.alerts import alerts_evaluate
+        from monitoring.alerts import NAMES, alerts_evaluate
         from monitoring.selectors import (
             dead_letter_count,
             pipeline_vitals,
@@ -142,12 +144,31 @@ class PipelineCollector:
         yield GaugeMetricFamily("eventbase_rollup_dirty_days", "Days waiting to be rebuilt.", value=rollups.dirty_days)
         firing = GaugeMetricFamily("eventbase_alert_firing", "1 while an alert fires.", labels=["alert"])
         active = {alert.name for alert in alerts_evaluate(now=now)}
-        for name in ("flush_lag", "flush_stalled", "error_rate"):
+        for name in NAMES:
             firing.add_metric([name], 1 if name in active else 0)
         yield firing
 
 
+class ProcessCollector:
+    """The children of `make run`'s supervisor: restarts and whether each is up (nothing outside it)."""
+
+    def collect(self) -> Iterator[Metric]:
+        processes = state_read()
+        if processes is None:
+            return
+        restarts = CounterMetricFamily(
+            "eventbase_process_restarts", "Restarts of a child of `make run` by its supervisor.", labels=["process"]
+        )
+        up = GaugeMetricFamily("eventbase_process_up", "1 while the process runs.", labels=["process"])
+        for p in processes:
+            restarts.add_metric([p.name], p.restarts)
+            up.add_metric([p.name], 1 if p.state == RUNNING else 0)
+        yield restarts
+        yield up
+
+
 _pipeline_collector = PipelineCollector()
+_process_collector = ProcessCollector()
 
 
 def metrics_registry() -> CollectorRegistry:
@@ -158,6 +179,7 @@ def metrics_registry() -> CollectorRegistry:
     else:
         registry.register(REGISTRY)
     registry.register(_pipeline_collector)
+    registry.register(_process_collector)
     return registry
 
 
