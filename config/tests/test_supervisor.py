@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -66,7 +67,7 @@ def test_back_off_doubles_and_a_crash_loop_stops(tmp_path):
         assert reason is not None and "crash loop" in reason and "exited with status 3" in reason
         assert supervisor.children["crasher"].status.restarts == CRASH_LOOP_RESTARTS
         assert len(delays) == CRASH_LOOP_RESTARTS
-        assert all(later > earlier for earlier, later in zip(delays, delays[1:], strict=False))
+        assert all(later > earlier for earlier, later in itertools.pairwise(delays))
     finally:
         supervisor.stop_all()
 
