@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 import redis
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from ingestion import http, ledger
@@ -39,8 +40,9 @@ logger = logging.getLogger(__name__)
 
 E = TypeVar("E")  # what the adapter's parse makes of a body: raw bytes (native), an Envelope (SDKs)
 
-# Redis down (buffer, rate-limit counters, quota or ledger), or the body could not be read.
-UNAVAILABLE = (BufferUnavailable, redis.RedisError, OSError)
+# Redis down (buffer, rate-limit counters, quota or ledger), the body could not be read, or
+# PostgreSQL down while a key is looked up (not cached yet): a 503 the SDKs retry, never a 500.
+UNAVAILABLE = (BufferUnavailable, redis.RedisError, OSError, OperationalError, InterfaceError)
 RETRY_UNAVAILABLE_SECONDS = "5"
 
 

@@ -291,6 +291,26 @@ def test_unavailable_buffer_is_503_with_retry_after_and_nothing_taken(
     assert flush().events == 0
 
 
+@WIRES
+@pytest.mark.django_db(transaction=True)
+def test_postgres_down_while_a_key_is_looked_up_is_503_not_500(client, monkeypatch, wire):
+    from projects.tests.factories import ProjectFactory, ingest_key_for
+
+    key = ingest_key_for(ProjectFactory())
+    key_cache.clear()  # the lookup must reach PostgreSQL
+    # A real connection attempt to a port where nothing listens (PostgreSQL restarting).
+    connection.close()
+    monkeypatch.setitem(connection.settings_dict, "HOST", "127.0.0.1")
+    monkeypatch.setitem(connection.settings_dict, "PORT", "1")
+    try:
+        response = wire.send(client, key)
+    finally:
+        monkeypatch.undo()
+        connection.close()
+    assert response.status_code == 503 and _carries(response, wire.unavailable)
+    assert response["Retry-After"] == "5"
+
+
 # --- Where the key is decides what is read first ---------------------------------------------
 
 
