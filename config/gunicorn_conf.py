@@ -47,6 +47,7 @@ def child_exit(server, worker) -> None:
 
         multiprocess.mark_process_dead(worker.pid)
 
+
 # Gunicorn's control socket defaults to one path per user ($HOME/.gunicorn/gunicorn.ctl), which two
 # stacks on one machine (a `make run` and the suite's fault test, or two ports) would fight over;
 # the supervisor in config/stack.py is what manages this process.
