@@ -23,7 +23,8 @@ import socket
 import subprocess
 import tempfile
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
@@ -241,7 +242,9 @@ class ServerCommand:
 
     argv: list[str]
     log: Path
-    popen_kwargs: dict
+    ready: Callable[[], bool]  # answers clients
+    popen_kwargs: dict = field(default_factory=dict)
+    stop_signal: int = signal.SIGTERM
 
 
 def postgres_server(root: Path) -> ServerCommand | None:
@@ -254,7 +257,14 @@ def postgres_server(root: Path) -> ServerCommand | None:
     argv = [_pg_bin("postgres"), "-D", str(pgdata)]
     for name, value in _postgres_settings(sockets, durable=True).items():
         argv += ["-c", f"{name}={value}"]
-    return ServerCommand(argv=argv, log=pgdata / "server.log", popen_kwargs=_run_as_pg_user())
+    return ServerCommand(
+        argv=argv,
+        log=pgdata / "server.log",
+        ready=lambda: postgres_ready(root),
+        popen_kwargs=_run_as_pg_user(),
+        # PostgreSQL's "fast" shutdown; SIGTERM would wait for every client to disconnect.
+        stop_signal=signal.SIGINT,
+    )
 
 
 def postgres_ready(root: Path) -> bool:
@@ -321,7 +331,9 @@ def valkey_server(root: Path) -> ServerCommand | None:
         )
         + "\n"
     )
-    return ServerCommand(argv=[str(get_binary_path()), str(conf)], log=workdir / "valkey.log", popen_kwargs={})
+    return ServerCommand(
+        argv=[str(get_binary_path()), str(conf)], log=workdir / "valkey.log", ready=lambda: valkey_ready(root)
+    )
 
 
 def valkey_ready(root: Path) -> bool:

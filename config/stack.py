@@ -106,39 +106,28 @@ def _prepare(env: dict[str, str]) -> None:
 def _store_programs(root: Path, env: dict[str, str]) -> list[Program]:
     """The embedded servers to start and supervise (none for a store given by URL, or already running)."""
     programs = []
-    if not env.get("DATABASE_URL"):
-        server = embedded.postgres_server(root)
+    for name, url_variable, server_of in (
+        ("postgres", "DATABASE_URL", embedded.postgres_server),
+        ("valkey", "REDIS_URL", embedded.valkey_server),
+    ):
+        if env.get(url_variable):
+            continue
+        server = server_of(root)
         if server is None:
-            _say("an embedded PostgreSQL already runs under this data folder: using it (not supervised)")
-        else:
-            programs.append(
-                Program(
-                    name="postgres",
-                    argv=server.argv,
-                    env=env,
-                    cwd=server.log.parent,
-                    # SIGINT is PostgreSQL's "fast" shutdown; SIGTERM would wait for every client to leave.
-                    stop_signal=signal.SIGINT,
-                    log=server.log,
-                    popen_kwargs=server.popen_kwargs,
-                    ready=lambda: embedded.postgres_ready(root),
-                )
+            _say(f"an embedded {name} already runs under this data folder: using it (not supervised)")
+            continue
+        programs.append(
+            Program(
+                name=name,
+                argv=server.argv,
+                env=env,
+                cwd=server.log.parent,
+                stop_signal=server.stop_signal,
+                log=server.log,
+                popen_kwargs=server.popen_kwargs,
+                ready=server.ready,
             )
-    if not env.get("REDIS_URL"):
-        server = embedded.valkey_server(root)
-        if server is None:
-            _say("an embedded Valkey already answers under this data folder: using it (not supervised)")
-        else:
-            programs.append(
-                Program(
-                    name="valkey",
-                    argv=server.argv,
-                    env=env,
-                    cwd=server.log.parent,
-                    log=server.log,
-                    ready=lambda: embedded.valkey_ready(root),
-                )
-            )
+        )
     return programs
 
 
