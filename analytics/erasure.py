@@ -37,7 +37,7 @@ from analytics.rollups import _PROJECT_LOCK_CLASS, rollup_rebuild_days
 from config.redis import get_redis
 from ingestion import buffer
 from ingestion.dead_letters import dead_letters_naming
-from ingestion.flush import session_field, session_key
+from ingestion.sessions import session_field, session_key
 from persons.selectors import person_distinct_ids
 from persons.services import person_erase
 from projects.audit import audit_record
@@ -216,7 +216,7 @@ def _report_unreachable(project: Project, ids: list[str], result: ErasureResult)
 
 
 def _forget_sessions(project_id: int, ids: list[str]) -> None:
-    """The flusher's server-session state names the ids too (ingestion.flush.assign_sessions)."""
+    """The flusher's server-session state names the ids too (ingestion.sessions.assign_sessions)."""
     client = get_redis()
     fields = [session_field(project_id, user_id) for user_id in ids]
     for stream in buffer.all_stream_keys(client):

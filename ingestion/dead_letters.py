@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Collection
 from dataclasses import dataclass
 
 import orjson
 import redis
+from django.conf import settings
 
 from config.redis import get_redis
 from ingestion import buffer, records
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -110,3 +115,45 @@ def dead_letters_replay(*, ids: list[str] | None = None) -> int:
         pipe.execute()
         replayed += 1
     return replayed
+
+
+# --- Failing entries ----------------------------------------------------------------------------
+
+FAILURES = "eb:flush:failures"  # attempts per stream entry id; cleared when it is stored or dead-lettered
+
+
+def failure_record(
+    client: redis.Redis, stream: str, entry_id: str, fields: dict, error: str, *, immediate: bool = False
+) -> bool:
+    """Count a failed attempt to store an entry; at ``FLUSH_MAX_ATTEMPTS`` (or ``immediate``) dead-letter it.
+
+    Returns True when the entry went to the dead letters.
+    """
+    attempts = client.hincrby(FAILURES, entry_id, 1)
+    if immediate or attempts >= settings.EVENTBASE["FLUSH_MAX_ATTEMPTS"]:
+        dead_letter(client, stream, entry_id, fields, error)
+        return True
+    logger.warning(
+        "stream entry failed; it will be retried",
+        extra={"stream": stream, "entry_id": entry_id, "attempt": attempts, "error": error},
+    )
+    return False
+
+
+def dead_letter(client: redis.Redis, stream: str, entry_id: str, fields: dict, error: str) -> None:
+    pipe = client.pipeline(transaction=True)
+    pipe.xadd(
+        buffer.DLQ,
+        {
+            **fields,
+            b"stream": stream,
+            b"entry_id": entry_id,
+            b"error": error[:2000],
+            b"failed_at": str(int(time.time())),
+        },
+    )
+    pipe.xack(stream, buffer.GROUP, entry_id)
+    pipe.xdel(stream, entry_id)
+    pipe.hdel(FAILURES, entry_id)
+    pipe.execute()
+    logger.error("stream entry dead-lettered", extra={"stream": stream, "entry_id": entry_id, "error": error})

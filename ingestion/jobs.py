@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django.db import close_old_connections
 
-from ingestion.flush import drain, flush_record_progress, sessions_sweep
+from ingestion.flush import drain, flush_record_progress
 from ingestion.ledger import ledger_sync
+from ingestion.sessions import sessions_sweep
 
 
 def flush_streams(seconds: float = 5.0) -> dict[str, int]:

@@ -15,6 +15,7 @@ flag, ``i`` when the event may carry person work (identify, alias, ``$set``) and
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from persons.services import CREATE_ALIAS, IDENTIFY
@@ -38,6 +39,17 @@ _IDENTITY_NAMES = frozenset({IDENTIFY, CREATE_ALIAS})
 _SPECIAL = re.compile(r"[\\\t\n\r]")
 _ESCAPED = re.compile(r"\\(.)")
 _UNESCAPE = {"t": "\t", "n": "\n", "r": "\r"}
+
+
+@dataclass
+class Entry:
+    """One stream entry as the flusher reads it: its records, split, with where and when they came."""
+
+    stream: str
+    entry_id: str
+    project_id: int
+    received_us: int
+    records: list[list[str]]  # split() of each event
 
 
 def copy_escape(text: str) -> str:

@@ -18,7 +18,7 @@ from rq.worker import SimpleWorker
 
 from config.pytest_plugin import restart_valkey
 from config.settings import BASE_DIR
-from ingestion import buffer
+from ingestion import buffer, sessions
 from ingestion import flush as flusher
 from ingestion.dead_letters import dead_letters_count, dead_letters_list
 from ingestion.ledger import ledger_sync
@@ -82,7 +82,7 @@ def test_lowering_the_shard_count_strands_nothing(project, ingest_key, post, set
     assert _count(project.pk) == 401
     # Empty, the retired shards are forgotten, with their session state.
     assert buffer.all_stream_keys() == [buffer.stream_key(0), buffer.stream_key(1)]
-    assert not any(client.exists(buffer.stream_key(n), flusher.session_key(buffer.stream_key(n))) for n in range(2, 6))
+    assert not any(client.exists(buffer.stream_key(n), sessions.session_key(buffer.stream_key(n))) for n in range(2, 6))
 
 
 @pytest.mark.django_db(transaction=True)
