@@ -205,6 +205,14 @@ def test_duplicate_keys_keep_the_last_value_as_jsonb_does(project, ingest_key, c
     assert (row["user_id"], row["properties"]) == ("v", {"k": 2})
 
 
+def test_a_nul_in_the_user_agent_is_dropped_not_a_failed_flush(project, ingest_key, client, flush):
+    response = _native(client, ingest_key, _native_batch('{"k":1}'), HTTP_USER_AGENT="agent\x00/1")
+    assert response.status_code == 202
+    stats = flush()
+    assert stats.dead_lettered == 0
+    assert [row["user_agent"] for row in stored(project.pk)] == ["agent/1"]
+
+
 # --- Encodings -------------------------------------------------------------------------------
 
 
