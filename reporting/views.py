@@ -118,7 +118,8 @@ class UserDetailView(ProjectAPIView):
     @extend_schema(tags=TAG, responses=s.UserDetailOutput)
     def get(self, request: Request, slug: str, user_id: str) -> Response:
         """One user's daily event counts and most recent events."""
-        detail = selectors.user_detail(project=self.project, user_id=user_id)
+        p = self.validated(s.UserDetailInput, {"user_id": user_id})
+        detail = selectors.user_detail(project=self.project, user_id=p["user_id"])
         if detail is None:
             raise Http404("No such user in this project.")
         return self.answer(s.UserDetailOutput, detail)
