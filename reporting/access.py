@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions, parsers
 from rest_framework.authentication import BaseAuthentication, SessionAuthentication, get_authorization_header
 from rest_framework.negotiation import BaseContentNegotiation, DefaultContentNegotiation
@@ -42,6 +43,16 @@ class BearerKeyAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="eventbase"'
+
+
+class BearerKeyScheme(OpenApiAuthenticationExtension):
+    """How /api/schema/ documents the read key (drf-spectacular finds it by ``target_class``)."""
+
+    target_class = BearerKeyAuthentication
+    name = "readKey"
+
+    def get_security_definition(self, auto_schema) -> dict:
+        return {"type": "http", "scheme": "bearer", "description": "The project's read key (sk_...)."}
 
 
 class ProjectReadAccess(BasePermission):

@@ -115,7 +115,7 @@ class UsersView(ProjectAPIView):
 
 
 class UserDetailView(ProjectAPIView):
-    @extend_schema(tags=TAG, responses=s.UserDetailOutput)
+    @extend_schema(tags=TAG, responses=s.UserDetailOutput, operation_id="v1_projects_user_retrieve")
     def get(self, request: Request, slug: str, user_id: str) -> Response:
         """One user's daily event counts and most recent events."""
         p = self.validated(s.UserDetailInput, {"user_id": user_id})
