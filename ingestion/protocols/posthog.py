@@ -74,19 +74,17 @@ def parse_request(body: bytes, *, query: Mapping[str, str], authorization: str =
         raise RequestError(400, "body must be an event, a list of events or a batch object.", "invalid_shape")
     if not messages:
         raise RequestError(400, "the request holds no events.", "invalid_shape")
-    if sent_at is None and query.get("_"):
+    clock = query.get("_", "")
+    if sent_at is None and clock.isascii() and clock.isdigit():
         # posthog-js sends its clock at send time as ?_=<epoch ms>: the base of skew correction.
-        sent_at = _clock_of(query["_"])
+        # (Any other ?_= is some cache-buster, ignored as before.)
+        sent_at = _clock_of(clock)
     if not token:
         token = _token_of_first_event(messages) or _bearer(authorization)
     return Envelope(raw_key=str(token or ""), messages=messages, sent_at=sent_at)
 
 
 def _clock_of(value: str) -> dt.datetime:
-    if not (value.isascii() and value.isdigit()):
-        raise RequestError(
-            400, f"?_={value[:40]!r} must be the sender's clock in milliseconds since 1970.", "invalid_timestamp"
-        )
     try:
         return dt.datetime.fromtimestamp(int(value) / 1000, tz=dt.UTC)
     except (OverflowError, OSError, ValueError):
