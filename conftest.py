@@ -10,7 +10,6 @@ from hypothesis import HealthCheck, settings
 from config.redis import get_redis
 from projects.selectors import key_cache
 
-
 # Property-based tests (capture bodies, the reporting API's schema) are sized so that `make test`
 # stays quick; HYPOTHESIS_PROFILE=fuzz runs twenty times as many examples. No example database:
 # nothing is written into the tree, and a failure prints the blob that reproduces it
