@@ -240,14 +240,15 @@ def validate_native_batch(
 #
 # Nearly every request is a batch of well-formed events. msgspec decodes and type-checks such a
 # body in C, about ten times faster than parsing it and checking each field in Python. The
-# properties are decoded by msgspec and encoded again by orjson, both in C: that costs about as
-# much as copying them as sent (``msgspec.Raw``, which this path used before) and checks every
-# value on the way, which text kept as sent did not: a number beyond a double's range, which
-# PostgreSQL would store and no reader could read back, an integer beyond 64 bits, an unpaired
-# surrogate, a deep document (msgspec stops with a RecursionError). Anything this path is not
-# sure of — an error, an alias, a user id sent as a number, an upper-case UUID, a NUL escape, a
-# large or deep properties object, a time outside 1970..tomorrow — makes it answer None, and the
-# request takes the precise path above, which words the errors.
+# properties are decoded by msgspec and encoded again by orjson, both in C: no slower than
+# keeping them as sent (``msgspec.Raw``, which this path did before, needed a UTF-8 pass of its
+# own), and every value is checked on the way, which text kept as sent was not: a number beyond
+# a double's range (PostgreSQL would store it, no reader could read it back), an integer beyond
+# 64 bits, an unpaired surrogate, a deep document (msgspec stops with a RecursionError).
+# Anything this path is not sure of — an error, an alias, a user id sent as a number, an
+# upper-case UUID, a NUL escape, a large or deep properties object, a time outside
+# 1970..tomorrow — makes it answer None, and the request takes the precise path above, which
+# words the errors.
 
 _Text200 = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_ID_LENGTH)]
 
