@@ -2,10 +2,29 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
+from hypothesis import HealthCheck, settings
 
 from config.redis import get_redis
 from projects.selectors import key_cache
+
+# Property-based tests (capture bodies, the reporting API's schema) are sized so that `make test`
+# stays quick; HYPOTHESIS_PROFILE=fuzz runs twenty times as many examples. No example database:
+# nothing is written into the tree, and a failure prints the blob that reproduces it
+# (@reproduce_failure). The fixtures a test shares between its examples (a project, its keys,
+# the client) are shared on purpose, hence the function-scoped-fixture check is off.
+settings.register_profile(
+    "eventbase",
+    max_examples=60,
+    deadline=None,
+    database=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+settings.register_profile("fuzz", parent=settings.get_profile("eventbase"), max_examples=1200)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "eventbase"))
 
 
 @pytest.fixture(autouse=True)

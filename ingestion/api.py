@@ -4,20 +4,31 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.core.validators import MaxValueValidator, MinValueValidator
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from analytics.days import EARLIEST_DAY, LATEST_DAY
 from ingestion.selectors import ledger_report
 from reporting.access import ProjectAPIView
 
 MAX_RANGE = dt.timedelta(days=31)
+_EARLIEST = dt.datetime.combine(EARLIEST_DAY, dt.time(), tzinfo=dt.UTC)
+_LATEST = dt.datetime.combine(LATEST_DAY, dt.time.max, tzinfo=dt.UTC)
+# An instant outside eventbase's calendar would make "60 minutes before" leave datetime's range.
+_CALENDAR = [
+    MinValueValidator(_EARLIEST, message=f"must be on or after {_EARLIEST.isoformat()}."),
+    MaxValueValidator(_LATEST, message=f"must be before {LATEST_DAY.year + 1}-01-01."),
+]
 
 
 class LedgerInput(serializers.Serializer):
-    since = serializers.DateTimeField(required=False, help_text="Start (ISO-8601); default: 60 minutes ago")
-    until = serializers.DateTimeField(required=False, help_text="End (ISO-8601); default: now")
+    since = serializers.DateTimeField(
+        required=False, validators=_CALENDAR, help_text="Start (ISO-8601); default: 60 minutes ago"
+    )
+    until = serializers.DateTimeField(required=False, validators=_CALENDAR, help_text="End (ISO-8601); default: now")
 
     def validate(self, attrs: dict) -> dict:
         now = dt.datetime.now(dt.UTC)

@@ -69,6 +69,9 @@ def copy_unescape(field: str) -> str | None:
 
 def client_fields(ip: str | None, user_agent: str | None) -> str:
     """The last two body fields, the same for every event of a request: escaped once per request."""
+    if user_agent is not None and "\x00" in user_agent:
+        # COPY cannot carry a NUL in any form; gunicorn refuses such a header, other servers may not.
+        user_agent = user_agent.replace("\x00", "")
     return f"{NULL if ip is None else copy_escape(ip)}\t{NULL if user_agent is None else copy_escape(user_agent)}"
 
 

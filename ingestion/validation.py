@@ -2,14 +2,14 @@
 
 Pure functions with no I/O, so they are cheap to test and shared by every protocol adapter
 (native API, PostHog, Segment, backfill). An invalid event never fails its batch: it becomes an
-error entry naming what to fix, and the other events go on.
+error entry naming what to fix, and the other events go on. The rules of single fields live in
+``ingestion.fields``, what a JSON value may hold (and so what can be stored) in
+``ingestion.json_values``; this module puts them together for a request.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
-import re
 import uuid
 import zlib
 from dataclasses import dataclass, field
@@ -18,34 +18,33 @@ from typing import Annotated, Any
 import msgspec
 import orjson
 
+from ingestion.errors import EventError, RequestError
+from ingestion.fields import (
+    CANONICAL_UUID,
+    EARLIEST,
+    MAX_FUTURE,
+    check_event_id,
+    check_in_range,
+    check_text,
+    corrected_timestamp,
+    parse_timestamp,
+)
+from ingestion.json_values import (
+    MAX_PROPERTIES_BYTES,
+    MAX_PROPERTIES_DEPTH,
+    encode_properties,
+    has_surrogate,
+    json_type,
+    parse_json,
+)
+from ingestion.json_values import dumps as dumps  # answers of the protocol adapters
+
 MAX_BODY_BYTES = 5 * 1024 * 1024
 MAX_EVENTS_PER_REQUEST = 1000
 MAX_EVENT_NAME = 200
 MAX_ID_LENGTH = 200
-MAX_PROPERTIES_BYTES = 32 * 1024
-MAX_PROPERTIES_DEPTH = 16
-MAX_FUTURE = dt.timedelta(days=1)
 LATE_AFTER = dt.timedelta(days=1)
 DEFAULT_SOURCE = "api"
-
-
-class RequestError(Exception):
-    """The whole request is unusable; ``status`` is the HTTP status to answer with."""
-
-    def __init__(self, status: int, message: str, reason: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.reason = reason
-
-
-class EventError(Exception):
-    """One event is invalid; ``reason`` is a stable code for the ledger's rejected-by-reason."""
-
-    def __init__(self, message: str, reason: str) -> None:
-        super().__init__(message)
-        self.message = message
-        self.reason = reason
 
 
 @dataclass(slots=True)
@@ -99,26 +98,11 @@ def _bounded_decompress(raw: bytes, wbits: int, name: str) -> bytes:
         raise RequestError(400, f"body is not valid {name} data: {exc}", "invalid_encoding") from None
     if len(out) > MAX_BODY_BYTES or decompressor.unconsumed_tail:
         raise RequestError(413, f"decompressed body is larger than {MAX_BODY_BYTES // (1024 * 1024)} MB.", "too_large")
-    return out
-
-
-def parse_json(body: bytes) -> Any:
-    if not body.strip():
-        raise RequestError(400, 'body is empty; send a JSON event or {"events": [...]}.', "invalid_json")
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError:
-        pass
-    # Parse again with the standard library only to say where the problem is: orjson's
-    # messages give a character offset, people need a line and column.
-    try:
-        return json.loads(body)
-    except UnicodeDecodeError:
-        raise RequestError(400, "body is not valid UTF-8 JSON.", "invalid_json") from None
-    except json.JSONDecodeError as exc:
+    if not decompressor.eof:
         raise RequestError(
-            400, f"body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}.", "invalid_json"
-        ) from None
+            400, f"body is truncated {name} data: the stream ends before its end marker.", "invalid_encoding"
+        )
+    return out
 
 
 def split_events(payload: Any) -> tuple[list[Any], Any]:
@@ -144,166 +128,6 @@ def check_count(events: list[Any]) -> None:
         )
 
 
-# --- Fields ----------------------------------------------------------------------------------
-
-
-def parse_timestamp(value: Any, field_name: str) -> dt.datetime:
-    if not isinstance(value, str):
-        raise EventError(
-            f"{field_name} must be an ISO-8601 string with a time zone, e.g. 2024-05-01T12:00:00Z.",
-            "invalid_timestamp",
-        )
-    text = value.strip()
-    try:
-        parsed = dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise EventError(f"{field_name} {value[:60]!r} is not an ISO-8601 date-time.", "invalid_timestamp") from None
-    if parsed.tzinfo is None:
-        raise EventError(
-            f"{field_name} {value[:60]!r} has no time zone; add Z or an offset like +02:00.",
-            "invalid_timestamp",
-        )
-    return parsed.astimezone(dt.UTC)
-
-
-def check_text(value: Any, field_name: str, *, max_length: int, allow_int: bool = False) -> str:
-    if allow_int and isinstance(value, int) and not isinstance(value, bool):
-        value = str(value)
-    if not isinstance(value, str):
-        kind = "a string or an integer" if allow_int else "a string"
-        raise EventError(f"{field_name} must be {kind}, not {_json_type(value)}.", f"invalid_{field_name}")
-    if not value or len(value) > max_length:
-        raise EventError(f"{field_name} must be 1 to {max_length} characters long.", f"invalid_{field_name}")
-    if "\x00" in value:
-        raise EventError(f"{field_name} contains a NUL character.", "nul_character")
-    if not value.isascii() and _SURROGATE.search(value):
-        raise EventError(f"{field_name} {_SURROGATE_MESSAGE}", "invalid_text")
-    return value
-
-
-def _json_type(value: Any) -> str:
-    return {
-        dict: "an object",
-        list: "an array",
-        bool: "a boolean",
-        type(None): "null",
-        int: "a number",
-        float: "a number",
-        str: "a string",
-    }.get(type(value), type(value).__name__)
-
-
-def check_object(value: Any, field_name: str = "properties") -> dict[str, Any]:
-    """The value as a dict ({} for null), or an error naming the field; contents unchecked."""
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise EventError(f"{field_name} must be a JSON object, not {_json_type(value)}.", "invalid_properties")
-    return value
-
-
-def encode_properties(value: Any, field_name: str = "properties") -> bytes:
-    """Validate a properties object and return it as compact JSON: encoded once, carried on the
-    Event as ``properties_json`` so that nothing downstream encodes it again."""
-    value = check_object(value, field_name)
-    if not value:
-        return b"{}"
-    encoded = dumps(value)
-    # Cheap screens on the encoded text first: the tree walk (the slow, precise check) runs only
-    # when the text could hide a NUL (JSON escapes it as \u0000) or enough brackets to nest
-    # past the limit. Almost every event passes both screens.
-    if b"\\u0000" in encoded or encoded.count(b"{") + encoded.count(b"[") > MAX_PROPERTIES_DEPTH:
-        _check_tree(value, field_name, 1)
-    if len(encoded) > MAX_PROPERTIES_BYTES:
-        raise EventError(
-            f"{field_name} is {len(encoded)} bytes as JSON; the limit is {MAX_PROPERTIES_BYTES} bytes.",
-            "properties_too_large",
-        )
-    return encoded
-
-
-_SURROGATE_MESSAGE = (
-    "contains an unpaired UTF-16 surrogate (a \\ud800 to \\udfff escape without its pair), which is not "
-    "text and cannot be stored."
-)
-
-
-def dumps(value: Any) -> bytes:
-    """Compact JSON; falls back to the standard library for integers beyond 64 bits.
-
-    The standard library also decodes what orjson refuses, such as a lone ``\\ud800`` escape: such
-    a string cannot be encoded as UTF-8 (nor stored by PostgreSQL), which is the sender's error.
-    """
-    try:
-        return orjson.dumps(value)
-    except TypeError:
-        try:
-            return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
-        except UnicodeEncodeError:
-            raise EventError(f"the event {_SURROGATE_MESSAGE}", "invalid_text") from None
-
-
-def _check_tree(value: Any, path: str, depth: int) -> None:
-    # PostgreSQL's jsonb cannot hold \u0000, and very deep documents are a denial-of-service shape.
-    if depth > MAX_PROPERTIES_DEPTH:
-        raise EventError(f"{path} is nested deeper than {MAX_PROPERTIES_DEPTH} levels.", "properties_too_deep")
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if "\x00" in key:
-                raise EventError(f"a key in {path} contains a NUL character.", "nul_character")
-            if isinstance(item, dict | list):
-                _check_tree(item, f"{path}.{key}", depth + 1)
-            elif isinstance(item, str) and "\x00" in item:
-                raise EventError(f"{path}.{key} contains a NUL character.", "nul_character")
-    elif isinstance(value, list):
-        for n, item in enumerate(value):
-            if isinstance(item, dict | list):
-                _check_tree(item, f"{path}[{n}]", depth + 1)
-            elif isinstance(item, str) and "\x00" in item:
-                raise EventError(f"{path}[{n}] contains a NUL character.", "nul_character")
-
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
-_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-
-
-def check_event_id(value: Any) -> str:
-    if value is None:
-        return str(uuid.uuid4())
-    if isinstance(value, str) and _CANONICAL_UUID.fullmatch(value):
-        return value  # the common case, without building a UUID object
-    if not isinstance(value, str):
-        raise EventError(f"event_id must be a UUID string, not {_json_type(value)}.", "invalid_event_id")
-    try:
-        return str(uuid.UUID(value))
-    except ValueError:
-        raise EventError(f"event_id {value[:60]!r} is not a UUID.", "invalid_event_id") from None
-
-
-def corrected_timestamp(
-    timestamp: dt.datetime | None, sent_at: dt.datetime | None, received_at: dt.datetime
-) -> dt.datetime:
-    """Correct the client's clock skew the way the Segment and PostHog protocols do.
-
-    The client says when the event happened and when it sent the request, both by its own clock;
-    the gap between them is trusted, the clock is not: timestamp = received_at - (sent_at - timestamp).
-    """
-    if timestamp is None:
-        return received_at
-    if sent_at is None:
-        return timestamp
-    return received_at - (sent_at - timestamp)
-
-
-def check_not_future(timestamp: dt.datetime, received_at: dt.datetime) -> None:
-    if timestamp - received_at > MAX_FUTURE:
-        raise EventError(
-            f"timestamp {timestamp.isoformat()} is more than 1 day in the future (server time "
-            f"{received_at.isoformat(timespec='seconds')}).",
-            "future_timestamp",
-        )
-
-
 # --- Native API events -----------------------------------------------------------------------
 
 
@@ -313,7 +137,7 @@ def _is_plain_text(value: Any, max_length: int) -> bool:
         type(value) is str
         and 0 < len(value) <= max_length
         and "\x00" not in value
-        and (value.isascii() or _SURROGATE.search(value) is None)
+        and (value.isascii() or not has_surrogate(value))
     )
 
 
@@ -330,7 +154,7 @@ def validate_native_event(
     the helpers (which word the errors) are called only for anything else.
     """
     if type(raw) is not dict:
-        raise EventError(f"an event must be a JSON object, not {_json_type(raw)}.", "invalid_shape")
+        raise EventError(f"an event must be a JSON object, not {json_type(raw)}.", "invalid_shape")
     get = raw.get
     name = get("event")
     if name is None:
@@ -340,7 +164,7 @@ def validate_native_event(
     if not _is_plain_text(name, MAX_EVENT_NAME):
         name = check_text(name, "event", max_length=MAX_EVENT_NAME)
     event_id = get("event_id")
-    if type(event_id) is not str or _CANONICAL_UUID.fullmatch(event_id) is None:
+    if type(event_id) is not str or CANONICAL_UUID.fullmatch(event_id) is None:
         event_id = check_event_id(event_id)
     user_id = get("user_id")
     if user_id is not None and not _is_plain_text(user_id, MAX_ID_LENGTH):
@@ -373,8 +197,8 @@ def validate_native_event(
         timestamp = received_at
     elif sent_at is not None:
         timestamp = corrected_timestamp(timestamp, sent_at, received_at)
-    if timestamp - received_at > MAX_FUTURE:
-        check_not_future(timestamp, received_at)
+    if timestamp - received_at > MAX_FUTURE or timestamp < EARLIEST:
+        check_in_range(timestamp, received_at)
     return Event(event_id, name, source, user_id, session_id, timestamp, properties_json)
 
 
@@ -415,24 +239,28 @@ def validate_native_batch(
 # --- Native API: the fast path ---------------------------------------------------------------
 #
 # Nearly every request is a batch of well-formed events. msgspec decodes and type-checks such a
-# body in C, about ten times faster than parsing it and checking each field in Python; the
-# properties are kept as the JSON text they arrived as (``msgspec.Raw``) instead of being built
-# into dicts and encoded again. Anything this path is not sure of — an error, an alias, a user
-# id sent as a number, an upper-case UUID, a NUL escape, a large or deep properties object —
-# makes it answer None, and the request takes the precise path above, which words the errors.
+# body in C, about ten times faster than parsing it and checking each field in Python. The
+# properties are decoded by msgspec and encoded again by orjson, both in C: no slower than
+# keeping them as sent (``msgspec.Raw``, which this path did before, needed a UTF-8 pass of its
+# own), and every value is checked on the way, which text kept as sent was not: a number beyond
+# a double's range (PostgreSQL would store it, no reader could read it back), an integer beyond
+# 64 bits, an unpaired surrogate, a deep document (msgspec stops with a RecursionError).
+# Anything this path is not sure of — an error, an alias, a user id sent as a number, an
+# upper-case UUID, a NUL escape, a large or deep properties object, a time outside
+# 1970..tomorrow — makes it answer None, and the request takes the precise path above, which
+# words the errors.
 
 _Text200 = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_ID_LENGTH)]
-_NULL_JSON = msgspec.Raw(b"null")
 
 
 class _FastEvent(msgspec.Struct):
     event: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_EVENT_NAME)]
-    event_id: Annotated[str, msgspec.Meta(pattern=f"^{_CANONICAL_UUID.pattern}$")] | None = None
+    event_id: Annotated[str, msgspec.Meta(pattern=f"^{CANONICAL_UUID.pattern}$")] | None = None
     user_id: _Text200 | None = None
     session_id: _Text200 | None = None
     source: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
     timestamp: Annotated[dt.datetime, msgspec.Meta(tz=True)] | None = None
-    properties: msgspec.Raw = _NULL_JSON
+    properties: dict[str, Any] | None = None
     # Present only to notice them: their rules live in the precise path.
     event_name: Any = None
     occurred_at: Any = None
@@ -452,15 +280,13 @@ def fast_native_batch(body: bytes, *, received_at: dt.datetime, allowed_sources:
     if b"\\u0000" in body:
         return None
     try:
-        # msgspec checks the UTF-8 of the strings it decodes, not of the properties it keeps raw.
-        body.decode()
         decoded = _fast_decoder.decode(body)
-    except (UnicodeDecodeError, msgspec.ValidationError, msgspec.DecodeError):
+        sent_at = None if decoded.sent_at is None else decoded.sent_at.astimezone(dt.UTC)
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError, OverflowError):
         return None
     raw_events = decoded.events
     if not raw_events or len(raw_events) > MAX_EVENTS_PER_REQUEST:
         return None
-    sent_at = decoded.sent_at
     batch = Batch(received=len(raw_events))
     seen: set[str] = set()
     for index, raw in enumerate(raw_events):
@@ -473,30 +299,29 @@ def fast_native_batch(body: bytes, *, received_at: dt.datetime, allowed_sources:
         if event_id in seen:
             return None
         seen.add(event_id)
-        properties = bytes(raw.properties)
-        if properties == b"null":
+        if raw.properties is None:
             properties = b"{}"
-        elif (
-            properties[:1] != b"{"
-            or len(properties) > MAX_PROPERTIES_BYTES
-            or properties.count(b"{") + properties.count(b"[") > MAX_PROPERTIES_DEPTH
-        ):
-            return None
-        elif b"\\u" in properties:
-            # Key names spelled with escapes ("\\u0024set") are normalised so the flusher's
-            # screen for person properties ("$set") sees them as they are.
+        else:
             try:
-                properties = orjson.dumps(orjson.loads(properties))
-            except orjson.JSONDecodeError:  # e.g. an unpaired surrogate: the precise path says so
+                properties = orjson.dumps(raw.properties)
+            except TypeError:  # an integer beyond 64 bits
+                return None
+            if (
+                len(properties) > MAX_PROPERTIES_BYTES
+                or properties.count(b"{") + properties.count(b"[") > MAX_PROPERTIES_DEPTH
+            ):
                 return None
         timestamp = raw.timestamp
         if timestamp is None:
             timestamp = received_at
         else:
-            timestamp = timestamp.astimezone(dt.UTC)
-            if sent_at is not None:
-                timestamp = corrected_timestamp(timestamp, sent_at.astimezone(dt.UTC), received_at)
-            if timestamp - received_at > MAX_FUTURE:
+            try:
+                timestamp = timestamp.astimezone(dt.UTC)
+                if sent_at is not None:
+                    timestamp = corrected_timestamp(timestamp, sent_at, received_at)
+            except (OverflowError, EventError):
+                return None
+            if timestamp - received_at > MAX_FUTURE or timestamp < EARLIEST:
                 return None
         batch.events.append(
             (index, Event(event_id, raw.event, source, raw.user_id, raw.session_id, timestamp, properties))

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import time
 
-from rest_framework import exceptions
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework import exceptions, parsers
 from rest_framework.authentication import BaseAuthentication, SessionAuthentication, get_authorization_header
 from rest_framework.negotiation import BaseContentNegotiation, DefaultContentNegotiation
 from rest_framework.permissions import BasePermission
@@ -44,6 +45,16 @@ class BearerKeyAuthentication(BaseAuthentication):
         return 'Bearer realm="eventbase"'
 
 
+class BearerKeyScheme(OpenApiAuthenticationExtension):
+    """How /api/schema/ documents the read key (drf-spectacular finds it by ``target_class``)."""
+
+    target_class = BearerKeyAuthentication
+    name = "readKey"
+
+    def get_security_definition(self, auto_schema) -> dict:
+        return {"type": "http", "scheme": "bearer", "description": "The project's read key (sk_...)."}
+
+
 class ProjectReadAccess(BasePermission):
     """Resolves ``view.project`` from the slug and the credentials, or raises 401/403/404."""
 
@@ -68,6 +79,16 @@ class ProjectReadAccess(BasePermission):
         return True
 
 
+class JSONParser(parsers.JSONParser):
+    """DRF's JSON parser, with a body nested too deeply for the standard library a 400 too."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise exceptions.ParseError("JSON parse error - the body is nested too deeply.") from None
+
+
 class JSONOnlyNegotiation(BaseContentNegotiation):
     """Always JSON: ``?format=`` belongs to the export endpoint, not to DRF's renderer override."""
 
@@ -84,6 +105,7 @@ class ProjectAPIView(APIView):
     authentication_classes = [BearerKeyAuthentication, SessionAuthentication]
     permission_classes = [ProjectReadAccess]
     renderer_classes = [JSONRenderer]
+    parser_classes = [JSONParser, parsers.FormParser, parsers.MultiPartParser]
     content_negotiation_class = JSONOnlyNegotiation
     project: Project
 

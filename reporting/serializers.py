@@ -13,6 +13,7 @@ import binascii
 import datetime as dt
 import uuid
 
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils import timezone
 from rest_framework import serializers
 
@@ -26,8 +27,16 @@ MAX_HOURLY_DAYS = 31
 DEFAULT_DAYS = 30
 
 
+# Dates outside eventbase's calendar would make the range and window arithmetic leave what
+# Python's datetime holds (9999-12-31 plus a day); no event can be there anyway.
+CALENDAR_VALIDATORS = [
+    MinValueValidator(daysmod.EARLIEST_DAY, message=f"must be on or after {daysmod.EARLIEST_DAY.isoformat()}."),
+    MaxValueValidator(daysmod.LATEST_DAY, message=f"must be on or before {daysmod.LATEST_DAY.isoformat()}."),
+]
+
+
 def _date_field(**kwargs) -> serializers.DateField:
-    return serializers.DateField(input_formats=DATE_FORMATS, **kwargs)
+    return serializers.DateField(input_formats=DATE_FORMATS, validators=CALENDAR_VALIDATORS, **kwargs)
 
 
 class _RangeInput(serializers.Serializer):
@@ -145,6 +154,12 @@ def _decode_cursor(raw: str) -> str:
 
 def encode_cursor(value: str) -> str:
     return base64.urlsafe_b64encode(value.encode()).decode().rstrip("=")
+
+
+class UserDetailInput(serializers.Serializer):
+    """The user id from the path: any text capture could have stored (so never a NUL)."""
+
+    user_id = serializers.CharField(trim_whitespace=False)
 
 
 class UsersInput(serializers.Serializer):

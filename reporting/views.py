@@ -115,10 +115,11 @@ class UsersView(ProjectAPIView):
 
 
 class UserDetailView(ProjectAPIView):
-    @extend_schema(tags=TAG, responses=s.UserDetailOutput)
+    @extend_schema(tags=TAG, responses=s.UserDetailOutput, operation_id="v1_projects_user_retrieve")
     def get(self, request: Request, slug: str, user_id: str) -> Response:
         """One user's daily event counts and most recent events."""
-        detail = selectors.user_detail(project=self.project, user_id=user_id)
+        p = self.validated(s.UserDetailInput, {"user_id": user_id})
+        detail = selectors.user_detail(project=self.project, user_id=p["user_id"])
         if detail is None:
             raise Http404("No such user in this project.")
         return self.answer(s.UserDetailOutput, detail)

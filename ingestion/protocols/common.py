@@ -8,14 +8,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ingestion.validation import (
-    MAX_PROPERTIES_BYTES,
-    Batch,
-    EventError,
-    RequestError,
-    dumps,
-    parse_timestamp,
-)
+from ingestion.errors import EventError, RequestError
+from ingestion.fields import parse_timestamp
+from ingestion.json_values import MAX_PROPERTIES_BYTES, encode_value
+from ingestion.validation import Batch
 
 # The same per-event limit as the native API's properties, applied to the whole message: an SDK
 # message also carries context, traits and options that end up in the stored properties.
@@ -64,7 +60,8 @@ def build_batch(messages: list[Any], to_event: Callable[[Any], Any]) -> Batch:
 def check_message(raw: Any) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise EventError("a message must be a JSON object.", "invalid_shape")
-    size = len(dumps(raw))
+    # depth=0: the message's members (properties, context, traits) are what become properties.
+    size = len(encode_value(raw, "", depth=0))
     if size > MAX_MESSAGE_BYTES:
         raise EventError(
             f"the message is {size} bytes as JSON; the limit is {MAX_MESSAGE_BYTES} bytes.", "properties_too_large"

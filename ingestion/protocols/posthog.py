@@ -15,6 +15,9 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qs
 
+from ingestion.errors import EventError, RequestError
+from ingestion.fields import check_event_id, check_in_range, check_text, corrected_timestamp
+from ingestion.json_values import check_object, encode_properties, parse_json
 from ingestion.protocols import lzstring
 from ingestion.protocols.common import (
     Envelope,
@@ -25,21 +28,7 @@ from ingestion.protocols.common import (
     person_updates,
     request_timestamp,
 )
-from ingestion.validation import (
-    MAX_EVENT_NAME,
-    MAX_ID_LENGTH,
-    Batch,
-    Event,
-    EventError,
-    RequestError,
-    check_event_id,
-    check_not_future,
-    check_object,
-    check_text,
-    corrected_timestamp,
-    encode_properties,
-    parse_json,
-)
+from ingestion.validation import MAX_BODY_BYTES, MAX_EVENT_NAME, MAX_ID_LENGTH, Batch, Event
 
 SOURCE = "posthog"
 # What the server tells posthog-js at start-up: no flags, no recordings, no surveys, nothing that
@@ -63,7 +52,8 @@ def parse_request(body: bytes, *, query: Mapping[str, str], authorization: str =
     compression = query.get("compression", "")
     text = body
     if body.startswith(b"data=") or b"&data=" in body[:200]:
-        form = parse_qs(body.decode("latin-1"), keep_blank_values=True)
+        # Latin-1 both ways, percent-escapes included: each byte comes back as the byte it was.
+        form = parse_qs(body.decode("latin-1"), keep_blank_values=True, encoding="latin-1")
         text = form.get("data", [""])[0].encode("latin-1")
         compression = form.get("compression", [compression])[0] or compression
     payload = parse_json(_uncompress(text, compression))
@@ -84,27 +74,46 @@ def parse_request(body: bytes, *, query: Mapping[str, str], authorization: str =
         raise RequestError(400, "body must be an event, a list of events or a batch object.", "invalid_shape")
     if not messages:
         raise RequestError(400, "the request holds no events.", "invalid_shape")
-    if sent_at is None and query.get("_", "").isdigit():
+    clock = query.get("_", "")
+    if sent_at is None and clock.isascii() and clock.isdigit():
         # posthog-js sends its clock at send time as ?_=<epoch ms>: the base of skew correction.
-        sent_at = dt.datetime.fromtimestamp(int(query["_"]) / 1000, tz=dt.UTC)
+        # (Any other ?_= is some cache-buster, ignored as before.)
+        sent_at = _clock_of(clock)
     if not token:
         token = _token_of_first_event(messages) or _bearer(authorization)
     return Envelope(raw_key=str(token or ""), messages=messages, sent_at=sent_at)
+
+
+def _clock_of(value: str) -> dt.datetime:
+    try:
+        return dt.datetime.fromtimestamp(int(value) / 1000, tz=dt.UTC)
+    except (OverflowError, OSError, ValueError):
+        raise RequestError(
+            400, f"?_={value[:40]} is out of range for a time in milliseconds since 1970.", "invalid_timestamp"
+        ) from None
 
 
 def _uncompress(text: bytes, compression: str) -> bytes:
     stripped = text.strip()
     if compression == "lz64":
         try:
-            return lzstring.decompress_from_base64(stripped.decode("ascii")).encode()
+            out = lzstring.decompress_from_base64(stripped.decode("ascii")).encode()
         except (lzstring.LZStringError, UnicodeError) as exc:
             raise RequestError(400, f"body is not valid lz64 data: {exc}", "invalid_encoding") from None
+        if len(out) > MAX_BODY_BYTES:
+            raise RequestError(
+                413, f"decompressed body is larger than {MAX_BODY_BYTES // (1024 * 1024)} MB.", "too_large"
+            )
+        return out
     if compression == "base64" or (stripped and stripped[:1] not in b"{["):
         urlsafe = b"-" in stripped or b"_" in stripped
         try:
-            return base64.b64decode(stripped + b"=" * (-len(stripped) % 4), altchars=b"-_" if urlsafe else None)
+            decoded = base64.b64decode(stripped + b"=" * (-len(stripped) % 4), altchars=b"-_" if urlsafe else None)
         except (binascii.Error, ValueError):
-            raise RequestError(400, "body is neither JSON nor base64 JSON.", "invalid_encoding") from None
+            decoded = b""
+        if not decoded:  # not one base64 character in it
+            raise RequestError(400, "body is neither JSON nor base64 JSON.", "invalid_encoding")
+        return decoded
     return text
 
 
@@ -112,7 +121,11 @@ def _token_of_first_event(messages: list[Any]) -> str:
     for message in messages:
         if isinstance(message, dict):
             props = message.get("properties")
-            token = message.get("api_key") or message.get("token") or (props or {}).get("token")
+            token = (
+                message.get("api_key")
+                or message.get("token")
+                or (props.get("token") if isinstance(props, dict) else None)
+            )
             if isinstance(token, str) and token:
                 return token
     return ""
@@ -149,7 +162,7 @@ def to_event(
     if allowed_sources is not None and SOURCE not in allowed_sources:
         raise EventError(f"source {SOURCE!r} is not one of this project's event sources.", "unknown_source")
     timestamp = _timestamp(message, properties, received_at=received_at, sent_at=sent_at)
-    check_not_future(timestamp, received_at)
+    check_in_range(timestamp, received_at)
     return Event(
         event_id=check_event_id(message.get("uuid")),
         name=name,
@@ -175,7 +188,10 @@ def _timestamp(
         # "offset" is how many ms before sending the event happened: already skew-free.
         if isinstance(offset, bool) or not isinstance(offset, int | float) or offset < 0:
             raise EventError("offset must be a number of milliseconds.", "invalid_timestamp")
-        return received_at - dt.timedelta(milliseconds=offset)
+        try:
+            return received_at - dt.timedelta(milliseconds=offset)
+        except OverflowError:
+            raise EventError(f"offset {offset} ms reaches back before the year 1.", "invalid_timestamp") from None
     return corrected_timestamp(timestamp, sent_at, received_at)
 
 

@@ -12,6 +12,9 @@ import datetime as dt
 import uuid
 from typing import Any
 
+from ingestion.errors import EventError, RequestError
+from ingestion.fields import check_in_range, check_text, corrected_timestamp
+from ingestion.json_values import check_object, encode_properties, parse_json
 from ingestion.protocols.common import (
     ALIAS,
     ANON_DISTINCT_ID,
@@ -22,20 +25,7 @@ from ingestion.protocols.common import (
     optional_timestamp,
     request_timestamp,
 )
-from ingestion.validation import (
-    MAX_EVENT_NAME,
-    MAX_ID_LENGTH,
-    Batch,
-    Event,
-    EventError,
-    RequestError,
-    check_not_future,
-    check_object,
-    check_text,
-    corrected_timestamp,
-    encode_properties,
-    parse_json,
-)
+from ingestion.validation import MAX_EVENT_NAME, MAX_ID_LENGTH, Batch, Event
 
 SOURCE = "segment"
 MAX_BATCH_BYTES = 500 * 1024
@@ -96,10 +86,8 @@ def _first_write_key(messages: list[Any]) -> str:
 def event_id_for(project_id: int, message_id: Any) -> str:
     if message_id is None:
         return str(uuid.uuid4())
-    if isinstance(message_id, int) and not isinstance(message_id, bool):
-        message_id = str(message_id)
-    if not isinstance(message_id, str) or not message_id or len(message_id) > MAX_ID_LENGTH:
-        raise EventError("messageId must be a string of 1 to 200 characters.", "invalid_event_id")
+    # check_text also refuses what UTF-8 cannot encode (the name of a uuid5 is UTF-8).
+    message_id = check_text(message_id, "messageId", max_length=MAX_ID_LENGTH, allow_int=True)
     return str(uuid.uuid5(MESSAGE_ID_NAMESPACE, f"{project_id}:{message_id}"))
 
 
@@ -145,7 +133,7 @@ def to_event(
     timestamp = optional_timestamp(message.get("timestamp") or message.get("originalTimestamp"), "timestamp")
     message_sent_at = optional_timestamp(message.get("sentAt"), "sentAt") or sent_at
     timestamp = corrected_timestamp(timestamp, message_sent_at, received_at)
-    check_not_future(timestamp, received_at)
+    check_in_range(timestamp, received_at)
     return Event(
         event_id=event_id_for(project_id, message.get("messageId")),
         name=check_text(name, "event", max_length=MAX_EVENT_NAME),

@@ -105,6 +105,16 @@ BAD = [
     ("events", {"cursor": "bm90LWEtY3Vyc29y"}, "cursor"),
     ("events", {"from": "2024-01-01", "to": "2024-12-31"}, "to"),
     ("sessions", {"from": "x"}, "from"),
+    # Dates at the calendar's edges once overflowed the range and window arithmetic (500).
+    ("active-users", {"to": "9999-12-31"}, "to"),
+    ("top-events", {"from": "0001-01-01", "to": "0001-01-01"}, "from"),
+    ("trends", {"event": "pageview", "interval": "hour", "to": "9999-12-31"}, "to"),
+    ("retention", {"start_date": "9999-12-31"}, "start_date"),
+    ("retention", {"start_date": "1969-12-31"}, "start_date"),
+    ("retention/cohorts", {"to": "3000-01-01"}, "to"),
+    ("events", {"to": "9999-12-31", "format": "csv"}, "to"),
+    ("sessions", {"to": "9999-12-31"}, "to"),
+    ("ingestion", {"until": "0001-01-01T00:00:00Z"}, "until"),
 ]
 
 
@@ -125,6 +135,7 @@ BAD_FUNNELS = [
     ({"steps": ["pageview", "signup"], "window_hours": 0}, "window_hours"),
     ({"steps": ["pageview", "signup"], "from": "2024-03-05", "to": "2024-03-01"}, "from"),
     ({"steps": ["pageview", "signup"], "from": "2023-03-05", "to": "2024-03-01"}, "to"),
+    ({"steps": ["pageview", "signup"], "to": "9999-12-31"}, "to"),
 ]
 
 
@@ -138,6 +149,21 @@ def test_bad_funnels_are_400(dataset, payload, field):
 def test_malformed_json_body_is_400(dataset):
     response = dataset.ny.client().post(dataset.ny.url("funnels"), data="{not json", content_type="application/json")
     assert response.status_code == 400
+
+
+def test_json_body_nested_too_deeply_is_400(dataset):
+    response = dataset.ny.client().post(dataset.ny.url("funnels"), data="[" * 5000, content_type="application/json")
+    assert response.status_code == 400 and "nested too deeply" in response.json()["detail"]
+
+
+def test_dates_outside_the_calendar_say_which(dataset):
+    body = dataset.ny.client().get(dataset.ny.url("active-users"), {"from": "1969-12-31", "to": "1970-01-02"}).json()
+    assert body == {"from": ["must be on or after 1970-01-01."]}
+
+
+def test_a_user_id_with_a_nul_is_400_not_a_database_error(dataset):
+    response = dataset.ny.client().get(dataset.ny.url("users/a%00b"))
+    assert response.status_code == 400 and "user_id" in response.json()
 
 
 def test_default_range_is_the_last_30_local_days(dataset):
