@@ -22,6 +22,8 @@ def main(argv: list[str]) -> None:
     import django
 
     django.setup()
+    from django.db import connections
+
     from config.preflight import StoreUnreachable, check_stores
 
     delay, said = 0.25, 0.0
@@ -30,6 +32,8 @@ def main(argv: list[str]) -> None:
             check_stores()
             break
         except StoreUnreachable as exc:
+            # A connection that a restarting PostgreSQL dropped stays "closed" until it is thrown away.
+            connections.close_all()
             if time.monotonic() - said > _SAY_EVERY_SECONDS:
                 said = time.monotonic()
                 log_line("warning", "waiting for the stores before starting", command=" ".join(argv), error=str(exc))

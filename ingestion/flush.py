@@ -17,11 +17,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import random
-import socket
 import time
-import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -41,6 +38,7 @@ from ingestion.buffer_reset import buffer_prepare, buffer_recover
 from ingestion.dead_letters import FAILURES, failure_record
 from ingestion.records import Entry
 from ingestion.sessions import assign_sessions, session_key
+from ingestion.shard_lock import consumer_name, lock_acquire, lock_release, lock_renew, lock_token
 from persons.services import IdentityOp, identity_op_of, persons_apply
 
 logger = logging.getLogger(__name__)
@@ -72,10 +70,6 @@ class FlushStats:
 
 class PoisonEntry(Exception):
     pass
-
-
-def consumer_name() -> str:
-    return f"{socket.gethostname()}-{os.getpid()}"
 
 
 # --- Reading ---------------------------------------------------------------------------------
@@ -351,19 +345,6 @@ def flush_once(client: redis.Redis, stream: str, consumer: str) -> FlushStats:
 
 # --- Draining --------------------------------------------------------------------------------
 
-_RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
-
-
-_LOCK_MS = 30_000  # a dead worker's shard is free again after this long
-
-
-def _lock_key(shard: int) -> str:
-    return f"eb:flushlock:{shard}"
-
-
-def _release(client: redis.Redis, shard: int, token: str) -> None:
-    client.eval(_RELEASE, 1, _lock_key(shard), token)
-
 
 def drain(
     *,
@@ -386,7 +367,7 @@ def drain(
     consumer = consumer_name()
     total = FlushStats()
     deadline = time.monotonic() + seconds
-    token = uuid.uuid4().hex
+    token = lock_token()
     order = list(shards) if shards is not None else [buffer.shard_of(key) for key in streams]
     if linger:
         # Fullest shard first (ties in random order), so a backlog gets a worker before an idle shard.
@@ -400,8 +381,8 @@ def drain(
     for shard in order:
         if max_shards is not None and len(held) >= max_shards:
             break
-        # A shard another worker holds is being drained right now; skip it.
-        if client.set(_lock_key(shard), token, nx=True, px=_LOCK_MS):
+        # A shard another live worker holds is being drained right now; skip it.
+        if lock_acquire(client, shard, token):
             held.append(shard)
     interval = settings.EVENTBASE["FLUSH_INTERVAL_MS"] / 1000
     full_batch = max(1, settings.EVENTBASE["FLUSH_BATCH_EVENTS"] // 100)
@@ -410,13 +391,13 @@ def drain(
         while held:
             cycle_started = time.monotonic()
             for shard in held:
-                client.pexpire(_lock_key(shard), _LOCK_MS)
+                lock_renew(client, shard)
             progressed, backlog = False, False
             for shard in list(held):
                 stream = buffer.stream_key(shard)
                 if shard >= configured and buffer.retire_if_empty(client, stream, session_key(stream)):
                     held.remove(shard)
-                    _release(client, shard, token)
+                    lock_release(client, shard, token)
                     continue
                 stats = flush_once(client, stream, consumer)
                 total.add(stats)
@@ -431,7 +412,7 @@ def drain(
                 time.sleep(max(0.0, min(interval - (time.monotonic() - cycle_started), deadline - time.monotonic())))
     finally:
         for shard in held:
-            _release(client, shard, token)
+            lock_release(client, shard, token)
     if total.entries:
         logger.info(
             "flushed",

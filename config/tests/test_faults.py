@@ -85,6 +85,14 @@ class Stack:
         health = self.health()
         return bool(processes) and all(p.state == RUNNING for p in processes) and (health or {}).get("status") == "ok"
 
+    def stored(self) -> int:
+        """Fault events in PostgreSQL now (a new connection each time: PostgreSQL is killed too)."""
+        try:
+            with psycopg.connect(embedded.default_database_url(self.root), connect_timeout=3) as conn:
+                return conn.execute("SELECT count(*) FROM events WHERE event_name = 'fault'").fetchone()[0]
+        except psycopg.Error:
+            return -1
+
     def ingest_key(self) -> str:
         found = re.search(r"ingest key (\S+)", self.log.read_text())
         assert found, self.log.read_text()[-3000:]
@@ -199,13 +207,15 @@ def test_killing_any_child_loses_nothing_and_the_stack_heals(stack):
         recovery = {}
         for name, pid_of in victims.items():
             assert _until(stack.whole_and_ok, RECOVERY_SECONDS) != float("inf"), f"not whole before killing {name}"
-            before = len(sender.sent)
+            before, stored_before = len(sender.sent), stack.stored()
             os.kill(pid_of(), signal.SIGKILL)
             time.sleep(0.5)  # let the supervisor notice before "whole and ok" is asked again
             recovery[name] = _until(stack.whole_and_ok, RECOVERY_SECONDS)
             assert recovery[name] < RECOVERY_SECONDS, f"/health not ok {RECOVERY_SECONDS} s after killing {name}"
-            # Events keep being accepted after each recovery.
+            # Events keep being accepted, and stored, after each recovery.
             assert _until(lambda before=before: len(sender.sent) > before + BATCH, 20) != float("inf"), name
+            flowing = _until(lambda n=stored_before: stack.stored() > n + BATCH, 20)
+            assert flowing != float("inf"), f"nothing was stored for 20 s after killing {name}"
     finally:
         sender.stopping.set()
         sender.join(timeout=150)
