@@ -171,7 +171,7 @@ class Supervisor:
     def _exited(self, child: Child, returncode: int, now: float) -> str | None:
         status = child.status
         status.last_exit = describe_exit(returncode)
-        if status.restarts_within(CRASH_LOOP_WINDOW_SECONDS) + 1 >= CRASH_LOOP_RESTARTS + 1:
+        if status.restarts_within(CRASH_LOOP_WINDOW_SECONDS) >= CRASH_LOOP_RESTARTS:
             status.state, status.pid, status.since = STOPPING, None, time.time()
             reason = (
                 f"{child.program.name} {status.last_exit} after {CRASH_LOOP_RESTARTS} restarts within "
