@@ -7,7 +7,7 @@ import os
 import pytest
 from hypothesis import HealthCheck, settings
 
-from config.redis import get_redis
+from core.redis import get_redis
 from projects.selectors import key_cache
 
 # Property-based tests (capture bodies, the reporting API's schema) are sized so that `make test`

@@ -16,7 +16,7 @@ def main() -> None:
             os.environ["SECRET_KEY"] = key_file.read_text().strip()
     from django.core.management import execute_from_command_line
 
-    from config.preflight import exit_on_unreachable_store
+    from core.preflight import exit_on_unreachable_store
 
     with exit_on_unreachable_store():
         execute_from_command_line(sys.argv)

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 import orjson
 from django.db import connection, transaction
 
-from analytics import days as daysmod
-from analytics.partitions import ensure_partitions
 from analytics.rollups import rollup_rebuild_days
+from core import days as daysmod
+from events.partitions import ensure_partitions
 from projects.models import Project
 
 Progress = Callable[[str], None]

@@ -29,12 +29,12 @@ from pathlib import Path
 from django.db import connection, transaction
 from psycopg import sql
 
-from analytics import days as daysmod
-from analytics.partitions import list_partitions
 from analytics.registry import UserData, tables_with
 from analytics.retention import raw_events_kept_from, retention_archive_dirs
 from analytics.rollups import _PROJECT_LOCK_CLASS, rollup_rebuild_days
-from config.redis import get_redis
+from core import days as daysmod
+from core.redis import get_redis
+from events.partitions import list_partitions
 from ingestion import buffer
 from ingestion.dead_letters import dead_letters_naming
 from ingestion.sessions import session_field, session_key

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from analytics.partitions import create_upcoming_partitions
+from analytics.rollups import rollups_catch_up, rollups_process_dirty
+from events.partitions import create_upcoming_partitions
 
 logger = logging.getLogger(__name__)
 
@@ -18,13 +19,9 @@ def maintain_partitions(days_ahead: int = 7) -> int:
 
 def rebuild_dirty_rollups() -> int:
     """Rebuild the local days behind dirty markers and advance the watermark; returns markers done."""
-    from analytics.rollups import rollups_process_dirty
-
     return rollups_process_dirty().markers
 
 
 def catch_up_rollups() -> int:
     """Mark closed partitions after the catch-up checkpoint dirty (a few per run)."""
-    from analytics.rollups import rollups_catch_up
-
     return rollups_catch_up()

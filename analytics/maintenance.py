@@ -6,9 +6,9 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from analytics import days as daysmod
 from analytics.retention import raw_events_kept_from
 from analytics.rollups import rollup_rebuild_days
+from core import days as daysmod
 from projects.audit import audit_record
 from projects.models import AuditAction, Project
 

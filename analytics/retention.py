@@ -27,10 +27,11 @@ from pathlib import Path
 from django.db import connection, transaction
 from psycopg import sql
 
-from analytics import days as daysmod
+from analytics.duck import ATTACHED_AS, duckdb_cursor
 from analytics.models import FillState
-from analytics.partitions import forget_known_partitions, list_partitions, partition_name
 from analytics.registry import PER_DAY_TABLES
+from core import days as daysmod
+from events.partitions import forget_known_partitions, list_partitions, partition_name
 from projects.audit import audit_record
 from projects.models import AuditAction, AuditEntry, Project
 
@@ -120,8 +121,6 @@ def _projects_in(table: str) -> list[int]:
 
 def _archive(archive_dir: Path, day: dt.date, project_id: int) -> str:
     """One (day, project) of raw events to Parquet, written under a temporary name then renamed."""
-    from analytics.duck import ATTACHED_AS, duckdb_cursor
-
     folder = archive_dir / "events" / f"day={day.isoformat()}" / f"project_id={project_id}"
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / "data.parquet"

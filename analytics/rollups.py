@@ -40,37 +40,23 @@ from django.db import connection, transaction
 from django.utils import timezone
 from psycopg import sql
 
-from analytics import days as daysmod
 from analytics.bitmaps import bitmap_from_keys
 from analytics.models import FillState
 from analytics.registry import DERIVED_TABLES, PER_DAY_TABLES
 from analytics.retention import raw_events_kept_from
+from core import days as daysmod
+from events.partitions import list_partitions, partition_name
+from ingestion.selectors import flushed_until
 from persons.services import PERSON_DATA_PROPERTIES
+from projects.models import Project
 
 logger = logging.getLogger(__name__)
 
 ROLLUPS_FILL_STATE = "rollups"
 CATCHUP_FILL_STATE = "catchup"
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-# Distinct from analytics.partitions' lock key; the project id is the second half of the key.
+# Distinct from events.partitions' lock key; the project id is the second half of the key.
 _PROJECT_LOCK_CLASS = 7_301
-
-
-def rollups_mark_dirty(*, touched: dict[int, set[dt.date]]) -> None:
-    """Record that raw events were inserted for these (project, UTC date) pairs.
-
-    Runs in the ingestion hot path inside each batch's transaction: one plain INSERT, no read,
-    no lock to wait for.
-    """
-    pairs = sorted({(int(project_id), day) for project_id, days in touched.items() for day in days})
-    if not pairs:
-        return
-    with connection.cursor() as cur:
-        cur.execute(
-            "INSERT INTO analytics_dirty_day (project_id, utc_date, marked_at) "
-            "SELECT p, d, clock_timestamp() FROM unnest(%s::int[], %s::date[]) AS t(p, d)",
-            [[p for p, _ in pairs], [d for _, d in pairs]],
-        )
 
 
 # --- Building one local day -------------------------------------------------------------------
@@ -258,8 +244,6 @@ class RollupRun:
 
 
 def _project_timezones(project_ids: Iterable[int]) -> dict[int, str]:
-    from projects.models import Project
-
     return dict(Project.objects.filter(pk__in=set(project_ids)).values_list("pk", "timezone"))
 
 
@@ -290,8 +274,6 @@ def _claim_chunk(cur, *, chunk: int) -> list[tuple[int, dt.date]]:
 
 def rollups_process_dirty(*, chunk: int = 7, time_budget_s: float = 240.0) -> RollupRun:
     """Rebuild the local days behind dirty markers, then advance the watermark if all caught up."""
-    from ingestion.selectors import flushed_until
-
     t0 = flushed_until()
     started = time.monotonic()
     markers = local_days = 0
@@ -347,8 +329,6 @@ def rollups_catch_up(*, max_days: int = 7, today: dt.date | None = None) -> int:
     per run, in order, and records how far it got in ``FillState`` "catchup", so it is
     restartable and cheap once caught up. Returns the number of partitions scanned.
     """
-    from analytics.partitions import list_partitions, partition_name
-
     today = today or timezone.now().date()
     state = FillState.objects.filter(name=CATCHUP_FILL_STATE).first()
     after = state.end_time.date() if state else dt.date.min

@@ -112,7 +112,7 @@ def load(project, start: dt.date) -> int:
     import duckdb
     from django.db import connection, transaction
 
-    from analytics.partitions import ensure_partitions, forget_known_partitions
+    from events.partitions import ensure_partitions, forget_known_partitions
 
     # Expected active user-days per user: 1 + sum_k (0.04 + 0.5 e^(-k/7)) over ~DAYS/2 days.
     days_per_user = 1 + sum(0.04 + 0.5 * 2.718281828 ** (-k / 7) for k in range(1, DAYS // 2))
@@ -160,7 +160,8 @@ def load(project, start: dt.date) -> int:
 def build_rollups(project, start: dt.date) -> None:
     from django.db import connection
 
-    from analytics.rollups import rollups_mark_dirty, rollups_process_dirty
+    from analytics.rollups import rollups_process_dirty
+    from events.dirty import rollups_mark_dirty
 
     with connection.cursor() as cur:
         cur.execute("DELETE FROM analytics_fill_state")
@@ -229,8 +230,8 @@ def run_bench() -> int:
     from django.db import connection
     from django.test import Client
 
-    from analytics import days as daysmod
     from analytics.rollups import derived_rows_delete
+    from core import days as daysmod
     from projects.models import Project
     from projects.selectors import key_cache
     from projects.services import api_key_create, project_create

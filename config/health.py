@@ -19,7 +19,8 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from config.redis import get_redis
+from core.redis import get_redis
+from monitoring.alerts import alerts_evaluate
 
 logger = logging.getLogger(__name__)
 
@@ -41,8 +42,6 @@ def _database() -> None:
 @never_cache
 @require_GET
 def health(request: HttpRequest) -> JsonResponse:
-    from monitoring.alerts import alerts_evaluate
-
     checks = {"database": _probe(_database), "redis": _probe(lambda: get_redis().ping())}
     if not all(check["status"] == "ok" for check in checks.values()):
         return JsonResponse({"status": "down", "checks": checks}, status=503)

@@ -14,7 +14,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from config import embedded
-from config.env import DEFAULT_STREAM_SHARDS, env_bool, env_int, env_list, env_str
+from core.env import DEFAULT_STREAM_SHARDS, env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 

@@ -7,7 +7,7 @@ is supervised (config.supervisor): one that exits is started again with back-off
 loop or Ctrl-C/SIGTERM stops the stack, the embedded servers last.
 
 Without ``SECRET_KEY`` in the environment it uses a random key made once and kept in the data
-folder (``config.env.local_secret_key``).
+folder (``core.env.local_secret_key``).
 """
 
 from __future__ import annotations
@@ -20,9 +20,10 @@ import sys
 import time
 from pathlib import Path
 
-from config import embedded, process_state
-from config.env import DEFAULT_STREAM_SHARDS, local_secret_key
+from config import embedded
 from config.supervisor import Program, Supervisor
+from core import process_state
+from core.env import DEFAULT_STREAM_SHARDS, local_secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 

@@ -8,7 +8,7 @@ embedded PostgreSQL and Valkey) is restarted when it exits, after 0.5 s, 1 s, 2 
 stack: that is a fault a restart will not mend, and it needs a person.
 
 Every exit and restart is one JSON line on stdout, the same shape as the application's logs. The
-children's states go to a file (``config.process_state``) that /health and /metrics read.
+children's states go to a file (``core.process_state``) that /health and /metrics read.
 
 Why not supervisord, circus or honcho: honcho does not restart; supervisord and circus are daemons
 of their own, configured by file, whose state the web processes would have to query over their
@@ -31,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from config.process_state import (
+from core.process_state import (
     BACKOFF,
     CRASH_LOOP_RESTARTS,
     CRASH_LOOP_WINDOW_SECONDS,

@@ -24,7 +24,7 @@ def main(argv: list[str]) -> None:
     django.setup()
     from django.db import connections
 
-    from config.preflight import StoreUnreachable, check_stores
+    from core.preflight import StoreUnreachable, check_stores
 
     delay, said = 0.25, 0.0
     while True:

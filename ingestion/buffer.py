@@ -32,7 +32,7 @@ from typing import NamedTuple
 import redis
 from django.conf import settings
 
-from config.redis import get_redis
+from core.redis import get_redis
 
 GROUP = "flushers"
 DLQ = "eb:dlq"

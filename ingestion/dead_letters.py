@@ -11,7 +11,7 @@ import orjson
 import redis
 from django.conf import settings
 
-from config.redis import get_redis
+from core.redis import get_redis
 from ingestion import buffer, records
 
 logger = logging.getLogger(__name__)

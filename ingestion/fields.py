@@ -11,7 +11,7 @@ import re
 import uuid
 from typing import Any
 
-from analytics.days import EARLIEST_DAY
+from core.days import EARLIEST_DAY
 from ingestion.errors import EventError
 from ingestion.json_values import SURROGATE_MESSAGE, has_surrogate, json_type
 

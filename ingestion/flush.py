@@ -30,9 +30,9 @@ from django.conf import settings
 from django.db import DataError, IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.utils.timezone import now as django_now
 
-from analytics.partitions import ensure_partitions, forget_known_partitions
-from analytics.rollups import rollups_mark_dirty
-from config.redis import get_redis
+from core.redis import get_redis
+from events.dirty import rollups_mark_dirty
+from events.partitions import ensure_partitions, forget_known_partitions
 from ingestion import buffer, records
 from ingestion.buffer_reset import buffer_prepare, buffer_recover
 from ingestion.dead_letters import FAILURES, failure_record

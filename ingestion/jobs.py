@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db import close_old_connections
 
 from ingestion.flush import drain, flush_record_progress
-from ingestion.ledger import ledger_sync
+from ingestion.ledger import ledger_audit_refusals, ledger_sync
 from ingestion.sessions import sessions_sweep
 
 
@@ -33,8 +35,4 @@ def sweep_sessions() -> int:
 
 def audit_refusals(minutes: int = 10) -> int:
     """Upsert the rate-limit/quota audit entries of the last ``minutes`` (overlapping runs are harmless)."""
-    import datetime as dt
-
-    from ingestion.ledger import ledger_audit_refusals
-
     return ledger_audit_refusals(since=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=minutes))

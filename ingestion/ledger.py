@@ -8,7 +8,10 @@ import datetime as dt
 import redis
 from django.db import connection
 
-from config.redis import get_redis
+from core.redis import get_redis
+from ingestion.models import IngestionLedger
+from projects.audit import audit_upsert_aggregated
+from projects.models import AuditAction, AuditEntry
 
 DIRTY = "eb:ledger:dirty"
 TTL_SECONDS = 3 * 86_400
@@ -119,10 +122,6 @@ def ledger_audit_refusals(*, since: dt.datetime) -> int:
     Reads the ledger rows from ``since`` on and upserts their counts, so running it every minute
     over an overlapping window keeps each minute's entry current. Returns entries written.
     """
-    from ingestion.models import IngestionLedger
-    from projects.audit import audit_upsert_aggregated
-    from projects.models import AuditAction, AuditEntry
-
     rows = IngestionLedger.objects.filter(minute__gte=since).exclude(rate_limited=0, quota_exceeded=0)
     entries = []
     for row in rows.values("project_id", "minute", "rate_limited", "quota_exceeded"):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from config.redis import get_redis
+from core.redis import get_redis
 from ingestion.services import quota_check, quota_key
 from projects.models import Project
 

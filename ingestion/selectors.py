@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from config.redis import get_redis
+from core.redis import get_redis
 from ingestion import buffer
 from ingestion.dead_letters import dead_letters_count
+from ingestion.ledger import ledger_sync
+from ingestion.models import IngestionLedger
 
 # Requests in flight (received, not yet appended) are not in any stream yet; this margin covers
 # them, and small clock differences between web nodes and Redis.
@@ -64,9 +66,6 @@ _LEDGER_FIELDS = ("received", "accepted", "duplicate", "late", "rejected", "rate
 
 def ledger_report(*, project, since: dt.datetime, until: dt.datetime) -> dict:
     """The project's ledger rows in [since, until] with totals; Redis counters are synced first."""
-    from ingestion.ledger import ledger_sync
-    from ingestion.models import IngestionLedger
-
     ledger_sync()
     rows = list(
         IngestionLedger.objects.filter(project=project, minute__gte=since, minute__lte=until)

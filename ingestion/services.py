@@ -12,7 +12,7 @@ from typing import Any
 
 import redis
 
-from config.redis import get_redis
+from core.redis import get_redis
 from ingestion import buffer, ledger, records
 from ingestion.identity import anonymous_id, stored_ip
 from ingestion.validation import LATE_AFTER, Batch

@@ -13,7 +13,7 @@ from collections import defaultdict
 
 import redis
 
-from config.redis import get_redis
+from core.redis import get_redis
 from ingestion import buffer, records
 from ingestion.records import Entry
 

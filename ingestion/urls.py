@@ -1,10 +1,9 @@
 from django.urls import path, re_path
 
-from ingestion import api, protocol_views, tracker, views
+from ingestion import protocol_views, tracker, views
 
 urlpatterns = [
     path("api/v1/events", views.capture, name="capture"),
-    path("api/v1/projects/<slug:slug>/ingestion", api.IngestionLedgerView.as_view(), name="ingestion-ledger"),
     path("t.js", tracker.tracker_js, name="tracker-js"),
     # PostHog SDKs: every capture path they use, with or without the trailing slash.
     re_path(r"^(?:e|i/v0/e|batch|capture|track)/?$", protocol_views.posthog_capture, name="posthog-capture"),

@@ -15,7 +15,7 @@ Three conditions, thresholds from settings (environment):
   flush notices, and shown for an hour with how many accepted events the ledger never saw stored.
 - ``process_down`` / ``process_flapping``: a child of `make run`'s supervisor is down (restarting
   after its back-off), or was restarted ``FLAPPING_RESTARTS`` times within the crash-loop window
-  (config/supervisor.py; its states come from config/process_state.py).
+  (config/supervisor.py; its states come from core/process_state.py).
 
 ``alerts_evaluate`` is cheap (three pipelined Redis reads and one indexed sum) and has no side
 effects: /health calls it on every probe. ``alerts_log`` is what the periodic job adds: a JSON log
@@ -31,14 +31,14 @@ from dataclasses import asdict, dataclass
 
 from django.conf import settings
 
-from config.process_state import (
+from core.process_state import (
     CRASH_LOOP_RESTARTS,
     CRASH_LOOP_WINDOW_SECONDS,
     RUNNING,
     ProcessStatus,
     state_read,
 )
-from config.redis import get_redis
+from core.redis import get_redis
 from ingestion.buffer_reset import buffer_reset_message, buffer_reset_seen
 from monitoring.selectors import PipelineVitals, ingest_window, pipeline_vitals
 

@@ -7,7 +7,8 @@ process's memory would be a per-process number. Two answers, one per kind of met
   dead letters, workers, alerts) are **computed at scrape time** by ``PipelineCollector`` from the
   shared stores: the ledger in PostgreSQL and the streams in Redis. Exact whichever process
   answers, and the ingest hot path does no extra work for them.
-- Latencies measured in the request (``eventbase_report_query_seconds``) are histograms in
+- Latencies measured in the request (``eventbase_report_query_seconds``, defined where it is
+  measured: ``reporting.metrics``) are histograms in
   prometheus_client's **multiprocess mode**: config/gunicorn_conf.py sets
   ``PROMETHEUS_MULTIPROC_DIR`` so every worker writes to shared files that ``metrics_view`` merges.
   Without it (``runserver``, tests) the histogram lives in the process, which is then the only one.
@@ -23,20 +24,16 @@ from collections.abc import Iterator
 import redis
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse
-from prometheus_client import REGISTRY, CollectorRegistry, Histogram, generate_latest, multiprocess
+from prometheus_client import REGISTRY, CollectorRegistry, generate_latest, multiprocess
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from config.process_state import RUNNING, state_read
+from core.process_state import RUNNING, state_read
+from monitoring.alerts import NAMES, alerts_evaluate
+from monitoring.selectors import dead_letter_count, pipeline_vitals, rollups_status, shards_status, workers_status
 
 logger = logging.getLogger(__name__)
 
-REPORT_QUERY_SECONDS = Histogram(
-    "eventbase_report_query_seconds",
-    "Time to answer a reporting API request, by endpoint.",
-    ["endpoint"],
-    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
-)
 
 _LEDGER_TOTALS = """
 SELECT p.slug, sum(l.received), sum(l.accepted), sum(l.duplicate), sum(l.rejected), sum(l.rate_limited),
@@ -99,15 +96,6 @@ class PipelineCollector:
         yield by_reason
 
     def _pipeline(self) -> Iterator[Metric]:
-        from monitoring.alerts import NAMES, alerts_evaluate
-        from monitoring.selectors import (
-            dead_letter_count,
-            pipeline_vitals,
-            rollups_status,
-            shards_status,
-            workers_status,
-        )
-
         now = dt.datetime.now(dt.UTC)
         vitals = pipeline_vitals(now=now)
         yield GaugeMetricFamily(

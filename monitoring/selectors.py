@@ -13,10 +13,13 @@ from dataclasses import dataclass
 import redis
 from django.db.models import Q, Sum
 
-from config.redis import get_redis
+from analytics.models import FillState, RollupDirtyDay
+from analytics.rollups import ROLLUPS_FILL_STATE
+from core.redis import get_redis
 from ingestion import buffer
 from ingestion.dead_letters import dead_letters_count
 from ingestion.flush import LAST_SUCCESS
+from ingestion.models import IngestionLedger
 from ingestion.selectors import oldest_received_us, queue_oldest_reads
 
 
@@ -147,9 +150,6 @@ class RollupStatus:
 
 
 def rollups_status() -> RollupStatus:
-    from analytics.models import FillState, RollupDirtyDay
-    from analytics.rollups import ROLLUPS_FILL_STATE
-
     state = FillState.objects.filter(name=ROLLUPS_FILL_STATE).first()
     return RollupStatus(
         watermark=state.end_time if state else None,
@@ -181,8 +181,6 @@ def ingest_window(*, minutes: int, now: dt.datetime | None = None) -> IngestWind
     The ledger's PostgreSQL rows trail the Redis counters by about a second (the flush job syncs
     them), which is fine for a rate over minutes.
     """
-    from ingestion.models import IngestionLedger
-
     now = now or dt.datetime.now(dt.UTC)
     since = now.replace(second=0, microsecond=0) - dt.timedelta(minutes=minutes - 1)
     totals = IngestionLedger.objects.filter(minute__gte=since).aggregate(
@@ -202,8 +200,6 @@ class ProjectViolations:
 
 def violations_by_project(*, since: dt.datetime) -> list[ProjectViolations]:
     """Requests refused by rate limit or quota, and events rejected, per project since ``since``."""
-    from ingestion.models import IngestionLedger
-
     rows = (
         IngestionLedger.objects.filter(minute__gte=since)
         .filter(Q(rate_limited__gt=0) | Q(quota_exceeded__gt=0) | Q(rejected__gt=0))

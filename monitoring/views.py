@@ -13,6 +13,9 @@ from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
+from events.partitions import list_partitions
+from ingestion.ledger import ledger_sync
+from ingestion.models import IngestionLedger
 from monitoring import selectors
 from monitoring.alerts import alerts_evaluate
 
@@ -29,9 +32,6 @@ def _ingest_per_minute(now: dt.datetime) -> list[dict[str, Any]]:
     """Received / accepted / rejected / flushed per minute over the last 15 minutes (all projects)."""
     from django.db.models import Sum
 
-    from ingestion.ledger import ledger_sync
-    from ingestion.models import IngestionLedger
-
     ledger_sync()  # the page shows the current minute too, not only what the flush job copied
     since = now.replace(second=0, microsecond=0) - dt.timedelta(minutes=14)
     return list(
@@ -43,8 +43,6 @@ def _ingest_per_minute(now: dt.datetime) -> list[dict[str, Any]]:
 
 
 def system_health(request: HttpRequest) -> HttpResponse:
-    from analytics.partitions import list_partitions
-
     now = dt.datetime.now(dt.UTC)
     conf = settings.EVENTBASE
     partitions = _safely(list_partitions)

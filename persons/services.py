@@ -19,6 +19,8 @@ from typing import Any
 import orjson
 from django.db import connection, transaction
 
+from events.dirty import rollups_mark_dirty
+
 IDENTIFY = "$identify"
 CREATE_ALIAS = "$create_alias"
 ANON_DISTINCT_ID = "$anon_distinct_id"  # of an $identify: the id being linked
@@ -27,7 +29,7 @@ SET, SET_ONCE = "$set", "$set_once"
 # The event properties whose values are a person's: ids and person properties (emails, names).
 PERSON_DATA_PROPERTIES = (ANON_DISTINCT_ID, ALIAS, SET, SET_ONCE)
 # Serialises person writes of one project between flushers of different shards (distinct from
-# analytics.rollups' 7301 and analytics.partitions' keys).
+# analytics.rollups' 7301 and events.partitions' keys).
 _PERSONS_LOCK_CLASS = 7_302
 
 
@@ -103,8 +105,6 @@ def _mark_relinked_days(cur, project_id: int, distinct_ids: set[str]) -> None:
     key: the UTC dates they were active on (first to last seen) are rebuilt by the rollup job.
     Ids not rolled up yet have no user key, and their days are dirty already.
     """
-    from analytics.rollups import rollups_mark_dirty
-
     cur.execute(
         "SELECT d2.person_id, u.user_key, u.first_seen, u.last_seen "
         "FROM persons_distinct_id d1 "

@@ -15,7 +15,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from config.redis import get_redis
+from core.redis import get_redis
 from projects.audit import audit_record
 from projects.models import ApiKey, ApiKeyScope, AuditAction, AuditEntry, EventSource, Project
 

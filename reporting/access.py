@@ -20,10 +20,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from monitoring.metrics import REPORT_QUERY_SECONDS
 from projects.models import ApiKeyScope, Project
 from projects.selectors import KeyLookup, api_key_lookup, project_get_by_slug
 from projects.services import api_key_mark_used
+from reporting.metrics import REPORT_QUERY_SECONDS
 from reporting.selectors import complete_until_get
 
 

@@ -28,10 +28,11 @@ from dataclasses import dataclass
 import orjson
 from django.db import connection
 
-from analytics import days as daysmod
 from analytics.bitmaps import bitmap_to_int, int_from_keys
 from analytics.duck import duckdb_cursor
 from analytics.rollups import rollups_watermark
+from core import days as daysmod
+from ingestion.selectors import flushed_until
 from projects.models import Project
 
 OTHER_LABEL = "other"
@@ -56,8 +57,6 @@ def _json(value: str | dict) -> dict:
 
 def complete_until_get() -> dt.datetime:
     """Up to when every accepted event is both stored and aggregated."""
-    from ingestion.selectors import flushed_until
-
     return min(flushed_until(), rollups_watermark())
 
 

@@ -17,7 +17,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils import timezone
 from rest_framework import serializers
 
-from analytics import days as daysmod
+from core import days as daysmod
 from reporting import selectors
 
 DATE_FORMATS = ["%Y-%m-%d"]

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from reporting import views
+from reporting import ingestion_api, views
 
 urlpatterns = [
     path("active-users", views.ActiveUsersView.as_view(), name="reporting-active-users"),
@@ -16,4 +16,6 @@ urlpatterns = [
     path("users/<path:user_id>", views.UserDetailView.as_view(), name="reporting-user"),
     path("events", views.EventsView.as_view(), name="reporting-events"),
     path("sessions", views.SessionsView.as_view(), name="reporting-sessions"),
+    # The delivery ledger of ingestion (its numbers are ingestion's; the read access is reporting's).
+    path("ingestion", ingestion_api.IngestionLedgerView.as_view(), name="ingestion-ledger"),
 ]

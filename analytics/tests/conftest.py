@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 from django.db import connection
 
-from analytics.partitions import forget_known_partitions
+from events.partitions import forget_known_partitions
 
 
 @pytest.fixture(autouse=True)
@@ -24,7 +24,7 @@ def today() -> dt.date:
 
 def rows_by_project(day: dt.date) -> dict[int, int]:
     """Rows per project in the partition of ``day`` ({} when the partition does not exist)."""
-    from analytics.partitions import partition_name
+    from events.partitions import partition_name
 
     with connection.cursor() as cur:
         cur.execute("SELECT to_regclass(%s)", [partition_name(day)])
@@ -35,7 +35,7 @@ def rows_by_project(day: dt.date) -> dict[int, int]:
 
 
 def partition_exists(day: dt.date) -> bool:
-    from analytics.partitions import partition_name
+    from events.partitions import partition_name
 
     with connection.cursor() as cur:
         cur.execute("SELECT to_regclass(%s)", [partition_name(day)])

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import factory
 from django.db import connection, transaction
 
-from analytics.partitions import ensure_partitions, forget_known_partitions
+from events.partitions import ensure_partitions, forget_known_partitions
 
 
 @dataclass

@@ -17,13 +17,13 @@ from django.core.management import call_command
 from django.db import connection
 from psycopg import sql
 
-from analytics import days as daysmod
 from analytics import erasure
 from analytics.bitmaps import bitmap_to_int
 from analytics.registry import DERIVED_TABLES
 from analytics.rollups import rollup_rebuild_days
 from analytics.tests.factories import RawEvent, RawEventFactory, events_insert
-from config.redis import get_redis
+from core import days as daysmod
+from core.redis import get_redis
 from ingestion import buffer, records
 from persons.models import Person, PersonDistinctId
 from persons.selectors import person_get

@@ -14,7 +14,7 @@ from django.test import override_settings
 from analytics.bitmaps import bitmap_to_int
 from analytics.rollups import rollup_rebuild_days
 from analytics.tests.factories import RawEventFactory, events_insert
-from config.redis import get_redis
+from core.redis import get_redis
 from projects.models import AuditAction, AuditEntry
 from projects.tests.factories import ProjectFactory
 

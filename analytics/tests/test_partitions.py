@@ -3,7 +3,7 @@ import datetime as dt
 import pytest
 from django.db import connection, transaction
 
-from analytics.partitions import (
+from events.partitions import (
     create_upcoming_partitions,
     ensure_partitions,
     forget_known_partitions,

@@ -160,7 +160,8 @@ def test_retention_archives_to_parquet_that_duckdb_reads_back(tmp_path, today):
 @pytest.mark.django_db
 def test_late_event_for_a_day_past_raw_retention_does_not_rebuild_its_aggregates():
     from analytics.models import DailyEventCount
-    from analytics.rollups import rollups_mark_dirty, rollups_process_dirty
+    from analytics.rollups import rollups_process_dirty
+    from events.dirty import rollups_mark_dirty
     from projects.tests.factories import ProjectFactory
 
     project = ProjectFactory(raw_retention_days=30)

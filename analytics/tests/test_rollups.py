@@ -7,7 +7,6 @@ from django_rq import get_queue, get_worker
 from psycopg import sql
 from rq.worker import SimpleWorker
 
-from analytics import days as daysmod
 from analytics.duck import EXTENSION_NAME, duckdb_cursor, extension_path, libpq_dsn
 from analytics.models import (
     DailyEventCount,
@@ -23,12 +22,13 @@ from analytics.rollups import (
     EPOCH,
     rollup_rebuild_days,
     rollups_catch_up,
-    rollups_mark_dirty,
     rollups_process_dirty,
     rollups_watermark,
 )
 from analytics.tests.factories import RawEventFactory, events_insert, touched_days
 from config.jobs_registry import PERIODIC_JOBS
+from core import days as daysmod
+from events.dirty import rollups_mark_dirty
 from projects.tests.factories import ProjectFactory
 
 pytestmark = pytest.mark.django_db
@@ -134,7 +134,7 @@ def test_watermark_advances_only_when_everything_is_aggregated(monkeypatch):
     assert rollups_watermark() == EPOCH
     project = ProjectFactory(raw_retention_days=KEEP)
     flushed = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
-    monkeypatch.setattr("ingestion.selectors.flushed_until", lambda: flushed)
+    monkeypatch.setattr("analytics.rollups.flushed_until", lambda: flushed)  # as rollups imports it
     rollups_mark_dirty(touched={project.pk: {dt.date(2024, 1, 1)}})
     # A run that runs out of time leaves the marker: the watermark must not move.
     assert rollups_process_dirty(time_budget_s=0).watermark is None

@@ -26,8 +26,8 @@ import psycopg
 import pytest
 
 from config import embedded
-from config.process_state import RUNNING, state_read
 from config.settings import BASE_DIR
+from core.process_state import RUNNING, state_read
 
 RECOVERY_SECONDS = 30
 BATCH = 50

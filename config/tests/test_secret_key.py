@@ -5,8 +5,8 @@ import stat
 import subprocess
 import sys
 
-from config.env import local_secret_key
 from config.settings import BASE_DIR
+from core.env import local_secret_key
 
 
 def _check(tmp_path, **env: str) -> subprocess.CompletedProcess:

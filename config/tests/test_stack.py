@@ -1,7 +1,7 @@
 """What `make run` starts (config.stack), without starting it."""
 
-from config.env import DEFAULT_STREAM_SHARDS
 from config.stack import _children_commands
+from core.env import DEFAULT_STREAM_SHARDS
 
 
 def _flushers(env: dict[str, str]) -> int:

@@ -9,8 +9,8 @@ import signal
 import sys
 import time
 
-from config.process_state import BACKOFF, CRASH_LOOP_RESTARTS, RUNNING, state_read
 from config.supervisor import Program, Supervisor
+from core.process_state import BACKOFF, CRASH_LOOP_RESTARTS, RUNNING, state_read
 
 
 def _program(tmp_path, name: str, code: str) -> Program:

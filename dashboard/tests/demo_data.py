@@ -15,8 +15,9 @@ import uuid
 from django.db import connection, transaction
 
 from analytics.duck import duckdb_reset
-from analytics.partitions import ensure_partitions
-from analytics.rollups import rollups_mark_dirty, rollups_process_dirty
+from analytics.rollups import rollups_process_dirty
+from events.dirty import rollups_mark_dirty
+from events.partitions import ensure_partitions
 
 FUNNEL = ("pageview", "signup", "activate", "purchase")
 PLANS = ("free", "pro", "team")

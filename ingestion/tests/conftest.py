@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from django.db import connection, connections
 
-from analytics.partitions import forget_known_partitions
+from events.partitions import forget_known_partitions
 from ingestion.flush import drain
 from projects.tests.factories import ProjectFactory, ingest_key_for, read_key_for
 

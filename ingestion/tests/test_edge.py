@@ -5,7 +5,7 @@ import time
 import pytest
 from django.test import override_settings
 
-from config.redis import get_redis
+from core.redis import get_redis
 from ingestion.ledger import ledger_sync
 from ingestion.limits import WINDOW_SECONDS
 from ingestion.models import IngestionLedger

@@ -296,7 +296,7 @@ def test_operations_commands_exit_2_on_bad_usage_from_the_command_line(test_data
 def test_partition_dropped_by_another_process_is_created_again(project, ingest_key, post, flush):
     import datetime as dt
 
-    from analytics.partitions import _remember, partition_name
+    from events.partitions import _remember, partition_name
 
     day = "2022-03-04"
     post(ingest_key, {"event": "first", "timestamp": f"{day}T10:00:00Z"})

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from config.redis import get_redis
+from core.redis import get_redis
 from ingestion import buffer
 from ingestion.flush import FAILURES, FlushStats, drain
 from ingestion.tests import fuzz_bodies as fb

@@ -20,7 +20,7 @@ from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
-from config.redis import get_redis
+from core.redis import get_redis
 from ingestion.ledger import ledger_sync
 from ingestion.limits import WINDOW_SECONDS
 from ingestion.models import IngestionLedger

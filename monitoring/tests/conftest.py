@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from config.redis import get_redis
+from core.redis import get_redis
 from ingestion import buffer
 from ingestion.models import IngestionLedger
 from projects.tests.factories import ProjectFactory

@@ -13,7 +13,7 @@ from pythonjsonlogger.json import JsonFormatter
 from rq.worker import SimpleWorker
 
 from analytics.tests.factories import events_delete
-from config.redis import get_redis
+from core.redis import get_redis
 from ingestion.flush import LAST_SUCCESS
 from monitoring.alerts import alerts_evaluate, alerts_log
 

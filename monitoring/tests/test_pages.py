@@ -8,7 +8,7 @@ import pytest
 from django.contrib.auth.models import User
 from prometheus_client.parser import text_string_to_metric_families
 
-from config.redis import get_redis
+from core.redis import get_redis
 from ingestion import buffer
 from projects.tests.factories import ProjectFactory, read_key_for
 
@@ -126,7 +126,7 @@ def test_metrics_merge_gunicorn_worker_processes(tmp_path, test_database_url):
         "DJANGO_SETTINGS_MODULE": "config.settings",
     }
     observe = (
-        "from monitoring.metrics import REPORT_QUERY_SECONDS as h; h.labels(endpoint='reporting-trends').observe(0.2)"
+        "from reporting.metrics import REPORT_QUERY_SECONDS as h; h.labels(endpoint='reporting-trends').observe(0.2)"
     )
     scrape = (
         "import django; django.setup(); from prometheus_client import generate_latest; "

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from config.process_state import BACKOFF, ENV, RUNNING, ProcessStatus, state_write
+from core.process_state import BACKOFF, ENV, RUNNING, ProcessStatus, state_write
 from monitoring.tests.test_pages import _samples
 
 pytestmark = pytest.mark.django_db

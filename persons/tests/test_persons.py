@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from analytics.partitions import forget_known_partitions
+from events.partitions import forget_known_partitions
 from ingestion.flush import drain
 from persons.models import Person
 from persons.selectors import person_get

@@ -19,8 +19,8 @@ import pytest
 from django.db import connection
 
 from analytics.duck import duckdb_reset
-from analytics.partitions import forget_known_partitions
 from analytics.rollups import rollups_process_dirty
+from events.partitions import forget_known_partitions
 from ingestion.flush import drain
 from projects.tests.factories import ProjectFactory, ingest_key_for
 from reporting import selectors

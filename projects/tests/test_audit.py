@@ -9,7 +9,7 @@ from django.contrib.auth.models import User
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from config.redis import get_redis
+from core.redis import get_redis
 from ingestion.ledger import ledger_audit_refusals
 from ingestion.models import IngestionLedger
 from projects.models import ApiKey, AuditAction, AuditEntry

@@ -22,7 +22,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 
-from analytics import days
+from core import days
 from reporting.serializers import encode_cursor
 from reporting.tests.conftest import DAYS, FIRST_DAY, Tenant
 

@@ -3,10 +3,11 @@ from __future__ import annotations
 from django.core.management.base import CommandParser
 
 from analytics.erasure import user_erase
-from config.commands import OpsCommand
+from ingestion.flush import drain
+from projects.commands import ProjectCommand
 
 
-class Command(OpsCommand):
+class Command(ProjectCommand):
     help = (
         "Erase one data subject of a project: the person the id belongs to with all of its ids and properties, "
         "their raw events in every partition, rollup rows and user dictionary entries; the touched days are "
@@ -25,8 +26,6 @@ class Command(OpsCommand):
         project = self.project_or_usage_error(options["project"])
         dry_run = options["dry_run"]
         if not dry_run and not options["no_flush"]:
-            from ingestion.flush import drain
-
             # Events of this user still in the streams would be stored after the erasure.
             stats = drain(seconds=60)
             if stats.entries:

@@ -5,7 +5,7 @@ from pathlib import Path
 from django.core.management.base import CommandParser
 
 from analytics.retention import retention_enforce
-from config.commands import OpsCommand, parse_date, usage_error
+from core.commands import OpsCommand, parse_date, usage_error
 
 
 class Command(OpsCommand):

@@ -6,7 +6,9 @@ import time
 from django.core.management.base import CommandParser
 
 from analytics.demo import demo_data_generate
-from config.commands import OpsCommand, usage_error
+from core.commands import OpsCommand, usage_error
+from projects.models import Project
+from projects.services import project_create
 
 
 class Command(OpsCommand):
@@ -24,9 +26,6 @@ class Command(OpsCommand):
         parser.add_argument("--end", metavar="ISO-8601", help="End of the period (default: start of this UTC hour)")
 
     def handle(self, *args, **options) -> None:
-        from projects.models import Project
-        from projects.services import project_create
-
         events, users, days = options["events"], options["users"], options["days"]
         if events < 1 or users < 1 or not 1 <= days <= 3650:
             raise usage_error("--events and --users must be at least 1, --days between 1 and 3650.")

@@ -3,10 +3,11 @@ from __future__ import annotations
 from django.core.management.base import CommandParser
 
 from analytics.maintenance import aggregates_rebuild
-from config.commands import OpsCommand, parse_date, usage_error
+from core.commands import parse_date, usage_error
+from projects.commands import ProjectCommand
 
 
-class Command(OpsCommand):
+class Command(ProjectCommand):
     help = "Rebuild a project's rollups for a range of its local days from the raw events (idempotent)."
 
     def add_arguments(self, parser: CommandParser) -> None:

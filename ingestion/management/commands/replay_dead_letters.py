@@ -2,7 +2,7 @@ import datetime as dt
 
 from django.core.management.base import CommandParser
 
-from config.commands import OpsCommand, usage_error
+from core.commands import OpsCommand, usage_error
 from ingestion.dead_letters import dead_letters_list, dead_letters_replay
 
 

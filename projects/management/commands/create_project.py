@@ -1,4 +1,5 @@
 import json
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -20,7 +21,7 @@ class Command(BaseCommand):
             help='Print exactly one JSON object {"slug", "ingest_key", "read_key"}',
         )
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         if options["slug"] and Project.objects.filter(slug=options["slug"]).exists():
             raise CommandError(f"A project with slug {options['slug']!r} already exists.")
         try:

@@ -1,11 +1,13 @@
+from typing import Any
+
 from django.core.management.base import BaseCommand
 
-from config.preflight import check_stores
+from core.preflight import check_stores
 
 
 class Command(BaseCommand):
     help = "Check that PostgreSQL and Redis answer; exit 2 with one clear line when one does not."
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         check_stores()
         self.stdout.write("PostgreSQL and Redis are reachable.")

@@ -4,12 +4,13 @@ from pathlib import Path
 
 from django.core.management.base import CommandError, CommandParser
 
-from config.commands import FAILURE, OpsCommand, usage_error
-from ingestion.backfill import backfill_file
+from analytics.backfill import backfill_file
+from core.commands import FAILURE, usage_error
 from ingestion.buffer import BufferUnavailable
+from projects.commands import ProjectCommand
 
 
-class Command(OpsCommand):
+class Command(ProjectCommand):
     help = (
         "Import historical events from NDJSON or CSV (optionally .gz) through the API's validation and "
         "dedupe, then flush and rebuild the touched days. Re-running the same file adds nothing."

@@ -46,7 +46,7 @@ def check_database() -> None:
 def check_redis() -> None:
     from django.conf import settings
 
-    from config.redis import get_redis
+    from core.redis import get_redis
 
     try:
         get_redis().ping()

@@ -9,6 +9,7 @@ command line). Django already exits 2 on argparse errors and with ``CommandError
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import redis
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -32,26 +33,18 @@ def parse_date(value: str, name: str) -> dt.date:
 class OpsCommand(BaseCommand):
     """A cron-friendly command: ``--dry-run``, progress lines, exit codes 0/1/2."""
 
-    def create_parser(self, prog_name: str, subcommand: str, **kwargs) -> CommandParser:
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
         parser = super().create_parser(prog_name, subcommand, **kwargs)
         parser.add_argument("--dry-run", action="store_true", help="Say what would be done; change nothing.")
         return parser
 
-    def execute(self, *args, **options):
+    def execute(self, *args: Any, **options: Any) -> str | None:
         try:
             return super().execute(*args, **options)
         except (DatabaseError, redis.RedisError) as exc:
             # One line for the cron mail; the command is safe to re-run once the store is back.
             first_line = (str(exc).strip().splitlines() or [""])[0]
             raise CommandError(f"{type(exc).__name__}: {first_line}", returncode=FAILURE) from exc
-
-    def project_or_usage_error(self, slug: str):
-        from projects.models import Project
-
-        project = Project.objects.filter(slug=slug).first()
-        if project is None:
-            raise usage_error(f"no project with slug {slug!r}.")
-        return project
 
     def progress(self, message: str) -> None:
         self.stdout.write(message)

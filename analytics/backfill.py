@@ -30,6 +30,10 @@ from typing import IO, Any
 
 import orjson
 
+from analytics.rollups import rollups_process_dirty
+from ingestion.flush import drain
+from ingestion.ledger import ledger_sync
+from ingestion.selectors import buffered_entries
 from ingestion.services import Client, ingest_batch
 from ingestion.validation import validate_native_batch
 from projects.audit import audit_record
@@ -125,15 +129,11 @@ def _with_stable_id(project: Project, record: Record) -> Any:
 
 
 def _buffered() -> int:
-    from ingestion.selectors import buffered_entries
-
     return sum(buffered_entries().values())
 
 
 def _drain_below(limit: int) -> None:
     """Flush in this process until the streams hold at most ``limit`` entries (workers may help)."""
-    from ingestion.flush import drain
-
     while _buffered() > limit:
         stats = drain(seconds=10)
         if not stats.entries:
@@ -142,9 +142,6 @@ def _drain_below(limit: int) -> None:
 
 def _settle(progress: Progress) -> int:
     """Store everything buffered, sync the ledger, rebuild the dirty days; returns days rebuilt."""
-    from analytics.rollups import rollups_process_dirty
-    from ingestion.ledger import ledger_sync
-
     _drain_below(0)
     ledger_sync()
     days = 0

@@ -11,6 +11,7 @@ import datetime as dt
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection as default_connection
 from django.db import transaction
@@ -34,7 +35,7 @@ def _create_sql(day: dt.date) -> str:
     )
 
 
-def ensure_partitions(days: Iterable[dt.date], *, cursor=None) -> list[dt.date]:
+def ensure_partitions(days: Iterable[dt.date], *, cursor: Any = None) -> list[dt.date]:
     """Make sure a partition exists for each day; returns the days that were created.
 
     Safe under concurrency: creation is serialised by a transaction-scoped advisory lock, so two

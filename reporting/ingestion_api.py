@@ -10,7 +10,7 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from analytics.days import EARLIEST_DAY, LATEST_DAY
+from core.days import EARLIEST_DAY, LATEST_DAY
 from ingestion.selectors import ledger_report
 from reporting.access import ProjectAPIView
 

@@ -11,12 +11,24 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from ingestion import backfill as backfill_module
+from analytics import backfill as backfill_module
+from ingestion.flush import drain
 from ingestion.ledger import ledger_sync
 from ingestion.models import IngestionLedger
 from ingestion.tests.conftest import stored
 from projects.models import AuditAction, AuditEntry
 from projects.tests.factories import ProjectFactory
+
+
+@pytest.fixture
+def project(db):
+    return ProjectFactory()
+
+
+@pytest.fixture
+def flush():
+    return lambda: drain(seconds=30)
+
 
 pytestmark = pytest.mark.django_db
 
