@@ -31,8 +31,9 @@ from psycopg import sql
 
 from analytics.registry import UserData, tables_with
 from analytics.retention import raw_events_kept_from, retention_archive_dirs
-from analytics.rollups import _PROJECT_LOCK_CLASS, rollup_rebuild_days
+from analytics.rollups import rollup_rebuild_days
 from core import days as daysmod
+from core import locks
 from core.redis import get_redis
 from events.partitions import list_partitions
 from ingestion import buffer
@@ -127,7 +128,7 @@ def user_erase(
     """
     result = ErasureResult(dry_run=dry_run)
     with transaction.atomic(), connection.cursor() as cur:
-        cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_PROJECT_LOCK_CLASS, project.pk])
+        cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", [locks.ROLLUPS_PER_PROJECT, project.pk])
         ids = person_distinct_ids(project_id=project.pk, distinct_id=user_id)
         utc_days = _erase_ids(cur, project, ids, result, progress)
         # The person goes last: person_erase holds the persons lock, which every flush of this

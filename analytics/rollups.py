@@ -45,6 +45,8 @@ from analytics.models import FillState
 from analytics.registry import DERIVED_TABLES, PER_DAY_TABLES
 from analytics.retention import raw_events_kept_from
 from core import days as daysmod
+from core import locks
+from core.clock import EPOCH
 from events.partitions import list_partitions, partition_name
 from ingestion.selectors import flushed_until
 from persons.services import PERSON_DATA_PROPERTIES
@@ -54,9 +56,6 @@ logger = logging.getLogger(__name__)
 
 ROLLUPS_FILL_STATE = "rollups"
 CATCHUP_FILL_STATE = "catchup"
-EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-# Distinct from events.partitions' lock key; the project id is the second half of the key.
-_PROJECT_LOCK_CLASS = 7_301
 
 
 # --- Building one local day -------------------------------------------------------------------
@@ -212,7 +211,7 @@ def _rebuild_local_day(cur, *, project_id: int, tz_name: str, day: dt.date) -> N
 def rollup_rebuild_days(*, project_id: int, tz_name: str, days: Iterable[dt.date]) -> None:
     """Rebuild local days of one project from raw events, atomically (idempotent)."""
     with transaction.atomic(), connection.cursor() as cur:
-        cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_PROJECT_LOCK_CLASS, project_id])
+        cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", [locks.ROLLUPS_PER_PROJECT, project_id])
         for day in sorted(set(days)):
             _rebuild_local_day(cur, project_id=project_id, tz_name=tz_name, day=day)
 

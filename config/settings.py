@@ -14,6 +14,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from config import embedded
+from core import keys
 from core.env import DEFAULT_STREAM_SHARDS, env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -124,7 +125,7 @@ CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
-        "KEY_PREFIX": "eb:cache",
+        "KEY_PREFIX": keys.CACHE_PREFIX,
         "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 5},
     }
 }

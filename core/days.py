@@ -10,10 +10,12 @@ import datetime as dt
 import functools
 import zoneinfo
 
+from core.clock import EPOCH
+
 # The calendar eventbase works in. Capture refuses event times before EARLIEST_DAY and reports refuse
 # dates outside it, so that no date arithmetic (time zones, periods, retention windows) can step
 # outside what Python's datetime holds; a year-1 or year-9999 date is a sender's bug, not data.
-EARLIEST_DAY = dt.date(1970, 1, 1)
+EARLIEST_DAY = EPOCH.date()
 LATEST_DAY = dt.date(2999, 12, 31)
 
 

@@ -16,10 +16,10 @@ from typing import Any
 from django.db import connection as default_connection
 from django.db import transaction
 
+from core import locks
+
 _known: set[dt.date] = set()
 _known_lock = threading.Lock()
-# Any constant works; it only has to differ from other advisory locks in this database.
-_PARTITION_LOCK_KEY = 7_301_001
 
 
 def partition_name(day: dt.date) -> str:
@@ -56,7 +56,7 @@ def ensure_partitions(days: Iterable[dt.date], *, cursor: Any = None) -> list[dt
         created = []
         to_create = [day for day in missing if partition_name(day) not in existing]
         if to_create:
-            cur.execute("SELECT pg_advisory_xact_lock(%s)", [_PARTITION_LOCK_KEY])
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", [locks.PARTITIONS])
             for day in to_create:
                 cur.execute(_create_sql(day))
                 created.append(day)

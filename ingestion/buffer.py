@@ -32,15 +32,16 @@ from typing import NamedTuple
 import redis
 from django.conf import settings
 
+from core import keys
 from core.redis import get_redis
 
 GROUP = "flushers"
-DLQ = "eb:dlq"
-STREAMS = "eb:streams"
+DLQ = keys.DLQ
+STREAMS = keys.STREAMS
 
 
 def stream_key(shard: int) -> str:
-    return f"eb:events:{shard}"
+    return keys.stream(shard)
 
 
 def shard_count() -> int:
@@ -88,9 +89,10 @@ def retire_if_empty(client: redis.Redis, key: str, session_key: str) -> bool:
     return bool(client.eval(_RETIRE, 3, key, session_key, STREAMS))
 
 
-# KEYS: ledger hash, quota counter, dedupe set of this window, of the previous window, then one
-#       stream key per shard used.
-# ARGV: project id, dedupe ttl (0: no dedupe), received µs, the events, then ledger field/value pairs.
+# KEYS: ledger hash, quota counter, dedupe set of this window, of the previous window, the stream
+#       registry, the set of dirty ledger minutes, then one stream key per shard used.
+# ARGV: project id, dedupe ttl (0: no dedupe), received µs, the events, the ledger's and the quota
+#       counter's lifetimes, then ledger field/value pairs. (Names and lifetimes: core/keys.py.)
 # The events travel as ONE argument, a line per event "<event id>\t<KEYS index>\t<record>": packing
 # hundreds of separate arguments cost more CPU in redis-py than the script costs in Redis.
 # (A record never holds a raw newline.) Returns a string of 1 (accepted) and
@@ -143,18 +145,18 @@ if ttl > 0 and accepted > 0 then
 end
 for key_index, list in pairs(per_stream) do
   redis.call('XADD', KEYS[key_index], '*', 'p', project, 'r', received, 'e', table.concat(list, '\\n'))
-  redis.call('SADD', 'eb:streams', KEYS[key_index])
+  redis.call('SADD', KEYS[5], KEYS[key_index])
 end
 redis.call('HINCRBY', KEYS[1], 'accepted', accepted)
 if n > accepted then redis.call('HINCRBY', KEYS[1], 'duplicate', n - accepted) end
-for i = 5, #ARGV - 1, 2 do
+for i = 7, #ARGV - 1, 2 do
   redis.call('HINCRBY', KEYS[1], ARGV[i], tonumber(ARGV[i + 1]))
 end
-redis.call('EXPIRE', KEYS[1], 259200)
-redis.call('SADD', 'eb:ledger:dirty', KEYS[1])
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[5]))
+redis.call('SADD', KEYS[6], KEYS[1])
 if accepted > 0 then
   redis.call('INCRBY', KEYS[2], accepted)
-  redis.call('EXPIRE', KEYS[2], 3024000)
+  redis.call('EXPIRE', KEYS[2], tonumber(ARGV[6]))
 end
 return table.concat(flags)
 """
@@ -192,23 +194,25 @@ def append(
     """Buffer events atomically; returns, per event, True if accepted and False if a duplicate."""
     client = get_redis()
     shards = sorted({event.shard for event in events})
-    key_index = {shard: n + 5 for n, shard in enumerate(shards)}
+    key_index = {shard: n + 7 for n, shard in enumerate(shards)}
     lines = "\n".join(f"{event.event_id}\t{key_index[event.shard]}\t{event.record}" for event in events).encode()
     window = settings.EVENTBASE["DEDUPE_WINDOW_SECONDS"]
     bucket = received_us // 1_000_000 // window if window else 0
-    args: list[object] = [project_id, window, received_us, lines]
+    args: list[object] = [project_id, window, received_us, lines, keys.LEDGER_TTL_SECONDS, keys.QUOTA_TTL_SECONDS]
     for name, value in ledger_counts.items():
         if value:
             args += (name, value)
-    keys = [
+    script_keys = [
         ledger_key,
         quota_key,
-        f"eb:dd:{project_id}:{bucket}",
-        f"eb:dd:{project_id}:{bucket - 1}",
+        keys.dedupe(project_id, bucket),
+        keys.dedupe(project_id, bucket - 1),
+        keys.STREAMS,
+        keys.LEDGER_DIRTY,
         *(stream_key(shard) for shard in shards),
     ]
     try:
-        flags = _append_script(client)(keys=keys, args=args)
+        flags = _append_script(client)(keys=script_keys, args=args)
     except (redis.ConnectionError, redis.TimeoutError, redis.ResponseError, OSError) as exc:
         # ResponseError covers OOM under noeviction and a read-only replica: nothing was written.
         raise BufferUnavailable(str(exc)) from exc
@@ -218,11 +222,11 @@ def append(
 def ensure_groups(client: redis.Redis | None = None) -> list[str]:
     """Create the consumer group on every stream (from the beginning, so nothing is skipped); returns the streams."""
     client = client or get_redis()
-    keys = all_stream_keys(client)
-    for key in keys:
+    streams = all_stream_keys(client)
+    for key in streams:
         try:
             client.xgroup_create(key, GROUP, id="0", mkstream=True)
         except redis.ResponseError as exc:
             if "BUSYGROUP" not in str(exc):
                 raise
-    return keys
+    return streams

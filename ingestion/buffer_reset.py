@@ -20,13 +20,14 @@ import time
 import redis
 from django.db import connection
 
+from core import keys
 from ingestion import buffer
 
 logger = logging.getLogger("eventbase.alerts")
 
-MARKER = "eb:buffer:marker"  # written by the first flush; gone later means Redis lost its data
-RESET = "eb:buffer:reset"  # the last reset (JSON), shown by /health while it lives
-RESET_SHOWN_SECONDS = 3600
+MARKER = keys.BUFFER_MARKER
+RESET = keys.BUFFER_RESET
+RESET_SHOWN_SECONDS = keys.BUFFER_RESET_SHOWN_SECONDS
 
 
 def buffer_prepare(client: redis.Redis) -> list[str]:

@@ -11,6 +11,7 @@ import orjson
 import redis
 from django.conf import settings
 
+from core import keys
 from core.redis import get_redis
 from ingestion import buffer, records
 
@@ -119,7 +120,7 @@ def dead_letters_replay(*, ids: list[str] | None = None) -> int:
 
 # --- Failing entries ----------------------------------------------------------------------------
 
-FAILURES = "eb:flush:failures"  # attempts per stream entry id; cleared when it is stored or dead-lettered
+FAILURES = keys.FLUSH_FAILURES  # attempts per stream entry id; cleared when it is stored or dead-lettered
 
 
 def failure_record(

@@ -30,6 +30,8 @@ from django.conf import settings
 from django.db import DataError, IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.utils.timezone import now as django_now
 
+from core import keys
+from core.clock import EPOCH_ORDINAL, from_micros
 from core.redis import get_redis
 from events.dirty import rollups_mark_dirty
 from events.partitions import ensure_partitions, forget_known_partitions
@@ -44,11 +46,9 @@ from persons.services import IdentityOp, identity_op_of, persons_apply
 logger = logging.getLogger(__name__)
 
 _DAY_US = 86_400 * 1_000_000
-_EPOCH_ORDINAL = 719_163  # date(1970, 1, 1).toordinal()
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 # Unix time of the last flush that stored at least one entry: the monitoring page shows it and
 # the stall alert compares it with the age of the oldest buffered entry.
-LAST_SUCCESS = "eb:flush:last_success"
+LAST_SUCCESS = keys.FLUSH_LAST_SUCCESS
 
 
 @dataclass
@@ -127,7 +127,7 @@ def _copy_text(entries: Iterable[Entry], touched: dict[int, set], identity: list
     for entry in entries:
         days = touched[entry.project_id]
         head = f"{entry.project_id}\t"
-        tail = f"\t{(_EPOCH + dt.timedelta(microseconds=entry.received_us)).isoformat()}\n"
+        tail = f"\t{from_micros(entry.received_us).isoformat()}\n"
         for ts, _user, session, flag, body in entry.records:
             ts_us = int(ts)
             days.add(ts_us // _DAY_US)
@@ -140,7 +140,7 @@ def _copy_text(entries: Iterable[Entry], touched: dict[int, set], identity: list
 
 
 def _days(day_numbers: set) -> set:
-    return {dt.date.fromordinal(_EPOCH_ORDINAL + n) for n in day_numbers}
+    return {dt.date.fromordinal(EPOCH_ORDINAL + n) for n in day_numbers}
 
 
 _COPY_COLUMNS = ("project_id", *records.BODY_COLUMNS, "session_id", "received_at")

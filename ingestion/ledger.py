@@ -8,22 +8,24 @@ import datetime as dt
 import redis
 from django.db import connection
 
+from core import keys
+from core.clock import minute_floor
 from core.redis import get_redis
 from ingestion.models import IngestionLedger
 from projects.audit import audit_upsert_aggregated
 from projects.models import AuditAction, AuditEntry
 
-DIRTY = "eb:ledger:dirty"
-TTL_SECONDS = 3 * 86_400
+DIRTY = keys.LEDGER_DIRTY
+TTL_SECONDS = keys.LEDGER_TTL_SECONDS
 _API_FIELDS = ("received", "accepted", "duplicate", "late", "rate_limited", "quota_exceeded")
 
 
 def minute_of(moment: dt.datetime) -> int:
-    return int(moment.timestamp()) // 60 * 60
+    return minute_floor(moment.timestamp())
 
 
 def ledger_key(project_id: int, minute_epoch: int) -> str:
-    return f"eb:ledger:{project_id}:{minute_epoch}"
+    return keys.ledger(project_id, minute_epoch)
 
 
 def ledger_increment(*, project_id: int, received_at: dt.datetime, counts: dict[str, int]) -> None:
@@ -58,15 +60,15 @@ def ledger_sync(*, client: redis.Redis | None = None, now: dt.datetime | None = 
     Minutes that can no longer change are dropped from the dirty set afterwards.
     """
     client = client or get_redis()
-    keys = [k.decode() for k in client.smembers(DIRTY)]
-    if not keys:
+    minutes = [k.decode() for k in client.smembers(DIRTY)]
+    if not minutes:
         return 0
     pipe = client.pipeline(transaction=False)
-    for key in keys:
+    for key in minutes:
         pipe.hgetall(key)
     hashes = pipe.execute()
     rows = []
-    for key, values in zip(keys, hashes, strict=True):
+    for key, values in zip(minutes, hashes, strict=True):
         if not values:
             continue
         _, _, project_id, minute = key.split(":")
@@ -84,7 +86,7 @@ def ledger_sync(*, client: redis.Redis | None = None, now: dt.datetime | None = 
     if rows:
         _upsert(rows)
     closed_before = minute_of(now or dt.datetime.now(dt.UTC)) - 120
-    stale = [key for key in keys if int(key.rsplit(":", 1)[1]) < closed_before]
+    stale = [key for key in minutes if int(key.rsplit(":", 1)[1]) < closed_before]
     if stale:
         client.srem(DIRTY, *stale)
     return len(rows)

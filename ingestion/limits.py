@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from core import keys
 from core.redis import get_redis
 from ingestion.services import quota_check, quota_key
 from projects.models import Project
@@ -30,8 +31,8 @@ def limits_check(*, project: Project, ip: str, now: dt.datetime) -> Refusal | No
     """Count this request against the project's limits; a Refusal when one is exceeded."""
     epoch = int(now.timestamp())
     window = epoch // WINDOW_SECONDS
-    project_key = f"eb:rl:p:{project.pk}:{window}"
-    ip_key = f"eb:rl:ip:{project.pk}:{ip}:{window}"
+    project_key = keys.rate_limit_project(project.pk, window)
+    ip_key = keys.rate_limit_ip(project.pk, ip, window)
     pipe = get_redis().pipeline(transaction=False)
     pipe.incr(project_key)
     pipe.expire(project_key, 2 * WINDOW_SECONDS)

@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from core.clock import from_micros
 from persons.services import CREATE_ALIAS, IDENTIFY
 
 BODY_COLUMNS = (
@@ -125,7 +126,6 @@ def person_fields(ts_us: int, body: str) -> dict[str, Any]:
 
 def from_legacy(event: dict[str, Any]) -> str:
     """A record from an entry buffered before records existed (a JSON object per event)."""
-    import datetime as dt
 
     import orjson
 
@@ -133,7 +133,7 @@ def from_legacy(event: dict[str, Any]) -> str:
     if not isinstance(properties, str):
         properties = orjson.dumps(properties).decode() if properties else "{}"
     ts_us = int(event["t"])
-    timestamp = dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=ts_us)
+    timestamp = from_micros(ts_us)
     return encode(
         ts_us,
         timestamp.isoformat(),

@@ -12,6 +12,8 @@ from typing import Any
 
 import redis
 
+from core import keys
+from core.clock import EPOCH, MICROSECOND, to_micros
 from core.redis import get_redis
 from ingestion import buffer, ledger, records
 from ingestion.identity import anonymous_id, stored_ip
@@ -40,18 +42,10 @@ class IngestResult:
         return {"accepted": self.accepted, "duplicates": self.duplicates, "errors": self.errors}
 
 
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-_MICROSECOND = dt.timedelta(microseconds=1)
-
-
-def _micros(moment: dt.datetime) -> int:
-    return (moment - _EPOCH) // _MICROSECOND
-
-
 def ingest_batch(*, project: Project, batch: Batch, client: Client, received_at: dt.datetime) -> IngestResult:
     """Buffer a validated batch. Raises ``buffer.BufferUnavailable`` when nothing could be taken."""
     result = IngestResult(errors=list(batch.errors))
-    received_us = _micros(received_at)
+    received_us = to_micros(received_at)
     ip = stored_ip(client.ip, project.ip_handling)
     user_agent = client.user_agent[:1000] or None
     late_before = received_at - LATE_AFTER
@@ -71,7 +65,7 @@ def ingest_batch(*, project: Project, batch: Batch, client: Client, received_at:
         if timestamp < late_before:
             late += 1
         record = records.encode(
-            (timestamp - _EPOCH) // _MICROSECOND,
+            (timestamp - EPOCH) // MICROSECOND,
             timestamp.isoformat(),
             event.event_id,
             event.name,
@@ -120,7 +114,7 @@ def _count_only(project: Project, received_at: dt.datetime, counts: dict[str, in
 
 
 def quota_key(project_id: int, moment: dt.datetime) -> str:
-    return f"eb:quota:{project_id}:{moment:%Y%m}"
+    return keys.quota(project_id, moment)
 
 
 @dataclass(frozen=True)

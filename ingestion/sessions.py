@@ -13,6 +13,7 @@ from collections import defaultdict
 
 import redis
 
+from core import keys
 from core.redis import get_redis
 from ingestion import buffer, records
 from ingestion.records import Entry
@@ -21,7 +22,7 @@ SESSION_GAP_US = 60 * 60 * 1_000_000  # a session closes after 60 minutes withou
 
 
 def session_key(stream: str) -> str:
-    return "eb:sess:" + stream.rsplit(":", 1)[-1]
+    return keys.sessions(stream)
 
 
 # Session state moves in and out as one newline-joined string each way: per-field arguments

@@ -18,6 +18,7 @@ import uuid
 
 import redis
 
+from core import keys
 from ingestion import buffer
 
 logger = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ def lock_token() -> str:
 
 
 def lock_key(shard: int) -> str:
-    return f"eb:flushlock:{shard}"
+    return keys.flush_lock(shard)
 
 
 def lock_acquire(client: redis.Redis, shard: int, token: str) -> bool:

@@ -31,6 +31,7 @@ from dataclasses import asdict, dataclass
 
 from django.conf import settings
 
+from core import keys
 from core.process_state import (
     CRASH_LOOP_RESTARTS,
     CRASH_LOOP_WINDOW_SECONDS,
@@ -43,7 +44,7 @@ from ingestion.buffer_reset import buffer_reset_message, buffer_reset_seen
 from monitoring.selectors import PipelineVitals, ingest_window, pipeline_vitals
 
 logger = logging.getLogger("eventbase.alerts")
-FIRING = "eb:alerts:firing"  # names of the alerts the job last saw firing, to log resolutions
+FIRING = keys.ALERTS_FIRING
 NAMES = ("flush_lag", "flush_stalled", "error_rate", "buffer_reset", "process_down", "process_flapping")
 # Logged once, by what noticed it, rather than at every evaluation.
 ONE_SHOT = frozenset({"buffer_reset"})

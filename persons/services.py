@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 from django.db import connection, transaction
 
+from core import locks
 from events.dirty import rollups_mark_dirty
 
 IDENTIFY = "$identify"
@@ -28,9 +29,6 @@ ALIAS = "alias"  # of a $create_alias: the id being linked
 SET, SET_ONCE = "$set", "$set_once"
 # The event properties whose values are a person's: ids and person properties (emails, names).
 PERSON_DATA_PROPERTIES = (ANON_DISTINCT_ID, ALIAS, SET, SET_ONCE)
-# Serialises person writes of one project between flushers of different shards (distinct from
-# analytics.rollups' 7301 and events.partitions' keys).
-_PERSONS_LOCK_CLASS = 7_302
 
 
 @dataclass(frozen=True)
@@ -82,7 +80,7 @@ def persons_apply(*, ops: Iterable[IdentityOp], now: dt.datetime) -> PersonsAppl
     assert applied.relinked is not None
     with connection.cursor() as cur:
         for project_id in sorted(by_project):  # one lock order for every flusher: no deadlock
-            cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_PERSONS_LOCK_CLASS, project_id])
+            cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", [locks.PERSONS_PER_PROJECT, project_id])
             writer = _Writer(cur, project_id, now)
             # A stable sort: events of the same instant keep the order they were sent in.
             for op in sorted(by_project[project_id], key=lambda o: o.timestamp_us):
@@ -234,7 +232,7 @@ def person_erase(*, project_id: int, distinct_ids: Collection[str], dry_run: boo
     """
     with transaction.atomic(), connection.cursor() as cur:
         if not dry_run:
-            cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_PERSONS_LOCK_CLASS, project_id])
+            cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", [locks.PERSONS_PER_PROJECT, project_id])
         cur.execute(
             "SELECT p.id, (SELECT count(*) FROM jsonb_object_keys(p.properties)) FROM persons_person p "
             "WHERE p.project_id = %s AND p.id IN (SELECT person_id FROM persons_distinct_id "

@@ -15,6 +15,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from core import keys
+from core.clock import minute_floor
 from core.redis import get_redis
 from projects.audit import audit_record
 from projects.models import ApiKey, ApiKeyScope, AuditAction, AuditEntry, EventSource, Project
@@ -67,7 +69,7 @@ def api_key_revoke(*, api_key: ApiKey, actor: str = "system") -> ApiKey:
 
 # --- Key use: throttled, so the request path never writes to PostgreSQL -----------------------
 
-KEYS_LAST_USED = "eb:keys:last_used"  # hash: key id -> unix minute of the last use seen
+KEYS_LAST_USED = keys.KEYS_LAST_USED
 _marked: dict[int, int] = {}  # this process: key id -> the minute it last reported to Redis
 
 
@@ -77,7 +79,7 @@ def api_key_mark_used(*, key_id: int, now: float | None = None) -> None:
     ``api_key_usage_sync`` (a periodic job) copies the minutes into ``ApiKey.last_used_at``.
     Best effort: losing a mark only makes last_used_at a minute staler.
     """
-    minute = int(now if now is not None else time.time()) // 60 * 60
+    minute = minute_floor(now if now is not None else time.time())
     if _marked.get(key_id) == minute:
         return
     try:

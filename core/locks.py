@@ -1,0 +1,9 @@
+"""PostgreSQL advisory-lock ids, all in one place so that no two rules ever share one.
+
+Transaction-scoped (``pg_advisory_xact_lock``). A one-argument lock serialises one thing for the
+whole database; a (class, project id) pair serialises one project's work of that class.
+"""
+
+PARTITIONS = 7_301_001  # creating partitions of ``events`` (events.partitions)
+ROLLUPS_PER_PROJECT = 7_301  # rebuilding a project's rollups, and erasing from them (analytics)
+PERSONS_PER_PROJECT = 7_302  # person writes of one project (persons.services)
