@@ -231,11 +231,12 @@ def run_bench() -> int:
     from django.test import Client
 
     from analytics.rollups import derived_rows_delete
+    from bench.engines import funnel_compute_postgres, trend_breakdown_duckdb
     from core import days as daysmod
     from projects.models import Project
     from projects.selectors import key_cache
     from projects.services import api_key_create, project_create
-    from reporting import selectors
+    from reporting.queries import funnels, trends
 
     call_command("migrate", verbosity=0)
     end = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
@@ -360,7 +361,7 @@ def run_bench() -> int:
             "funnel 3 steps 30 days",
             1000,
             post("funnels", funnel_body),
-            lambda: selectors.funnel_compute_postgres(
+            lambda: funnel_compute_postgres(
                 project=project,
                 steps=funnel_body["steps"],
                 date_from=d30,
@@ -445,16 +446,16 @@ def run_bench() -> int:
     engines = [
         (
             "funnel 3 steps 30 days",
-            lambda: selectors.funnel_compute(
+            lambda: funnels.funnel_compute(
                 project=project, steps=funnel_body["steps"], date_from=d30, date_to=end, window_hours=24
             ),
-            lambda: selectors.funnel_compute_postgres(
+            lambda: funnel_compute_postgres(
                 project=project, steps=funnel_body["steps"], date_from=d30, date_to=end, window_hours=24
             ),
         ),
         (
             "purchase by plan 30 days",
-            lambda: selectors.trend_breakdown_duckdb(
+            lambda: trend_breakdown_duckdb(
                 project=project,
                 event="purchase",
                 date_from=d30,
@@ -463,7 +464,7 @@ def run_bench() -> int:
                 math="total",
                 key="plan",
             ),
-            lambda: selectors._trend_breakdown_pg(
+            lambda: trends._trend_breakdown_pg(
                 project=project,
                 event="purchase",
                 date_from=d30,
@@ -475,7 +476,7 @@ def run_bench() -> int:
         ),
         (
             "pageview by browser 30 days",
-            lambda: selectors.trend_breakdown_duckdb(
+            lambda: trend_breakdown_duckdb(
                 project=project,
                 event="pageview",
                 date_from=d30,
@@ -484,7 +485,7 @@ def run_bench() -> int:
                 math="total",
                 key="browser",
             ),
-            lambda: selectors._trend_breakdown_pg(
+            lambda: trends._trend_breakdown_pg(
                 project=project,
                 event="pageview",
                 date_from=d30,

@@ -24,7 +24,7 @@ from projects.models import ApiKeyScope, Project
 from projects.selectors import KeyLookup, api_key_lookup, project_get_by_slug
 from projects.services import api_key_mark_used
 from reporting.metrics import REPORT_QUERY_SECONDS
-from reporting.selectors import complete_until_get
+from reporting.queries.common import complete_until_get
 
 
 class BearerKeyAuthentication(BaseAuthentication):

@@ -18,7 +18,8 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from core import days as daysmod
-from reporting import selectors
+from reporting.queries.common import event_is_known, property_is_known, unknown_events
+from reporting.queries.export import ExportCursor
 
 DATE_FORMATS = ["%Y-%m-%d"]
 MAX_ROLLUP_DAYS = 731
@@ -71,7 +72,7 @@ class _RangeInput(serializers.Serializer):
 
 
 def _check_event(project, event: str, field: str = "event") -> None:
-    if not selectors.event_is_known(project=project, event=event):
+    if not event_is_known(project=project, event=event):
         raise serializers.ValidationError({field: f"unknown event {event!r} in this project."})
 
 
@@ -99,7 +100,7 @@ class TrendsInput(_RangeInput):
         project = self.context["project"]
         _check_event(project, attrs["event"])
         key = attrs.get("breakdown")
-        if key and not selectors.property_is_known(project=project, event=attrs["event"], key=key):
+        if key and not property_is_known(project=project, event=attrs["event"], key=key):
             raise serializers.ValidationError({"breakdown": f"unknown property {key!r} for event {attrs['event']!r}."})
         return attrs
 
@@ -117,7 +118,7 @@ class FunnelInput(_RangeInput):
     def validate_steps(self, steps: list[str]) -> list[str]:
         if len(set(steps)) != len(steps):
             raise serializers.ValidationError("steps must be distinct events.")
-        unknown = selectors.unknown_events(project=self.context["project"], events=steps)
+        unknown = unknown_events(project=self.context["project"], events=steps)
         if unknown:
             raise serializers.ValidationError(f"unknown event(s) in this project: {', '.join(unknown)}.")
         return steps
@@ -181,10 +182,10 @@ class EventsInput(_RangeInput):
     limit = serializers.IntegerField(min_value=1, max_value=10_000, default=1000, help_text="json only.")
     cursor = serializers.CharField(required=False, max_length=300, help_text="json only.")
 
-    def validate_cursor(self, raw: str) -> selectors.ExportCursor:
+    def validate_cursor(self, raw: str) -> ExportCursor:
         ts, _, event_id = _decode_cursor(raw).partition("|")
         try:
-            return selectors.ExportCursor(dt.datetime.fromisoformat(ts), str(uuid.UUID(event_id)))
+            return ExportCursor(dt.datetime.fromisoformat(ts), str(uuid.UUID(event_id)))
         except ValueError:
             raise serializers.ValidationError("malformed cursor.") from None
 

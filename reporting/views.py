@@ -12,9 +12,10 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from reporting import selectors
 from reporting import serializers as s
 from reporting.access import ProjectAPIView
+from reporting.queries import active_users, export, funnels, live, retention, sessions, top_events, trends, users
+from reporting.queries.common import complete_until_get
 
 TAG = ["reporting"]
 
@@ -24,7 +25,7 @@ class ActiveUsersView(ProjectAPIView):
     def get(self, request: Request, slug: str) -> Response:
         """Distinct active users per day, week (Monday) or month (DAU/WAU/MAU)."""
         p = self.validated(s.ActiveUsersInput, request.query_params)
-        results = selectors.active_users_series(
+        results = active_users.active_users_series(
             project=self.project, date_from=p["date_from"], date_to=p["date_to"], interval=p["interval"]
         )
         return self.answer(s.ActiveUsersOutput, {"results": results})
@@ -35,7 +36,7 @@ class TopEventsView(ProjectAPIView):
     def get(self, request: Request, slug: str) -> Response:
         """The most frequent events in the range, with their distinct users."""
         p = self.validated(s.TopEventsInput, request.query_params)
-        results = selectors.top_events_list(
+        results = top_events.top_events_list(
             project=self.project, date_from=p["date_from"], date_to=p["date_to"], limit=p["limit"]
         )
         return self.answer(s.TopEventsOutput, {"results": results})
@@ -46,7 +47,7 @@ class TrendsView(ProjectAPIView):
     def get(self, request: Request, slug: str) -> Response:
         """One event over time (count or distinct users), optionally broken down by a property."""
         p = self.validated(s.TrendsInput, request.query_params)
-        series = selectors.trends_series(
+        series = trends.trends_series(
             project=self.project,
             event=p["event"],
             date_from=p["date_from"],
@@ -63,7 +64,7 @@ class FunnelsView(ProjectAPIView):
     def post(self, request: Request, slug: str) -> Response:
         """Users completing ordered steps, each within window_hours of the first step."""
         p = self.validated(s.FunnelInput, request.data)
-        results = selectors.funnel_compute(
+        results = funnels.funnel_compute(
             project=self.project,
             steps=p["steps"],
             date_from=p["date_from"],
@@ -78,7 +79,7 @@ class RetentionView(ProjectAPIView):
     def get(self, request: Request, slug: str) -> Response:
         """Of the users first seen in the period beginning at start_date, who came back later."""
         p = self.validated(s.RetentionInput, request.query_params)
-        cohort = selectors.retention_get(
+        cohort = retention.retention_get(
             project=self.project, start_date=p["start_date"], windows=p["windows"], period=p["period"]
         )
         return self.answer(s.RetentionOutput, cohort)
@@ -89,7 +90,7 @@ class RetentionCohortsView(ProjectAPIView):
     def get(self, request: Request, slug: str) -> Response:
         """The cohort triangle: a cohort per period from `from`, each followed up to `to`."""
         p = self.validated(s.RetentionCohortsInput, request.query_params)
-        cohorts = selectors.retention_cohorts(
+        cohorts = retention.retention_cohorts(
             project=self.project, date_from=p["date_from"], date_to=p["date_to"], period=p["period"]
         )
         return self.answer(s.RetentionCohortsOutput, {"period": p["period"], "results": cohorts})
@@ -101,7 +102,7 @@ class LiveView(ProjectAPIView):
         """Active users in the last 5 minutes, events per minute (15 min), top events (1 h)."""
         from django.utils import timezone
 
-        return self.answer(s.LiveOutput, selectors.live_get(project=self.project, now=timezone.now()))
+        return self.answer(s.LiveOutput, live.live_get(project=self.project, now=timezone.now()))
 
 
 class UsersView(ProjectAPIView):
@@ -109,7 +110,7 @@ class UsersView(ProjectAPIView):
     def get(self, request: Request, slug: str) -> Response:
         """Users in first-seen order with first/last seen and event counts (cursor-paginated)."""
         p = self.validated(s.UsersInput, request.query_params)
-        rows, next_key = selectors.users_page(project=self.project, limit=p["limit"], after_key=p.get("cursor", 0))
+        rows, next_key = users.users_page(project=self.project, limit=p["limit"], after_key=p.get("cursor", 0))
         next_cursor = s.encode_cursor(str(next_key)) if next_key is not None else None
         return self.answer(s.UsersOutput, {"results": rows, "next": next_cursor})
 
@@ -119,7 +120,7 @@ class UserDetailView(ProjectAPIView):
     def get(self, request: Request, slug: str, user_id: str) -> Response:
         """One user's daily event counts and most recent events."""
         p = self.validated(s.UserDetailInput, {"user_id": user_id})
-        detail = selectors.user_detail(project=self.project, user_id=p["user_id"])
+        detail = users.user_detail(project=self.project, user_id=p["user_id"])
         if detail is None:
             raise Http404("No such user in this project.")
         return self.answer(s.UserDetailOutput, detail)
@@ -128,11 +129,9 @@ class UserDetailView(ProjectAPIView):
 def _csv_lines(rows: Iterator[dict]) -> Iterator[str]:
     buf = io.StringIO()
     writer = csv.writer(buf)
-    writer.writerow(selectors.EXPORT_COLUMNS)
+    writer.writerow(export.EXPORT_COLUMNS)
     for row in rows:
-        writer.writerow(
-            [orjson.dumps(row[c]).decode() if c == "properties" else row[c] for c in selectors.EXPORT_COLUMNS]
-        )
+        writer.writerow([orjson.dumps(row[c]).decode() if c == "properties" else row[c] for c in export.EXPORT_COLUMNS])
         if buf.tell() > 64_000:
             yield buf.getvalue()
             buf.seek(0)
@@ -161,12 +160,12 @@ class EventsView(ProjectAPIView):
             "event": p.get("event"),
         }
         if p["format"] == "json":
-            rows, after = selectors.events_page(**scope, limit=p["limit"], after=p.get("cursor"))
+            rows, after = export.events_page(**scope, limit=p["limit"], after=p.get("cursor"))
             next_cursor = s.encode_cursor(f"{after.timestamp.isoformat()}|{after.event_id}") if after else None
             return self.answer(s.EventsOutput, {"results": rows, "next": next_cursor})
         # Streams cannot carry complete_until in a body; it goes in a header, read before the rows.
-        complete_until = selectors.complete_until_get().isoformat()
-        rows = selectors.events_iter(**scope)
+        complete_until = complete_until_get().isoformat()
+        rows = export.events_iter(**scope)
         if p["format"] == "csv":
             response = StreamingHttpResponse(_csv_lines(rows), content_type="text/csv; charset=utf-8")
         else:
@@ -181,5 +180,5 @@ class SessionsView(ProjectAPIView):
     def get(self, request: Request, slug: str) -> Response:
         """Sessions per day (by first event), average duration and events per session."""
         p = self.validated(s.SessionsInput, request.query_params)
-        results = selectors.sessions_series(project=self.project, date_from=p["date_from"], date_to=p["date_to"])
+        results = sessions.sessions_series(project=self.project, date_from=p["date_from"], date_to=p["date_to"])
         return self.answer(s.SessionsOutput, {"results": results})

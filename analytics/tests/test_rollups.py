@@ -30,6 +30,7 @@ from config.jobs_registry import PERIODIC_JOBS
 from core import days as daysmod
 from events.dirty import rollups_mark_dirty
 from projects.tests.factories import ProjectFactory
+from reporting.queries import trends
 
 pytestmark = pytest.mark.django_db
 
@@ -202,8 +203,6 @@ def test_libpq_dsn_from_a_unix_socket_url():
 
 
 def test_property_rollup_and_gap_fall_back_to_raw(monkeypatch):
-    from reporting import selectors
-
     monkeypatch.setattr("analytics.rollups.PROPERTY_VALUES_CAP", 2)
     project = ProjectFactory(raw_retention_days=KEEP)
     rows = [("a", "x"), ("b", "x"), ("c", None), ("d", "y")]
@@ -226,23 +225,21 @@ def test_property_rollup_and_gap_fall_back_to_raw(monkeypatch):
     day1 = {"date_from": dt.date(2024, 5, 1), "date_to": dt.date(2024, 5, 1)}
     both = {"date_from": dt.date(2024, 5, 1), "date_to": dt.date(2024, 5, 2)}
     # plan has 2 values on May 1 (within the cap) and the event without it counts as "(none)".
-    rolled = selectors._trend_breakdown_rollup(**args, **day1, key="plan")
+    rolled = trends._trend_breakdown_rollup(**args, **day1, key="plan")
     assert rolled == {
         "x": {dt.date(2024, 5, 1): 2},
         "(none)": {dt.date(2024, 5, 1): 1},
         "y": {dt.date(2024, 5, 1): 1},
     }
-    assert rolled == selectors._trend_breakdown_pg(**args, **day1, math="total", key="plan")
+    assert rolled == trends._trend_breakdown_pg(**args, **day1, math="total", key="plan")
     # browser has 3 values on May 2: a gap, so the range falls back to the raw query.
-    assert selectors._trend_breakdown_rollup(**args, **both, key="browser") is None
-    series = selectors.trends_series(**args, **both, math="total", breakdown="browser")
+    assert trends._trend_breakdown_rollup(**args, **both, key="browser") is None
+    series = trends.trends_series(**args, **both, math="total", breakdown="browser")
     assert sum(point["value"] for s in series for point in s["data"]) == len(events)
 
 
 def test_person_data_is_never_rolled_up_as_values():
     """Emails in $set, linked ids: only gaps, so no rollup keeps them past an erasure or raw retention."""
-    from reporting import selectors
-
     project = ProjectFactory(raw_retention_days=KEEP)
     identify = {"plan": "pro", "$set": {"email": "a@example.com"}, "$anon_distinct_id": "anon-1"}
     events = [
@@ -259,6 +256,6 @@ def test_person_data_is_never_rolled_up_as_values():
     assert sorted(gaps) == sorted(["$set", "$set_once", "$anon_distinct_id", "$anonymous_id", "alias"])
     # A breakdown on such a key still answers, from raw events.
     args = {"project": project, "event": "$identify", "interval": "day", "date_from": dt.date(2024, 5, 1)}
-    assert selectors._trend_breakdown_rollup(**args, date_to=dt.date(2024, 5, 1), key="$set") is None
-    series = selectors.trends_series(**args, date_to=dt.date(2024, 5, 1), math="total", breakdown="$set")
+    assert trends._trend_breakdown_rollup(**args, date_to=dt.date(2024, 5, 1), key="$set") is None
+    series = trends.trends_series(**args, date_to=dt.date(2024, 5, 1), math="total", breakdown="$set")
     assert sum(point["value"] for s in series for point in s["data"]) == 2

@@ -20,10 +20,11 @@ from django.db import connection
 
 from analytics.duck import duckdb_reset
 from analytics.rollups import rollups_process_dirty
+from bench import engines
 from events.partitions import forget_known_partitions
 from ingestion.flush import drain
 from projects.tests.factories import ProjectFactory, ingest_key_for
-from reporting import selectors
+from reporting.queries import active_users, funnels, retention, trends
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -69,16 +70,16 @@ def _send(client, project, events: list[tuple[str, str, int, dict | None]]) -> N
 def _reports(project) -> dict:
     funnel = {"steps": ["$pageview", "signup", "purchase"], "date_from": DAY, "date_to": DAY, "window_hours": 24}
     return {
-        "dau": selectors.active_users_series(project=project, date_from=DAY, date_to=DAY, interval="day")[0],
-        "funnel": [row["users"] for row in selectors.funnel_compute(project=project, **funnel)],
-        "funnel_pg": [row["users"] for row in selectors.funnel_compute_postgres(project=project, **funnel)],
-        "pageview_users": selectors.trends_series(
+        "dau": active_users.active_users_series(project=project, date_from=DAY, date_to=DAY, interval="day")[0],
+        "funnel": [row["users"] for row in funnels.funnel_compute(project=project, **funnel)],
+        "funnel_pg": [row["users"] for row in engines.funnel_compute_postgres(project=project, **funnel)],
+        "pageview_users": trends.trends_series(
             project=project, event="$pageview", date_from=DAY, date_to=DAY, interval="day", math="users"
         ),
-        "hourly_pageview_users": selectors.trends_series(
+        "hourly_pageview_users": trends.trends_series(
             project=project, event="$pageview", date_from=DAY, date_to=DAY, interval="hour", math="users"
         ),
-        "cohort": selectors.retention_cohorts(project=project, date_from=DAY, date_to=DAY, period="day")[0],
+        "cohort": retention.retention_cohorts(project=project, date_from=DAY, date_to=DAY, period="day")[0],
     }
 
 

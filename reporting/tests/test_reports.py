@@ -10,6 +10,8 @@ import json
 import pytest
 from django.utils import timezone
 
+from bench import engines
+from reporting.queries import funnels, trends
 from reporting.tests import oracle
 from reporting.tests.conftest import DAYS, FIRST_DAY
 
@@ -226,8 +228,6 @@ def test_projects_are_isolated(dataset):
 
 def test_both_engines_agree(tenant):
     """The benchmark's comparison engines answer the same numbers as the endpoints' engines."""
-    from reporting import selectors
-
     project = tenant.project
     for interval, math in (("day", "total"), ("week", "users"), ("hour", "total")):
         args = {
@@ -237,11 +237,11 @@ def test_both_engines_agree(tenant):
             "date_to": FROM + dt.timedelta(days=9),
         }
         args |= {"interval": interval, "math": math, "key": "path"}
-        raw = selectors._trend_breakdown_pg(**args)
-        assert selectors.trend_breakdown_duckdb(**args) == raw
+        raw = trends._trend_breakdown_pg(**args)
+        assert engines.trend_breakdown_duckdb(**args) == raw
         if math == "total" and interval != "hour":
             del args["math"]
-            assert selectors._trend_breakdown_rollup(**args) == raw
+            assert trends._trend_breakdown_rollup(**args) == raw
     steps = ["pageview", "signup", "purchase"]
     funnel = {"project": project, "steps": steps, "date_from": FROM, "date_to": TO, "window_hours": 24}
-    assert selectors.funnel_compute(**funnel) == selectors.funnel_compute_postgres(**funnel)
+    assert funnels.funnel_compute(**funnel) == engines.funnel_compute_postgres(**funnel)

@@ -1,0 +1,115 @@
+"""What several reports share: raw SQL access, the data-completeness watermark, the known
+event/property lookups, date buckets, the per-day user bitmaps and the query-time identity rule.
+
+Distinct users over a range (active users, top events' users, trends math=users, retention) come
+from per-day bitmaps in PostgreSQL (``analytics_day_users``): the union of N days is an OR of N
+small byte strings, exact, a few ms. COUNT(DISTINCT) over the equivalent rows took 50-600 ms.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from collections import defaultdict
+
+import orjson
+from django.db import connection
+
+from analytics.bitmaps import bitmap_to_int
+from analytics.rollups import rollups_watermark
+from core import days as daysmod
+from ingestion.selectors import flushed_until
+from projects.models import Project
+
+
+def project_tz(project: Project) -> zoneinfo.ZoneInfo:
+    return daysmod.zone(project.timezone)
+
+
+def fetchall(sql: str, params: dict | list) -> list[tuple]:
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        return cur.fetchall()
+
+
+def json_value(value: str | bytes | dict) -> dict:
+    # Django's psycopg setup hands jsonb to raw cursors as text (JSONField decodes it itself).
+    return orjson.loads(value) if isinstance(value, str | bytes) else value
+
+
+def complete_until_get() -> dt.datetime:
+    """Up to when every accepted event is both stored and aggregated."""
+    return min(flushed_until(), rollups_watermark())
+
+
+def event_is_known(*, project: Project, event: str) -> bool:
+    return bool(
+        fetchall(
+            "SELECT 1 FROM analytics_event_definition WHERE project_id = %s AND event_name = %s",
+            [project.pk, event],
+        )
+    )
+
+
+def unknown_events(*, project: Project, events: list[str]) -> list[str]:
+    known = {
+        row[0]
+        for row in fetchall(
+            "SELECT event_name FROM analytics_event_definition WHERE project_id = %s AND event_name = ANY(%s)",
+            [project.pk, events],
+        )
+    }
+    return [event for event in events if event not in known]
+
+
+def property_is_known(*, project: Project, event: str, key: str) -> bool:
+    return bool(
+        fetchall(
+            "SELECT 1 FROM analytics_property_definition WHERE project_id = %s AND event_name = %s AND key = %s",
+            [project.pk, event, key],
+        )
+    )
+
+
+# --- Buckets and day bitmaps ------------------------------------------------------------------
+
+
+def buckets(first: dt.date, last: dt.date, interval: str) -> list[dt.date]:
+    out: list[dt.date] = []
+    for day in daysmod.days_between(first, last):
+        start = daysmod.period_start(day, interval)
+        if not out or out[-1] != start:
+            out.append(start)
+    return out
+
+
+def bitmap_rows(*, project: Project, event: str, first: dt.date, last: dt.date) -> list[tuple]:
+    return fetchall(
+        "SELECT day, users FROM analytics_day_users "
+        "WHERE project_id = %s AND event_name = %s AND day BETWEEN %s AND %s",
+        [project.pk, event, first, last],
+    )
+
+
+def distinct_by_bucket(rows: list[tuple], interval: str) -> dict[dt.date, int]:
+    acc: dict[dt.date, int] = defaultdict(int)
+    for day, users in rows:
+        acc[daysmod.period_start(day, interval)] |= bitmap_to_int(users)
+    return {bucket: bits.bit_count() for bucket, bits in acc.items()}
+
+
+# --- Identity at query time -------------------------------------------------------------------
+
+# Identity merges at query time for reports that scan raw events: an id linked to a person by
+# identify/alias (persons app) counts as that person, an unlinked id as itself. Only linked ids
+# have a row, so the index lookup usually finds nothing. (Rollup-based reports get the same
+# mapping when the day is rebuilt, see analytics/rollups.py.)
+PERSON_OF_USER = (
+    "coalesce((SELECT 'person:' || d.person_id FROM persons_distinct_id d "
+    "WHERE d.project_id = events.project_id AND d.distinct_id = events.user_id), events.user_id)"
+)
+# The same for DuckDB, which reads both tables through the postgres extension.
+DUCK_PERSON_JOIN = (
+    "LEFT JOIN pg.public.persons_distinct_id d ON d.project_id = e.project_id AND d.distinct_id = e.user_id"
+)
+DUCK_PERSON = "coalesce('person:' || CAST(d.person_id AS VARCHAR), e.user_id)"

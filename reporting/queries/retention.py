@@ -1,0 +1,94 @@
+"""Retention: cohorts by first-seen period, activity per period from the per-day user bitmaps
+in PostgreSQL (``retained = popcount(cohort & active)``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+
+from analytics.bitmaps import bitmap_to_int, int_from_keys
+from core import days as daysmod
+from projects.models import Project
+from reporting.queries.common import bitmap_rows, fetchall, project_tz
+
+
+def _period_days(period: str) -> int:
+    return 7 if period == "week" else 1
+
+
+# Cohort members are persons: ids linked by identify/alias share the lowest user key of the person
+# (the key its day bitmaps use, see analytics/rollups.py) and the person's earliest first_seen.
+_COHORT_MEMBERS = """
+WITH linked AS (
+    SELECT u.user_key, min(u.user_key) OVER w AS person_key, min(u.first_seen) OVER w AS person_first
+    FROM persons_distinct_id d
+    JOIN analytics_user u ON u.project_id = d.project_id AND u.user_id = d.distinct_id
+    WHERE d.project_id = %(p)s
+    WINDOW w AS (PARTITION BY d.person_id)
+)
+SELECT u.user_key, u.first_seen FROM analytics_user u
+WHERE u.project_id = %(p)s AND u.first_seen >= %(lo)s AND u.first_seen < %(hi)s
+  AND NOT EXISTS (SELECT 1 FROM linked WHERE linked.user_key = u.user_key)
+UNION ALL
+SELECT DISTINCT person_key, person_first FROM linked WHERE person_first >= %(lo)s AND person_first < %(hi)s
+"""
+
+
+def _retention_table(
+    *, project: Project, cohort_starts: list[dt.date], periods: int, period: str, last_day: dt.date
+) -> list[dict]:
+    """Cohorts by first-seen period and their retention, from two queries.
+
+    Cohort membership comes from ``analytics_user.first_seen`` (first event ever, converted to
+    the project's local day); activity per period is the OR of its day bitmaps, so
+    ``retained = popcount(cohort & active)``.
+    """
+    tz = project_tz(project)
+    step = dt.timedelta(days=_period_days(period))
+    first, end = cohort_starts[0], cohort_starts[-1] + step
+    lo, hi = daysmod.local_range_bounds(first, end - dt.timedelta(days=1), tz)
+    keys_by_cohort: dict[int, list[int]] = defaultdict(list)
+    for user_key, first_seen in fetchall(_COHORT_MEMBERS, {"p": project.pk, "lo": lo, "hi": hi}):
+        index = (daysmod.local_date(first_seen, tz) - first).days // step.days
+        keys_by_cohort[index].append(user_key)
+    active_by_period: dict[int, int] = defaultdict(int)
+    for day, users in bitmap_rows(project=project, event="", first=first, last=last_day):
+        active_by_period[(day - first).days // step.days] |= bitmap_to_int(users)
+    out = []
+    for index, start in enumerate(cohort_starts):
+        cohort = int_from_keys(keys_by_cohort.get(index, []))
+        size = cohort.bit_count()
+        retention = []
+        for k in range(periods + 1):
+            period_start = start + k * step
+            if period_start > last_day:
+                break
+            retained = (cohort & active_by_period.get(index + k, 0)).bit_count()
+            retention.append(
+                {
+                    "period": k,
+                    "start": period_start,
+                    "retained_users": retained,
+                    "retention_rate": round(100.0 * retained / size, 2) if size else 0.0,
+                }
+            )
+        out.append({"start_date": start, "cohort_size": size, "retention": retention})
+    return out
+
+
+def retention_get(*, project: Project, start_date: dt.date, windows: int, period: str) -> dict:
+    step = dt.timedelta(days=_period_days(period))
+    last_day = start_date + step * (windows + 1) - dt.timedelta(days=1)
+    return _retention_table(
+        project=project, cohort_starts=[start_date], periods=windows, period=period, last_day=last_day
+    )[0]
+
+
+def retention_cohorts(*, project: Project, date_from: dt.date, date_to: dt.date, period: str) -> list[dict]:
+    """The cohort triangle: one cohort per period starting at ``date_from``, periods up to ``date_to``."""
+    step = dt.timedelta(days=_period_days(period))
+    starts, current = [], date_from
+    while current <= date_to:
+        starts.append(current)
+        current += step
+    return _retention_table(project=project, cohort_starts=starts, periods=len(starts), period=period, last_day=date_to)
