@@ -32,7 +32,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
-	DEBUG=true $(BIN)/mypy core events projects
+	DEBUG=true $(BIN)/mypy core events projects reporting/queries
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

@@ -381,8 +381,13 @@ def stop_valkey_at(root: Path) -> None:
         return
     try:
         pid = int(pidfile.read_text())
+    except ValueError:
+        return
+    if not _is_valkey_of(pid, root):
+        return  # the recorded server is gone and its pid may since belong to anything
+    try:
         os.kill(pid, signal.SIGTERM)
-    except (ValueError, ProcessLookupError, PermissionError):
+    except (ProcessLookupError, PermissionError):
         return
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
@@ -392,6 +397,21 @@ def stop_valkey_at(root: Path) -> None:
             return
         time.sleep(0.05)
     os.kill(pid, signal.SIGKILL)
+
+
+def _is_valkey_of(pid: int, root: Path) -> bool:
+    """Whether ``pid`` is the Valkey serving ``root``'s socket (it names the socket in its title).
+
+    pid numbers wrap (32,768 by default on Linux), and a suite starts thousands of processes: a
+    pid file left by a server that is gone may name another suite's Valkey, or anything else.
+    """
+    if not Path("/proc/self").exists():
+        return True  # no /proc to ask (macOS): trust the file
+    try:
+        title = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return False
+    return str(socket_dir(root) / "valkey.sock") in title
 
 
 def stop_all_at(root: Path) -> None:
