@@ -242,8 +242,10 @@ def retention_enforce(
     for p in plan.projects:
         total = 0
         with transaction.atomic(), connection.cursor() as cur:
-            for table in PER_DAY_TABLES:
-                cur.execute((count if dry_run else delete).format(table.identifier), [p.project_id, p.aggregate_cutoff])
+            for rollup in PER_DAY_TABLES:
+                cur.execute(
+                    (count if dry_run else delete).format(rollup.identifier), [p.project_id, p.aggregate_cutoff]
+                )
                 total += cur.fetchone()[0]
         if total:
             result.aggregate_rows_deleted[p.slug] = total

@@ -2,6 +2,7 @@
 
 import multiprocessing
 import os
+from typing import Any
 
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", min(2 * multiprocessing.cpu_count() + 1, 8)))
@@ -31,7 +32,7 @@ if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(data_dir() / "prometheus" / f"{os.environ.get('PORT', '8000')}")
 
 
-def on_starting(server) -> None:
+def on_starting(server: object) -> None:
     folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if folder:
         # Files of a previous run would be merged into this run's counters.
@@ -41,7 +42,7 @@ def on_starting(server) -> None:
         os.makedirs(folder, exist_ok=True)
 
 
-def child_exit(server, worker) -> None:
+def child_exit(server: object, worker: Any) -> None:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
 

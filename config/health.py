@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 import redis
 from django.db import DatabaseError, connection
@@ -25,7 +26,7 @@ from monitoring.alerts import alerts_evaluate
 logger = logging.getLogger(__name__)
 
 
-def _probe(check) -> dict:
+def _probe(check: Callable[[], object]) -> dict:
     started = time.perf_counter()
     try:
         check()

@@ -5,6 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from analytics import jobs as analytics_jobs
+from ingestion import jobs as ingestion_jobs
+from monitoring import jobs as monitoring_jobs
+from projects import jobs as projects_jobs
+
 
 @dataclass(frozen=True)
 class PeriodicJob:
@@ -16,11 +21,6 @@ class PeriodicJob:
 
 
 def _jobs() -> list[PeriodicJob]:
-    from analytics import jobs as analytics_jobs
-    from ingestion import jobs as ingestion_jobs
-    from monitoring import jobs as monitoring_jobs
-    from projects import jobs as projects_jobs
-
     return [
         # Every second, so an accepted event is queryable within a few seconds; a tick that finds
         # the shards locked by a running drain returns at once, and unstarted ticks expire.

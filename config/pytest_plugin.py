@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from config import embedded
 
-_state: dict[str, object] = {}
+_state: dict[str, Any] = {}
 
 
 def test_data_dir() -> Path:

@@ -8,6 +8,7 @@ to anything: settings only compute values.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import dj_database_url
@@ -107,7 +108,7 @@ if urlsplit(REDIS_URL).scheme not in {"redis", "rediss", "unix", "valkey", "valk
     )
 REDIS_URL = REDIS_URL.replace("valkey://", "redis://", 1).replace("valkeys://", "rediss://", 1)
 
-DATABASES = {
+DATABASES: dict[str, dict[str, Any]] = {
     "default": {
         **dj_database_url.parse(
             DATABASE_URL,

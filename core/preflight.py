@@ -8,7 +8,11 @@ from collections.abc import Iterator
 from urllib.parse import urlsplit, urlunsplit
 
 import redis
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.db import DatabaseError, InterfaceError, OperationalError, connection
+
+from core.redis import get_redis
 
 
 class StoreUnreachable(Exception):
@@ -30,9 +34,6 @@ def _first_line(exc: BaseException) -> str:
 
 
 def check_database() -> None:
-    from django.conf import settings
-    from django.db import DatabaseError, connection
-
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
@@ -44,10 +45,6 @@ def check_database() -> None:
 
 
 def check_redis() -> None:
-    from django.conf import settings
-
-    from core.redis import get_redis
-
     try:
         get_redis().ping()
     except (redis.RedisError, OSError) as exc:
@@ -65,8 +62,6 @@ def check_stores() -> None:
 @contextlib.contextmanager
 def exit_on_unreachable_store() -> Iterator[None]:
     """Turn connection failures and bad settings into one line on stderr and exit status 2."""
-    from django.db import InterfaceError, OperationalError
-
     try:
         yield
     except ImproperlyConfigured as exc:

@@ -153,7 +153,7 @@ def alerts_evaluate(*, now: dt.datetime | None = None) -> list[Alert]:
 def alerts_log(alerts: list[Alert]) -> None:
     """Log each firing alert (every evaluation, as a reminder) and each alert that cleared."""
     client = get_redis()
-    before = {name.decode() for name in client.smembers(FIRING)}
+    before = {name.decode() if isinstance(name, bytes) else name for name in client.smembers(FIRING)}
     now_firing = {alert.name for alert in alerts}
     for alert in alerts:
         if alert.name in ONE_SHOT:

@@ -10,6 +10,7 @@ import redis
 from django.conf import settings
 from django.contrib import admin
 from django.db import DatabaseError
+from django.db.models import Sum
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
@@ -30,16 +31,15 @@ def _safely(read: Callable[[], Any]) -> dict[str, Any]:
 
 def _ingest_per_minute(now: dt.datetime) -> list[dict[str, Any]]:
     """Received / accepted / rejected / flushed per minute over the last 15 minutes (all projects)."""
-    from django.db.models import Sum
-
     ledger_sync()  # the page shows the current minute too, not only what the flush job copied
     since = now.replace(second=0, microsecond=0) - dt.timedelta(minutes=14)
-    return list(
+    rows = (
         IngestionLedger.objects.filter(minute__gte=since)
         .values("minute")
         .annotate(received=Sum("received"), accepted=Sum("accepted"), rejected=Sum("rejected"), flushed=Sum("flushed"))
         .order_by("-minute")
     )
+    return [dict(row) for row in rows]
 
 
 def system_health(request: HttpRequest) -> HttpResponse:

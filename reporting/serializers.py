@@ -12,12 +12,14 @@ import base64
 import binascii
 import datetime as dt
 import uuid
+from typing import Any
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils import timezone
 from rest_framework import serializers
 
 from core import days as daysmod
+from projects.models import Project
 from reporting.queries.common import event_is_known, property_is_known, unknown_events
 from reporting.queries.export import ExportCursor
 
@@ -36,7 +38,7 @@ CALENDAR_VALIDATORS = [
 ]
 
 
-def _date_field(**kwargs) -> serializers.DateField:
+def _date_field(**kwargs: Any) -> serializers.DateField:
     return serializers.DateField(input_formats=DATE_FORMATS, validators=CALENDAR_VALIDATORS, **kwargs)
 
 
@@ -71,7 +73,7 @@ class _RangeInput(serializers.Serializer):
         return attrs
 
 
-def _check_event(project, event: str, field: str = "event") -> None:
+def _check_event(project: Project, event: str, field: str = "event") -> None:
     if not event_is_known(project=project, event=event):
         raise serializers.ValidationError({field: f"unknown event {event!r} in this project."})
 

@@ -7,7 +7,8 @@ import io
 from collections.abc import Iterator
 
 import orjson
-from django.http import Http404, StreamingHttpResponse
+from django.http import Http404, HttpResponseBase, StreamingHttpResponse
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -100,8 +101,6 @@ class LiveView(ProjectAPIView):
     @extend_schema(tags=TAG, responses=s.LiveOutput)
     def get(self, request: Request, slug: str) -> Response:
         """Active users in the last 5 minutes, events per minute (15 min), top events (1 h)."""
-        from django.utils import timezone
-
         return self.answer(s.LiveOutput, live.live_get(project=self.project, now=timezone.now()))
 
 
@@ -150,7 +149,7 @@ class EventsView(ProjectAPIView):
         parameters=[s.EventsInput, OpenApiParameter("format", enum=["json", "csv", "ndjson"])],
         responses=s.EventsOutput,
     )
-    def get(self, request: Request, slug: str):
+    def get(self, request: Request, slug: str) -> HttpResponseBase:
         """Raw events: json pages (cursor) or a streamed csv / ndjson file of the whole range."""
         p = self.validated(s.EventsInput, request.query_params)
         scope = {
@@ -160,9 +159,9 @@ class EventsView(ProjectAPIView):
             "event": p.get("event"),
         }
         if p["format"] == "json":
-            rows, after = export.events_page(**scope, limit=p["limit"], after=p.get("cursor"))
+            page, after = export.events_page(**scope, limit=p["limit"], after=p.get("cursor"))
             next_cursor = s.encode_cursor(f"{after.timestamp.isoformat()}|{after.event_id}") if after else None
-            return self.answer(s.EventsOutput, {"results": rows, "next": next_cursor})
+            return self.answer(s.EventsOutput, {"results": page, "next": next_cursor})
         # Streams cannot carry complete_until in a body; it goes in a header, read before the rows.
         complete_until = complete_until_get().isoformat()
         rows = export.events_iter(**scope)

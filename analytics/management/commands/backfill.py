@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
@@ -29,7 +30,7 @@ class Command(ProjectCommand):
             help="Return once the events are buffered; the workers store them and rebuild the rollups",
         )
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         project = self.project_or_usage_error(options["project"])
         path = Path(options["file"])
         if not path.is_file():

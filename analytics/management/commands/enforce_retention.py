@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from django.core.management.base import CommandParser
 
@@ -18,7 +19,7 @@ class Command(OpsCommand):
         parser.add_argument("--archive", metavar="DIR", help="Write the raw events to Parquet under DIR first")
         parser.add_argument("--today", metavar="YYYY-MM-DD", help="Act as if today (UTC) were this day")
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         archive = None
         if options["archive"]:
             archive = Path(options["archive"])

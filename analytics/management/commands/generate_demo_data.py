@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from typing import Any
 
 from django.core.management.base import CommandParser
 
@@ -25,7 +26,7 @@ class Command(OpsCommand):
         parser.add_argument("--seed", type=int, default=1)
         parser.add_argument("--end", metavar="ISO-8601", help="End of the period (default: start of this UTC hour)")
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         events, users, days = options["events"], options["users"], options["days"]
         if events < 1 or users < 1 or not 1 <= days <= 3650:
             raise usage_error("--events and --users must be at least 1, --days between 1 and 3650.")

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.management.base import CommandParser
 
 from analytics.maintenance import aggregates_rebuild
@@ -15,7 +17,7 @@ class Command(ProjectCommand):
         parser.add_argument("--from", dest="date_from", required=True, metavar="YYYY-MM-DD", help="First local day")
         parser.add_argument("--to", dest="date_to", required=True, metavar="YYYY-MM-DD", help="Last local day")
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         project = self.project_or_usage_error(options["project"])
         date_from = parse_date(options["date_from"], "--from")
         date_to = parse_date(options["date_to"], "--to")
