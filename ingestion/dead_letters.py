@@ -125,7 +125,13 @@ FAILURES = keys.FLUSH_FAILURES  # attempts per stream entry id; cleared when it 
 
 
 def failure_record(
-    client: redis.Redis, stream: str, entry_id: str, fields: dict, error: str, *, immediate: bool = False
+    client: redis.Redis,
+    stream: str,
+    entry_id: str,
+    fields: dict[bytes, bytes],
+    error: str,
+    *,
+    immediate: bool = False,
 ) -> bool:
     """Count a failed attempt to store an entry; at ``FLUSH_MAX_ATTEMPTS`` (or ``immediate``) dead-letter it.
 
@@ -142,18 +148,14 @@ def failure_record(
     return False
 
 
-def dead_letter(client: redis.Redis, stream: str, entry_id: str, fields: dict, error: str) -> None:
-    pipe = client.pipeline(transaction=True)
-    pipe.xadd(
-        buffer.DLQ,
-        {
-            **fields,
-            b"stream": stream,
-            b"entry_id": entry_id,
-            b"error": error[:2000],
-            b"failed_at": str(int(time.time())),
-        },
+def dead_letter(client: redis.Redis, stream: str, entry_id: str, fields: dict[bytes, bytes], error: str) -> None:
+    # The entry's own fields, then where it was and why it failed (typed as xadd takes them).
+    letter: dict[EncodableT, EncodableT] = dict(fields.items())
+    letter.update(
+        {b"stream": stream, b"entry_id": entry_id, b"error": error[:2000], b"failed_at": str(int(time.time()))}
     )
+    pipe = client.pipeline(transaction=True)
+    pipe.xadd(buffer.DLQ, letter)
     pipe.xack(stream, buffer.GROUP, entry_id)
     pipe.xdel(stream, entry_id)
     pipe.hdel(FAILURES, entry_id)

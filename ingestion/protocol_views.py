@@ -14,6 +14,7 @@ each protocol's renderer's (``ingestion.renderers``); success answers are here:
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -129,7 +130,7 @@ def posthog_flags(request: HttpRequest) -> HttpResponse:
     return http.add_cors_headers(JsonResponse(body), request, None)
 
 
-def _remote_config(token: str) -> dict:
+def _remote_config(token: str) -> dict[str, Any]:
     return {"token": token, **posthog.REMOTE_CONFIG}
 
 
