@@ -27,10 +27,12 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 import redis
 from django.conf import settings
+from redis.commands.core import Script
+from redis.typing import EncodableT
 
 from core import keys
 from core.redis import get_redis
@@ -69,7 +71,8 @@ def all_stream_keys(client: redis.Redis | None = None) -> list[str]:
     or during a rolling restart) may have left events in a shard the configuration no longer names.
     """
     configured = configured_stream_keys()
-    registered = {key.decode() for key in (client or get_redis()).smembers(STREAMS)}
+    members = cast("set[bytes]", (client or get_redis()).smembers(STREAMS))  # replies are bytes (core.redis)
+    registered = {key.decode() for key in members}
     return configured + sorted(registered.difference(configured), key=shard_of)
 
 
@@ -172,10 +175,10 @@ class BufferUnavailable(Exception):
     """Redis could not be reached or refused the write; nothing of the request was buffered."""
 
 
-_script = None
+_script: Script | None = None
 
 
-def _append_script(client: redis.Redis):
+def _append_script(client: redis.Redis) -> Script:
     global _script
     if _script is None:
         _script = client.register_script(_APPEND)
@@ -198,7 +201,7 @@ def append(
     lines = "\n".join(f"{event.event_id}\t{key_index[event.shard]}\t{event.record}" for event in events).encode()
     window = settings.EVENTBASE["DEDUPE_WINDOW_SECONDS"]
     bucket = received_us // 1_000_000 // window if window else 0
-    args: list[object] = [project_id, window, received_us, lines, keys.LEDGER_TTL_SECONDS, keys.QUOTA_TTL_SECONDS]
+    args: list[EncodableT] = [project_id, window, received_us, lines, keys.LEDGER_TTL_SECONDS, keys.QUOTA_TTL_SECONDS]
     for name, value in ledger_counts.items():
         if value:
             args += (name, value)

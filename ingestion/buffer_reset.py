@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from typing import Any
 
 import redis
 from django.db import connection
@@ -68,14 +69,14 @@ def buffer_reset_report(client: redis.Redis, *, cause: str) -> bool:
     return True
 
 
-def buffer_reset_message(body: dict) -> str:
+def buffer_reset_message(body: dict[str, Any]) -> str:
     return (
         f"the event buffer was reset ({body['cause']}); events accepted but not yet stored may be lost: "
         f"the ingestion ledger counts {body['unflushed']} accepted events never stored. The flush goes on."
     )
 
 
-def buffer_reset_seen(client: redis.Redis) -> dict | None:
+def buffer_reset_seen(client: redis.Redis) -> dict[str, Any] | None:
     """The last reset, while it is shown (``RESET_SHOWN_SECONDS``), else None."""
     raw = client.get(RESET)
     return None if raw is None else json.loads(raw)

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 import orjson
 import redis
 from django.conf import settings
+from redis.typing import EncodableT
 
 from core import keys
-from core.redis import get_redis
+from core.redis import get_redis, stream_entries
 from ingestion import buffer, records
 
 logger = logging.getLogger(__name__)
@@ -31,7 +32,7 @@ class DeadLetter:
 
 def dead_letters_list(*, limit: int = 100) -> list[DeadLetter]:
     letters = []
-    for letter_id, fields in get_redis().xrange(buffer.DLQ, count=limit):
+    for letter_id, fields in stream_entries(get_redis().xrange(buffer.DLQ, count=limit)):
         events = _event_count(fields)
         letters.append(
             DeadLetter(
@@ -47,7 +48,7 @@ def dead_letters_list(*, limit: int = 100) -> list[DeadLetter]:
     return letters
 
 
-def _event_count(fields: dict) -> int | None:
+def _event_count(fields: dict[bytes, bytes]) -> int | None:
     if b"e" in fields:
         return fields[b"e"].count(b"\n") + 1
     try:
@@ -67,7 +68,7 @@ def dead_letters_naming(*, project_id: int, user_ids: Collection[str], page: int
     found: list[str] = []
     start = "-"
     while True:
-        letters = client.xrange(buffer.DLQ, min=start, count=page)
+        letters = stream_entries(client.xrange(buffer.DLQ, min=start, count=page))
         for letter_id, fields in letters:
             if fields.get(b"p") != project:
                 continue
@@ -79,8 +80,8 @@ def dead_letters_naming(*, project_id: int, user_ids: Collection[str], page: int
         start = "(" + letters[-1][0].decode()
 
 
-def _senders(fields: dict) -> set[str] | None:
-    """The user ids a letter's events were sent under; None when it cannot be read."""
+def _senders(fields: dict[bytes, bytes]) -> set[str | None] | None:
+    """The user ids a letter's events were sent under (None for a NULL one); None when it cannot be read."""
     try:
         if b"e" in fields:
             return {records.copy_unescape(records.split(line)[1]) for line in fields[b"e"].decode().split("\n")}
@@ -102,14 +103,14 @@ def dead_letters_replay(*, ids: list[str] | None = None) -> int:
     client = get_redis()
     buffer.ensure_groups(client)
     replayed = 0
-    for letter_id, fields in client.xrange(buffer.DLQ):
-        letter_id = letter_id.decode()
+    for raw_id, fields in stream_entries(client.xrange(buffer.DLQ)):
+        letter_id = raw_id.decode()
         if ids is not None and letter_id not in ids:
             continue
         stream = fields.get(b"stream", b"").decode()
         if stream not in buffer.configured_stream_keys():
             stream = buffer.stream_key(0)
-        payload = {k: v for k, v in fields.items() if k in (b"p", b"r", b"e", b"d")}
+        payload: dict[EncodableT, EncodableT] = {k: v for k, v in fields.items() if k in (b"p", b"r", b"e", b"d")}
         pipe = client.pipeline(transaction=True)
         pipe.xadd(stream, payload)
         pipe.xdel(buffer.DLQ, letter_id)
@@ -124,7 +125,13 @@ FAILURES = keys.FLUSH_FAILURES  # attempts per stream entry id; cleared when it 
 
 
 def failure_record(
-    client: redis.Redis, stream: str, entry_id: str, fields: dict, error: str, *, immediate: bool = False
+    client: redis.Redis,
+    stream: str,
+    entry_id: str,
+    fields: dict[bytes, bytes],
+    error: str,
+    *,
+    immediate: bool = False,
 ) -> bool:
     """Count a failed attempt to store an entry; at ``FLUSH_MAX_ATTEMPTS`` (or ``immediate``) dead-letter it.
 
@@ -141,18 +148,14 @@ def failure_record(
     return False
 
 
-def dead_letter(client: redis.Redis, stream: str, entry_id: str, fields: dict, error: str) -> None:
-    pipe = client.pipeline(transaction=True)
-    pipe.xadd(
-        buffer.DLQ,
-        {
-            **fields,
-            b"stream": stream,
-            b"entry_id": entry_id,
-            b"error": error[:2000],
-            b"failed_at": str(int(time.time())),
-        },
+def dead_letter(client: redis.Redis, stream: str, entry_id: str, fields: dict[bytes, bytes], error: str) -> None:
+    # The entry's own fields, then where it was and why it failed (typed as xadd takes them).
+    letter: dict[EncodableT, EncodableT] = dict(fields.items())
+    letter.update(
+        {b"stream": stream, b"entry_id": entry_id, b"error": error[:2000], b"failed_at": str(int(time.time()))}
     )
+    pipe = client.pipeline(transaction=True)
+    pipe.xadd(buffer.DLQ, letter)
     pipe.xack(stream, buffer.GROUP, entry_id)
     pipe.xdel(stream, entry_id)
     pipe.hdel(FAILURES, entry_id)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
+from collections.abc import Mapping
+from typing import Any
 
 from projects.models import IpHandling
 
@@ -34,7 +36,7 @@ def stored_ip(ip: str | None, handling: str) -> str | None:
     return str(address)
 
 
-def client_ip(meta: dict, *, trust_forwarded: bool) -> str:
+def client_ip(meta: Mapping[str, Any], *, trust_forwarded: bool) -> str:
     """The client's address; X-Forwarded-For only when a trusted proxy sets it (TRUST_X_FORWARDED_FOR)."""
     if trust_forwarded:
         forwarded = meta.get("HTTP_X_FORWARDED_FOR", "")

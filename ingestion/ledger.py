@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+from collections.abc import Sequence
+from typing import Any, cast
 
 import redis
 from django.db import connection
@@ -60,7 +62,7 @@ def ledger_sync(*, client: redis.Redis | None = None, now: dt.datetime | None = 
     Minutes that can no longer change are dropped from the dirty set afterwards.
     """
     client = client or get_redis()
-    minutes = [k.decode() for k in client.smembers(DIRTY)]
+    minutes = [k.decode() for k in cast("set[bytes]", client.smembers(DIRTY))]  # replies are bytes (core.redis)
     if not minutes:
         return 0
     pipe = client.pipeline(transaction=False)
@@ -95,6 +97,8 @@ def ledger_sync(*, client: redis.Redis | None = None, now: dt.datetime | None = 
 def _upsert(rows: list[tuple]) -> None:
     from psycopg.types.json import Jsonb
 
+    # Sequence[Any]: django-stubs' parameter types leave out Jsonb, which psycopg adapts.
+    params: list[Sequence[Any]] = [(*row[:-1], Jsonb(row[-1]), row[0]) for row in rows]
     with connection.cursor() as cursor:
         cursor.executemany(
             """
@@ -114,7 +118,7 @@ def _upsert(rows: list[tuple]) -> None:
                                           THEN EXCLUDED.rejected_by_reason ELSE l.rejected_by_reason END,
                 rejected = GREATEST(l.rejected, EXCLUDED.rejected)
             """,
-            [(*row[:-1], Jsonb(row[-1]), row[0]) for row in rows],
+            params,
         )
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from functools import lru_cache
+from typing import TypeVar
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -24,11 +25,14 @@ from django_prometheus.middleware import Metrics
 _METRICS_MIDDLEWARE = "django_prometheus.middleware.PrometheusAfterMiddleware"
 # As django-prometheus labels them: a client must not mint label values (metric series) at will.
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "TRACE", "OPTIONS", "CONNECT", "PATCH"})
+_MARK = "capture_endpoint"  # the attribute ``capture_endpoint`` sets on a view
+
+View = TypeVar("View", bound=Callable[..., HttpResponse])
 
 
-def capture_endpoint(view: Callable) -> Callable:
+def capture_endpoint(view: View) -> View:
     """Mark a view to be served by ``CaptureShortcutMiddleware`` (it must not need the skipped middleware)."""
-    view.capture_endpoint = True
+    setattr(view, _MARK, True)
     return view
 
 
@@ -38,7 +42,7 @@ def _capture_match(path: str, urlconf: str | None) -> ResolverMatch | None:
         match = resolve(path, urlconf)
     except Resolver404:
         return None
-    return match if getattr(match.func, "capture_endpoint", False) else None
+    return match if getattr(match.func, _MARK, False) else None
 
 
 class CaptureShortcutMiddleware:

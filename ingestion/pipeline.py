@@ -11,11 +11,12 @@ as used, because the sequence was written twice):
 3. count the request against the rate limits and read the quota (one Redis round trip);
 4. hand the body to the adapter's validation; a request refused as a whole is counted in the ledger;
 5. append the valid events to the buffer (``ingest_batch``);
-6. answer in the adapter's shape: ``Retry-After`` on a rate limit and on 503 (Redis or the buffer
+6. answer in the protocol's shape: errors by the adapter's renderer (``ingestion.renderers``),
+   success by the adapter; ``Retry-After`` on a rate limit and on 503 (Redis or the buffer
    unavailable: nothing of the request was taken), and CORS headers on every answer.
 
 An adapter (``CaptureAdapter``) supplies only the wire format: where the raw key is, how to parse
-and validate its body, and how to render a refusal, an unavailable buffer and a result.
+and validate its body, how to answer success, and its protocol's renderer for everything else.
 """
 
 from __future__ import annotations
@@ -27,10 +28,11 @@ from typing import Generic, TypeVar
 
 import redis
 from django.db import InterfaceError, OperationalError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 
 from ingestion import http, ledger
 from ingestion.buffer import BufferUnavailable
+from ingestion.renderers import Renderer
 from ingestion.services import IngestResult, ingest_batch
 from ingestion.validation import Batch, RequestError
 from projects.models import Project
@@ -56,7 +58,7 @@ class Accepted(Generic[E]):
 
     @property
     def only_errors(self) -> bool:
-        """Every event was invalid: protocols answer 400 rather than success."""
+        """Every event was invalid: answered 400 by the renderer, unless the adapter answers each event."""
         result = self.result
         return bool(result.errors) and not result.accepted and not result.duplicates
 
@@ -64,11 +66,15 @@ class Accepted(Generic[E]):
 class CaptureAdapter(Generic[E]):
     """One capture protocol's wire format; subclasses override what their protocol needs.
 
-    Adapters render bodies and statuses only: the pipeline adds ``Retry-After`` and CORS headers.
+    Adapters and renderers make bodies and statuses only: the pipeline adds ``Retry-After`` and
+    CORS headers.
     """
 
-    #: The 405 answer's message for a method other than POST (OPTIONS is a CORS preflight).
-    wrong_method = "use POST."
+    #: The protocol's error answers: refusals, an unavailable buffer, a wrong method, all invalid.
+    renderer: Renderer
+    #: The success answer carries a result per event (an invalid one a "drop"), so a request whose
+    #: every event was invalid is answered by ``accepted`` too, not as an error.
+    answers_each_event = False
 
     def key_from_headers(self, request: HttpRequest) -> str | None:
         """The raw key when the protocol carries it outside the body, or None when it is in the body.
@@ -92,26 +98,18 @@ class CaptureAdapter(Generic[E]):
         """Turn the envelope into a batch of valid events and per-event errors."""
         raise NotImplementedError
 
-    def refused(self, exc: RequestError) -> HttpResponse:
-        """The whole request is refused (key, origin, limits, body)."""
-        raise NotImplementedError
-
-    def unavailable(self) -> HttpResponse:
-        """Redis or the buffer is down: nothing was taken, the client should retry (503)."""
-        raise NotImplementedError
-
     def accepted(self, accepted: Accepted[E]) -> HttpResponse:
+        """The success answer (events taken, or duplicates of events taken before)."""
         raise NotImplementedError
 
 
 def capture(request: HttpRequest, adapter: CaptureAdapter[E]) -> HttpResponse:
     """Run one capture request through the pipeline and answer it in the adapter's shape."""
+    renderer = adapter.renderer
     if request.method == "OPTIONS":
         return http.preflight(request)
     if request.method != "POST":
-        response = JsonResponse({"error": adapter.wrong_method, "reason": "method"}, status=405)
-        response["Allow"] = "POST, OPTIONS"
-        return response
+        return renderer.wrong_method()
     received_at = dt.datetime.now(dt.UTC)
     project = None
     try:
@@ -138,13 +136,17 @@ def capture(request: HttpRequest, adapter: CaptureAdapter[E]) -> HttpResponse:
             raise
         result = ingest_batch(project=project, batch=batch, client=ctx.client, received_at=received_at)
     except RequestError as exc:
-        response = adapter.refused(exc)
+        response = renderer.refused(exc)
         if isinstance(exc, http.RateLimited):
             response["Retry-After"] = str(exc.retry_after)
     except UNAVAILABLE as exc:
         logger.error("event buffer unavailable", extra={"error": str(exc)})
-        response = adapter.unavailable()
+        response = renderer.unavailable()
         response["Retry-After"] = RETRY_UNAVAILABLE_SECONDS
     else:
-        response = adapter.accepted(Accepted(envelope, batch, result))
+        accepted = Accepted(envelope, batch, result)
+        if accepted.only_errors and not adapter.answers_each_event:
+            response = renderer.invalid_events(result)
+        else:
+            response = adapter.accepted(accepted)
     return http.add_cors_headers(response, request, project)

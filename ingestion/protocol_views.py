@@ -2,45 +2,30 @@
 
 Every capture request runs the pipeline that ``POST /api/v1/events`` runs (key and its use, CORS
 origin, rate limits, quota, body limits, ``services.ingest_batch``, 503 handling); only the
-envelope and the answer shapes differ, and those are what the SDKs depend on:
+envelope and the answer shapes differ, and those are what the SDKs depend on. Error answers are
+each protocol's renderer's (``ingestion.renderers``); success answers are here:
 
 - PostHog SDKs retry anything but exactly 200, so success is 200 ``{"status": 1}``; capture v1
   (posthog-python ``capture_mode="v1"``) wants a per-event ``results`` map instead.
-- Segment SDKs read ``{"code", "message"}`` on errors (rudder-sdk-python retries forever
-  otherwise).
+- Segment SDKs want 200 ``{"success": true}``.
 - Session recordings (``/s/``) are answered 200 and dropped: eventbase stores events only.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from ingestion import http, pipeline
+from ingestion import http, pipeline, renderers
 from ingestion.middleware import capture_endpoint
 from ingestion.protocols import posthog, segment
 from ingestion.protocols.common import Envelope
+from ingestion.renderers import json_answer
 from ingestion.validation import Batch, RequestError, check_count, dumps
 from projects.models import Project
-
-_KEY_REASONS = {"missing_key", "bad_key", "revoked_key", "wrong_scope"}
-
-
-def _json(body: object, status: int = 200) -> HttpResponse:
-    # orjson via validation.dumps: the answer of the hot path should not cost more than the work.
-    return HttpResponse(dumps(body), status=status, content_type="application/json")
-
-
-def _method_guard(request: HttpRequest, allowed: str) -> HttpResponse | None:
-    if request.method == "OPTIONS":
-        return http.preflight(request)
-    if request.method not in allowed.split(", "):
-        response = JsonResponse({"error": f"use {allowed}.", "reason": "method"}, status=405)
-        response["Allow"] = f"{allowed}, OPTIONS"
-        return response
-    return None
 
 
 class _SdkCapture(pipeline.CaptureAdapter[Envelope]):
@@ -67,6 +52,8 @@ class _SdkCapture(pipeline.CaptureAdapter[Envelope]):
 class PostHogCapture(_SdkCapture):
     """``/e/``, ``/i/v0/e/``, ``/batch/``, ``/capture/``, ``/track/``: the legacy capture API."""
 
+    renderer = renderers.POSTHOG
+
     def parse(self, request: HttpRequest, body: bytes) -> Envelope:
         return posthog.parse_request(body, query=request.GET, authorization=request.headers.get("Authorization", ""))
 
@@ -75,29 +62,14 @@ class PostHogCapture(_SdkCapture):
     ) -> Batch:
         return posthog.batch_from(envelope, received_at=received_at, allowed_sources=allowed_sources)
 
-    def refused(self, exc: RequestError) -> HttpResponse:
-        if exc.reason in _KEY_REASONS:
-            return _json({"type": "authentication_error", "code": "invalid_api_key", "detail": exc.message}, 401)
-        if isinstance(exc, http.RateLimited):
-            body = {"type": "rate_limited", "code": exc.reason, "detail": exc.message}
-            if exc.reason == "quota_exceeded":
-                body["quota_limited"] = ["events"]
-            return _json(body, 429)
-        return _json({"type": "validation_error", "code": exc.reason, "detail": exc.message}, exc.status)
-
-    def unavailable(self) -> HttpResponse:
-        return _json({"type": "server_error", "detail": "event buffer unavailable"}, 503)
-
     def accepted(self, accepted: pipeline.Accepted[Envelope]) -> HttpResponse:
-        if accepted.only_errors:
-            errors = accepted.result.errors
-            body = {"type": "validation_error", "code": "invalid_event", "detail": errors[0]["error"]}
-            return _json({**body, "errors": errors}, 400)
-        return _json({"status": 1})
+        return json_answer({"status": 1})
 
 
 class PostHogCaptureV1(PostHogCapture):
     """``/i/v1/analytics/events``: Bearer auth, one result per event uuid."""
+
+    answers_each_event = True
 
     def accepted(self, accepted: pipeline.Accepted[Envelope]) -> HttpResponse:
         results: dict[str, dict[str, str]] = {}
@@ -110,7 +82,7 @@ class PostHogCaptureV1(PostHogCapture):
             else:
                 # An invalid event will be invalid again: "drop" tells the SDK not to resend it.
                 results[uid] = {"result": "drop", "details": errors.get(index, "invalid event")}
-        return _json({"results": results})
+        return json_answer({"results": results})
 
 
 POSTHOG = PostHogCapture()
@@ -140,8 +112,10 @@ def posthog_ignored(request: HttpRequest) -> HttpResponse:
 @csrf_exempt
 def posthog_flags(request: HttpRequest) -> HttpResponse:
     """``/flags/`` and legacy ``/decide/``: no feature flags here, said in the shape SDKs expect."""
-    if (refused := _method_guard(request, "GET, POST")) is not None:
-        return refused
+    if request.method == "OPTIONS":
+        return http.preflight(request)
+    if request.method not in ("GET", "POST"):
+        return renderers.POSTHOG.wrong_method("GET, POST")
     body = {
         "flags": {},
         "featureFlags": {},
@@ -156,7 +130,7 @@ def posthog_flags(request: HttpRequest) -> HttpResponse:
     return http.add_cors_headers(JsonResponse(body), request, None)
 
 
-def _remote_config(token: str) -> dict:
+def _remote_config(token: str) -> dict[str, Any]:
     return {"token": token, **posthog.REMOTE_CONFIG}
 
 
@@ -185,6 +159,8 @@ def posthog_config_js(request: HttpRequest, token: str) -> HttpResponse:
 class SegmentCapture(_SdkCapture):
     """``POST /v1/<track|identify|page|screen|group|alias|batch>`` and the short ``/v1/t`` forms."""
 
+    renderer = renderers.SEGMENT
+
     def __init__(self, kind: str) -> None:
         self.kind = kind  # the path's message type, or a batch
 
@@ -198,17 +174,8 @@ class SegmentCapture(_SdkCapture):
             envelope, project_id=project.pk, received_at=received_at, allowed_sources=allowed_sources
         )
 
-    def refused(self, exc: RequestError) -> HttpResponse:
-        status = 401 if exc.reason in _KEY_REASONS else exc.status
-        return _json({"code": exc.reason, "message": exc.message}, status)
-
-    def unavailable(self) -> HttpResponse:
-        return _json({"code": "buffer_unavailable", "message": "the event buffer is unavailable; retry."}, 503)
-
     def accepted(self, accepted: pipeline.Accepted[Envelope]) -> HttpResponse:
-        if accepted.only_errors:
-            return _json({"code": "invalid_request", "message": accepted.result.errors[0]["error"]}, 400)
-        return _json({"success": True})
+        return json_answer({"success": True})
 
 
 # One adapter per path kind the URL pattern admits, made once rather than per request.
@@ -226,7 +193,7 @@ def segment_settings(request: HttpRequest, write_key: str) -> HttpResponse:
     try:
         project = http.resolve_ingest_key(write_key).project
     except RequestError as exc:
-        return http.add_cors_headers(_json({"code": exc.reason, "message": exc.message}, 404), request, None)
+        return http.add_cors_headers(renderers.SEGMENT.unknown_write_key(exc), request, None)
     host = request.get_host()
     body = {
         "integrations": {
@@ -247,6 +214,6 @@ def segment_settings(request: HttpRequest, write_key: str) -> HttpResponse:
         "legacyVideoPluginsEnabled": False,
         "remotePlugins": [],
     }
-    response = http.add_cors_headers(_json(body), request, project)
+    response = http.add_cors_headers(json_answer(body), request, project)
     response["Cache-Control"] = "public, max-age=300"
     return response

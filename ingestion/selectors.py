@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
+
+from redis.client import Pipeline
 
 from core.redis import get_redis
 from ingestion import buffer
 from ingestion.dead_letters import dead_letters_count
 from ingestion.ledger import ledger_sync
 from ingestion.models import IngestionLedger
+from projects.models import Project
 
 # Requests in flight (received, not yet appended) are not in any stream yet; this margin covers
 # them, and small clock differences between web nodes and Redis.
@@ -32,7 +36,7 @@ def flushed_until(*, now: dt.datetime | None = None) -> dt.datetime:
     return min(now, dt.datetime.fromtimestamp(oldest / 1_000_000, dt.UTC)) - _IN_FLIGHT_MARGIN
 
 
-def queue_oldest_reads(pipe, keys: list[str]) -> None:
+def queue_oldest_reads(pipe: Pipeline, keys: list[str]) -> None:
     """Queue, on a pipeline, the reads ``oldest_received_us`` needs (one XRANGE per stream of ``keys``).
 
     The first few entries, not just the first: web nodes append with slightly different clocks.
@@ -41,7 +45,7 @@ def queue_oldest_reads(pipe, keys: list[str]) -> None:
         pipe.xrange(key, count=10)
 
 
-def oldest_received_us(results: list) -> int | None:
+def oldest_received_us(results: list[Any]) -> int | None:
     """The receive time (µs) of the oldest buffered event, from the replies of ``queue_oldest_reads``."""
     oldest = None
     for entries in results:
@@ -64,7 +68,7 @@ def buffered_entries() -> dict[str, int]:
 _LEDGER_FIELDS = ("received", "accepted", "duplicate", "late", "rejected", "rate_limited", "quota_exceeded", "flushed")
 
 
-def ledger_report(*, project, since: dt.datetime, until: dt.datetime) -> dict:
+def ledger_report(*, project: Project, since: dt.datetime, until: dt.datetime) -> dict[str, Any]:
     """The project's ledger rows in [since, until] with totals; Redis counters are synced first."""
     ledger_sync()
     rows = list(
@@ -72,7 +76,7 @@ def ledger_report(*, project, since: dt.datetime, until: dt.datetime) -> dict:
         .order_by("minute")
         .values("minute", "rejected_by_reason", *_LEDGER_FIELDS)
     )
-    totals: dict = {field: sum(row[field] for row in rows) for field in _LEDGER_FIELDS}
+    totals: dict[str, Any] = {field: sum(row[field] for row in rows) for field in _LEDGER_FIELDS}
     reasons: dict[str, int] = {}
     for row in rows:
         for reason, count in row["rejected_by_reason"].items():

@@ -100,7 +100,8 @@ def assign_sessions(client: redis.Redis, entries: list[Entry]) -> None:
                 pending.sort(key=lambda record: int(record[0]))
             for record in pending:
                 ts = int(record[0])
-                if session is None or abs(ts - last) > SESSION_GAP_US:
+                # A user with no state yet has neither; both are tested so the type checker knows it.
+                if session is None or last is None or abs(ts - last) > SESSION_GAP_US:
                     session = os.urandom(16).hex()
                 record[2] = session
                 if last is None or ts > last:

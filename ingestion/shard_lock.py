@@ -15,8 +15,10 @@ import logging
 import os
 import socket
 import uuid
+from typing import cast
 
 import redis
+from redis.typing import StreamIdT
 
 from core import keys
 from ingestion import buffer
@@ -54,7 +56,7 @@ def lock_acquire(client: redis.Redis, shard: int, token: str) -> bool:
     key = lock_key(shard)
     if client.set(key, token, nx=True, px=LOCK_MS):
         return True
-    holder = client.get(key)
+    holder = cast("bytes | None", client.get(key))  # replies are bytes (core.redis)
     if holder is None:
         return bool(client.set(key, token, nx=True, px=LOCK_MS))
     dead = _dead_local_consumer(holder.decode())
@@ -98,7 +100,7 @@ def _adopt_pending(client: redis.Redis, stream: str, *, dead: str, consumer: str
         pending = client.xpending_range(stream, buffer.GROUP, min="-", max="+", count=1000, consumername=dead)
         if not pending:
             break
-        ids = [entry["message_id"] for entry in pending]
+        ids: list[StreamIdT] = [entry["message_id"] for entry in pending]
         claimed = client.xclaim(stream, buffer.GROUP, consumer, 0, ids, justid=True)
         adopted += len(claimed)
         if not claimed:  # only entries deleted meanwhile, which XCLAIM drops from the pending list

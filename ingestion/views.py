@@ -1,8 +1,8 @@
 """POST /api/v1/events — the native capture endpoint (a contract: path and answer shapes are fixed).
 
 Plain Django rather than DRF: this is the hottest path in the product and needs none of DRF's
-content negotiation. The sequence is ``ingestion.pipeline``'s; this adapter only says where the
-key is and how answers look.
+content negotiation. The sequence is ``ingestion.pipeline``'s, the error answers
+``renderers.NATIVE``'s; this adapter only says where the key is and how success looks.
 """
 
 from __future__ import annotations
@@ -12,16 +12,16 @@ import datetime as dt
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from ingestion import http, pipeline
+from ingestion import http, pipeline, renderers
 from ingestion.middleware import capture_endpoint
-from ingestion.validation import Batch, RequestError, native_batch
+from ingestion.validation import Batch, native_batch
 from projects.models import Project
 
 
 class NativeCapture(pipeline.CaptureAdapter[bytes]):
     """The key in headers (or ``?key=``), so it is checked before the body is read."""
 
-    wrong_method = "use POST to send events."
+    renderer = renderers.NATIVE
 
     def key_from_headers(self, request: HttpRequest) -> str:
         return http.bearer_or_header_key(request)
@@ -35,18 +35,8 @@ class NativeCapture(pipeline.CaptureAdapter[bytes]):
     ) -> Batch:
         return native_batch(envelope, received_at=received_at, allowed_sources=allowed_sources)
 
-    def refused(self, exc: RequestError) -> HttpResponse:
-        return JsonResponse({"error": exc.message, "reason": exc.reason}, status=exc.status)
-
-    def unavailable(self) -> HttpResponse:
-        body = {
-            "error": "the event buffer is unavailable; nothing from this request was stored, retry it.",
-            "reason": "buffer_unavailable",
-        }
-        return JsonResponse(body, status=503)
-
     def accepted(self, accepted: pipeline.Accepted[bytes]) -> HttpResponse:
-        return JsonResponse(accepted.result.as_response(), status=400 if accepted.only_errors else 202)
+        return JsonResponse(accepted.result.as_response(), status=202)
 
 
 NATIVE = NativeCapture()

@@ -177,7 +177,9 @@ def to_event(
 def _timestamp(
     message: dict[str, Any], properties: dict[str, Any], *, received_at: dt.datetime, sent_at: dt.datetime | None
 ) -> dt.datetime:
-    options = message.get("options") if isinstance(message.get("options"), dict) else {}
+    options = message.get("options")
+    if not isinstance(options, dict):
+        options = {}
     if properties.get("$ignore_sent_at") is True or options.get("disable_skew_correction") is True:
         sent_at = None
     timestamp = optional_timestamp(message.get("timestamp"), "timestamp")

@@ -112,7 +112,7 @@ def to_event(
 ) -> Event:
     """One Segment message as a native ``Event``: names and person updates in PostHog's terms."""
     message = check_message(raw)
-    kind = message.get("type")
+    kind = message.get("type", "")
     if kind not in PATH_TYPES.values():
         raise EventError("type must be one of track, identify, page, screen, group, alias.", "invalid_type")
     user_id, anonymous_id = _id(message, "userId"), _id(message, "anonymousId")

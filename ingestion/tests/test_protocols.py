@@ -320,6 +320,16 @@ def test_segment_settings_point_analytics_js_here(project, ingest_key, client):
     assert client.get("/v1/projects/nope/settings").status_code == 404
 
 
+def test_errors_outside_capture_come_from_the_same_renderers(client):
+    # /flags/ and Segment's settings are not capture endpoints, but their errors are rendered
+    # by their protocol's renderer (ingestion/renderers.py), as the capture endpoints' are.
+    wrong = client.put("/flags/")
+    assert wrong.status_code == 405 and wrong["Allow"] == "GET, POST, OPTIONS"
+    assert wrong.json() == {"error": "use GET, POST.", "reason": "method"}
+    unknown = client.get("/v1/projects/nope/settings")
+    assert unknown.status_code == 404 and unknown.json() == {"code": "bad_key", "message": "unknown API key."}
+
+
 # --- Native endpoint: the key in the query string, for sendBeacon ------------------------------
 
 

@@ -1,4 +1,5 @@
 import datetime as dt
+from typing import Any
 
 from django.core.management.base import CommandParser
 
@@ -16,7 +17,7 @@ class Command(OpsCommand):
         parser.add_argument("ids", nargs="*", help="Replay only these dead-letter ids (default: all)")
         parser.add_argument("--list", action="store_true", help="Only list the dead letters")
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         letters = dead_letters_list(limit=100_000)
         if options["ids"]:
             known = {letter.id for letter in letters}

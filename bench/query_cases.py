@@ -1,0 +1,260 @@
+"""What the query benchmark asks: every reporting endpoint, and the same question as naive SQL.
+
+Endpoints are called through Django's test client (URL routing, auth, serializers, JSON: what a
+client gets, minus the network); the naive baseline answers the same question with one query on
+the raw events table. The engine comparison asks each report's question of both engines, the one
+the report uses and the other (``bench/engines.py``). Imported once Django is set up.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from django.db import connection
+from django.http import HttpResponse
+from django.test import Client
+
+from bench.engines import funnel_compute_postgres, trend_breakdown_duckdb
+from core import days as daysmod
+from projects.models import Project
+from reporting.queries import funnels, trends
+
+
+class Case(NamedTuple):
+    name: str
+    target_ms: int | None  # p50 to stay under; None: measured, no target
+    endpoint: Callable[[], HttpResponse]
+    naive: Callable[[], Any] | None  # the same question on the raw events table
+
+
+class EngineCase(NamedTuple):
+    name: str
+    duckdb: Callable[[], Any]
+    postgresql: Callable[[], Any]
+
+
+@dataclass(frozen=True)
+class Period:
+    """The loaded days, and the last 30 of them as the project's local days in UTC bounds."""
+
+    start: dt.date
+    end: dt.date
+    tz: str
+    d30: dt.date
+    lo30: dt.datetime
+    hi30: dt.datetime
+
+
+def period_of(project: Project, start: dt.date, end: dt.date) -> Period:
+    d30 = end - dt.timedelta(days=29)
+    tz = project.timezone
+    lo30, hi30 = daysmod.local_range_bounds(d30, end, daysmod.zone(tz))
+    return Period(start=start, end=end, tz=tz, d30=d30, lo30=lo30, hi30=hi30)
+
+
+def naive(sql: str, params: list | dict) -> Callable[[], list]:
+    def run() -> list:
+        with connection.cursor() as cur:
+            cur.execute(sql, params)
+            return cur.fetchall()
+
+    return run
+
+
+def endpoint_cases(*, project: Project, client: Client, base: str, period: Period) -> list[Case]:
+    start, end, tz, d30, lo30, hi30 = period.start, period.end, period.tz, period.d30, period.lo30, period.hi30
+    retention_start = end - dt.timedelta(days=8 * 7 + 6)
+
+    def get(path: str, **params: Any) -> Callable[[], HttpResponse]:
+        def run() -> HttpResponse:
+            response = client.get(base + path, params)
+            assert response.status_code == 200, response.content[:300]
+            return response
+
+        return run
+
+    def post(path: str, body: dict) -> Callable[[], HttpResponse]:
+        def run() -> HttpResponse:
+            response = client.post(base + path, body, content_type="application/json")
+            assert response.status_code == 200, response.content[:300]
+            return response
+
+        return run
+
+    funnel_body = funnel_question(period)
+    rng30 = {"from": d30.isoformat(), "to": end.isoformat()}
+    return [
+        Case(
+            "active-users 30 days (day)",
+            50,
+            get("active-users", **rng30),
+            naive(
+                'SELECT ("timestamp" AT TIME ZONE %s)::date, count(DISTINCT user_id) FROM events '
+                'WHERE project_id = %s AND "timestamp" >= %s AND "timestamp" < %s GROUP BY 1',
+                [tz, project.pk, lo30, hi30],
+            ),
+        ),
+        Case(
+            "active-users 90 days (week)",
+            None,
+            get("active-users", **{"from": start.isoformat(), "to": end.isoformat(), "interval": "week"}),
+            None,
+        ),
+        Case(
+            "top-events 30 days",
+            50,
+            get("top-events", **rng30),
+            naive(
+                "SELECT event_name, count(*), count(DISTINCT user_id) FROM events WHERE project_id = %s "
+                'AND "timestamp" >= %s AND "timestamp" < %s GROUP BY 1 ORDER BY 2 DESC LIMIT 10',
+                [project.pk, lo30, hi30],
+            ),
+        ),
+        Case(
+            "trends purchase users/day 30 days",
+            None,
+            get("trends", event="purchase", math="users", **rng30),
+            naive(
+                'SELECT ("timestamp" AT TIME ZONE %s)::date, count(DISTINCT user_id) FROM events '
+                "WHERE project_id = %s AND event_name = 'purchase' AND \"timestamp\" >= %s "
+                'AND "timestamp" < %s GROUP BY 1',
+                [tz, project.pk, lo30, hi30],
+            ),
+        ),
+        Case(
+            "trends purchase by plan 30 days",
+            300,
+            get("trends", event="purchase", breakdown="plan", **rng30),
+            naive(
+                "SELECT (\"timestamp\" AT TIME ZONE %s)::date, properties->>'plan', count(*) FROM events "
+                "WHERE project_id = %s AND event_name = 'purchase' AND \"timestamp\" >= %s "
+                'AND "timestamp" < %s GROUP BY 1, 2',
+                [tz, project.pk, lo30, hi30],
+            ),
+        ),
+        Case(
+            "trends pageview by browser 30 days",
+            300,
+            get("trends", event="pageview", breakdown="browser", **rng30),
+            None,
+        ),
+        Case(
+            "funnel 3 steps 30 days",
+            1000,
+            post("funnels", funnel_body),
+            lambda: funnel_compute_postgres(
+                project=project,
+                steps=funnel_body["steps"],
+                date_from=d30,
+                date_to=end,
+                window_hours=24,
+            ),
+        ),
+        Case(
+            "retention 8 weeks",
+            500,
+            get("retention", start_date=retention_start.isoformat(), windows=8, period="week"),
+            naive(
+                """
+                WITH firsts AS (SELECT user_id, min("timestamp") AS f FROM events WHERE project_id = %(p)s
+                                GROUP BY user_id),
+                     cohort AS (SELECT user_id FROM firsts
+                                WHERE f >= %(lo)s AND f < %(lo)s + interval '7 days'),
+                     act AS (SELECT DISTINCT e.user_id, floor(extract(epoch FROM e."timestamp" - %(lo)s)
+                                                            / 604800)::int AS k
+                             FROM events e JOIN cohort c USING (user_id)
+                             WHERE e.project_id = %(p)s AND e."timestamp" >= %(lo)s
+                               AND e."timestamp" < %(lo)s + interval '63 days')
+                SELECT k, count(*) FROM act GROUP BY k ORDER BY k
+                """,
+                {
+                    "p": project.pk,
+                    "lo": daysmod.local_midnight(retention_start, daysmod.zone(tz)),
+                },
+            ),
+        ),
+        Case(
+            "retention cohorts 12 weeks",
+            None,
+            get(
+                "retention/cohorts",
+                **{"from": (end - dt.timedelta(days=83)).isoformat(), "to": end.isoformat()},
+            ),
+            None,
+        ),
+        Case(
+            "sessions 7 days",
+            None,
+            get("sessions", **{"from": (end - dt.timedelta(days=6)).isoformat(), "to": end.isoformat()}),
+            None,
+        ),
+        Case("live", None, get("live"), None),
+        Case("users page", None, get("users", limit=100), None),
+        Case("events export page (1000)", None, get("events", **rng30), None),
+    ]
+
+
+def funnel_question(period: Period) -> dict[str, Any]:
+    return {
+        "steps": ["view_product", "add_to_cart", "purchase"],
+        "from": period.d30.isoformat(),
+        "to": period.end.isoformat(),
+        "window_hours": 24,
+    }
+
+
+def engine_cases(*, project: Project, period: Period) -> list[EngineCase]:
+    d30, end = period.d30, period.end
+    steps = funnel_question(period)["steps"]
+    return [
+        EngineCase(
+            "funnel 3 steps 30 days",
+            lambda: funnels.funnel_compute(project=project, steps=steps, date_from=d30, date_to=end, window_hours=24),
+            lambda: funnel_compute_postgres(project=project, steps=steps, date_from=d30, date_to=end, window_hours=24),
+        ),
+        EngineCase(
+            "purchase by plan 30 days",
+            lambda: trend_breakdown_duckdb(
+                project=project,
+                event="purchase",
+                date_from=d30,
+                date_to=end,
+                interval="day",
+                math="total",
+                key="plan",
+            ),
+            lambda: trends._trend_breakdown_pg(
+                project=project,
+                event="purchase",
+                date_from=d30,
+                date_to=end,
+                interval="day",
+                math="total",
+                key="plan",
+            ),
+        ),
+        EngineCase(
+            "pageview by browser 30 days",
+            lambda: trend_breakdown_duckdb(
+                project=project,
+                event="pageview",
+                date_from=d30,
+                date_to=end,
+                interval="day",
+                math="total",
+                key="browser",
+            ),
+            lambda: trends._trend_breakdown_pg(
+                project=project,
+                event="pageview",
+                date_from=d30,
+                date_to=end,
+                interval="day",
+                math="total",
+                key="browser",
+            ),
+        ),
+    ]

@@ -1,0 +1,185 @@
+"""The query benchmark's data: generate events with DuckDB, COPY them into ``events``, build rollups.
+
+DuckDB generates the rows (vectorised, seconds for 10M) into a CSV file that is streamed into the
+real, partitioned ``events`` table with COPY FROM STDIN, i.e. the same table and indexes
+production uses. A project already loaded with about the asked number of events is reused.
+Imported once Django is set up.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+from pathlib import Path
+
+import duckdb
+from django.db import connection, transaction
+
+from analytics.rollups import derived_rows_delete, rollups_process_dirty
+from bench.query_measure import say
+from events.dirty import rollups_mark_dirty
+from events.partitions import ensure_partitions, forget_known_partitions
+from projects.models import Project
+from projects.services import project_create
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+GENERATE = """
+COPY (
+WITH users AS (
+    SELECT u, floor(random() * {days})::int AS arrival, random() < 0.4 AS signs_up
+    FROM range({users}) t(u)
+), user_days AS (
+    SELECT u, arrival, signs_up, d
+    FROM users, range({days}) t(d)
+    WHERE d >= arrival
+      AND (d = arrival OR random() < 0.04 + 0.5 * exp(-(d - arrival) / 7.0))
+), sized AS (
+    SELECT *, 1 + floor(random() * (2 * {per_day} - 1))::int AS n,
+           floor(random() * 86000)::int AS session_start
+    FROM user_days
+), ev AS (
+    SELECT u, arrival, signs_up, d, session_start, i, random() AS r, random() AS r2
+    FROM sized, range(n) t(i)
+)
+SELECT
+    {project_id} AS project_id,
+    uuid() AS event_id,
+    CASE WHEN i = 0 AND d = arrival AND signs_up THEN 'signup'
+         WHEN r < 0.62 THEN 'pageview'
+         WHEN r < 0.77 THEN 'click'
+         WHEN r < 0.81 THEN 'search'
+         WHEN r < 0.91 THEN 'view_product'
+         WHEN r < 0.96 THEN 'add_to_cart'
+         WHEN r < 0.975 THEN 'purchase'
+         ELSE 'share' END AS event_name,
+    CASE WHEN r2 < 0.7 THEN 'web' WHEN r2 < 0.9 THEN 'ios' ELSE 'android' END AS source,
+    'user-' || u AS user_id,
+    false AS is_anonymous,
+    'session-' || u || '-' || d AS session_id,
+    TIMESTAMPTZ '{start}' + to_days(d) + to_seconds(session_start + i * 20) AS "timestamp",
+    TIMESTAMPTZ '{start}' + to_days(d) + to_seconds(session_start + i * 20 + 1) AS received_at,
+    CASE WHEN r < 0.62 THEN '{{"path": "/p' || floor(pow(random(), 3) * 60)::int
+                            || '", "browser": "'
+                            || ['chrome','safari','firefox','edge','other'][1 + floor(pow(r2, 2) * 5)::int]
+                            || '"}}'
+         WHEN r < 0.91 AND r >= 0.81 THEN '{{"product": ' || floor(random() * 500)::int || '}}'
+         WHEN r < 0.975 AND r >= 0.96 THEN '{{"plan": "' || ['basic','pro','team'][1 + floor(r2 * 3)::int]
+                            || '", "amount": ' || (10 + floor(r2 * 90)::int) || '}}'
+         ELSE '{{}}' END AS properties
+FROM ev
+) TO '{path}' (FORMAT csv, HEADER false)
+"""
+
+
+def bench_project(*, slug: str, timezone: str, events: int, users: int, days: int) -> tuple[Project, dt.date, dt.date]:
+    """The bench project with its events and rollups, and its first and last day.
+
+    Reused when it holds about ``events`` events (within 10%) and BENCH_RELOAD is not 1; else
+    deleted with its rollups, created again and loaded.
+    """
+    end = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
+    start = end - dt.timedelta(days=days - 1)
+    project = Project.objects.filter(slug=slug).first()
+    reload = os.environ.get("BENCH_RELOAD") == "1"
+    have = 0
+    if project is not None:
+        with connection.cursor() as cur:
+            cur.execute('SELECT count(*), min("timestamp")::date FROM events WHERE project_id = %s', [project.pk])
+            have, first_day = cur.fetchone()
+        if reload or not have or abs(have - events) > events * 0.1:
+            with connection.cursor() as cur:
+                cur.execute("DELETE FROM events WHERE project_id = %s", [project.pk])
+            derived_rows_delete(project_ids=[project.pk])  # else a reload leaves its rollups behind
+            project.delete()
+            project, have = None, 0
+        else:
+            start = first_day
+            end = start + dt.timedelta(days=days - 1)
+    if project is None:
+        project = project_create(name="Query bench", slug=slug, timezone_name=timezone).project
+    # The rollup job skips days older than raw retention; the bench's oldest day is ~90 days old.
+    Project.objects.filter(pk=project.pk).update(raw_retention_days=days + 30)
+    if have == 0:
+        load(project, start, events=events, users=users, days=days)
+        build_rollups(project, start, days=days)
+    else:
+        say(f"reusing {have:,} loaded events (BENCH_RELOAD=1 to reload)")
+        with connection.cursor() as cur:
+            cur.execute("SELECT EXISTS (SELECT 1 FROM analytics_daily_props WHERE project_id = %s)", [project.pk])
+            built = cur.fetchone()[0]
+        if not built or os.environ.get("BENCH_REBUILD") == "1":
+            build_rollups(project, start, days=days)
+    return project, start, end
+
+
+def load(project: Project, start: dt.date, *, events: int, users: int, days: int) -> int:
+    # Expected active user-days per user: 1 + sum_k (0.04 + 0.5 e^(-k/7)) over ~days/2 days.
+    days_per_user = 1 + sum(0.04 + 0.5 * 2.718281828 ** (-k / 7) for k in range(1, days // 2))
+    per_day = max(1.0, events / (users * days_per_user))
+    path = BASE_DIR / "var" / "bench-events.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    duckdb.connect().execute(
+        GENERATE.format(
+            days=days,
+            users=users,
+            per_day=per_day,
+            project_id=project.pk,
+            start=f"{start.isoformat()} 00:00:00+00",
+            path=path,
+        )
+    )
+    say(f"generated CSV in {time.perf_counter() - t0:.1f}s ({path.stat().st_size / 1e9:.2f} GB)")
+    forget_known_partitions()
+    with transaction.atomic():
+        ensure_partitions(start + dt.timedelta(days=d) for d in range(-1, days + 2))
+    t0 = time.perf_counter()
+    with connection.cursor() as cur:
+        pg = cur.connection
+        with (
+            pg.cursor() as c,
+            c.copy(
+                "COPY events (project_id, event_id, event_name, source, user_id, is_anonymous, session_id, "
+                '"timestamp", received_at, properties) FROM STDIN (FORMAT csv)'
+            ) as copy,
+            open(path, "rb") as f,
+        ):
+            while chunk := f.read(8 << 20):
+                copy.write(chunk)
+        pg.commit()
+        cur.execute("ANALYZE events")
+        cur.execute("SELECT count(*) FROM events WHERE project_id = %s", [project.pk])
+        loaded = cur.fetchone()[0]
+    elapsed = time.perf_counter() - t0
+    say(f"COPY {loaded:,} events in {elapsed:.1f}s ({loaded / elapsed:,.0f} events/s)")
+    path.unlink()
+    return loaded
+
+
+def build_rollups(project: Project, start: dt.date, *, days: int) -> None:
+    with connection.cursor() as cur:
+        cur.execute("DELETE FROM analytics_fill_state")
+    rollups_mark_dirty(touched={project.pk: {start + dt.timedelta(days=d) for d in range(-1, days + 2)}})
+    t0 = time.perf_counter()
+    run = rollups_process_dirty(time_budget_s=3600)
+    elapsed = time.perf_counter() - t0
+    say(f"rollups: {run.local_days} local days rebuilt in {elapsed:.1f}s")
+    with connection.cursor() as cur:
+        cur.execute("VACUUM ANALYZE")
+
+
+def loaded_counts(project: Project, lo30: dt.datetime, hi30: dt.datetime) -> tuple[int, int, int]:
+    """Events, users, and events in the last 30 days, as the benchmark's summary line prints them."""
+    with connection.cursor() as cur:
+        cur.execute("SELECT count(*) FROM events WHERE project_id = %s", [project.pk])
+        total = cur.fetchone()[0]
+        cur.execute("SELECT count(*) FROM analytics_user WHERE project_id = %s", [project.pk])
+        users = cur.fetchone()[0]
+        cur.execute(
+            'SELECT count(*) FROM events WHERE project_id = %s AND "timestamp" >= %s AND "timestamp" < %s',
+            [project.pk, lo30, hi30],
+        )
+        in30 = cur.fetchone()[0]
+    return total, users, in30
