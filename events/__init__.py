@@ -1,3 +1,3 @@
-"""The event store below ingestion and analytics: the partitions of ``events`` and the markers of
-days whose raw events changed. Ingestion and persons write through it; analytics reads it.
+"""The event store below ingestion and analytics: the ``events`` table and its partitions, and the
+markers of days whose raw events changed. Ingestion and persons write through it; analytics reads it.
 """

@@ -13,7 +13,6 @@ from analytics.models import (
     DailyPropertyCount,
     FillState,
     PropertyRollupGap,
-    RollupDirtyDay,
     TrackedUser,
     UserDay,
 )
@@ -29,6 +28,7 @@ from analytics.tests.factories import RawEventFactory, events_insert, touched_da
 from config.jobs_registry import PERIODIC_JOBS
 from core import days as daysmod
 from events.dirty import rollups_mark_dirty
+from events.models import RollupDirtyDay
 from projects.tests.factories import ProjectFactory
 from reporting.queries import trends
 
