@@ -34,7 +34,7 @@ from core import keys
 from core.clock import EPOCH_ORDINAL, from_micros
 from core.redis import get_redis
 from events.dirty import rollups_mark_dirty
-from events.partitions import ensure_partitions, forget_known_partitions
+from events.writer import events_write, events_write_retrying
 from ingestion import buffer, records
 from ingestion.buffer_reset import buffer_prepare, buffer_recover
 from ingestion.dead_letters import FAILURES, failure_record
@@ -143,37 +143,8 @@ def _days(day_numbers: set) -> set:
     return {dt.date.fromordinal(EPOCH_ORDINAL + n) for n in day_numbers}
 
 
+# The rows the flush hands to the event store: the record's body between what the flusher adds.
 _COPY_COLUMNS = ("project_id", *records.BODY_COLUMNS, "session_id", "received_at")
-
-_BUFFER_SQL = (
-    "CREATE TEMP TABLE IF NOT EXISTS flush_buffer (project_id integer, event_id uuid, event_name text, "
-    'source text, user_id text, is_anonymous boolean, "timestamp" timestamptz, properties jsonb, ip inet, '
-    "user_agent text, session_id text, received_at timestamptz) ON COMMIT DELETE ROWS"
-)
-
-# One statement stores the events and counts, per project and receive minute, the rows that
-# were really inserted: a replayed entry inserts nothing and so adds nothing to `flushed`.
-_INSERT_SQL = f"""
-WITH inserted AS (
-    INSERT INTO events ({", ".join(_COPY_COLUMNS)})
-    SELECT {", ".join(_COPY_COLUMNS)} FROM flush_buffer
-    ON CONFLICT DO NOTHING
-    RETURNING project_id, received_at, event_id
-), counted AS (
-    INSERT INTO ingestion_ingestionledger
-        (project_id, minute, received, accepted, duplicate, late, rejected, rejected_by_reason,
-         rate_limited, quota_exceeded, flushed)
-    SELECT i.project_id, date_trunc('minute', i.received_at, 'UTC'), 0, 0, 0, 0, 0, '{{}}', 0, 0, count(*)
-    FROM inserted i JOIN projects_project p ON p.id = i.project_id
-    GROUP BY 1, 2
-    ON CONFLICT (project_id, minute) DO UPDATE
-        SET flushed = ingestion_ingestionledger.flushed + EXCLUDED.flushed
-    RETURNING flushed
-)
-SELECT count(*),
-       coalesce(array_agg(project_id::text || ':' || event_id::text) FILTER (WHERE event_id = ANY(%s::uuid[])), '{{}}')
-FROM inserted
-"""
 
 _COUNT_FLUSHED_SQL = """
 INSERT INTO ingestion_ingestionledger
@@ -189,25 +160,17 @@ ON CONFLICT (project_id, minute) DO UPDATE SET flushed = ingestion_ingestionledg
 def write_entries(entries: list[Entry]) -> FlushStats:
     """Store the entries' events in one transaction; returns what was inserted.
 
-    Fast path: COPY straight into ``events`` inside a savepoint, at the speed of a bare COPY.
-    If any row is already stored (an entry replayed after a crash, or a retry the dedupe window
-    missed), the unique key refuses the COPY; the savepoint is rolled back and the batch goes
-    through a temporary table and ``INSERT … ON CONFLICT DO NOTHING``, which skips those rows.
+    The event store (``events.writer``) COPYs the rows straight into ``events`` and skips those
+    already stored (an entry replayed after a crash, or a retry the dedupe window missed). The
+    ledger's ``flushed`` counts, person work and dirty-day markers commit with the rows, and
+    count or apply only the rows really inserted.
     """
     stats = FlushStats(entries=len(entries))
     touched: dict[int, set] = defaultdict(set)
     identity: list[IdentityOp] = []
     text = "".join(_copy_text(entries, touched, identity))
     stats.events = sum(len(entry.records) for entry in entries)
-    try:
-        _store(entries, text, touched, identity, stats)
-    except psycopg.errors.CheckViolation as exc:
-        if "no partition" not in str(exc):
-            raise
-        # Retention (in another process) dropped a partition this process still had cached;
-        # forget the cache and store again, creating the partition anew.
-        forget_known_partitions()
-        _store(entries, text, touched, identity, stats)
+    events_write_retrying(lambda: _store(entries, text, touched, identity, stats))
     return stats
 
 
@@ -216,37 +179,41 @@ def _store(entries: list[Entry], text: str, touched: dict[int, set], identity: l
     with transaction.atomic():
         with connection.cursor() as cursor:
             all_days = set().union(*touched.values()) if touched else set()
-            ensure_partitions(_days(all_days), cursor=cursor)
-            try:
-                with (
-                    transaction.atomic(),
-                    cursor.copy(f"COPY events ({', '.join(_COPY_COLUMNS)}) FROM STDIN") as copy,
-                ):
-                    copy.write(text)
-                _count_flushed(cursor, entries)
+            written = events_write(
+                cursor,
+                text=text,
+                columns=_COPY_COLUMNS,
+                days=_days(all_days),
+                watch=(op.event_id for op in identity),
+            )
+            if written.all_new:
+                by_minute = _by_minute((e.project_id, e.received_us, len(e.records)) for e in entries)
                 stats.inserted = stats.events
-                fresh = identity  # every row was new
-            except (IntegrityError, psycopg.errors.UniqueViolation):
-                cursor.execute(_BUFFER_SQL)
-                with cursor.copy(f"COPY flush_buffer ({', '.join(_COPY_COLUMNS)}) FROM STDIN") as copy:
-                    copy.write(text)
+                fresh = identity
+            else:
+                by_minute = _by_minute((p, r, n) for (p, r), n in written.inserted.items())
+                stats.inserted = sum(written.inserted.values())
                 # Person updates only for rows really inserted: a replay must not re-apply a stale $set.
-                cursor.execute(_INSERT_SQL, [[op.event_id for op in identity]])
-                stats.inserted, inserted_identity = cursor.fetchone()
-                keys = set(inserted_identity)
-                fresh = [op for op in identity if f"{op.project_id}:{op.event_id}" in keys]
+                fresh = [op for op in identity if (op.project_id, op.event_id) in written.watched]
+            _count_flushed(cursor, by_minute)
         for project_id, day_numbers in touched.items():
             stats.touched[project_id] = _days(day_numbers)
         _after_store(stats.touched, fresh)
 
 
-def _count_flushed(cursor, entries: list[Entry]) -> None:
+def _by_minute(received: Iterable[tuple[int, int, int]]) -> dict[tuple[int, int], int]:
+    """Sums of (project, receive time in µs, rows) per project and minute of receipt (Unix seconds)."""
     counts: dict[tuple[int, int], int] = defaultdict(int)
-    for entry in entries:
-        counts[(entry.project_id, entry.received_us // 60_000_000 * 60)] += len(entry.records)
+    for project_id, received_us, n in received:
+        counts[(project_id, received_us // 60_000_000 * 60)] += n
+    return counts
+
+
+def _count_flushed(cursor, by_minute: dict[tuple[int, int], int]) -> None:
+    """Add the rows really inserted to the ledger's ``flushed``."""
     cursor.execute(
         _COUNT_FLUSHED_SQL,
-        [[p for p, _ in counts], [m for _, m in counts], list(counts.values())],
+        [[p for p, _ in by_minute], [m for _, m in by_minute], list(by_minute.values())],
     )
 
 
