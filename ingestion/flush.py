@@ -5,8 +5,9 @@ entries idle too long under other consumers — a dead worker's — then new one
 sessions, COPY the rows straight into ``events`` (falling back to a temporary table and
 ``INSERT … ON CONFLICT DO NOTHING`` when some are already stored) together with the ledger's
 ``flushed`` counters in one transaction, and only after the commit acknowledge-and-delete the
-entries. A crash anywhere before the acknowledgement
-means the entries are read again and their rows are no-ops; a crash after it loses nothing.
+entries. A crash anywhere before the acknowledgement means the entries are read again and their
+rows are no-ops; a crash after it loses nothing. Reading a batch is ``ingestion.flush_read``,
+storing it ``ingestion.flush_write``; this module is the loop around them.
 
 An entry that fails on its data (not on a connection) is retried alone, so it cannot hold its
 neighbours back; after ``FLUSH_MAX_ATTEMPTS`` failures it moves to the dead-letter stream with
@@ -15,213 +16,32 @@ its error, to be inspected and replayed with ``manage.py replay_dead_letters``.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import random
 import time
-from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 
-import orjson
 import psycopg
 import redis
 from django.conf import settings
-from django.db import DataError, IntegrityError, InterfaceError, OperationalError, connection, transaction
-from django.utils.timezone import now as django_now
+from django.db import DataError, IntegrityError, InterfaceError, OperationalError
 
 from core import keys
-from core.clock import EPOCH_ORDINAL, from_micros
 from core.redis import get_redis
-from events.dirty import rollups_mark_dirty
-from events.writer import events_write, events_write_retrying
-from ingestion import buffer, records
+from ingestion import buffer
 from ingestion.buffer_reset import buffer_prepare, buffer_recover
 from ingestion.dead_letters import FAILURES, failure_record
+from ingestion.flush_read import PoisonEntry, decode_entry, read_entries
+from ingestion.flush_write import FlushStats, write_entries
 from ingestion.records import Entry
 from ingestion.sessions import assign_sessions, session_key
 from ingestion.shard_lock import consumer_name, lock_acquire, lock_release, lock_renew, lock_token
-from persons.services import IdentityOp, identity_op_of, persons_apply
 
 logger = logging.getLogger(__name__)
 
-_DAY_US = 86_400 * 1_000_000
 # Unix time of the last flush that stored at least one entry: the monitoring page shows it and
 # the stall alert compares it with the age of the oldest buffered entry.
 LAST_SUCCESS = keys.FLUSH_LAST_SUCCESS
-
-
-@dataclass
-class FlushStats:
-    entries: int = 0
-    events: int = 0
-    inserted: int = 0
-    dead_lettered: int = 0
-    touched: dict[int, set] = field(default_factory=lambda: defaultdict(set))
-
-    def add(self, other: FlushStats) -> None:
-        self.entries += other.entries
-        self.events += other.events
-        self.inserted += other.inserted
-        self.dead_lettered += other.dead_lettered
-        for project_id, days in other.touched.items():
-            self.touched[project_id] |= days
-
-
-class PoisonEntry(Exception):
-    pass
-
-
-# --- Reading ---------------------------------------------------------------------------------
-
-
-def _decode(stream: str, entry_id: bytes, fields: dict) -> Entry:
-    try:
-        if b"e" in fields:
-            lines = fields[b"e"].decode().split("\n")
-        else:  # buffered by a version before records: a JSON array of event objects
-            lines = [records.from_legacy(event) for event in orjson.loads(fields[b"d"])]
-        return Entry(
-            stream=stream,
-            entry_id=entry_id.decode(),
-            project_id=int(fields[b"p"]),
-            received_us=int(fields[b"r"]),
-            records=[records.split(line) for line in lines],
-        )
-    except (KeyError, ValueError, TypeError, orjson.JSONDecodeError) as exc:
-        raise PoisonEntry(f"undecodable stream entry: {exc}") from exc
-
-
-def read_entries(client: redis.Redis, stream: str, consumer: str, max_events: int) -> list[tuple[bytes, dict]]:
-    """Up to a batch of entries for this consumer: own pending first, then stale ones, then new."""
-    count = max(1, max_events // 100)
-    own = client.xreadgroup(buffer.GROUP, consumer, {stream: "0"}, count=count)
-    entries = own[0][1] if own else []
-    entries = [(entry_id, fields) for entry_id, fields in entries if fields]
-    if len(entries) < count:
-        claimed = client.xautoclaim(
-            stream,
-            buffer.GROUP,
-            consumer,
-            min_idle_time=settings.EVENTBASE["FLUSH_CLAIM_IDLE_MS"],
-            start_id="0-0",
-            count=count - len(entries),
-        )
-        entries += [(entry_id, fields) for entry_id, fields in claimed[1] if fields]
-        # Ids of entries deleted while pending come back in claimed[2]; acknowledge them away.
-        if len(claimed) > 2 and claimed[2]:
-            client.xack(stream, buffer.GROUP, *claimed[2])
-    if len(entries) < count:
-        fresh = client.xreadgroup(buffer.GROUP, consumer, {stream: ">"}, count=count - len(entries))
-        if fresh:
-            entries += fresh[0][1]
-    return entries
-
-
-# --- Writing ---------------------------------------------------------------------------------
-
-
-def _copy_text(entries: Iterable[Entry], touched: dict[int, set], identity: list[IdentityOp]) -> list[str]:
-    """The COPY lines of the entries' events; notes the days touched and the person work found."""
-    lines = []
-    for entry in entries:
-        days = touched[entry.project_id]
-        head = f"{entry.project_id}\t"
-        tail = f"\t{from_micros(entry.received_us).isoformat()}\n"
-        for ts, _user, session, flag, body in entry.records:
-            ts_us = int(ts)
-            days.add(ts_us // _DAY_US)
-            if flag == records.PERSON_WORK:
-                op = identity_op_of(entry.project_id, records.person_fields(ts_us, body))
-                if op is not None:
-                    identity.append(op)
-            lines.append(head + body + "\t" + (session or records.NULL) + tail)
-    return lines
-
-
-def _days(day_numbers: set) -> set:
-    return {dt.date.fromordinal(EPOCH_ORDINAL + n) for n in day_numbers}
-
-
-# The rows the flush hands to the event store: the record's body between what the flusher adds.
-_COPY_COLUMNS = ("project_id", *records.BODY_COLUMNS, "session_id", "received_at")
-
-_COUNT_FLUSHED_SQL = """
-INSERT INTO ingestion_ingestionledger
-    (project_id, minute, received, accepted, duplicate, late, rejected, rejected_by_reason,
-     rate_limited, quota_exceeded, flushed)
-SELECT p, to_timestamp(m), 0, 0, 0, 0, 0, '{}', 0, 0, n
-FROM unnest(%s::int[], %s::bigint[], %s::bigint[]) AS t(p, m, n)
-WHERE EXISTS (SELECT 1 FROM projects_project WHERE id = p)
-ON CONFLICT (project_id, minute) DO UPDATE SET flushed = ingestion_ingestionledger.flushed + EXCLUDED.flushed
-"""
-
-
-def write_entries(entries: list[Entry]) -> FlushStats:
-    """Store the entries' events in one transaction; returns what was inserted.
-
-    The event store (``events.writer``) COPYs the rows straight into ``events`` and skips those
-    already stored (an entry replayed after a crash, or a retry the dedupe window missed). The
-    ledger's ``flushed`` counts, person work and dirty-day markers commit with the rows, and
-    count or apply only the rows really inserted.
-    """
-    stats = FlushStats(entries=len(entries))
-    touched: dict[int, set] = defaultdict(set)
-    identity: list[IdentityOp] = []
-    text = "".join(_copy_text(entries, touched, identity))
-    stats.events = sum(len(entry.records) for entry in entries)
-    events_write_retrying(lambda: _store(entries, text, touched, identity, stats))
-    return stats
-
-
-def _store(entries: list[Entry], text: str, touched: dict[int, set], identity: list, stats: FlushStats) -> None:
-    # (The partitions cache only learns of a partition this batch creates when it commits.)
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            all_days = set().union(*touched.values()) if touched else set()
-            written = events_write(
-                cursor,
-                text=text,
-                columns=_COPY_COLUMNS,
-                days=_days(all_days),
-                watch=(op.event_id for op in identity),
-            )
-            if written.all_new:
-                by_minute = _by_minute((e.project_id, e.received_us, len(e.records)) for e in entries)
-                stats.inserted = stats.events
-                fresh = identity
-            else:
-                by_minute = _by_minute((p, r, n) for (p, r), n in written.inserted.items())
-                stats.inserted = sum(written.inserted.values())
-                # Person updates only for rows really inserted: a replay must not re-apply a stale $set.
-                fresh = [op for op in identity if (op.project_id, op.event_id) in written.watched]
-            _count_flushed(cursor, by_minute)
-        for project_id, day_numbers in touched.items():
-            stats.touched[project_id] = _days(day_numbers)
-        _after_store(stats.touched, fresh)
-
-
-def _by_minute(received: Iterable[tuple[int, int, int]]) -> dict[tuple[int, int], int]:
-    """Sums of (project, receive time in µs, rows) per project and minute of receipt (Unix seconds)."""
-    counts: dict[tuple[int, int], int] = defaultdict(int)
-    for project_id, received_us, n in received:
-        counts[(project_id, received_us // 60_000_000 * 60)] += n
-    return counts
-
-
-def _count_flushed(cursor, by_minute: dict[tuple[int, int], int]) -> None:
-    """Add the rows really inserted to the ledger's ``flushed``."""
-    cursor.execute(
-        _COUNT_FLUSHED_SQL,
-        [[p for p, _ in by_minute], [m for _, m in by_minute], list(by_minute.values())],
-    )
-
-
-def _after_store(touched: dict[int, set], identity: list[IdentityOp]) -> None:
-    """Work that must commit with the events: persons learn links, the rollups which days changed."""
-    if identity:
-        persons_apply(ops=identity, now=django_now())
-    rollups_mark_dirty(touched=touched)
 
 
 def acknowledge(client: redis.Redis, stream: str, entry_ids: list[str]) -> None:
@@ -273,7 +93,7 @@ def flush_once(client: redis.Redis, stream: str, consumer: str) -> FlushStats:
     decoded: list[tuple[bytes, dict, Entry]] = []
     for entry_id, fields in raw:
         try:
-            decoded.append((entry_id, fields, _decode(stream, entry_id, fields)))
+            decoded.append((entry_id, fields, decode_entry(stream, entry_id, fields)))
         except PoisonEntry as exc:
             stats.dead_lettered += failure_record(client, stream, entry_id.decode(), fields, str(exc), immediate=True)
     entries = [entry for _, _, entry in decoded]
