@@ -46,7 +46,7 @@ def redis_client():
 def _close_duckdb(django_db_setup):
     """DuckDB's attached PostgreSQL sessions must be gone before the test database is dropped."""
     yield
-    from analytics.duck import duckdb_reset
+    from events.duck import duckdb_reset
 
     duckdb_reset()
 

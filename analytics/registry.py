@@ -26,10 +26,10 @@ from analytics.models import (
     HourlyEventCount,
     PropertyDefinition,
     PropertyRollupGap,
-    RollupDirtyDay,
     TrackedUser,
     UserDay,
 )
+from events.models import RollupDirtyDay
 
 
 class UserData(enum.Enum):

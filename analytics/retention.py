@@ -27,10 +27,10 @@ from pathlib import Path
 from django.db import connection, transaction
 from psycopg import sql
 
-from analytics.duck import ATTACHED_AS, duckdb_cursor
 from analytics.models import FillState
 from analytics.registry import PER_DAY_TABLES
 from core import days as daysmod
+from events.duck import ATTACHED_AS, duckdb_cursor
 from events.partitions import forget_known_partitions, list_partitions, partition_name
 from projects.audit import audit_record
 from projects.models import AuditAction, AuditEntry, Project

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from analytics.duck import duckdb_cursor
 from core import days as daysmod
+from events.duck import duckdb_cursor
 from projects.models import Project
 from reporting.queries.common import DUCK_PERSON, DUCK_PERSON_JOIN, PERSON_OF_USER, fetchall, project_tz
 from reporting.queries.funnels import funnel_rows

@@ -63,7 +63,7 @@ def main() -> int:
         django.setup()
         return run_bench()
     finally:
-        from analytics.duck import duckdb_reset
+        from events.duck import duckdb_reset
 
         duckdb_reset()
         if servers is not None:

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_rq",
     "projects",
+    "events",
     "analytics",
     "ingestion",
     "persons",

@@ -5,8 +5,9 @@ entries idle too long under other consumers — a dead worker's — then new one
 sessions, COPY the rows straight into ``events`` (falling back to a temporary table and
 ``INSERT … ON CONFLICT DO NOTHING`` when some are already stored) together with the ledger's
 ``flushed`` counters in one transaction, and only after the commit acknowledge-and-delete the
-entries. A crash anywhere before the acknowledgement
-means the entries are read again and their rows are no-ops; a crash after it loses nothing.
+entries. A crash anywhere before the acknowledgement means the entries are read again and their
+rows are no-ops; a crash after it loses nothing. Reading a batch is ``ingestion.flush_read``,
+storing it ``ingestion.flush_write``; this module is the loop around them.
 
 An entry that fails on its data (not on a connection) is retried alone, so it cannot hold its
 neighbours back; after ``FLUSH_MAX_ATTEMPTS`` failures it moves to the dead-letter stream with
@@ -15,246 +16,32 @@ its error, to be inspected and replayed with ``manage.py replay_dead_letters``.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import random
 import time
-from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 
-import orjson
 import psycopg
 import redis
 from django.conf import settings
-from django.db import DataError, IntegrityError, InterfaceError, OperationalError, connection, transaction
-from django.utils.timezone import now as django_now
+from django.db import DataError, IntegrityError, InterfaceError, OperationalError
 
 from core import keys
-from core.clock import EPOCH_ORDINAL, from_micros
 from core.redis import get_redis
-from events.dirty import rollups_mark_dirty
-from events.partitions import ensure_partitions, forget_known_partitions
-from ingestion import buffer, records
+from ingestion import buffer
 from ingestion.buffer_reset import buffer_prepare, buffer_recover
 from ingestion.dead_letters import FAILURES, failure_record
+from ingestion.flush_read import PoisonEntry, decode_entry, read_entries
+from ingestion.flush_write import FlushStats, write_entries
 from ingestion.records import Entry
 from ingestion.sessions import assign_sessions, session_key
 from ingestion.shard_lock import consumer_name, lock_acquire, lock_release, lock_renew, lock_token
-from persons.services import IdentityOp, identity_op_of, persons_apply
 
 logger = logging.getLogger(__name__)
 
-_DAY_US = 86_400 * 1_000_000
 # Unix time of the last flush that stored at least one entry: the monitoring page shows it and
 # the stall alert compares it with the age of the oldest buffered entry.
 LAST_SUCCESS = keys.FLUSH_LAST_SUCCESS
-
-
-@dataclass
-class FlushStats:
-    entries: int = 0
-    events: int = 0
-    inserted: int = 0
-    dead_lettered: int = 0
-    touched: dict[int, set] = field(default_factory=lambda: defaultdict(set))
-
-    def add(self, other: FlushStats) -> None:
-        self.entries += other.entries
-        self.events += other.events
-        self.inserted += other.inserted
-        self.dead_lettered += other.dead_lettered
-        for project_id, days in other.touched.items():
-            self.touched[project_id] |= days
-
-
-class PoisonEntry(Exception):
-    pass
-
-
-# --- Reading ---------------------------------------------------------------------------------
-
-
-def _decode(stream: str, entry_id: bytes, fields: dict) -> Entry:
-    try:
-        if b"e" in fields:
-            lines = fields[b"e"].decode().split("\n")
-        else:  # buffered by a version before records: a JSON array of event objects
-            lines = [records.from_legacy(event) for event in orjson.loads(fields[b"d"])]
-        return Entry(
-            stream=stream,
-            entry_id=entry_id.decode(),
-            project_id=int(fields[b"p"]),
-            received_us=int(fields[b"r"]),
-            records=[records.split(line) for line in lines],
-        )
-    except (KeyError, ValueError, TypeError, orjson.JSONDecodeError) as exc:
-        raise PoisonEntry(f"undecodable stream entry: {exc}") from exc
-
-
-def read_entries(client: redis.Redis, stream: str, consumer: str, max_events: int) -> list[tuple[bytes, dict]]:
-    """Up to a batch of entries for this consumer: own pending first, then stale ones, then new."""
-    count = max(1, max_events // 100)
-    own = client.xreadgroup(buffer.GROUP, consumer, {stream: "0"}, count=count)
-    entries = own[0][1] if own else []
-    entries = [(entry_id, fields) for entry_id, fields in entries if fields]
-    if len(entries) < count:
-        claimed = client.xautoclaim(
-            stream,
-            buffer.GROUP,
-            consumer,
-            min_idle_time=settings.EVENTBASE["FLUSH_CLAIM_IDLE_MS"],
-            start_id="0-0",
-            count=count - len(entries),
-        )
-        entries += [(entry_id, fields) for entry_id, fields in claimed[1] if fields]
-        # Ids of entries deleted while pending come back in claimed[2]; acknowledge them away.
-        if len(claimed) > 2 and claimed[2]:
-            client.xack(stream, buffer.GROUP, *claimed[2])
-    if len(entries) < count:
-        fresh = client.xreadgroup(buffer.GROUP, consumer, {stream: ">"}, count=count - len(entries))
-        if fresh:
-            entries += fresh[0][1]
-    return entries
-
-
-# --- Writing ---------------------------------------------------------------------------------
-
-
-def _copy_text(entries: Iterable[Entry], touched: dict[int, set], identity: list[IdentityOp]) -> list[str]:
-    """The COPY lines of the entries' events; notes the days touched and the person work found."""
-    lines = []
-    for entry in entries:
-        days = touched[entry.project_id]
-        head = f"{entry.project_id}\t"
-        tail = f"\t{from_micros(entry.received_us).isoformat()}\n"
-        for ts, _user, session, flag, body in entry.records:
-            ts_us = int(ts)
-            days.add(ts_us // _DAY_US)
-            if flag == records.PERSON_WORK:
-                op = identity_op_of(entry.project_id, records.person_fields(ts_us, body))
-                if op is not None:
-                    identity.append(op)
-            lines.append(head + body + "\t" + (session or records.NULL) + tail)
-    return lines
-
-
-def _days(day_numbers: set) -> set:
-    return {dt.date.fromordinal(EPOCH_ORDINAL + n) for n in day_numbers}
-
-
-_COPY_COLUMNS = ("project_id", *records.BODY_COLUMNS, "session_id", "received_at")
-
-_BUFFER_SQL = (
-    "CREATE TEMP TABLE IF NOT EXISTS flush_buffer (project_id integer, event_id uuid, event_name text, "
-    'source text, user_id text, is_anonymous boolean, "timestamp" timestamptz, properties jsonb, ip inet, '
-    "user_agent text, session_id text, received_at timestamptz) ON COMMIT DELETE ROWS"
-)
-
-# One statement stores the events and counts, per project and receive minute, the rows that
-# were really inserted: a replayed entry inserts nothing and so adds nothing to `flushed`.
-_INSERT_SQL = f"""
-WITH inserted AS (
-    INSERT INTO events ({", ".join(_COPY_COLUMNS)})
-    SELECT {", ".join(_COPY_COLUMNS)} FROM flush_buffer
-    ON CONFLICT DO NOTHING
-    RETURNING project_id, received_at, event_id
-), counted AS (
-    INSERT INTO ingestion_ingestionledger
-        (project_id, minute, received, accepted, duplicate, late, rejected, rejected_by_reason,
-         rate_limited, quota_exceeded, flushed)
-    SELECT i.project_id, date_trunc('minute', i.received_at, 'UTC'), 0, 0, 0, 0, 0, '{{}}', 0, 0, count(*)
-    FROM inserted i JOIN projects_project p ON p.id = i.project_id
-    GROUP BY 1, 2
-    ON CONFLICT (project_id, minute) DO UPDATE
-        SET flushed = ingestion_ingestionledger.flushed + EXCLUDED.flushed
-    RETURNING flushed
-)
-SELECT count(*),
-       coalesce(array_agg(project_id::text || ':' || event_id::text) FILTER (WHERE event_id = ANY(%s::uuid[])), '{{}}')
-FROM inserted
-"""
-
-_COUNT_FLUSHED_SQL = """
-INSERT INTO ingestion_ingestionledger
-    (project_id, minute, received, accepted, duplicate, late, rejected, rejected_by_reason,
-     rate_limited, quota_exceeded, flushed)
-SELECT p, to_timestamp(m), 0, 0, 0, 0, 0, '{}', 0, 0, n
-FROM unnest(%s::int[], %s::bigint[], %s::bigint[]) AS t(p, m, n)
-WHERE EXISTS (SELECT 1 FROM projects_project WHERE id = p)
-ON CONFLICT (project_id, minute) DO UPDATE SET flushed = ingestion_ingestionledger.flushed + EXCLUDED.flushed
-"""
-
-
-def write_entries(entries: list[Entry]) -> FlushStats:
-    """Store the entries' events in one transaction; returns what was inserted.
-
-    Fast path: COPY straight into ``events`` inside a savepoint, at the speed of a bare COPY.
-    If any row is already stored (an entry replayed after a crash, or a retry the dedupe window
-    missed), the unique key refuses the COPY; the savepoint is rolled back and the batch goes
-    through a temporary table and ``INSERT … ON CONFLICT DO NOTHING``, which skips those rows.
-    """
-    stats = FlushStats(entries=len(entries))
-    touched: dict[int, set] = defaultdict(set)
-    identity: list[IdentityOp] = []
-    text = "".join(_copy_text(entries, touched, identity))
-    stats.events = sum(len(entry.records) for entry in entries)
-    try:
-        _store(entries, text, touched, identity, stats)
-    except psycopg.errors.CheckViolation as exc:
-        if "no partition" not in str(exc):
-            raise
-        # Retention (in another process) dropped a partition this process still had cached;
-        # forget the cache and store again, creating the partition anew.
-        forget_known_partitions()
-        _store(entries, text, touched, identity, stats)
-    return stats
-
-
-def _store(entries: list[Entry], text: str, touched: dict[int, set], identity: list, stats: FlushStats) -> None:
-    # (The partitions cache only learns of a partition this batch creates when it commits.)
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            all_days = set().union(*touched.values()) if touched else set()
-            ensure_partitions(_days(all_days), cursor=cursor)
-            try:
-                with (
-                    transaction.atomic(),
-                    cursor.copy(f"COPY events ({', '.join(_COPY_COLUMNS)}) FROM STDIN") as copy,
-                ):
-                    copy.write(text)
-                _count_flushed(cursor, entries)
-                stats.inserted = stats.events
-                fresh = identity  # every row was new
-            except (IntegrityError, psycopg.errors.UniqueViolation):
-                cursor.execute(_BUFFER_SQL)
-                with cursor.copy(f"COPY flush_buffer ({', '.join(_COPY_COLUMNS)}) FROM STDIN") as copy:
-                    copy.write(text)
-                # Person updates only for rows really inserted: a replay must not re-apply a stale $set.
-                cursor.execute(_INSERT_SQL, [[op.event_id for op in identity]])
-                stats.inserted, inserted_identity = cursor.fetchone()
-                keys = set(inserted_identity)
-                fresh = [op for op in identity if f"{op.project_id}:{op.event_id}" in keys]
-        for project_id, day_numbers in touched.items():
-            stats.touched[project_id] = _days(day_numbers)
-        _after_store(stats.touched, fresh)
-
-
-def _count_flushed(cursor, entries: list[Entry]) -> None:
-    counts: dict[tuple[int, int], int] = defaultdict(int)
-    for entry in entries:
-        counts[(entry.project_id, entry.received_us // 60_000_000 * 60)] += len(entry.records)
-    cursor.execute(
-        _COUNT_FLUSHED_SQL,
-        [[p for p, _ in counts], [m for _, m in counts], list(counts.values())],
-    )
-
-
-def _after_store(touched: dict[int, set], identity: list[IdentityOp]) -> None:
-    """Work that must commit with the events: persons learn links, the rollups which days changed."""
-    if identity:
-        persons_apply(ops=identity, now=django_now())
-    rollups_mark_dirty(touched=touched)
 
 
 def acknowledge(client: redis.Redis, stream: str, entry_ids: list[str]) -> None:
@@ -306,7 +93,7 @@ def flush_once(client: redis.Redis, stream: str, consumer: str) -> FlushStats:
     decoded: list[tuple[bytes, dict, Entry]] = []
     for entry_id, fields in raw:
         try:
-            decoded.append((entry_id, fields, _decode(stream, entry_id, fields)))
+            decoded.append((entry_id, fields, decode_entry(stream, entry_id, fields)))
         except PoisonEntry as exc:
             stats.dead_lettered += failure_record(client, stream, entry_id.decode(), fields, str(exc), immediate=True)
     entries = [entry for _, _, entry in decoded]

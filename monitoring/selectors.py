@@ -13,9 +13,10 @@ from dataclasses import dataclass
 import redis
 from django.db.models import Q, Sum
 
-from analytics.models import FillState, RollupDirtyDay
+from analytics.models import FillState
 from analytics.rollups import ROLLUPS_FILL_STATE
 from core.redis import get_redis
+from events.models import RollupDirtyDay
 from ingestion import buffer
 from ingestion.dead_letters import dead_letters_count
 from ingestion.flush import LAST_SUCCESS

@@ -124,7 +124,7 @@ def test_retention_archive_must_be_a_folder(tmp_path):
 
 @pytest.mark.django_db(transaction=True)  # DuckDB reads through its own connection: rows must be committed
 def test_retention_archives_to_parquet_that_duckdb_reads_back(tmp_path, today):
-    from analytics.duck import duckdb_reset
+    from events.duck import duckdb_reset
 
     project = ProjectFactory(raw_retention_days=30)
     day = today - dt.timedelta(days=45)

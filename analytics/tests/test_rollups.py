@@ -7,13 +7,11 @@ from django_rq import get_queue, get_worker
 from psycopg import sql
 from rq.worker import SimpleWorker
 
-from analytics.duck import EXTENSION_NAME, duckdb_cursor, extension_path, libpq_dsn
 from analytics.models import (
     DailyEventCount,
     DailyPropertyCount,
     FillState,
     PropertyRollupGap,
-    RollupDirtyDay,
     TrackedUser,
     UserDay,
 )
@@ -29,6 +27,8 @@ from analytics.tests.factories import RawEventFactory, events_insert, touched_da
 from config.jobs_registry import PERIODIC_JOBS
 from core import days as daysmod
 from events.dirty import rollups_mark_dirty
+from events.duck import EXTENSION_NAME, duckdb_cursor, extension_path, libpq_dsn
+from events.models import RollupDirtyDay
 from projects.tests.factories import ProjectFactory
 from reporting.queries import trends
 

@@ -14,9 +14,9 @@ import uuid
 
 from django.db import connection, transaction
 
-from analytics.duck import duckdb_reset
 from analytics.rollups import rollups_process_dirty
 from events.dirty import rollups_mark_dirty
+from events.duck import duckdb_reset
 from events.partitions import ensure_partitions
 
 FUNNEL = ("pageview", "signup", "activate", "purchase")

@@ -6,6 +6,7 @@ import pytest
 from django.test import override_settings
 
 from core.redis import get_redis
+from events.models import RollupDirtyDay
 from ingestion.ledger import ledger_sync
 from ingestion.limits import WINDOW_SECONDS
 from ingestion.models import IngestionLedger
@@ -155,8 +156,6 @@ def test_ledger_endpoint_needs_the_read_key_and_reports_totals(project, ingest_k
 
 
 def test_flush_marks_the_touched_days_dirty_for_rollups(project, ingest_key, post, flush):
-    from analytics.models import RollupDirtyDay
-
     post(ingest_key, {"event": "late", "timestamp": "2021-06-01T12:00:00Z"})
     flush()
     assert RollupDirtyDay.objects.filter(project_id=project.pk).values_list("utc_date", flat=True).count() == 1

@@ -21,6 +21,8 @@ from config.settings import BASE_DIR
 from ingestion import buffer, sessions
 from ingestion import flush as flusher
 from ingestion.dead_letters import dead_letters_count, dead_letters_list
+from ingestion.flush_read import decode_entry, read_entries
+from ingestion.flush_write import write_entries
 from ingestion.ledger import ledger_sync
 from ingestion.models import IngestionLedger
 from ingestion.selectors import flushed_until
@@ -53,10 +55,10 @@ def test_crash_after_commit_before_ack_stores_each_event_once(project, ingest_ke
     stream = buffer.stream_key(0)
     # What a worker does up to its commit, then it "dies": no acknowledgement.
     for shard in range(buffer.shard_count()):
-        raw = flusher.read_entries(client, buffer.stream_key(shard), "doomed-worker", 10_000)
-        entries = [flusher._decode(stream, entry_id, fields) for entry_id, fields in raw]
+        raw = read_entries(client, buffer.stream_key(shard), "doomed-worker", 10_000)
+        entries = [decode_entry(stream, entry_id, fields) for entry_id, fields in raw]
         if entries:
-            flusher.write_entries(entries)
+            write_entries(entries)
     assert _count(project.pk) == 150
     # Another worker claims the dead worker's entries once they are idle long enough.
     settings.EVENTBASE = {**settings.EVENTBASE, "FLUSH_CLAIM_IDLE_MS": 1}

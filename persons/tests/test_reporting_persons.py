@@ -18,9 +18,9 @@ from collections.abc import Iterator
 import pytest
 from django.db import connection
 
-from analytics.duck import duckdb_reset
 from analytics.rollups import rollups_process_dirty
 from bench import engines
+from events.duck import duckdb_reset
 from events.partitions import forget_known_partitions
 from ingestion.flush import drain
 from projects.tests.factories import ProjectFactory, ingest_key_for

@@ -15,11 +15,11 @@ import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
-from analytics.duck import duckdb_reset
 from analytics.rollups import derived_rows_delete, rollups_process_dirty
 from analytics.tests.factories import RawEvent, events_delete, events_insert, touched_days, unique_events
 from core import days as daysmod
 from events.dirty import rollups_mark_dirty
+from events.duck import duckdb_reset
 from projects.models import Project
 from projects.tests.factories import ProjectFactory, ingest_key_for, read_key_for
 from reporting.tests import oracle

@@ -1,0 +1,56 @@
+"""The event store's tables.
+
+``events`` is created by raw SQL (analytics/migrations/0001, from before this app existed)
+because it is range-partitioned by day on ``timestamp``; Django only reads it through this
+unmanaged model. Its columns are a public contract (README, "The events table"): people query it
+with SQL, Grafana and DuckDB. Both models moved here from ``analytics`` by state-only migrations
+(events/migrations/0001, analytics/migrations/0007): the tables kept their names.
+"""
+
+from django.db import models
+
+
+class Event(models.Model):
+    pk = models.CompositePrimaryKey("project_id", "event_id", "timestamp")
+    project_id = models.IntegerField()
+    event_id = models.UUIDField()
+    event_name = models.TextField()
+    source = models.TextField()
+    user_id = models.TextField()
+    is_anonymous = models.BooleanField()
+    session_id = models.TextField(null=True)  # noqa: DJ001 - mirrors the SQL table: NULL is "no session"
+    timestamp = models.DateTimeField()
+    received_at = models.DateTimeField()
+    properties = models.JSONField()
+    ip = models.GenericIPAddressField(null=True)
+    user_agent = models.TextField(null=True)  # noqa: DJ001 - mirrors the SQL table
+
+    class Meta:
+        managed = False
+        db_table = "events"
+
+    def __str__(self) -> str:
+        return f"{self.event_name} {self.event_id}"
+
+
+class RollupDirtyDay(models.Model):
+    """A UTC date of a project whose raw events changed since its rollups were built.
+
+    Append-only: the ingestion flush INSERTs a row per (project, date) it touched, with no
+    unique key, so marking never waits on a lock — an ``ON CONFLICT`` against a marker that a
+    running rebuild had deleted made every flush wait for that rebuild's commit. The rollup job
+    locks the rows it consumes (``FOR UPDATE SKIP LOCKED``), rebuilds their days and deletes
+    exactly those rows; markers added meanwhile have new ids and are consumed by the next run.
+    Written by ``events.dirty``; the table keeps the name it had in ``analytics``.
+    """
+
+    project_id = models.IntegerField()
+    utc_date = models.DateField()
+    marked_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "analytics_dirty_day"
+        indexes = [models.Index(fields=["project_id", "utc_date"], name="dirty_day_project_date")]
+
+    def __str__(self) -> str:
+        return f"{self.project_id} {self.utc_date}"
