@@ -21,6 +21,7 @@ from django.db import connection, transaction
 
 from core import locks
 from events.dirty import rollups_mark_dirty
+from persons.identity import same_person_join
 
 IDENTIFY = "$identify"
 CREATE_ALIAS = "$create_alias"
@@ -105,11 +106,10 @@ def _mark_relinked_days(cur, project_id: int, distinct_ids: set[str]) -> None:
     """
     cur.execute(
         "SELECT d2.person_id, u.user_key, u.first_seen, u.last_seen "
-        "FROM persons_distinct_id d1 "
-        "JOIN persons_distinct_id d2 ON d2.person_id = d1.person_id "
-        "JOIN analytics_user u ON u.project_id = d2.project_id AND u.user_id = d2.distinct_id "
-        "WHERE d1.project_id = %s AND d1.distinct_id = ANY(%s)",
-        [project_id, sorted(distinct_ids)],
+        "FROM unnest(%s::text[]) AS relinked(distinct_id) "
+        f"{same_person_join(distinct_id='relinked.distinct_id', project='%s')} "
+        "JOIN analytics_user u ON u.project_id = d2.project_id AND u.user_id = d2.distinct_id",
+        [sorted(distinct_ids), project_id],
     )
     by_person: dict[int, list[tuple[int, dt.datetime, dt.datetime]]] = defaultdict(list)
     for person, user_key, first_seen, last_seen in set(cur.fetchall()):
