@@ -18,6 +18,7 @@ from typing import Any
 
 import orjson
 from django.db import connection, transaction
+from django.db.backends.utils import CursorWrapper
 
 from core import locks
 from events.dirty import rollups_mark_dirty
@@ -96,7 +97,7 @@ def persons_apply(*, ops: Iterable[IdentityOp], now: dt.datetime) -> PersonsAppl
     return applied
 
 
-def _mark_relinked_days(cur, project_id: int, distinct_ids: set[str]) -> None:
+def _mark_relinked_days(cur: CursorWrapper, project_id: int, distinct_ids: set[str]) -> None:
     """Mark dirty the days whose rollups now count a different person for some id.
 
     The rollups count every id of a person under the person's lowest user key (see
@@ -128,7 +129,7 @@ def _mark_relinked_days(cur, project_id: int, distinct_ids: set[str]) -> None:
 class _Writer:
     """One project's person writes; properties are merged in memory and written once per person."""
 
-    def __init__(self, cur, project_id: int, now: dt.datetime) -> None:
+    def __init__(self, cur: CursorWrapper, project_id: int, now: dt.datetime) -> None:
         self.cur, self.project_id, self.now = cur, project_id, now
         self.properties: dict[int, dict[str, Any]] = {}
         self.dirty: set[int] = set()
