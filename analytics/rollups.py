@@ -49,6 +49,7 @@ from core import locks
 from core.clock import EPOCH
 from events.partitions import list_partitions, partition_name
 from ingestion.selectors import flushed_until
+from persons.identity import same_person_join
 from persons.services import PERSON_DATA_PROPERTIES
 from projects.models import Project
 
@@ -104,14 +105,13 @@ PERSON_DATA_KEYS = (*PERSON_DATA_PROPERTIES, "$anonymous_id")
 # Identity merges (persons app): every id linked to a person counts under the person's lowest
 # user key, so the day's users, bitmaps and retention count people, not ids. Linking ids marks
 # the days of the ids whose key changes dirty (persons.services), and they are rebuilt here.
-_PERSON_KEYS = """
+_PERSON_KEYS = f"""
 UPDATE rollup_stage s SET user_key = m.person_key
 FROM (
     SELECT u1.user_key AS own_key, min(u2.user_key) AS person_key
     FROM (SELECT DISTINCT user_key FROM rollup_stage) k
     JOIN analytics_user u1 ON u1.project_id = %(p)s AND u1.user_key = k.user_key
-    JOIN persons_distinct_id d1 ON d1.project_id = %(p)s AND d1.distinct_id = u1.user_id
-    JOIN persons_distinct_id d2 ON d2.person_id = d1.person_id
+    {same_person_join(distinct_id="u1.user_id", project="%(p)s")}
     JOIN analytics_user u2 ON u2.project_id = %(p)s AND u2.user_id = d2.distinct_id
     GROUP BY u1.user_key
 ) m

@@ -11,9 +11,10 @@ from __future__ import annotations
 import datetime as dt
 
 from core import days as daysmod
-from events.duck import duckdb_cursor
+from events.duck import ATTACHED_AS, duckdb_cursor
+from persons.identity import person_join_duckdb, person_key, person_key_duckdb
 from projects.models import Project
-from reporting.queries.common import DUCK_PERSON, DUCK_PERSON_JOIN, PERSON_OF_USER, fetchall, project_tz
+from reporting.queries.common import fetchall, project_tz
 from reporting.queries.funnels import funnel_rows
 from reporting.queries.trends import BREAKDOWN_TOP, NONE_LABEL, OTHER_LABEL, assemble_breakdown, trunc_unit
 
@@ -27,8 +28,8 @@ def trend_breakdown_duckdb(
     sql = f"""
     WITH ev AS (
         SELECT epoch(timezone(?, date_trunc(?, timezone(?, "timestamp")))) AS b,
-               json_extract_string(properties, ?) AS v, {DUCK_PERSON} AS user_id
-        FROM pg.public.events e {DUCK_PERSON_JOIN}
+               json_extract_string(properties, ?) AS v, {person_key_duckdb()} AS user_id
+        FROM pg.public.events e {person_join_duckdb(catalog=ATTACHED_AS)}
         WHERE e.project_id = ? AND event_name = ? AND "timestamp" >= ? AND "timestamp" < ?
     ), top AS (SELECT v FROM ev GROUP BY v ORDER BY {measure} DESC, v NULLS LAST LIMIT ?)
     SELECT b, CASE WHEN v IS NULL AND EXISTS (SELECT 1 FROM top WHERE top.v IS NULL) THEN ?
@@ -65,7 +66,7 @@ def funnel_compute_postgres(
     """``reporting.queries.funnels.funnel_compute`` as a PostgreSQL range self-join (no ASOF join)."""
     lo, hi = daysmod.local_range_bounds(date_from, date_to, project_tz(project))
     ctes = [
-        f'ev AS MATERIALIZED (SELECT {PERSON_OF_USER} AS user_id, "timestamp" AS ts, event_name FROM events '
+        f'ev AS MATERIALIZED (SELECT {person_key()} AS user_id, "timestamp" AS ts, event_name FROM events '
         'WHERE project_id = %(p)s AND "timestamp" >= %(lo)s AND "timestamp" < %(hi)s '
         "AND event_name = ANY(%(steps)s))",
         "s0 AS (SELECT DISTINCT user_id, ts AS t0, ts AS t FROM ev WHERE event_name = %(s0)s)",

@@ -18,9 +18,11 @@ from typing import Any
 
 import orjson
 from django.db import connection, transaction
+from django.db.backends.utils import CursorWrapper
 
 from core import locks
 from events.dirty import rollups_mark_dirty
+from persons.identity import same_person_join
 
 IDENTIFY = "$identify"
 CREATE_ALIAS = "$create_alias"
@@ -95,7 +97,7 @@ def persons_apply(*, ops: Iterable[IdentityOp], now: dt.datetime) -> PersonsAppl
     return applied
 
 
-def _mark_relinked_days(cur, project_id: int, distinct_ids: set[str]) -> None:
+def _mark_relinked_days(cur: CursorWrapper, project_id: int, distinct_ids: set[str]) -> None:
     """Mark dirty the days whose rollups now count a different person for some id.
 
     The rollups count every id of a person under the person's lowest user key (see
@@ -105,11 +107,10 @@ def _mark_relinked_days(cur, project_id: int, distinct_ids: set[str]) -> None:
     """
     cur.execute(
         "SELECT d2.person_id, u.user_key, u.first_seen, u.last_seen "
-        "FROM persons_distinct_id d1 "
-        "JOIN persons_distinct_id d2 ON d2.person_id = d1.person_id "
-        "JOIN analytics_user u ON u.project_id = d2.project_id AND u.user_id = d2.distinct_id "
-        "WHERE d1.project_id = %s AND d1.distinct_id = ANY(%s)",
-        [project_id, sorted(distinct_ids)],
+        "FROM unnest(%s::text[]) AS relinked(distinct_id) "
+        f"{same_person_join(distinct_id='relinked.distinct_id', project='%s')} "
+        "JOIN analytics_user u ON u.project_id = d2.project_id AND u.user_id = d2.distinct_id",
+        [sorted(distinct_ids), project_id],
     )
     by_person: dict[int, list[tuple[int, dt.datetime, dt.datetime]]] = defaultdict(list)
     for person, user_key, first_seen, last_seen in set(cur.fetchall()):
@@ -128,7 +129,7 @@ def _mark_relinked_days(cur, project_id: int, distinct_ids: set[str]) -> None:
 class _Writer:
     """One project's person writes; properties are merged in memory and written once per person."""
 
-    def __init__(self, cur, project_id: int, now: dt.datetime) -> None:
+    def __init__(self, cur: CursorWrapper, project_id: int, now: dt.datetime) -> None:
         self.cur, self.project_id, self.now = cur, project_id, now
         self.properties: dict[int, dict[str, Any]] = {}
         self.dirty: set[int] = set()

@@ -1,5 +1,6 @@
 """What several reports share: raw SQL access, the data-completeness watermark, the known
-event/property lookups, date buckets, the per-day user bitmaps and the query-time identity rule.
+event/property lookups, date buckets and the per-day user bitmaps. Reports that scan raw events
+count persons with ``persons.identity``'s SQL.
 
 Distinct users over a range (active users, top events' users, trends math=users, retention) come
 from per-day bitmaps in PostgreSQL (``analytics_day_users``): the union of N days is an OR of N
@@ -96,20 +97,3 @@ def distinct_by_bucket(rows: list[tuple], interval: str) -> dict[dt.date, int]:
     for day, users in rows:
         acc[daysmod.period_start(day, interval)] |= bitmap_to_int(users)
     return {bucket: bits.bit_count() for bucket, bits in acc.items()}
-
-
-# --- Identity at query time -------------------------------------------------------------------
-
-# Identity merges at query time for reports that scan raw events: an id linked to a person by
-# identify/alias (persons app) counts as that person, an unlinked id as itself. Only linked ids
-# have a row, so the index lookup usually finds nothing. (Rollup-based reports get the same
-# mapping when the day is rebuilt, see analytics/rollups.py.)
-PERSON_OF_USER = (
-    "coalesce((SELECT 'person:' || d.person_id FROM persons_distinct_id d "
-    "WHERE d.project_id = events.project_id AND d.distinct_id = events.user_id), events.user_id)"
-)
-# The same for DuckDB, which reads both tables through the postgres extension.
-DUCK_PERSON_JOIN = (
-    "LEFT JOIN pg.public.persons_distinct_id d ON d.project_id = e.project_id AND d.distinct_id = e.user_id"
-)
-DUCK_PERSON = "coalesce('person:' || CAST(d.person_id AS VARCHAR), e.user_id)"

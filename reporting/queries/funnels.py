@@ -8,9 +8,10 @@ from __future__ import annotations
 import datetime as dt
 
 from core import days as daysmod
-from events.duck import duckdb_cursor
+from events.duck import ATTACHED_AS, duckdb_cursor
+from persons.identity import person_join_duckdb, person_key_duckdb
 from projects.models import Project
-from reporting.queries.common import DUCK_PERSON, DUCK_PERSON_JOIN, project_tz
+from reporting.queries.common import project_tz
 
 
 def funnel_rows(counts: list[int], steps: list[str]) -> list[dict]:
@@ -58,8 +59,8 @@ def funnel_compute(
     cur = duckdb_cursor()
     try:
         cur.execute(
-            f'CREATE TEMPORARY TABLE funnel_ev AS SELECT {DUCK_PERSON} AS user_id, "timestamp" AS ts, '
-            f"event_name FROM pg.public.events e {DUCK_PERSON_JOIN} "
+            f'CREATE TEMPORARY TABLE funnel_ev AS SELECT {person_key_duckdb()} AS user_id, "timestamp" AS ts, '
+            f"event_name FROM pg.public.events e {person_join_duckdb(catalog=ATTACHED_AS)} "
             'WHERE e.project_id = $p AND "timestamp" >= $lo AND "timestamp" < $hi '
             f"AND event_name IN ({names})",
             {"p": project.pk, "lo": lo, "hi": hi},

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+from persons.identity import person_key
 from projects.models import Project
-from reporting.queries.common import PERSON_OF_USER, fetchall
+from reporting.queries.common import fetchall
 
 
 def live_get(*, project: Project, now: dt.datetime) -> dict:
@@ -23,7 +24,7 @@ def live_get(*, project: Project, now: dt.datetime) -> dict:
         (SELECT 'e', NULL, event_name, count(*) FROM events
          WHERE project_id = %(p)s AND "timestamp" > %(h1)s AND "timestamp" <= %(now)s
          GROUP BY event_name ORDER BY 4 DESC, 3 LIMIT 10)
-        """.replace("{person}", PERSON_OF_USER),
+        """.replace("{person}", person_key()),
         {
             "p": project.pk,
             "now": now,

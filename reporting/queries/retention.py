@@ -8,6 +8,7 @@ from collections import defaultdict
 
 from analytics.bitmaps import bitmap_to_int, int_from_keys
 from core import days as daysmod
+from persons.identity import project_links
 from projects.models import Project
 from reporting.queries.common import bitmap_rows, fetchall, project_tz
 
@@ -18,12 +19,11 @@ def _period_days(period: str) -> int:
 
 # Cohort members are persons: ids linked by identify/alias share the lowest user key of the person
 # (the key its day bitmaps use, see analytics/rollups.py) and the person's earliest first_seen.
-_COHORT_MEMBERS = """
+_COHORT_MEMBERS = f"""
 WITH linked AS (
     SELECT u.user_key, min(u.user_key) OVER w AS person_key, min(u.first_seen) OVER w AS person_first
-    FROM persons_distinct_id d
-    JOIN analytics_user u ON u.project_id = d.project_id AND u.user_id = d.distinct_id
-    WHERE d.project_id = %(p)s
+    FROM {project_links(project="%(p)s")} d
+    JOIN analytics_user u ON u.project_id = %(p)s AND u.user_id = d.distinct_id
     WINDOW w AS (PARTITION BY d.person_id)
 )
 SELECT u.user_key, u.first_seen FROM analytics_user u

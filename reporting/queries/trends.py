@@ -18,15 +18,9 @@ from collections import defaultdict
 from typing import Any
 
 from core import days as daysmod
+from persons.identity import person_key
 from projects.models import Project
-from reporting.queries.common import (
-    PERSON_OF_USER,
-    bitmap_rows,
-    buckets,
-    distinct_by_bucket,
-    fetchall,
-    project_tz,
-)
+from reporting.queries.common import bitmap_rows, buckets, distinct_by_bucket, fetchall, project_tz
 
 OTHER_LABEL = "other"
 NONE_LABEL = "(none)"
@@ -108,7 +102,7 @@ def _trend_plain(
         # for a rarely used view); at most 31 days of one event, on the (project, time) index.
         return dict(
             fetchall(
-                f"SELECT date_trunc('hour', \"timestamp\", %s), count(DISTINCT {PERSON_OF_USER}) FROM events "
+                f"SELECT date_trunc('hour', \"timestamp\", %s), count(DISTINCT {person_key()}) FROM events "
                 'WHERE project_id = %s AND event_name = %s AND "timestamp" >= %s AND "timestamp" < %s '
                 "GROUP BY 1",
                 [project.timezone, project.pk, event, lo, hi],
@@ -148,7 +142,7 @@ FROM ev GROUP BY 1, 2
 
 def _breakdown_sql(math: str) -> str:
     measure = "count(DISTINCT user_id)" if math == "users" else "count(*)"
-    return _BREAKDOWN_PG.format(rank=measure, measure=measure, person=PERSON_OF_USER)
+    return _BREAKDOWN_PG.format(rank=measure, measure=measure, person=person_key())
 
 
 def _breakdown_params(
