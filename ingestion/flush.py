@@ -161,9 +161,9 @@ def drain(
         pipe = client.pipeline(transaction=False)
         for shard in order:
             pipe.xlen(buffer.stream_key(shard))
-        backlog = dict(zip(order, pipe.execute(), strict=True))
+        lengths = dict(zip(order, pipe.execute(), strict=True))
         random.shuffle(order)
-        order.sort(key=lambda shard: -backlog[shard])
+        order.sort(key=lambda shard: -lengths[shard])
     held: list[int] = []
     for shard in order:
         if max_shards is not None and len(held) >= max_shards:

@@ -7,10 +7,13 @@ An entry that cannot be decoded is poison: the flush dead-letters it at once.
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
 import redis
 from django.conf import settings
 
+from core.redis import StreamEntry, stream_entries
 from ingestion import buffer, records
 from ingestion.records import Entry
 
@@ -37,14 +40,15 @@ def decode_entry(stream: str, entry_id: bytes, fields: dict) -> Entry:
         raise PoisonEntry(f"undecodable stream entry: {exc}") from exc
 
 
-def read_entries(client: redis.Redis, stream: str, consumer: str, max_events: int) -> list[tuple[bytes, dict]]:
+def read_entries(client: redis.Redis, stream: str, consumer: str, max_events: int) -> list[StreamEntry]:
     """Up to a batch of entries for this consumer: own pending first, then stale ones, then new."""
     count = max(1, max_events // 100)
-    own = client.xreadgroup(buffer.GROUP, consumer, {stream: "0"}, count=count)
+    # redis-py types these replies for RESP2 and RESP3 at once; this client speaks RESP2 (lists).
+    own: Any = client.xreadgroup(buffer.GROUP, consumer, {stream: "0"}, count=count)
     entries = own[0][1] if own else []
     entries = [(entry_id, fields) for entry_id, fields in entries if fields]
     if len(entries) < count:
-        claimed = client.xautoclaim(
+        claimed: Any = client.xautoclaim(
             stream,
             buffer.GROUP,
             consumer,
@@ -57,7 +61,7 @@ def read_entries(client: redis.Redis, stream: str, consumer: str, max_events: in
         if len(claimed) > 2 and claimed[2]:
             client.xack(stream, buffer.GROUP, *claimed[2])
     if len(entries) < count:
-        fresh = client.xreadgroup(buffer.GROUP, consumer, {stream: ">"}, count=count - len(entries))
+        fresh: Any = client.xreadgroup(buffer.GROUP, consumer, {stream: ">"}, count=count - len(entries))
         if fresh:
             entries += fresh[0][1]
-    return entries
+    return stream_entries(entries)

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
+from django.db.backends.utils import CursorWrapper
 from django.utils.timezone import now as django_now
 
 from core.clock import EPOCH_ORDINAL, from_micros
@@ -132,7 +133,7 @@ def _by_minute(received: Iterable[tuple[int, int, int]]) -> dict[tuple[int, int]
     return counts
 
 
-def _count_flushed(cursor, by_minute: dict[tuple[int, int], int]) -> None:
+def _count_flushed(cursor: CursorWrapper, by_minute: dict[tuple[int, int], int]) -> None:
     """Add the rows really inserted to the ledger's ``flushed``."""
     cursor.execute(
         _COUNT_FLUSHED_SQL,
