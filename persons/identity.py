@@ -78,3 +78,10 @@ def project_links(*, project: str) -> str:
     enclosing query, so it plans as the table itself.
     """
     return f"(SELECT distinct_id, person_id FROM {_TABLE} WHERE project_id = {project})"
+
+
+def person_properties_join_duckdb(*, catalog: str, link: str = "d", person: str = "pp") -> str:
+    """DuckDB: after ``person_join_duckdb``, the person row whose ``{person}.properties`` are the
+    identity-merged properties ($set, $set_once, traits) of the event's person; NULL for an id of
+    no person."""
+    return f"LEFT JOIN {catalog}.public.persons_person {person} ON {person}.id = {link}.person_id"

@@ -18,6 +18,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils import timezone
 from rest_framework import serializers
 
+from analytics.query.filters import COLUMN_KEYS, NO_FILTERS, FilterError, Filters, filters_parse, filters_parse_json
+from analytics.query.series import BREAKDOWN_LIMIT, BREAKDOWN_TYPES
 from core import days as daysmod
 from projects.models import Project
 from reporting.queries.common import event_is_known, property_is_known, unknown_events
@@ -73,6 +75,31 @@ class _RangeInput(serializers.Serializer):
         return attrs
 
 
+class FiltersField(serializers.Field):
+    """``filters``: a JSON list (POST) or URL-encoded JSON (GET), checked by the filter contract."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("default", NO_FILTERS)
+        kwargs.setdefault(
+            "help_text",
+            'Filters, AND-ed: [{"type": "event", "key": "plan", "operator": "exact", '
+            '"value": "pro"}, {"any": [...]}]; see the README.',
+        )
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> Filters:
+        try:
+            if isinstance(data, str):
+                return filters_parse_json(data, path=self.field_name)
+            return filters_parse(data, path=self.field_name)
+        except FilterError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
 def _check_event(project: Project, event: str, field: str = "event") -> None:
     if not event_is_known(project=project, event=event):
         raise serializers.ValidationError({field: f"unknown event {event!r} in this project."})
@@ -80,29 +107,45 @@ def _check_event(project: Project, event: str, field: str = "event") -> None:
 
 class ActiveUsersInput(_RangeInput):
     interval = serializers.ChoiceField(choices=["day", "week", "month"], default="day")
+    filters = FiltersField()
 
 
 class TopEventsInput(_RangeInput):
     limit = serializers.IntegerField(min_value=1, max_value=100, default=10)
+    filters = FiltersField()
 
 
 class TrendsInput(_RangeInput):
     event = serializers.CharField(max_length=200)
     interval = serializers.ChoiceField(choices=["hour", "day", "week", "month"], default="day")
     math = serializers.ChoiceField(choices=["total", "users"], default="total")
-    breakdown = serializers.CharField(max_length=200, required=False, help_text="A top-level property key.")
+    breakdown = serializers.CharField(
+        max_length=200, required=False, help_text="A top-level property key (or a column, see breakdown_type)."
+    )
+    breakdown_type = serializers.ChoiceField(choices=list(BREAKDOWN_TYPES), default="event")
+    breakdown_limit = serializers.IntegerField(min_value=1, max_value=100, default=BREAKDOWN_LIMIT)
+    filters = FiltersField()
 
     def _max_days(self, attrs: dict) -> int:
         if attrs.get("interval") == "hour":
             return MAX_HOURLY_DAYS
-        return MAX_RAW_DAYS if attrs.get("breakdown") else MAX_ROLLUP_DAYS
+        return MAX_RAW_DAYS if attrs.get("breakdown") or attrs.get("filters") else MAX_ROLLUP_DAYS
 
     def validate(self, attrs: dict) -> dict:
         attrs = super().validate(attrs)
         project = self.context["project"]
         _check_event(project, attrs["event"])
         key = attrs.get("breakdown")
-        if key and not property_is_known(project=project, event=attrs["event"], key=key):
+        if key and attrs["breakdown_type"] == "column" and key not in COLUMN_KEYS:
+            raise serializers.ValidationError(
+                {"breakdown": f"unknown column {key!r}; use one of {', '.join(COLUMN_KEYS)}."}
+            )
+        # Person properties have no per-event statistics to check a key against.
+        if (
+            key
+            and attrs["breakdown_type"] == "event"
+            and not property_is_known(project=project, event=attrs["event"], key=key)
+        ):
             raise serializers.ValidationError({"breakdown": f"unknown property {key!r} for event {attrs['event']!r}."})
         return attrs
 

@@ -27,7 +27,11 @@ class ActiveUsersView(ProjectAPIView):
         """Distinct active users per day, week (Monday) or month (DAU/WAU/MAU)."""
         p = self.validated(s.ActiveUsersInput, request.query_params)
         results = active_users.active_users_series(
-            project=self.project, date_from=p["date_from"], date_to=p["date_to"], interval=p["interval"]
+            project=self.project,
+            date_from=p["date_from"],
+            date_to=p["date_to"],
+            interval=p["interval"],
+            filters=p["filters"],
         )
         return self.answer(s.ActiveUsersOutput, {"results": results})
 
@@ -38,7 +42,7 @@ class TopEventsView(ProjectAPIView):
         """The most frequent events in the range, with their distinct users."""
         p = self.validated(s.TopEventsInput, request.query_params)
         results = top_events.top_events_list(
-            project=self.project, date_from=p["date_from"], date_to=p["date_to"], limit=p["limit"]
+            project=self.project, date_from=p["date_from"], date_to=p["date_to"], limit=p["limit"], filters=p["filters"]
         )
         return self.answer(s.TopEventsOutput, {"results": results})
 
@@ -56,6 +60,9 @@ class TrendsView(ProjectAPIView):
             interval=p["interval"],
             math=p["math"],
             breakdown=p.get("breakdown"),
+            breakdown_type=p["breakdown_type"],
+            breakdown_limit=p["breakdown_limit"],
+            filters=p["filters"],
         )
         return self.answer(s.TrendsOutput, {"series": series})
 

@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import datetime as dt
 
+from analytics.query.filters import NO_FILTERS, Filters
+from analytics.query.series import series_counts
+from analytics.query.source import EventScope
 from projects.models import Project
-from reporting.queries.common import bitmap_rows, buckets, distinct_by_bucket, fetchall
+from reporting.queries.common import bitmap_rows, buckets, distinct_by_bucket, fetchall, project_tz
 
 
-def active_users_series(*, project: Project, date_from: dt.date, date_to: dt.date, interval: str) -> list[dict]:
-    """Distinct active users per day/week/month (a week or month is cut to the requested range)."""
-    if interval == "day":
+def active_users_series(
+    *, project: Project, date_from: dt.date, date_to: dt.date, interval: str, filters: Filters = NO_FILTERS
+) -> list[dict]:
+    """Distinct active users per day/week/month (a week or month is cut to the requested range).
+
+    Unfiltered from the rollups; filtered, the query layer counts persons over the events."""
+    if filters:
+        scope = EventScope(project.pk, project_tz(project), date_from, date_to, filters=filters)
+        counts = {b: n for b, _, n in series_counts(scope, math="users", interval=interval)}
+    elif interval == "day":
         # DAU needs no union: the per-day popcount is stored beside the bitmap.
         counts = dict(
             fetchall(

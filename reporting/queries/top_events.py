@@ -7,11 +7,22 @@ import datetime as dt
 from collections import defaultdict
 
 from analytics.bitmaps import bitmap_to_int
+from analytics.query.filters import NO_FILTERS, Filters
+from analytics.query.series import top_events_counts
+from analytics.query.source import EventScope
 from projects.models import Project
-from reporting.queries.common import fetchall
+from reporting.queries.common import fetchall, project_tz
 
 
-def top_events_list(*, project: Project, date_from: dt.date, date_to: dt.date, limit: int) -> list[dict]:
+def top_events_list(
+    *, project: Project, date_from: dt.date, date_to: dt.date, limit: int, filters: Filters = NO_FILTERS
+) -> list[dict]:
+    if filters:
+        scope = EventScope(project.pk, project_tz(project), date_from, date_to, filters=filters)
+        return [
+            {"event": name, "count": count, "users": users}
+            for name, count, users in top_events_counts(scope, limit=limit)
+        ]
     rows = fetchall(
         """
         WITH top AS (

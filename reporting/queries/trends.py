@@ -17,13 +17,14 @@ import zoneinfo
 from collections import defaultdict
 from typing import Any
 
+from analytics.query.filters import NO_FILTERS, Filters
+from analytics.query.series import NONE_LABEL, OTHER_LABEL, Breakdown, series_counts
+from analytics.query.source import EventScope
 from core import days as daysmod
 from persons.identity import person_key
 from projects.models import Project
 from reporting.queries.common import bitmap_rows, buckets, distinct_by_bucket, fetchall, project_tz
 
-OTHER_LABEL = "other"
-NONE_LABEL = "(none)"
 BREAKDOWN_TOP = 10
 
 
@@ -55,13 +56,22 @@ def trends_series(
     interval: str,
     math: str,
     breakdown: str | None = None,
+    breakdown_type: str = "event",
+    breakdown_limit: int = BREAKDOWN_TOP,
+    filters: Filters = NO_FILTERS,
 ) -> list[dict]:
     tz = project_tz(project)
     series_buckets: list = (
         _hour_buckets(date_from, date_to, tz) if interval == "hour" else buckets(date_from, date_to, interval)
     )
     values: dict[str, dict] | None
-    if not breakdown:
+    if filters or breakdown_type != "event" or breakdown_limit != BREAKDOWN_TOP:
+        # Only the query layer reads events with filters, person properties or another top-N.
+        query = EventScope(project.pk, tz, date_from, date_to, events=(event,), filters=filters)
+        split = Breakdown(breakdown_type, breakdown, breakdown_limit) if breakdown else None
+        rows = series_counts(query, math=math, interval=interval, breakdown=split)
+        values = _series_values(rows, event, broken_down=split is not None)
+    elif not breakdown:
         values = {
             event: _trend_plain(
                 project=project,
@@ -83,6 +93,22 @@ def trends_series(
         {"label": label, "data": [{"date": _label(b, tz), "value": data.get(b, 0)} for b in series_buckets]}
         for label, data in values.items()
     ]
+
+
+def _series_values(rows: list[tuple], event: str, *, broken_down: bool) -> dict[str, dict]:
+    """The query layer's rows as series: the event's own without a breakdown (zeros when no event
+    matched), one per value with one, ordered as the rollup path orders them."""
+    series: dict[str, dict] = defaultdict(dict)
+    if not broken_down:
+        series[event] = {}
+    for bucket, label, value in rows:
+        series[event if label is None else label][bucket] = value
+    return dict(sorted(series.items(), key=_series_order))
+
+
+def _series_order(item: tuple[str, dict]) -> tuple:
+    label, data = item
+    return (label == OTHER_LABEL, -sum(data.values()), label)
 
 
 def _trend_plain(
@@ -170,11 +196,7 @@ def assemble_breakdown(rows: list[tuple], interval: str, tz: zoneinfo.ZoneInfo) 
         key = bucket if interval == "hour" else bucket.astimezone(tz).date()
         series[label][key] = value
 
-    def order(item: tuple[str, dict]) -> tuple:
-        label, data = item
-        return (label == OTHER_LABEL, -sum(data.values()), label)
-
-    return dict(sorted(series.items(), key=order))
+    return dict(sorted(series.items(), key=_series_order))
 
 
 def _trend_breakdown_rollup(
@@ -219,11 +241,7 @@ def _trend_breakdown_rollup(
         label = (NONE_LABEL if value is None else value) if value in top else OTHER_LABEL
         series[label][daysmod.period_start(day, interval)] += n
 
-    def order(item: tuple[str, dict]) -> tuple:
-        label, data = item
-        return (label == OTHER_LABEL, -sum(data.values()), label)
-
-    return {label: dict(data) for label, data in sorted(series.items(), key=order)}
+    return {label: dict(data) for label, data in sorted(series.items(), key=_series_order)}
 
 
 def _trend_breakdown_pg(

@@ -1,0 +1,93 @@
+"""Counts over the query layer's events: per bucket, per breakdown value, total or distinct persons.
+
+One compiler for what trends, active users and top events ask once a filter (or a breakdown the
+rollups do not hold) is involved. Breakdown values rank as the rollup path ranks them: by the
+measure, ties by value (code-point order, NULL last); the top ``limit`` are kept, the rest is
+"other", and events without the key are "(none)" when that ranks among the top.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from analytics.query.filters import COLUMN_KEYS
+from analytics.query.predicates import json_path
+from analytics.query.source import PERSON_PROPERTIES, EventScope, events_relation, query_rows
+
+OTHER_LABEL = "other"
+NONE_LABEL = "(none)"
+BREAKDOWN_TYPES = ("event", "person", "column")
+BREAKDOWN_LIMIT = 10
+MEASURES = {"total": "count(*)", "users": "count(DISTINCT person)"}
+_UNITS = {"day": "day", "week": "week", "month": "month"}  # also the allow-list of what enters SQL
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    type: str  # event | person | column
+    key: str
+    limit: int = BREAKDOWN_LIMIT
+
+
+def bucket_sql(interval: str) -> str:
+    """The bucket of ``ts`` in the cursor's time zone: a local date, or for hours epoch seconds."""
+    if interval == "hour":
+        return "epoch(date_trunc('hour', ts))"
+    return f"CAST(date_trunc('{_UNITS[interval]}', ts) AS DATE)"
+
+
+def _value_sql(breakdown: Breakdown, params: list[Any]) -> str:
+    if breakdown.type == "column":
+        return COLUMN_KEYS[breakdown.key]
+    params.append(json_path(breakdown.key))
+    source = "properties" if breakdown.type == "event" else PERSON_PROPERTIES
+    return f"json_extract_string({source}, ?)"
+
+
+def series_counts(
+    scope: EventScope, *, math: str, interval: str, breakdown: Breakdown | None = None
+) -> list[tuple[dt.date | dt.datetime, str | None, int]]:
+    """Rows ``(bucket, label, value)``; the label is None without a breakdown."""
+    if breakdown is not None and breakdown.type == "person":
+        scope = EventScope(**{**scope.__dict__, "person_properties": True})
+    relation, params = events_relation(scope)
+    measure = MEASURES[math]
+    bucket = bucket_sql(interval)
+    if breakdown is None:
+        rows = query_rows(
+            f"WITH ev AS ({relation}) SELECT {bucket}, NULL, {measure} FROM ev GROUP BY 1", params, tz=scope.tz
+        )
+    else:
+        value = _value_sql(breakdown, params)
+        params.extend([breakdown.limit, NONE_LABEL, OTHER_LABEL, OTHER_LABEL])
+        rows = query_rows(
+            f"""
+            WITH ev AS ({relation}),
+            b AS (SELECT {bucket} AS b, {value} AS v, person FROM ev),
+            top AS (SELECT v FROM b GROUP BY v ORDER BY {measure} DESC, v NULLS LAST LIMIT ?)
+            SELECT b, CASE WHEN v IS NULL AND EXISTS (SELECT 1 FROM top WHERE top.v IS NULL) THEN ?
+                           WHEN v IS NULL THEN ?
+                           WHEN v IN (SELECT v FROM top WHERE v IS NOT NULL) THEN v
+                           ELSE ? END,
+                   {measure}
+            FROM b GROUP BY 1, 2
+            """,
+            params,
+            tz=scope.tz,
+        )
+    if interval == "hour":
+        return [(dt.datetime.fromtimestamp(b, tz=scope.tz), label, n) for b, label, n in rows]
+    return rows
+
+
+def top_events_counts(scope: EventScope, *, limit: int) -> list[tuple[str, int, int]]:
+    """``(event, count, persons)`` of the most frequent events, ties by name."""
+    relation, params = events_relation(scope)
+    return query_rows(
+        f"WITH ev AS ({relation}) SELECT event_name, count(*), count(DISTINCT person) FROM ev "
+        "GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ?",
+        [*params, limit],
+        tz=scope.tz,
+    )
