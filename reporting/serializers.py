@@ -19,6 +19,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from analytics.query.filters import COLUMN_KEYS, NO_FILTERS, FilterError, Filters, filters_parse, filters_parse_json
+from analytics.query.funnels import FunnelStepSpec
 from analytics.query.series import BREAKDOWN_LIMIT, BREAKDOWN_TYPES
 from core import days as daysmod
 from projects.models import Project
@@ -150,20 +151,45 @@ class TrendsInput(_RangeInput):
         return attrs
 
 
+class FunnelStepField(serializers.Field):
+    """A step: an event name, or ``{"event": name, "filters": [...]}`` (filters on that step only)."""
+
+    def to_internal_value(self, data: Any) -> FunnelStepSpec:
+        if isinstance(data, str):
+            data = {"event": data}
+        if not isinstance(data, dict) or not isinstance(data.get("event"), str) or not data["event"]:
+            raise serializers.ValidationError('a step is an event name or {"event": name, "filters": [...]}.')
+        if len(data["event"]) > 200:
+            raise serializers.ValidationError("an event name has at most 200 characters.")
+        extra = set(data) - {"event", "filters"}
+        if extra:
+            raise serializers.ValidationError(f"unknown key(s) {sorted(extra)}; a step has event and filters.")
+        try:
+            filters = filters_parse(data.get("filters"), path="filters")
+        except FilterError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+        return FunnelStepSpec(data["event"], filters)
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
 class FunnelInput(_RangeInput):
     max_days = MAX_RAW_DAYS
     steps = serializers.ListField(
-        child=serializers.CharField(max_length=200),
+        child=FunnelStepField(),
         min_length=2,
         max_length=10,
-        help_text="Event names, in order.",
+        help_text='Event names, in order; a step may be {"event": name, "filters": [...]}.',
     )
     window_hours = serializers.IntegerField(min_value=1, max_value=24 * 90, default=24)
+    filters = FiltersField()
 
-    def validate_steps(self, steps: list[str]) -> list[str]:
-        if len(set(steps)) != len(steps):
+    def validate_steps(self, steps: list[FunnelStepSpec]) -> list[FunnelStepSpec]:
+        names = [step.event for step in steps]
+        if len(set(names)) != len(names):
             raise serializers.ValidationError("steps must be distinct events.")
-        unknown = unknown_events(project=self.context["project"], events=steps)
+        unknown = unknown_events(project=self.context["project"], events=names)
         if unknown:
             raise serializers.ValidationError(f"unknown event(s) in this project: {', '.join(unknown)}.")
         return steps

@@ -78,6 +78,7 @@ class FunnelsView(ProjectAPIView):
             date_from=p["date_from"],
             date_to=p["date_to"],
             window_hours=p["window_hours"],
+            filters=p["filters"],
         )
         return self.answer(s.FunnelOutput, {"results": results})
 

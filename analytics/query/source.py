@@ -53,8 +53,9 @@ def events_relation(scope: EventScope) -> tuple[str, list[Any]]:
     params: list[Any] = [scope.project_id, lo, hi]
     names = ""
     if scope.events:
-        names = f" AND e.event_name IN ({', '.join('?' * len(scope.events))})"
-        params.extend(scope.events)
+        # Literals, not parameters: DuckDB pushes a literal IN list down to PostgreSQL (and so
+        # the (project, timestamp, event_name) index), a list of parameters it does not.
+        names = f" AND e.event_name IN ({', '.join(sql_string(name) for name in scope.events)})"
     params.extend(predicate.params)
     joins = person_join_duckdb(catalog=ATTACHED_AS, events="e", link="d")
     person_columns = ""
@@ -69,6 +70,11 @@ def events_relation(scope: EventScope) -> tuple[str, list[Any]]:
         f'WHERE e.project_id = ? AND e."timestamp" >= ? AND e."timestamp" < ?{names} AND ({predicate.sql})'
     )
     return sql, params
+
+
+def sql_string(value: str) -> str:
+    """A SQL string literal (for the few values that must be literals to reach PostgreSQL)."""
+    return "'" + value.replace("'", "''") + "'"
 
 
 def query_rows(sql: str, params: list[Any], *, tz: zoneinfo.ZoneInfo) -> list[tuple]:

@@ -117,20 +117,23 @@ def trends(events, tz, event, first, last, interval, math, breakdown=None) -> li
 
 
 def funnel(events, tz, steps, first, last, window_hours) -> list[int]:
-    """Per user: is there a step-1 occurrence followed, in order, by steps 2..k within the window?"""
+    """Per user: is there a step-1 occurrence followed, in order, by steps 2..k within the window?
+
+    A step is an event name, or a function of an event saying whether it is that step."""
     window = dt.timedelta(hours=window_hours)
+    matchers = [step if callable(step) else (lambda e, name=step: e.event_name == name) for step in steps]
     by_user = defaultdict(list)
     for e in in_range(events, tz, first, last):
-        if e.event_name in steps:
+        if any(match(e) for match in matchers):
             by_user[e.user_id].append(e)
     reached = [0] * len(steps)
     for evs in by_user.values():
         evs.sort(key=lambda e: e.timestamp)
         best = 0
-        for start in (e for e in evs if e.event_name == steps[0]):
+        for start in (e for e in evs if matchers[0](e)):
             depth, t = 1, start.timestamp
-            for step in steps[1:]:
-                nxt = [e.timestamp for e in evs if e.event_name == step and t <= e.timestamp]
+            for match in matchers[1:]:
+                nxt = [e.timestamp for e in evs if match(e) and t <= e.timestamp]
                 if not nxt or min(nxt) > start.timestamp + window:
                     break
                 depth, t = depth + 1, min(nxt)

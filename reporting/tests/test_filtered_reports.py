@@ -44,9 +44,7 @@ def tenant(request, dataset):
 
 def _kept(tenant, raw: list) -> list:
     filters = filters_parse(raw)
-    rows = [{"event_name": e.event_name, "source": e.source, "user_id": e.user_id, "session_id": e.session_id,
-             "properties": e.properties} for e in tenant.events]  # fmt: skip
-    return [e for e, row in zip(tenant.events, rows, strict=True) if row_matches(filters, row, None, tenant.tz)]
+    return [e for e in tenant.events if row_matches(filters, _row(e), None, tenant.tz)]
 
 
 @pytest.mark.parametrize("name", list(FILTERS))
@@ -87,6 +85,33 @@ def test_trends_filtered(tenant, name, event, interval, math, breakdown):
     assert body["series"] == expected
 
 
+def _row(e) -> dict:
+    return {"event_name": e.event_name, "source": e.source, "user_id": e.user_id, "session_id": e.session_id,
+            "properties": e.properties}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ["ios, path set", "no such key", None])
+def test_funnel_with_global_and_step_filters(tenant, name):
+    raw = FILTERS[name] if name else []
+    plan_a = [{"type": "event", "key": "plan", "operator": "is_not", "value": ["b", "c"]}]
+    steps = ["pageview", {"event": "signup", "filters": plan_a}, "purchase"]
+    response = tenant.client().post(
+        tenant.url("funnels"),
+        {"steps": steps, "from": FROM.isoformat(), "to": TO.isoformat(), "window_hours": 48, "filters": raw},
+        format="json",
+    )
+    assert response.status_code == 200, response.content
+    step_filters = filters_parse(plan_a)
+    matchers = [
+        "pageview",
+        lambda e: e.event_name == "signup" and row_matches(step_filters, _row(e), None, tenant.tz),
+        "purchase",
+    ]
+    expected = oracle.funnel(_kept(tenant, raw), tenant.tz, matchers, FROM, TO, 48)
+    assert [r["users"] for r in response.json()["results"]] == expected
+    assert [r["event"] for r in response.json()["results"]] == ["pageview", "signup", "purchase"]
+
+
 def test_unfiltered_and_empty_filters_agree(tenant):
     params = {"event": "pageview", "from": FROM, "to": TO, "math": "users", "breakdown": "path"}
     assert _get(tenant, "trends", **params)["series"] == _get(tenant, "trends", **params, filters="[]")["series"]
@@ -102,10 +127,15 @@ def test_unfiltered_and_empty_filters_agree(tenant):
          "filters[0]: unknown cohort 1"),
         ("trends", {"event": "pageview", "breakdown": "browser", "breakdown_type": "column"},
          "unknown column 'browser'"),
+        ("funnels", {"steps": ["pageview", {"event": "signup", "filters": [{"type": "x"}]}]},
+         "filters[0]: unknown type 'x'"),
     ],
 )  # fmt: skip
 def test_bad_filters_are_400_naming_the_filter(dataset, path, params, says):
     tenant = dataset.ny
-    response = tenant.client().get(tenant.url(path), params)
+    if path == "funnels":
+        response = tenant.client().post(tenant.url(path), params, format="json")
+    else:
+        response = tenant.client().get(tenant.url(path), params)
     assert response.status_code == 400, response.content
     assert says in json.dumps(response.json())
