@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from django.db import connection, transaction
+from django.db.backends.utils import CursorWrapper
 from psycopg import sql
 
 from analytics.registry import UserData, tables_with
@@ -154,7 +155,9 @@ def user_erase(
     return result
 
 
-def _erase_ids(cur, project: Project, ids: list[str], result: ErasureResult, progress: Progress) -> set[dt.date]:
+def _erase_ids(
+    cur: CursorWrapper, project: Project, ids: list[str], result: ErasureResult, progress: Progress
+) -> set[dt.date]:
     """The ids' raw events, their rollup rows, and the rebuild of their days; returns the UTC days."""
     utc_days = _erase_events(cur, project, ids, result, progress)
     _erase_user_rollups(cur, project, ids, result)
@@ -169,7 +172,9 @@ def _erase_ids(cur, project: Project, ids: list[str], result: ErasureResult, pro
     return utc_days
 
 
-def _erase_events(cur, project: Project, ids: Collection[str], result: ErasureResult, progress: Progress) -> set:
+def _erase_events(
+    cur: CursorWrapper, project: Project, ids: Collection[str], result: ErasureResult, progress: Progress
+) -> set:
     """Delete (or count) the ids' raw events in every partition; returns the UTC days they were on."""
     partitions = list_partitions()
     template = _COUNT_EVENTS if result.dry_run else _DELETE_EVENTS
@@ -186,7 +191,7 @@ def _erase_events(cur, project: Project, ids: Collection[str], result: ErasureRe
     return utc_days
 
 
-def _erase_user_rollups(cur, project: Project, ids: list[str], result: ErasureResult) -> None:
+def _erase_user_rollups(cur: CursorWrapper, project: Project, ids: list[str], result: ErasureResult) -> None:
     """Every registry table holding the ids' user keys: rows deleted, bits cleared, the dictionary last."""
     cur.execute(
         "SELECT user_key FROM analytics_user WHERE project_id = %s AND user_id = ANY(%s) ORDER BY 1", [project.pk, ids]

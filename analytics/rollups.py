@@ -35,8 +35,10 @@ import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection, transaction
+from django.db.backends.utils import CursorWrapper
 from django.utils import timezone
 from psycopg import sql
 
@@ -120,12 +122,12 @@ WHERE s.user_key = m.own_key AND m.person_key <> m.own_key
 
 # Every per-day table of the registry, so a table added there is also emptied before its day is
 # inserted again (a table this missed would count the day twice after each rebuild).
-_DELETE_DAY = [
+_DELETE_DAY: list[sql.Composable] = [
     sql.SQL("DELETE FROM {} WHERE project_id = %(p)s AND day = %(day)s").format(table.identifier)
     for table in PER_DAY_TABLES
 ]
 
-_INSERT_DAY = [
+_INSERT_DAY: list[str] = [
     """
     INSERT INTO analytics_user_day (project_id, day, user_key, events, first_at, last_at)
     SELECT %(p)s, %(day)s, user_key, count(*), min(ts), max(ts) FROM rollup_stage GROUP BY user_key
@@ -174,10 +176,10 @@ _INSERT_DAY = [
 ]
 
 
-def _rebuild_local_day(cur, *, project_id: int, tz_name: str, day: dt.date) -> None:
+def _rebuild_local_day(cur: CursorWrapper, *, project_id: int, tz_name: str, day: dt.date) -> None:
     tz = daysmod.zone(tz_name)
     lo, hi = daysmod.local_day_bounds(day, tz)
-    params = {
+    params: dict[str, Any] = {
         "p": project_id,
         "day": day,
         "lo": lo,
@@ -246,7 +248,7 @@ def _project_timezones(project_ids: Iterable[int]) -> dict[int, str]:
     return dict(Project.objects.filter(pk__in=set(project_ids)).values_list("pk", "timezone"))
 
 
-def _claim_chunk(cur, *, chunk: int) -> list[tuple[int, dt.date]]:
+def _claim_chunk(cur: CursorWrapper, *, chunk: int) -> list[tuple[int, dt.date]]:
     """Lock the markers of up to ``chunk`` days of one project, delete them, return the days.
 
     One project per chunk keeps a transaction's locks on one project; SKIP LOCKED lets a second

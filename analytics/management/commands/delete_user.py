@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.management.base import CommandParser
 
 from analytics.erasure import user_erase
@@ -22,7 +24,7 @@ class Command(ProjectCommand):
             "--no-flush", action="store_true", help="Do not store buffered events first (they may hold this user's)"
         )
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         project = self.project_or_usage_error(options["project"])
         dry_run = options["dry_run"]
         if not dry_run and not options["no_flush"]:
