@@ -191,7 +191,8 @@ def _rebuild_local_day(cur: CursorWrapper, *, project_id: int, tz_name: str, day
     cur.execute(_UPSERT_USERS, params)
     cur.execute(_STAGE, params)
     cur.execute(_PERSON_KEYS, params)
-    for statement in (*_DELETE_DAY, *_INSERT_DAY):
+    statements: list[str | sql.Composable] = [*_DELETE_DAY, *_INSERT_DAY]
+    for statement in statements:
         cur.execute(statement, params)
     cur.execute("SELECT event_name, array_agg(DISTINCT user_key) FROM rollup_stage GROUP BY event_name")
     per_event = cur.fetchall()
