@@ -20,6 +20,7 @@ from rest_framework import serializers
 
 from analytics.query.filters import COLUMN_KEYS, NO_FILTERS, FilterError, Filters, filters_parse, filters_parse_json
 from analytics.query.funnels import FunnelStepSpec
+from analytics.query.retention import RetentionEvents
 from analytics.query.series import BREAKDOWN_LIMIT, BREAKDOWN_TYPES
 from core import days as daysmod
 from projects.models import Project
@@ -195,7 +196,30 @@ class FunnelInput(_RangeInput):
         return steps
 
 
-class RetentionInput(serializers.Serializer):
+class _RetentionEventsInput(serializers.Serializer):
+    """What starts a cohort and what counts as a return (any event by default), each with filters."""
+
+    filters = FiltersField()
+    start_event = serializers.CharField(max_length=200, required=False)
+    start_filters = FiltersField(help_text="Filters on the start event only (a JSON list).")
+    return_event = serializers.CharField(max_length=200, required=False)
+    return_filters = FiltersField(help_text="Filters on the return event only (a JSON list).")
+
+    def validate(self, attrs: dict) -> dict:
+        attrs = super().validate(attrs)
+        for field in ("start_event", "return_event"):
+            if attrs.get(field):
+                _check_event(self.context["project"], attrs[field], field)
+        attrs["spec"] = RetentionEvents(
+            start_event=attrs.pop("start_event", None),
+            start_filters=attrs.pop("start_filters"),
+            return_event=attrs.pop("return_event", None),
+            return_filters=attrs.pop("return_filters"),
+        )
+        return attrs
+
+
+class RetentionInput(_RetentionEventsInput):
     start_date = _date_field()
     windows = serializers.IntegerField(min_value=1, max_value=104, default=3)
     period = serializers.ChoiceField(choices=["day", "week"], default="week")
@@ -203,10 +227,10 @@ class RetentionInput(serializers.Serializer):
     def validate(self, attrs: dict) -> dict:
         if attrs["period"] == "day" and attrs["windows"] > 90:
             raise serializers.ValidationError({"windows": "at most 90 daily windows."})
-        return attrs
+        return super().validate(attrs)
 
 
-class RetentionCohortsInput(_RangeInput):
+class RetentionCohortsInput(_RetentionEventsInput, _RangeInput):
     max_days = 366
     period = serializers.ChoiceField(choices=["day", "week"], default="week")
 

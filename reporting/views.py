@@ -89,7 +89,12 @@ class RetentionView(ProjectAPIView):
         """Of the users first seen in the period beginning at start_date, who came back later."""
         p = self.validated(s.RetentionInput, request.query_params)
         cohort = retention.retention_get(
-            project=self.project, start_date=p["start_date"], windows=p["windows"], period=p["period"]
+            project=self.project,
+            start_date=p["start_date"],
+            windows=p["windows"],
+            period=p["period"],
+            filters=p["filters"],
+            spec=p["spec"],
         )
         return self.answer(s.RetentionOutput, cohort)
 
@@ -100,7 +105,12 @@ class RetentionCohortsView(ProjectAPIView):
         """The cohort triangle: a cohort per period from `from`, each followed up to `to`."""
         p = self.validated(s.RetentionCohortsInput, request.query_params)
         cohorts = retention.retention_cohorts(
-            project=self.project, date_from=p["date_from"], date_to=p["date_to"], period=p["period"]
+            project=self.project,
+            date_from=p["date_from"],
+            date_to=p["date_to"],
+            period=p["period"],
+            filters=p["filters"],
+            spec=p["spec"],
         )
         return self.answer(s.RetentionCohortsOutput, {"period": p["period"], "results": cohorts})
 

@@ -7,6 +7,9 @@ import datetime as dt
 from collections import defaultdict
 
 from analytics.bitmaps import bitmap_to_int, int_from_keys
+from analytics.query.filters import NO_FILTERS, Filters
+from analytics.query.retention import ANY_EVENTS, RetentionEvents, retention_counts
+from analytics.query.source import EventScope
 from core import days as daysmod
 from persons.identity import project_links
 from projects.models import Project
@@ -35,60 +38,119 @@ SELECT DISTINCT person_key, person_first FROM linked WHERE person_first >= %(lo)
 
 
 def _retention_table(
-    *, project: Project, cohort_starts: list[dt.date], periods: int, period: str, last_day: dt.date
+    *,
+    project: Project,
+    cohort_starts: list[dt.date],
+    periods: int,
+    period: str,
+    last_day: dt.date,
+    filters: Filters = NO_FILTERS,
+    spec: RetentionEvents = ANY_EVENTS,
 ) -> list[dict]:
-    """Cohorts by first-seen period and their retention, from two queries.
+    """Cohorts by first-seen period and their retention.
 
-    Cohort membership comes from ``analytics_user.first_seen`` (first event ever, converted to
-    the project's local day); activity per period is the OR of its day bitmaps, so
-    ``retained = popcount(cohort & active)``.
+    Unfiltered, from two queries: cohort membership from ``analytics_user.first_seen`` (first event
+    ever, converted to the project's local day), activity per period as the OR of its day bitmaps,
+    so ``retained = popcount(cohort & active)``. With filters or start/return events, the query
+    layer counts the same table over the events.
     """
-    tz = project_tz(project)
-    step = dt.timedelta(days=_period_days(period))
-    first, end = cohort_starts[0], cohort_starts[-1] + step
-    lo, hi = daysmod.local_range_bounds(first, end - dt.timedelta(days=1), tz)
-    keys_by_cohort: dict[int, list[int]] = defaultdict(list)
-    for user_key, first_seen in fetchall(_COHORT_MEMBERS, {"p": project.pk, "lo": lo, "hi": hi}):
-        index = (daysmod.local_date(first_seen, tz) - first).days // step.days
-        keys_by_cohort[index].append(user_key)
-    active_by_period: dict[int, int] = defaultdict(int)
-    for day, users in bitmap_rows(project=project, event="", first=first, last=last_day):
-        active_by_period[(day - first).days // step.days] |= bitmap_to_int(users)
+    step_days = _period_days(period)
+    if filters or not spec.is_default:
+        scope = EventScope(project.pk, project_tz(project), cohort_starts[0], last_day, filters=filters)
+        sizes, retained = retention_counts(
+            scope, spec=spec, cohort_starts=cohort_starts, step_days=step_days, last_day=last_day
+        )
+    else:
+        sizes, retained = _bitmap_counts(project=project, cohort_starts=cohort_starts, step_days=step_days,
+                                         periods=periods, last_day=last_day)  # fmt: skip
+    step = dt.timedelta(days=step_days)
     out = []
     for index, start in enumerate(cohort_starts):
-        cohort = int_from_keys(keys_by_cohort.get(index, []))
-        size = cohort.bit_count()
-        retention = []
+        size = sizes.get(index, 0)
+        rows = []
         for k in range(periods + 1):
             period_start = start + k * step
             if period_start > last_day:
                 break
-            retained = (cohort & active_by_period.get(index + k, 0)).bit_count()
-            retention.append(
+            kept = retained.get((index, k), 0)
+            rows.append(
                 {
                     "period": k,
                     "start": period_start,
-                    "retained_users": retained,
-                    "retention_rate": round(100.0 * retained / size, 2) if size else 0.0,
+                    "retained_users": kept,
+                    "retention_rate": round(100.0 * kept / size, 2) if size else 0.0,
                 }
             )
-        out.append({"start_date": start, "cohort_size": size, "retention": retention})
+        out.append({"start_date": start, "cohort_size": size, "retention": rows})
     return out
 
 
-def retention_get(*, project: Project, start_date: dt.date, windows: int, period: str) -> dict:
+def _bitmap_counts(
+    *, project: Project, cohort_starts: list[dt.date], step_days: int, periods: int, last_day: dt.date
+) -> tuple[dict[int, int], dict[tuple[int, int], int]]:
+    tz = project_tz(project)
+    first, end = cohort_starts[0], cohort_starts[-1] + dt.timedelta(days=step_days)
+    lo, hi = daysmod.local_range_bounds(first, end - dt.timedelta(days=1), tz)
+    keys_by_cohort: dict[int, list[int]] = defaultdict(list)
+    for user_key, first_seen in fetchall(_COHORT_MEMBERS, {"p": project.pk, "lo": lo, "hi": hi}):
+        index = (daysmod.local_date(first_seen, tz) - first).days // step_days
+        keys_by_cohort[index].append(user_key)
+    active_by_period: dict[int, int] = defaultdict(int)
+    for day, users in bitmap_rows(project=project, event="", first=first, last=last_day):
+        active_by_period[(day - first).days // step_days] |= bitmap_to_int(users)
+    sizes: dict[int, int] = {}
+    retained: dict[tuple[int, int], int] = {}
+    for index in range(len(cohort_starts)):
+        cohort = int_from_keys(keys_by_cohort.get(index, []))
+        sizes[index] = cohort.bit_count()
+        for k in range(periods + 1):
+            retained[(index, k)] = (cohort & active_by_period.get(index + k, 0)).bit_count()
+    return sizes, retained
+
+
+def retention_get(
+    *,
+    project: Project,
+    start_date: dt.date,
+    windows: int,
+    period: str,
+    filters: Filters = NO_FILTERS,
+    spec: RetentionEvents = ANY_EVENTS,
+) -> dict:
     step = dt.timedelta(days=_period_days(period))
     last_day = start_date + step * (windows + 1) - dt.timedelta(days=1)
     return _retention_table(
-        project=project, cohort_starts=[start_date], periods=windows, period=period, last_day=last_day
+        project=project,
+        cohort_starts=[start_date],
+        periods=windows,
+        period=period,
+        last_day=last_day,
+        filters=filters,
+        spec=spec,
     )[0]
 
 
-def retention_cohorts(*, project: Project, date_from: dt.date, date_to: dt.date, period: str) -> list[dict]:
+def retention_cohorts(
+    *,
+    project: Project,
+    date_from: dt.date,
+    date_to: dt.date,
+    period: str,
+    filters: Filters = NO_FILTERS,
+    spec: RetentionEvents = ANY_EVENTS,
+) -> list[dict]:
     """The cohort triangle: one cohort per period starting at ``date_from``, periods up to ``date_to``."""
     step = dt.timedelta(days=_period_days(period))
     starts, current = [], date_from
     while current <= date_to:
         starts.append(current)
         current += step
-    return _retention_table(project=project, cohort_starts=starts, periods=len(starts), period=period, last_day=date_to)
+    return _retention_table(
+        project=project,
+        cohort_starts=starts,
+        periods=len(starts),
+        period=period,
+        last_day=date_to,
+        filters=filters,
+        spec=spec,
+    )

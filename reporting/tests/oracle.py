@@ -152,12 +152,16 @@ def first_seen_day(events, tz) -> dict[str, dt.date]:
     return out
 
 
-def cohort_table(events, tz, starts: list[dt.date], periods: int, period: str, last_day: dt.date) -> list[dict]:
+def cohort_table(
+    events, tz, starts: list[dt.date], periods: int, period: str, last_day: dt.date, start=None, returns=None
+) -> list[dict]:
+    """``start``/``returns``: functions of an event saying whether it starts a cohort / is a return."""
     step = 7 if period == "week" else 1
-    first = first_seen_day(events, tz)
+    first = first_seen_day([e for e in events if start is None or start(e)], tz)
     active = defaultdict(set)
     for e in events:
-        active[local_day(e, tz)].add(e.user_id)
+        if returns is None or returns(e):
+            active[local_day(e, tz)].add(e.user_id)
     out = []
     for start in starts:
         cohort = {u for u, d in first.items() if start <= d < start + dt.timedelta(days=step)}

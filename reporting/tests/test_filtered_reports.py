@@ -112,6 +112,34 @@ def test_funnel_with_global_and_step_filters(tenant, name):
     assert [r["event"] for r in response.json()["results"]] == ["pageview", "signup", "purchase"]
 
 
+@pytest.mark.parametrize("name", ["ios, path set", None])
+@pytest.mark.parametrize("events", ["signup then purchase", "any then plan a"])
+def test_retention_cohorts_with_start_and_return_events(tenant, name, events):
+    raw = FILTERS[name] if name else []
+    plan_a = [{"type": "event", "key": "plan", "operator": "exact", "value": "a"}]
+    params = {"from": FROM, "to": TO, "period": "week", "filters": json.dumps(raw)}
+    if events == "signup then purchase":
+        params |= {"start_event": "signup", "return_event": "purchase"}
+        start, returns = (lambda e: e.event_name == "signup"), (lambda e: e.event_name == "purchase")
+    else:
+        params |= {"return_filters": json.dumps(plan_a)}
+        kept = filters_parse(plan_a)
+        start, returns = None, (lambda e: row_matches(kept, _row(e), None, tenant.tz))
+    body = _get(tenant, "retention/cohorts", **params)
+    starts = [FROM + dt.timedelta(days=7 * i) for i in range(((TO - FROM).days // 7) + 1)]
+    expected = oracle.cohort_table(_kept(tenant, raw), tenant.tz, starts, len(starts), "week", TO, start, returns)
+    assert body["results"] == expected
+
+
+def test_retention_with_a_filter(tenant):
+    raw = FILTERS["docs or n>1"]
+    start = dt.date(2024, 2, 26)
+    body = _get(tenant, "retention", start_date=start, windows=3, period="week", filters=json.dumps(raw))
+    last = start + dt.timedelta(days=7 * 4 - 1)
+    expected = oracle.cohort_table(_kept(tenant, raw), tenant.tz, [start], 3, "week", last)[0]
+    assert {k: body[k] for k in expected} == expected
+
+
 def test_unfiltered_and_empty_filters_agree(tenant):
     params = {"event": "pageview", "from": FROM, "to": TO, "math": "users", "breakdown": "path"}
     assert _get(tenant, "trends", **params)["series"] == _get(tenant, "trends", **params, filters="[]")["series"]
