@@ -291,8 +291,13 @@ class EventsInput(_RangeInput):
         return attrs
 
 
+class LiveInput(serializers.Serializer):
+    filters = FiltersField()
+
+
 class SessionsInput(_RangeInput):
     max_days = MAX_RAW_DAYS
+    filters = FiltersField()
 
 
 # --- Output shapes (documented in the OpenAPI schema) -----------------------------------------

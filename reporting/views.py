@@ -116,10 +116,11 @@ class RetentionCohortsView(ProjectAPIView):
 
 
 class LiveView(ProjectAPIView):
-    @extend_schema(tags=TAG, responses=s.LiveOutput)
+    @extend_schema(tags=TAG, parameters=[s.LiveInput], responses=s.LiveOutput)
     def get(self, request: Request, slug: str) -> Response:
         """Active users in the last 5 minutes, events per minute (15 min), top events (1 h)."""
-        return self.answer(s.LiveOutput, live.live_get(project=self.project, now=timezone.now()))
+        p = self.validated(s.LiveInput, request.query_params)
+        return self.answer(s.LiveOutput, live.live_get(project=self.project, now=timezone.now(), filters=p["filters"]))
 
 
 class UsersView(ProjectAPIView):
@@ -197,5 +198,7 @@ class SessionsView(ProjectAPIView):
     def get(self, request: Request, slug: str) -> Response:
         """Sessions per day (by first event), average duration and events per session."""
         p = self.validated(s.SessionsInput, request.query_params)
-        results = sessions.sessions_series(project=self.project, date_from=p["date_from"], date_to=p["date_to"])
+        results = sessions.sessions_series(
+            project=self.project, date_from=p["date_from"], date_to=p["date_to"], filters=p["filters"]
+        )
         return self.answer(s.SessionsOutput, {"results": results})

@@ -91,3 +91,46 @@ def top_events_counts(scope: EventScope, *, limit: int) -> list[tuple[str, int, 
         [*params, limit],
         tz=scope.tz,
     )
+
+
+def session_stats(scope: EventScope) -> list[tuple[dt.date, int, float, float]]:
+    """Per local day of a session's first matching event: sessions, their mean duration (seconds,
+    first to last matching event) and mean matching events. Events without a session are left out."""
+    relation, params = events_relation(scope)
+    return query_rows(
+        f"""
+        WITH ev AS ({relation}),
+        s AS (
+            SELECT min(ts) AS started, epoch_us(max(ts)) - epoch_us(min(ts)) AS span_us, count(*) AS n
+            FROM ev WHERE session_id IS NOT NULL GROUP BY session_id
+        )
+        SELECT CAST(date_trunc('day', started) AS DATE), count(*), avg(span_us) / 1e6, avg(n) FROM s GROUP BY 1
+        """,
+        params,
+        tz=scope.tz,
+    )
+
+
+def live_counts(scope: EventScope, *, now: dt.datetime) -> tuple[dict[dt.datetime, int], int, list[tuple[str, int]]]:
+    """The live view over matching events: per minute of the last 15, persons of the last 5
+    minutes, the 10 most frequent events of the last hour. ``scope``'s days must cover the hour."""
+    relation, params = events_relation(scope)
+    minute = now.replace(second=0, microsecond=0)
+    m15, m5, h1 = minute - dt.timedelta(minutes=14), now - dt.timedelta(minutes=5), now - dt.timedelta(hours=1)
+    rows = query_rows(
+        f"""
+        WITH ev AS ({relation})
+        SELECT 'm', epoch(date_trunc('minute', ts)), NULL, count(*) FROM ev WHERE ts >= ? AND ts <= ? GROUP BY 2
+        UNION ALL
+        SELECT 'u', NULL, NULL, count(DISTINCT person) FROM ev WHERE ts > ? AND ts <= ?
+        UNION ALL
+        (SELECT 'e', NULL, event_name, count(*) FROM ev WHERE ts > ? AND ts <= ?
+         GROUP BY event_name ORDER BY 4 DESC, 3 LIMIT 10)
+        """,
+        [*params, m15, now, m5, now, h1, now],
+        tz=scope.tz,
+    )
+    per_minute = {dt.datetime.fromtimestamp(ts, tz=dt.UTC): n for kind, ts, _, n in rows if kind == "m"}
+    active = next((n for kind, _, _, n in rows if kind == "u"), 0)
+    top = [(name, n) for kind, _, name, n in rows if kind == "e"]
+    return per_minute, active, top

@@ -4,15 +4,25 @@ from __future__ import annotations
 
 import datetime as dt
 
+from analytics.query.filters import NO_FILTERS, Filters
+from analytics.query.series import live_counts
+from analytics.query.source import EventScope
+from core import days as daysmod
 from persons.identity import person_key
 from projects.models import Project
-from reporting.queries.common import fetchall
+from reporting.queries.common import fetchall, project_tz
 
 
-def live_get(*, project: Project, now: dt.datetime) -> dict:
+def live_get(*, project: Project, now: dt.datetime, filters: Filters = NO_FILTERS) -> dict:
     """The real-time view straight from raw events: the last hour is one index range per project."""
     minute = now.replace(second=0, microsecond=0)
     first_minute = minute - dt.timedelta(minutes=14)
+    if filters:
+        tz = project_tz(project)
+        first_day = daysmod.local_date(now - dt.timedelta(hours=1), tz)
+        scope = EventScope(project.pk, tz, first_day, daysmod.local_date(now, tz), filters=filters)
+        per_minute, active, top = live_counts(scope, now=now)
+        return _answer(now, first_minute, per_minute, active, top)
     rows = fetchall(
         """
         SELECT 'm', date_trunc('minute', "timestamp"), NULL, count(*) FROM events
@@ -35,7 +45,14 @@ def live_get(*, project: Project, now: dt.datetime) -> dict:
     )
     per_minute = {ts: n for kind, ts, _, n in rows if kind == "m"}
     active = next((n for kind, _, _, n in rows if kind == "u"), 0)
-    top = sorted(((name, n) for kind, _, name, n in rows if kind == "e"), key=lambda r: (-r[1], r[0]))
+    top = [(name, n) for kind, _, name, n in rows if kind == "e"]
+    return _answer(now, first_minute, per_minute, active, top)
+
+
+def _answer(
+    now: dt.datetime, first_minute: dt.datetime, per_minute: dict, active: int, top: list[tuple[str, int]]
+) -> dict:
+    top = sorted(top, key=lambda r: (-r[1], r[0]))
     return {
         "now": now,
         "active_users_5m": active,

@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import datetime as dt
 
+from analytics.query.filters import NO_FILTERS, Filters
+from analytics.query.series import session_stats
+from analytics.query.source import EventScope
 from core import days as daysmod
 from projects.models import Project
 from reporting.queries.common import fetchall, project_tz
 
 
-def sessions_series(*, project: Project, date_from: dt.date, date_to: dt.date) -> list[dict]:
-    """Sessions per local day of their first event; events outside the range are not counted."""
+def sessions_series(
+    *, project: Project, date_from: dt.date, date_to: dt.date, filters: Filters = NO_FILTERS
+) -> list[dict]:
+    """Sessions per local day of their first event; events outside the range are not counted.
+
+    With filters, sessions are formed by the matching events only (the query layer)."""
+    if filters:
+        scope = EventScope(project.pk, project_tz(project), date_from, date_to, filters=filters)
+        return _series(date_from, date_to, session_stats(scope))
     lo, hi = daysmod.local_range_bounds(date_from, date_to, project_tz(project))
     rows = fetchall(
         """
@@ -27,6 +37,10 @@ def sessions_series(*, project: Project, date_from: dt.date, date_to: dt.date) -
         """,
         {"p": project.pk, "lo": lo, "hi": hi, "tz": project.timezone},
     )
+    return _series(date_from, date_to, rows)
+
+
+def _series(date_from: dt.date, date_to: dt.date, rows: list[tuple]) -> list[dict]:
     by_day = {day: (n, duration, events) for day, n, duration, events in rows}
     out = []
     for day in daysmod.days_between(date_from, date_to):

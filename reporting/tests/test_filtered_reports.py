@@ -140,6 +140,13 @@ def test_retention_with_a_filter(tenant):
     assert {k: body[k] for k in expected} == expected
 
 
+@pytest.mark.parametrize("name", ["ios, path set", "plan is a"])
+def test_sessions_filtered(tenant, name):
+    raw = FILTERS[name]
+    body = _get(tenant, "sessions", **{"from": FROM, "to": TO, "filters": json.dumps(raw)})
+    assert body["results"] == oracle.sessions(_kept(tenant, raw), tenant.tz, FROM, TO)
+
+
 def test_unfiltered_and_empty_filters_agree(tenant):
     params = {"event": "pageview", "from": FROM, "to": TO, "math": "users", "breakdown": "path"}
     assert _get(tenant, "trends", **params)["series"] == _get(tenant, "trends", **params, filters="[]")["series"]
