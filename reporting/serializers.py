@@ -62,7 +62,8 @@ class _RangeInput(serializers.Serializer):
         return daysmod.local_date(timezone.now(), daysmod.zone(self.context["project"].timezone))
 
     def _max_days(self, attrs: dict) -> int:
-        return self.max_days
+        # A filter makes the question read events, not rollups: the raw-event limit applies.
+        return min(self.max_days, MAX_RAW_DAYS) if attrs.get("filters") else self.max_days
 
     def validate(self, attrs: dict) -> dict:
         attrs = super().validate(attrs)
