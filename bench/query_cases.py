@@ -9,6 +9,7 @@ the report uses and the other (``bench/engines.py``). Imported once Django is se
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -191,10 +192,63 @@ def endpoint_cases(*, project: Project, client: Client, base: str, period: Perio
             get("sessions", **{"from": (end - dt.timedelta(days=6)).isoformat(), "to": end.isoformat()}),
             None,
         ),
+        # Issue 13: filtered questions, answered by the query layer over the events.
+        Case(
+            "filtered active-users 30 days",
+            150,
+            get("active-users", **rng30, filters=json.dumps([_filter("event", "browser", "chrome")])),
+            naive(
+                'SELECT ("timestamp" AT TIME ZONE %s)::date, count(DISTINCT user_id) FROM events '
+                'WHERE project_id = %s AND "timestamp" >= %s AND "timestamp" < %s '
+                "AND properties ->> 'browser' = 'chrome' GROUP BY 1",
+                [tz, project.pk, lo30, hi30],
+            ),
+        ),
+        Case(
+            "filtered trend by path 30 days",
+            300,
+            get(
+                "trends",
+                event="pageview",
+                breakdown="path",
+                **rng30,
+                filters=json.dumps([_filter("column", "source", "ios")]),
+            ),
+            naive(
+                "SELECT (\"timestamp\" AT TIME ZONE %s)::date, properties ->> 'path', count(*) FROM events "
+                "WHERE project_id = %s AND event_name = 'pageview' AND source = 'ios' "
+                'AND "timestamp" >= %s AND "timestamp" < %s GROUP BY 1, 2',
+                [tz, project.pk, lo30, hi30],
+            ),
+        ),
+        Case(
+            "filtered funnel 3 steps 30 days",
+            1000,
+            post("funnels", {**funnel_body, "filters": [_filter("column", "source", "web")]}),
+            None,
+        ),
+        Case(
+            "filtered retention start/return 8 weeks",
+            500,
+            get(
+                "retention",
+                start_date=retention_start.isoformat(),
+                windows=8,
+                period="week",
+                start_event="view_product",
+                return_event="purchase",
+                filters=json.dumps([_filter("column", "source", "web")]),
+            ),
+            None,
+        ),
         Case("live", None, get("live"), None),
         Case("users page", None, get("users", limit=100), None),
         Case("events export page (1000)", None, get("events", **rng30), None),
     ]
+
+
+def _filter(kind: str, key: str, value: str) -> dict[str, str]:
+    return {"type": kind, "key": key, "operator": "exact", "value": value}
 
 
 def funnel_question(period: Period) -> dict[str, Any]:
