@@ -20,6 +20,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.http import bearer_token
 from projects.models import ApiKeyScope, Project
 from projects.selectors import KeyLookup, api_key_lookup, project_get_by_slug
 from projects.services import api_key_mark_used
@@ -31,11 +32,10 @@ class BearerKeyAuthentication(BaseAuthentication):
     """``Authorization: Bearer <key>``; the user is None, the key's grant is ``request.auth``."""
 
     def authenticate(self, request: Request) -> tuple[None, KeyLookup] | None:
-        header = get_authorization_header(request).decode("latin-1")
-        scheme, _, raw = header.partition(" ")
-        if scheme.lower() != "bearer":
+        raw = bearer_token(get_authorization_header(request).decode("latin-1"))
+        if raw is None:
             return None
-        lookup = api_key_lookup(raw_key=raw.strip())
+        lookup = api_key_lookup(raw_key=raw)
         if lookup is None or lookup.revoked:
             raise exceptions.AuthenticationFailed("Invalid or revoked API key.")
         api_key_mark_used(key_id=lookup.key_id)
