@@ -1,7 +1,9 @@
 """Server side of the dashboard: two HTML pages. All numbers come from the reporting API.
 
 The pages render no data themselves; the browser fetches ``/api/v1/projects/<slug>/…`` with the
-session, exactly as any other client of that API would, so there is one query path to trust.
+session, exactly as any other client of that API would, so there is one query path to trust. The
+pages list and open projects by the API's own access rule (``projects.access``), so the picker
+never offers a project whose every panel would then be refused.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.urls import reverse
 
-from dashboard.selectors import dashboard_project_for_user, dashboard_projects_for_user
+from projects.access import project_readable_by, projects_readable_by
 
 # Fixed by the reporting API's contract; not reversed by name so the dashboard does not depend
 # on how the reporting app names its routes.
@@ -25,13 +27,13 @@ DEFAULT_RANGE_DAYS = 30
 
 @login_required
 def project_picker(request: HttpRequest) -> HttpResponse:
-    projects = dashboard_projects_for_user(user=request.user)
+    projects = projects_readable_by(user=request.user)
     return render(request, "dashboard/picker.html", {"projects": projects})
 
 
 @login_required
 def project_page(request: HttpRequest, slug: str) -> HttpResponse:
-    project = dashboard_project_for_user(user=request.user, slug=slug)
+    project = project_readable_by(user=request.user, slug=slug)
     if project is None:
         raise Http404("No such project.")
     # "Today" is the project's today: report dates are days in the project's time zone, and the
@@ -54,6 +56,6 @@ def project_page(request: HttpRequest, slug: str) -> HttpResponse:
         {
             "project": project,
             "dashboard_config": config,
-            "projects": dashboard_projects_for_user(user=request.user),
+            "projects": projects_readable_by(user=request.user),
         },
     )

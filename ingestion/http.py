@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
+from core.http import bearer_token
 from ingestion import ledger
 from ingestion.identity import client_ip
 from ingestion.limits import limits_check
@@ -40,10 +41,11 @@ def bearer_or_header_key(request: HttpRequest) -> str:
     no custom header needs no CORS preflight. It grants nothing more than a header would: only an
     ingest key (public by design, it ships in every web page) passes ``resolve_ingest_key``.
     """
-    auth = request.headers.get("Authorization", "")
-    if auth[:7].lower() == "bearer ":
-        return auth[7:].strip()
-    return request.headers.get("X-API-Key", "").strip() or request.GET.get("key", "").strip()
+    return (
+        bearer_token(request.headers.get("Authorization", ""))
+        or request.headers.get("X-API-Key", "").strip()
+        or request.GET.get("key", "").strip()
+    )
 
 
 def resolve_ingest_key(raw_key: str) -> KeyLookup:

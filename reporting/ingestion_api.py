@@ -12,7 +12,7 @@ from rest_framework.response import Response
 
 from core.days import EARLIEST_DAY, LATEST_DAY
 from ingestion.selectors import ledger_report
-from reporting.access import ProjectAPIView
+from reporting.base import ReportingAPIView
 
 MAX_RANGE = dt.timedelta(days=31)
 _EARLIEST = dt.datetime.combine(EARLIEST_DAY, dt.time(), tzinfo=dt.UTC)
@@ -64,7 +64,7 @@ class LedgerOutput(serializers.Serializer):
     complete_until = serializers.DateTimeField()
 
 
-class IngestionLedgerView(ProjectAPIView):
+class IngestionLedgerView(ReportingAPIView):
     @extend_schema(tags=["ingestion"], parameters=[LedgerInput], responses=LedgerOutput)
     def get(self, request: Request, slug: str) -> Response:
         """Per-minute counters of received, accepted, duplicate, late, rejected and flushed events."""

@@ -14,14 +14,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from reporting import serializers as s
-from reporting.access import ProjectAPIView
+from reporting.base import ReportingAPIView
 from reporting.queries import active_users, export, funnels, live, retention, sessions, top_events, trends, users
 from reporting.queries.common import complete_until_get
 
 TAG = ["reporting"]
 
 
-class ActiveUsersView(ProjectAPIView):
+class ActiveUsersView(ReportingAPIView):
     @extend_schema(tags=TAG, parameters=[s.ActiveUsersInput], responses=s.ActiveUsersOutput)
     def get(self, request: Request, slug: str) -> Response:
         """Distinct active users per day, week (Monday) or month (DAU/WAU/MAU)."""
@@ -36,7 +36,7 @@ class ActiveUsersView(ProjectAPIView):
         return self.answer(s.ActiveUsersOutput, {"results": results})
 
 
-class TopEventsView(ProjectAPIView):
+class TopEventsView(ReportingAPIView):
     @extend_schema(tags=TAG, parameters=[s.TopEventsInput], responses=s.TopEventsOutput)
     def get(self, request: Request, slug: str) -> Response:
         """The most frequent events in the range, with their distinct users."""
@@ -47,7 +47,7 @@ class TopEventsView(ProjectAPIView):
         return self.answer(s.TopEventsOutput, {"results": results})
 
 
-class TrendsView(ProjectAPIView):
+class TrendsView(ReportingAPIView):
     @extend_schema(tags=TAG, parameters=[s.TrendsInput], responses=s.TrendsOutput)
     def get(self, request: Request, slug: str) -> Response:
         """One event over time (count or distinct users), optionally broken down by a property."""
@@ -67,7 +67,7 @@ class TrendsView(ProjectAPIView):
         return self.answer(s.TrendsOutput, {"series": series})
 
 
-class FunnelsView(ProjectAPIView):
+class FunnelsView(ReportingAPIView):
     @extend_schema(tags=TAG, request=s.FunnelInput, responses=s.FunnelOutput)
     def post(self, request: Request, slug: str) -> Response:
         """Users completing ordered steps, each within window_hours of the first step."""
@@ -83,7 +83,7 @@ class FunnelsView(ProjectAPIView):
         return self.answer(s.FunnelOutput, {"results": results})
 
 
-class RetentionView(ProjectAPIView):
+class RetentionView(ReportingAPIView):
     @extend_schema(tags=TAG, parameters=[s.RetentionInput], responses=s.RetentionOutput)
     def get(self, request: Request, slug: str) -> Response:
         """Of the users first seen in the period beginning at start_date, who came back later."""
@@ -99,7 +99,7 @@ class RetentionView(ProjectAPIView):
         return self.answer(s.RetentionOutput, cohort)
 
 
-class RetentionCohortsView(ProjectAPIView):
+class RetentionCohortsView(ReportingAPIView):
     @extend_schema(tags=TAG, parameters=[s.RetentionCohortsInput], responses=s.RetentionCohortsOutput)
     def get(self, request: Request, slug: str) -> Response:
         """The cohort triangle: a cohort per period from `from`, each followed up to `to`."""
@@ -115,7 +115,7 @@ class RetentionCohortsView(ProjectAPIView):
         return self.answer(s.RetentionCohortsOutput, {"period": p["period"], "results": cohorts})
 
 
-class LiveView(ProjectAPIView):
+class LiveView(ReportingAPIView):
     @extend_schema(tags=TAG, parameters=[s.LiveInput], responses=s.LiveOutput)
     def get(self, request: Request, slug: str) -> Response:
         """Active users in the last 5 minutes, events per minute (15 min), top events (1 h)."""
@@ -123,7 +123,7 @@ class LiveView(ProjectAPIView):
         return self.answer(s.LiveOutput, live.live_get(project=self.project, now=timezone.now(), filters=p["filters"]))
 
 
-class UsersView(ProjectAPIView):
+class UsersView(ReportingAPIView):
     @extend_schema(tags=TAG, parameters=[s.UsersInput], responses=s.UsersOutput)
     def get(self, request: Request, slug: str) -> Response:
         """Users in first-seen order with first/last seen and event counts (cursor-paginated)."""
@@ -133,7 +133,7 @@ class UsersView(ProjectAPIView):
         return self.answer(s.UsersOutput, {"results": rows, "next": next_cursor})
 
 
-class UserDetailView(ProjectAPIView):
+class UserDetailView(ReportingAPIView):
     @extend_schema(tags=TAG, responses=s.UserDetailOutput, operation_id="v1_projects_user_retrieve")
     def get(self, request: Request, slug: str, user_id: str) -> Response:
         """One user's daily event counts and most recent events."""
@@ -162,7 +162,7 @@ def _ndjson_lines(rows: Iterator[dict]) -> Iterator[bytes]:
         yield orjson.dumps(row, default=str) + b"\n"
 
 
-class EventsView(ProjectAPIView):
+class EventsView(ReportingAPIView):
     @extend_schema(
         tags=TAG,
         parameters=[s.EventsInput, OpenApiParameter("format", enum=["json", "csv", "ndjson"])],
@@ -193,7 +193,7 @@ class EventsView(ProjectAPIView):
         return response
 
 
-class SessionsView(ProjectAPIView):
+class SessionsView(ReportingAPIView):
     @extend_schema(tags=TAG, parameters=[s.SessionsInput], responses=s.SessionsOutput)
     def get(self, request: Request, slug: str) -> Response:
         """Sessions per day (by first event), average duration and events per session."""

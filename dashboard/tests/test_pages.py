@@ -38,8 +38,8 @@ def test_picker_lists_projects(staff_client):
 
 
 def test_picker_shows_non_staff_no_projects(client):
-    # The reporting API lets session users read only as staff; listing projects whose every
-    # panel would fail with 403 would be a trap.
+    # One rule (projects.access) for the picker and the reporting API, which lets session users
+    # read only as staff: listing projects whose every panel would fail with 404 would be a trap.
     ProjectFactory(name="Hidden", slug="hidden")
     client.force_login(User.objects.create_user("someone", password="pw"))
     text = client.get("/dashboard/").content.decode()

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qs
 
+from core.http import bearer_token
 from ingestion.errors import EventError, RequestError
 from ingestion.fields import check_event_id, check_in_range, check_text, corrected_timestamp
 from ingestion.json_values import check_object, encode_properties, parse_json
@@ -80,7 +81,7 @@ def parse_request(body: bytes, *, query: Mapping[str, str], authorization: str =
         # (Any other ?_= is some cache-buster, ignored as before.)
         sent_at = _clock_of(clock)
     if not token:
-        token = _token_of_first_event(messages) or _bearer(authorization)
+        token = _token_of_first_event(messages) or bearer_token(authorization) or ""
     return Envelope(raw_key=str(token or ""), messages=messages, sent_at=sent_at)
 
 
@@ -129,10 +130,6 @@ def _token_of_first_event(messages: list[Any]) -> str:
             if isinstance(token, str) and token:
                 return token
     return ""
-
-
-def _bearer(authorization: str) -> str:
-    return authorization[7:].strip() if authorization[:7].lower() == "bearer " else ""
 
 
 def to_event(

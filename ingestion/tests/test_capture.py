@@ -51,6 +51,20 @@ def test_batch_with_x_api_key_header_and_aliases(project, ingest_key, client, fl
     assert rows[0]["timestamp"] == dt.datetime(2024, 1, 2, 1, 4, 5, tzinfo=dt.UTC)
 
 
+def test_an_empty_bearer_header_is_no_key(project, ingest_key, client):
+    # A server strips the trailing space of "Bearer ", so "Bearer" and "Bearer " must mean the
+    # same: no key in that header, and the next place a key may travel is read.
+    for authorization in ("Bearer", "Bearer "):
+        response = client.post(
+            "/api/v1/events",
+            data={"event": "a"},
+            content_type="application/json",
+            HTTP_AUTHORIZATION=authorization,
+            HTTP_X_API_KEY=ingest_key,
+        )
+        assert response.status_code == 202, authorization
+
+
 def test_gzip_body(project, ingest_key, post, flush):
     response = post(ingest_key, {"events": [{"event": "zipped"}] * 3}, gzip_body=True)
     assert response.status_code == 202 and response.json()["accepted"] == 3

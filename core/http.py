@@ -1,0 +1,17 @@
+"""HTTP details that every layer reads the same way."""
+
+from __future__ import annotations
+
+
+def bearer_token(authorization: str) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header value; None for any other scheme.
+
+    The scheme is the text before the first space, matched without regard to case (RFC 9110
+    §11.1); the token is stripped. ``Bearer`` with nothing after it gives ``""``: a Bearer header
+    without a key, which the read API refuses as a bad key and capture treats as no key at all
+    (a server strips the trailing space of ``Bearer ``, so both spellings must mean the same).
+    """
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return token.strip()

@@ -1,0 +1,196 @@
+"""Who may read a project: the one rule, for the reporting API, its ledger endpoint and the dashboard.
+
+A request reads the project named by its URL slug, with one of two credentials:
+
+- the project's **read key** (``Authorization: Bearer sk_...``). A valid key of another project
+  gets 404, so a key cannot learn which slugs exist; an ingest key of this project gets 403: it is
+  public, shipped in browsers, and must not read data;
+- a **session** of an active staff or superuser account. There is no per-project membership yet,
+  so such a person reads every project and anyone else none (404, as for a slug that does not
+  exist).
+
+The dashboard lists and opens projects with the same functions, so its picker never offers a
+project whose every panel the API would then refuse. ``ProjectAPIView`` is the base of every
+endpoint under ``/api/v1/projects/<slug>/``: it resolves ``self.project`` once, before the handler
+runs, and refuses subclasses that would change how.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import IO, Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import QuerySet
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema
+from rest_framework import exceptions, parsers
+from rest_framework.authentication import BaseAuthentication, SessionAuthentication, get_authorization_header
+from rest_framework.negotiation import BaseContentNegotiation, DefaultContentNegotiation
+from rest_framework.permissions import BasePermission
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+from core.http import bearer_token
+from projects.models import ApiKeyScope, Project
+from projects.selectors import KeyLookup, api_key_lookup
+from projects.services import api_key_mark_used
+
+AnyUser = AbstractBaseUser | AnonymousUser
+
+
+# --- The rule ----------------------------------------------------------------------------------
+
+
+def _reads_every_project(user: AnyUser | None) -> bool:
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    return bool(getattr(user, "is_staff", False) or getattr(user, "is_superuser", False))
+
+
+def project_user_may_read(*, user: AnyUser | None, project: Project) -> bool:
+    """Whether a signed-in person may read ``project``: an active staff or superuser account.
+
+    ``project`` is not consulted yet (no memberships); it is in the signature so that the day
+    there are, this function and ``projects_readable_by`` change and their callers do not.
+    ``is_active`` is checked here although Django's session backend already drops inactive
+    accounts: the rule must not depend on which authentication backend is configured.
+    """
+    return _reads_every_project(user)
+
+
+def projects_readable_by(*, user: AnyUser | None) -> QuerySet[Project]:
+    """The projects ``user`` may read, by name: the set ``project_user_may_read`` says yes to."""
+    if not _reads_every_project(user):
+        return Project.objects.none()
+    return Project.objects.order_by("name")
+
+
+def project_readable_by(*, user: AnyUser | None, slug: str) -> Project | None:
+    """The project of ``slug`` when ``user`` may read it; None when it does not exist or they may not."""
+    return projects_readable_by(user=user).filter(slug=slug).first()
+
+
+def project_for_session(*, user: AnyUser | None, slug: str) -> Project:
+    """The project a session user reads, or the API's refusal: 401 signed out, 404 otherwise."""
+    if user is None or not user.is_authenticated:
+        raise exceptions.NotAuthenticated()
+    project = project_readable_by(user=user, slug=slug)
+    if project is None:
+        raise exceptions.NotFound()
+    return project
+
+
+def project_for_key(*, grant: KeyLookup, slug: str) -> Project:
+    """The project a key reads, or the API's refusal: 404 for another project's key, 403 for an ingest key.
+
+    The key already names its project: no lookup by slug, and so no oracle for which slugs exist.
+    """
+    if grant.project.slug != slug:
+        raise exceptions.NotFound()
+    if grant.scope != ApiKeyScope.READ:
+        raise exceptions.PermissionDenied("This key can only ingest; use the project's read key.")
+    return grant.project
+
+
+# --- DRF: authentication, permission, the base view --------------------------------------------
+
+
+class BearerKeyAuthentication(BaseAuthentication):
+    """``Authorization: Bearer <key>``; the user is None, the key's grant is ``request.auth``."""
+
+    def authenticate(self, request: Request) -> tuple[None, KeyLookup] | None:
+        raw = bearer_token(get_authorization_header(request).decode("latin-1"))
+        if raw is None:
+            return None
+        lookup = api_key_lookup(raw_key=raw)
+        if lookup is None or lookup.revoked:
+            raise exceptions.AuthenticationFailed("Invalid or revoked API key.")
+        api_key_mark_used(key_id=lookup.key_id)
+        return None, lookup
+
+    def authenticate_header(self, request: Request) -> str:
+        return 'Bearer realm="eventbase"'
+
+
+class BearerKeyScheme(OpenApiAuthenticationExtension):
+    """How /api/schema/ documents the read key (drf-spectacular finds it by ``target_class``)."""
+
+    target_class = BearerKeyAuthentication
+    name = "readKey"
+
+    def get_security_definition(self, auto_schema: AutoSchema) -> dict[str, str]:
+        return {"type": "http", "scheme": "bearer", "description": "The project's read key (sk_...)."}
+
+
+class ProjectReadAccess(BasePermission):
+    """Resolves ``view.project`` from the slug and the credentials, or raises 401/403/404."""
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        slug = view.kwargs["slug"]
+        if isinstance(request.auth, KeyLookup):
+            view.project = project_for_key(grant=request.auth, slug=slug)
+        else:
+            view.project = project_for_session(user=request.user, slug=slug)
+        return True
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's JSON parser, with a body nested too deeply for the standard library a 400 too."""
+
+    def parse(
+        self, stream: IO[bytes], media_type: str | None = None, parser_context: Mapping[str, Any] | None = None
+    ) -> Any:
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise exceptions.ParseError("JSON parse error - the body is nested too deeply.") from None
+
+
+class JSONOnlyNegotiation(BaseContentNegotiation):
+    """Always JSON: ``?format=`` belongs to the export endpoint, not to DRF's renderer override."""
+
+    def select_parser(self, request: Request, parsers: list[Any]) -> Any:
+        return DefaultContentNegotiation().select_parser(request, parsers)
+
+    def select_renderer(
+        self, request: Request, renderers: list[Any], format_suffix: str | None = None
+    ) -> tuple[Any, str]:
+        return renderers[0], renderers[0].media_type
+
+
+# What decides who gets in: a subclass that set or overrode one of these could skip the rule.
+_ACCESS_ATTRIBUTES = (
+    "authentication_classes",
+    "permission_classes",
+    "get_authenticators",
+    "get_permissions",
+    "check_permissions",
+)
+
+
+class ProjectAPIView(APIView):
+    """Base of every endpoint under ``/api/v1/projects/<slug>/``: credentials, then ``self.project``.
+
+    The handler runs only once ``ProjectReadAccess`` has set ``self.project``, so every query it
+    makes can be scoped to it; ``validated`` hands the project to the input serializer too.
+    """
+
+    authentication_classes = [BearerKeyAuthentication, SessionAuthentication]
+    permission_classes = [ProjectReadAccess]
+    renderer_classes = [JSONRenderer]
+    parser_classes = [JSONParser, parsers.FormParser, parsers.MultiPartParser]
+    content_negotiation_class = JSONOnlyNegotiation
+    project: Project
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        changed = [name for name in _ACCESS_ATTRIBUTES if name in vars(cls)]
+        if changed:
+            raise TypeError(f"{cls.__name__} may not change {', '.join(changed)}: access is ProjectAPIView's.")
+
+    def validated(self, serializer_class: Any, data: Any) -> dict[str, Any]:
+        serializer = serializer_class(data=data, context={"project": self.project})
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data

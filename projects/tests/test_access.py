@@ -1,0 +1,130 @@
+"""The access rule of ``projects.access``, on its own and through the base view every API endpoint uses.
+
+The reporting endpoints repeat the HTTP cases end to end (``reporting/tests/test_access_and_params.py``);
+here the rule is pinned without reporting, including what Django's session backend would otherwise
+hide: an inactive account is refused by the rule itself.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AnonymousUser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.test import APIRequestFactory, force_authenticate
+
+from projects.access import (
+    ProjectAPIView,
+    project_readable_by,
+    project_user_may_read,
+    projects_readable_by,
+)
+from projects.models import ApiKey, ApiKeyScope
+from projects.services import api_key_create, api_key_revoke
+from projects.tests.factories import ProjectFactory, ingest_key_for, read_key_for
+
+pytestmark = pytest.mark.django_db
+
+
+class ProbeView(ProjectAPIView):
+    """The smallest endpoint: answers the project the base view resolved."""
+
+    def get(self, request: Request, slug: str) -> Response:
+        return Response({"project": self.project.slug})
+
+
+def _user(kind: str):
+    if kind == "anonymous":
+        return AnonymousUser()
+    users = get_user_model().objects
+    flags = {
+        "plain": {},
+        "staff": {"is_staff": True},
+        "superuser": {"is_superuser": True},
+        "inactive staff": {"is_staff": True, "is_active": False},
+        "inactive superuser": {"is_superuser": True, "is_active": False},
+    }[kind]
+    return users.create_user(kind.replace(" ", "-"), password="pw-123456-long", **flags)
+
+
+READERS = {
+    "anonymous": False,
+    "plain": False,
+    "staff": True,
+    "superuser": True,
+    "inactive staff": False,
+    "inactive superuser": False,
+}
+
+
+@pytest.mark.parametrize(("kind", "reads"), READERS.items())
+def test_one_rule_for_one_project_the_list_and_the_slug(kind, reads):
+    zebra, apple = ProjectFactory(name="Zebra", slug="zebra"), ProjectFactory(name="Apple", slug="apple")
+    user = _user(kind)
+    assert project_user_may_read(user=user, project=zebra) is reads
+    # The picker's list and the page's lookup are the same rule, never a second copy of it.
+    assert list(projects_readable_by(user=user)) == ([apple, zebra] if reads else [])
+    assert project_readable_by(user=user, slug="zebra") == (zebra if reads else None)
+    assert project_readable_by(user=user, slug="no-such-project") is None
+    assert project_user_may_read(user=None, project=zebra) is False
+
+
+def _get(slug: str, *, key: str | None = None, user=None) -> Response:
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {key}"} if key is not None else {}
+    request = APIRequestFactory().get(f"/api/v1/projects/{slug}/probe", **headers)
+    if user is not None:
+        force_authenticate(request, user=user)  # past the session backend, straight to the rule
+    return ProbeView.as_view()(request, slug=slug)
+
+
+def test_the_projects_read_key_reads_it():
+    project = ProjectFactory()
+    response = _get(project.slug, key=read_key_for(project))
+    assert response.status_code == 200
+    assert response.data == {"project": project.slug}
+
+
+def test_another_projects_key_is_404_and_an_ingest_key_403():
+    project, other = ProjectFactory(), ProjectFactory()
+    assert _get(project.slug, key=read_key_for(other)).status_code == 404
+    # Even for a slug that does not exist: a key learns nothing about which slugs do.
+    assert _get("no-such-project", key=read_key_for(other)).status_code == 404
+    refused = _get(project.slug, key=ingest_key_for(project))
+    assert refused.status_code == 403
+    assert "ingest" in str(refused.data["detail"])
+
+
+@pytest.mark.parametrize("header_key", ["sk_not-a-key", "", "revoked"])
+def test_unknown_empty_or_revoked_key_is_401(header_key):
+    project = ProjectFactory()
+    if header_key == "revoked":
+        issued = api_key_create(project=project, scope=ApiKeyScope.READ)
+        api_key_revoke(api_key=ApiKey.objects.get(pk=issued.api_key.pk))
+        header_key = issued.raw
+    response = _get(project.slug, key=header_key)
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_no_credentials_is_401_naming_bearer():
+    response = _get(ProjectFactory().slug)
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == 'Bearer realm="eventbase"'
+
+
+@pytest.mark.parametrize(("kind", "reads"), [(k, r) for k, r in READERS.items() if k != "anonymous"])
+def test_a_session_user_reads_by_the_rule_else_404(kind, reads):
+    project = ProjectFactory()
+    response = _get(project.slug, user=_user(kind))
+    assert response.status_code == (200 if reads else 404)
+
+
+def test_unknown_slug_is_404_for_staff():
+    assert _get("no-such-project", user=_user("staff")).status_code == 404
+
+
+@pytest.mark.parametrize("name", ["permission_classes", "authentication_classes", "get_permissions"])
+def test_a_subclass_cannot_change_who_gets_in(name):
+    with pytest.raises(TypeError, match=name):
+        type("Loophole", (ProjectAPIView,), {name: []})
