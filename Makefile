@@ -32,7 +32,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
-	DEBUG=true $(BIN)/mypy core events projects persons reporting/queries
+	DEBUG=true $(BIN)/mypy core projects events persons ingestion analytics reporting dashboard monitoring config
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

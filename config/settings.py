@@ -191,7 +191,7 @@ CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", [])
 
 # --- Product knobs ----------------------------------------------------------------------------
 
-EVENTBASE = {
+EVENTBASE: dict[str, Any] = {
     "STREAM_SHARDS": env_int("INGEST_STREAM_SHARDS", DEFAULT_STREAM_SHARDS, minimum=1),
     "DEDUPE_WINDOW_SECONDS": env_int("INGEST_DEDUPE_WINDOW_SECONDS", 86_400, minimum=0),
     "API_KEY_CACHE_SECONDS": env_int("API_KEY_CACHE_SECONDS", 10, minimum=0),

@@ -129,6 +129,6 @@ def read_body(request: HttpRequest) -> bytes:
 
 def client_of(request: HttpRequest) -> Client:
     return Client(
-        ip=client_ip(request.META, trust_forwarded=settings.EVENTBASE["TRUST_X_FORWARDED_FOR"]),
+        ip=client_ip(request.META, trust_forwarded=bool(settings.EVENTBASE["TRUST_X_FORWARDED_FOR"])),
         user_agent=request.headers.get("User-Agent", ""),
     )

@@ -163,6 +163,8 @@ class FunnelStepField(serializers.Field):
             raise serializers.ValidationError('a step is an event name or {"event": name, "filters": [...]}.')
         if len(data["event"]) > 200:
             raise serializers.ValidationError("an event name has at most 200 characters.")
+        if "\x00" in data["event"]:
+            raise serializers.ValidationError("an event name cannot contain the NUL character.")
         extra = set(data) - {"event", "filters"}
         if extra:
             raise serializers.ValidationError(f"unknown key(s) {sorted(extra)}; a step has event and filters.")

@@ -163,6 +163,8 @@ def _leaf(raw: Any, path: str, cohort_exists: Callable[[int], bool]) -> Leaf:
     key = raw.get("key")
     if not isinstance(key, str) or not key:
         raise FilterError(path, "needs a 'key': the property name (a non-empty string).")
+    if "\x00" in key or "\x00" in _all_text(raw.get("value")):
+        raise FilterError(path, "keys and values cannot contain the NUL character (no stored text has it).")
     if kind == "column" and key not in COLUMN_KEYS:
         raise FilterError(path, f"unknown column {key!r}; use one of {', '.join(COLUMN_KEYS)}.")
     operator = raw.get("operator", "exact")
@@ -184,6 +186,14 @@ def _leaf(raw: Any, path: str, cohort_exists: Callable[[int], bool]) -> Leaf:
     if operator in DATE_OPERATORS:
         return PropertyFilter(kind, key, operator, moment=_moment(value, path, operator))
     return PropertyFilter(kind, key, operator)  # is_set / is_not_set take no value
+
+
+def _all_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return "".join(item for item in value if isinstance(item, str))
+    return ""
 
 
 def _cohort(raw: dict, path: str, cohort_exists: Callable[[int], bool]) -> CohortFilter:

@@ -39,6 +39,8 @@ PLAN = {"type": "event", "key": "plan", "operator": "exact", "value": "pro"}
             "unknown operator",
         ),
         ([PLAN] * 51, "filters", "at most 50"),
+        ([{**PLAN, "value": ["a", "b\x00"]}], "filters[0]", "NUL"),
+        ([{**PLAN, "key": "pl\x00an"}], "filters[0]", "NUL"),
     ],
 )
 def test_refusals_name_the_filter_and_the_fix(raw: object, path: str, says: str) -> None:
