@@ -13,6 +13,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from reporting import outputs as o
 from reporting import serializers as s
 from reporting.base import ReportingAPIView
 from reporting.queries import active_users, export, funnels, live, retention, sessions, top_events, trends, users
@@ -22,7 +23,7 @@ TAG = ["reporting"]
 
 
 class ActiveUsersView(ReportingAPIView):
-    @extend_schema(tags=TAG, parameters=[s.ActiveUsersInput], responses=s.ActiveUsersOutput)
+    @extend_schema(tags=TAG, parameters=[s.ActiveUsersInput], responses=o.ActiveUsersOutput)
     def get(self, request: Request, slug: str) -> Response:
         """Distinct active users per day, week (Monday) or month (DAU/WAU/MAU)."""
         p = self.validated(s.ActiveUsersInput, request.query_params)
@@ -33,22 +34,22 @@ class ActiveUsersView(ReportingAPIView):
             interval=p["interval"],
             filters=p["filters"],
         )
-        return self.answer(s.ActiveUsersOutput, {"results": results})
+        return self.answer(o.ActiveUsersOutput, {"results": results})
 
 
 class TopEventsView(ReportingAPIView):
-    @extend_schema(tags=TAG, parameters=[s.TopEventsInput], responses=s.TopEventsOutput)
+    @extend_schema(tags=TAG, parameters=[s.TopEventsInput], responses=o.TopEventsOutput)
     def get(self, request: Request, slug: str) -> Response:
         """The most frequent events in the range, with their distinct users."""
         p = self.validated(s.TopEventsInput, request.query_params)
         results = top_events.top_events_list(
             project=self.project, date_from=p["date_from"], date_to=p["date_to"], limit=p["limit"], filters=p["filters"]
         )
-        return self.answer(s.TopEventsOutput, {"results": results})
+        return self.answer(o.TopEventsOutput, {"results": results})
 
 
 class TrendsView(ReportingAPIView):
-    @extend_schema(tags=TAG, parameters=[s.TrendsInput], responses=s.TrendsOutput)
+    @extend_schema(tags=TAG, parameters=[s.TrendsInput], responses=o.TrendsOutput)
     def get(self, request: Request, slug: str) -> Response:
         """One event over time (count or distinct users), optionally broken down by a property."""
         p = self.validated(s.TrendsInput, request.query_params)
@@ -64,11 +65,11 @@ class TrendsView(ReportingAPIView):
             breakdown_limit=p["breakdown_limit"],
             filters=p["filters"],
         )
-        return self.answer(s.TrendsOutput, {"series": series})
+        return self.answer(o.TrendsOutput, {"series": series})
 
 
 class FunnelsView(ReportingAPIView):
-    @extend_schema(tags=TAG, request=s.FunnelInput, responses=s.FunnelOutput)
+    @extend_schema(tags=TAG, request=s.FunnelInput, responses=o.FunnelOutput)
     def post(self, request: Request, slug: str) -> Response:
         """Users completing ordered steps, each within window_hours of the first step."""
         p = self.validated(s.FunnelInput, request.data)
@@ -80,11 +81,11 @@ class FunnelsView(ReportingAPIView):
             window_hours=p["window_hours"],
             filters=p["filters"],
         )
-        return self.answer(s.FunnelOutput, {"results": results})
+        return self.answer(o.FunnelOutput, {"results": results})
 
 
 class RetentionView(ReportingAPIView):
-    @extend_schema(tags=TAG, parameters=[s.RetentionInput], responses=s.RetentionOutput)
+    @extend_schema(tags=TAG, parameters=[s.RetentionInput], responses=o.RetentionOutput)
     def get(self, request: Request, slug: str) -> Response:
         """Of the users first seen in the period beginning at start_date, who came back later."""
         p = self.validated(s.RetentionInput, request.query_params)
@@ -96,11 +97,11 @@ class RetentionView(ReportingAPIView):
             filters=p["filters"],
             spec=p["spec"],
         )
-        return self.answer(s.RetentionOutput, cohort)
+        return self.answer(o.RetentionOutput, cohort)
 
 
 class RetentionCohortsView(ReportingAPIView):
-    @extend_schema(tags=TAG, parameters=[s.RetentionCohortsInput], responses=s.RetentionCohortsOutput)
+    @extend_schema(tags=TAG, parameters=[s.RetentionCohortsInput], responses=o.RetentionCohortsOutput)
     def get(self, request: Request, slug: str) -> Response:
         """The cohort triangle: a cohort per period from `from`, each followed up to `to`."""
         p = self.validated(s.RetentionCohortsInput, request.query_params)
@@ -112,36 +113,36 @@ class RetentionCohortsView(ReportingAPIView):
             filters=p["filters"],
             spec=p["spec"],
         )
-        return self.answer(s.RetentionCohortsOutput, {"period": p["period"], "results": cohorts})
+        return self.answer(o.RetentionCohortsOutput, {"period": p["period"], "results": cohorts})
 
 
 class LiveView(ReportingAPIView):
-    @extend_schema(tags=TAG, parameters=[s.LiveInput], responses=s.LiveOutput)
+    @extend_schema(tags=TAG, parameters=[s.LiveInput], responses=o.LiveOutput)
     def get(self, request: Request, slug: str) -> Response:
         """Active users in the last 5 minutes, events per minute (15 min), top events (1 h)."""
         p = self.validated(s.LiveInput, request.query_params)
-        return self.answer(s.LiveOutput, live.live_get(project=self.project, now=timezone.now(), filters=p["filters"]))
+        return self.answer(o.LiveOutput, live.live_get(project=self.project, now=timezone.now(), filters=p["filters"]))
 
 
 class UsersView(ReportingAPIView):
-    @extend_schema(tags=TAG, parameters=[s.UsersInput], responses=s.UsersOutput)
+    @extend_schema(tags=TAG, parameters=[s.UsersInput], responses=o.UsersOutput)
     def get(self, request: Request, slug: str) -> Response:
         """Users in first-seen order with first/last seen and event counts (cursor-paginated)."""
         p = self.validated(s.UsersInput, request.query_params)
         rows, next_key = users.users_page(project=self.project, limit=p["limit"], after_key=p.get("cursor", 0))
         next_cursor = s.encode_cursor(str(next_key)) if next_key is not None else None
-        return self.answer(s.UsersOutput, {"results": rows, "next": next_cursor})
+        return self.answer(o.UsersOutput, {"results": rows, "next": next_cursor})
 
 
 class UserDetailView(ReportingAPIView):
-    @extend_schema(tags=TAG, responses=s.UserDetailOutput, operation_id="v1_projects_user_retrieve")
+    @extend_schema(tags=TAG, responses=o.UserDetailOutput, operation_id="v1_projects_user_retrieve")
     def get(self, request: Request, slug: str, user_id: str) -> Response:
         """One user's daily event counts and most recent events."""
         p = self.validated(s.UserDetailInput, {"user_id": user_id})
         detail = users.user_detail(project=self.project, user_id=p["user_id"])
         if detail is None:
             raise Http404("No such user in this project.")
-        return self.answer(s.UserDetailOutput, detail)
+        return self.answer(o.UserDetailOutput, detail)
 
 
 def _csv_lines(rows: Iterator[dict]) -> Iterator[str]:
@@ -166,7 +167,7 @@ class EventsView(ReportingAPIView):
     @extend_schema(
         tags=TAG,
         parameters=[s.EventsInput, OpenApiParameter("format", enum=["json", "csv", "ndjson"])],
-        responses=s.EventsOutput,
+        responses=o.EventsOutput,
     )
     def get(self, request: Request, slug: str) -> HttpResponseBase:
         """Raw events: json pages (cursor) or a streamed csv / ndjson file of the whole range."""
@@ -180,7 +181,7 @@ class EventsView(ReportingAPIView):
         if p["format"] == "json":
             page, after = export.events_page(**scope, limit=p["limit"], after=p.get("cursor"))
             next_cursor = s.encode_cursor(f"{after.timestamp.isoformat()}|{after.event_id}") if after else None
-            return self.answer(s.EventsOutput, {"results": page, "next": next_cursor})
+            return self.answer(o.EventsOutput, {"results": page, "next": next_cursor})
         # Streams cannot carry complete_until in a body; it goes in a header, read before the rows.
         complete_until = complete_until_get().isoformat()
         rows = export.events_iter(**scope)
@@ -194,11 +195,11 @@ class EventsView(ReportingAPIView):
 
 
 class SessionsView(ReportingAPIView):
-    @extend_schema(tags=TAG, parameters=[s.SessionsInput], responses=s.SessionsOutput)
+    @extend_schema(tags=TAG, parameters=[s.SessionsInput], responses=o.SessionsOutput)
     def get(self, request: Request, slug: str) -> Response:
         """Sessions per day (by first event), average duration and events per session."""
         p = self.validated(s.SessionsInput, request.query_params)
         results = sessions.sessions_series(
             project=self.project, date_from=p["date_from"], date_to=p["date_to"], filters=p["filters"]
         )
-        return self.answer(s.SessionsOutput, {"results": results})
+        return self.answer(o.SessionsOutput, {"results": results})

@@ -1,0 +1,157 @@
+"""Output shapes of the reporting API, as documented in the OpenAPI schema (/api/schema/).
+
+Every JSON answer carries ``complete_until``: every event received before that instant is stored
+and aggregated, so the numbers before it are final.
+"""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+
+class _Out(serializers.Serializer):
+    complete_until = serializers.DateTimeField(
+        help_text="Every event received before this instant is stored and aggregated."
+    )
+
+
+class DateUsers(serializers.Serializer):
+    date = serializers.DateField()
+    users = serializers.IntegerField()
+
+
+class ActiveUsersOutput(_Out):
+    results = DateUsers(many=True)
+
+
+class TopEvent(serializers.Serializer):
+    event = serializers.CharField()
+    count = serializers.IntegerField()
+    users = serializers.IntegerField()
+
+
+class TopEventsOutput(_Out):
+    results = TopEvent(many=True)
+
+
+class TrendPoint(serializers.Serializer):
+    date = serializers.CharField(help_text="YYYY-MM-DD, or an ISO datetime for interval=hour.")
+    value = serializers.IntegerField()
+
+
+class TrendSeries(serializers.Serializer):
+    label = serializers.CharField()
+    data = TrendPoint(many=True)
+
+
+class TrendsOutput(_Out):
+    series = TrendSeries(many=True)
+
+
+class FunnelStep(serializers.Serializer):
+    event = serializers.CharField()
+    users = serializers.IntegerField()
+    conversion_from_start = serializers.FloatField(help_text="Percent.")
+    conversion_from_previous = serializers.FloatField(help_text="Percent.")
+
+
+class FunnelOutput(_Out):
+    results = FunnelStep(many=True)
+
+
+class RetentionPeriod(serializers.Serializer):
+    period = serializers.IntegerField()
+    start = serializers.DateField()
+    retained_users = serializers.IntegerField()
+    retention_rate = serializers.FloatField(help_text="Percent of the cohort.")
+
+
+class Cohort(serializers.Serializer):
+    start_date = serializers.DateField()
+    cohort_size = serializers.IntegerField()
+    retention = RetentionPeriod(many=True)
+
+
+class RetentionOutput(Cohort, _Out):
+    pass
+
+
+class RetentionCohortsOutput(_Out):
+    period = serializers.CharField()
+    results = Cohort(many=True)
+
+
+class MinuteCount(serializers.Serializer):
+    minute = serializers.DateTimeField()
+    count = serializers.IntegerField()
+
+
+class EventCount(serializers.Serializer):
+    event = serializers.CharField()
+    count = serializers.IntegerField()
+
+
+class LiveOutput(_Out):
+    now = serializers.DateTimeField()
+    active_users_5m = serializers.IntegerField()
+    events_per_minute = MinuteCount(many=True)
+    top_events_1h = EventCount(many=True)
+
+
+class UserRow(serializers.Serializer):
+    user_id = serializers.CharField()
+    is_anonymous = serializers.BooleanField()
+    first_seen = serializers.DateTimeField()
+    last_seen = serializers.DateTimeField()
+    event_count = serializers.IntegerField()
+
+
+class UsersOutput(_Out):
+    results = UserRow(many=True)
+    next = serializers.CharField(allow_null=True, help_text="Pass as ?cursor= for the next page.")
+
+
+class DayEvents(serializers.Serializer):
+    date = serializers.DateField()
+    events = serializers.IntegerField()
+
+
+class RecentEvent(serializers.Serializer):
+    event_id = serializers.UUIDField()
+    event = serializers.CharField()
+    source = serializers.CharField()
+    timestamp = serializers.DateTimeField()
+    properties = serializers.JSONField()
+
+
+class UserDetailOutput(UserRow, _Out):
+    daily = DayEvents(many=True)
+    recent_events = RecentEvent(many=True)
+
+
+class ExportEvent(serializers.Serializer):
+    event_id = serializers.UUIDField()
+    event = serializers.CharField()
+    source = serializers.CharField()
+    user_id = serializers.CharField()
+    is_anonymous = serializers.BooleanField()
+    session_id = serializers.CharField(allow_null=True)
+    timestamp = serializers.DateTimeField()
+    received_at = serializers.DateTimeField()
+    properties = serializers.JSONField()
+
+
+class EventsOutput(_Out):
+    results = ExportEvent(many=True)
+    next = serializers.CharField(allow_null=True)
+
+
+class SessionDay(serializers.Serializer):
+    date = serializers.DateField()
+    sessions = serializers.IntegerField()
+    avg_duration_seconds = serializers.FloatField()
+    avg_events_per_session = serializers.FloatField()
+
+
+class SessionsOutput(_Out):
+    results = SessionDay(many=True)
