@@ -264,6 +264,7 @@ class UserDetailInput(serializers.Serializer):
 class UsersInput(serializers.Serializer):
     limit = serializers.IntegerField(min_value=1, max_value=1000, default=100)
     cursor = serializers.CharField(required=False, max_length=200)
+    filters = FiltersField()
 
     def validate_cursor(self, raw: str) -> int:
         value = _decode_cursor(raw)
@@ -279,6 +280,7 @@ class EventsInput(_RangeInput):
     format = serializers.ChoiceField(choices=["json", "csv", "ndjson"], default="json")
     limit = serializers.IntegerField(min_value=1, max_value=10_000, default=1000, help_text="json only.")
     cursor = serializers.CharField(required=False, max_length=300, help_text="json only.")
+    filters = FiltersField()
 
     def validate_cursor(self, raw: str) -> ExportCursor:
         ts, _, event_id = _decode_cursor(raw).partition("|")

@@ -129,7 +129,9 @@ class UsersView(ReportingAPIView):
     def get(self, request: Request, slug: str) -> Response:
         """Users in first-seen order with first/last seen and event counts (cursor-paginated)."""
         p = self.validated(s.UsersInput, request.query_params)
-        rows, next_key = users.users_page(project=self.project, limit=p["limit"], after_key=p.get("cursor", 0))
+        rows, next_key = users.users_page(
+            project=self.project, limit=p["limit"], after_key=p.get("cursor", 0), filters=p["filters"]
+        )
         next_cursor = s.encode_cursor(str(next_key)) if next_key is not None else None
         return self.answer(o.UsersOutput, {"results": rows, "next": next_cursor})
 
@@ -177,6 +179,7 @@ class EventsView(ReportingAPIView):
             "date_from": p["date_from"],
             "date_to": p["date_to"],
             "event": p.get("event"),
+            "filters": p["filters"],
         }
         if p["format"] == "json":
             page, after = export.events_page(**scope, limit=p["limit"], after=p.get("cursor"))

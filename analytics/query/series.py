@@ -134,3 +134,11 @@ def live_counts(scope: EventScope, *, now: dt.datetime) -> tuple[dict[dt.datetim
     active = next((n for kind, _, _, n in rows if kind == "u"), 0)
     top = [(name, n) for kind, _, name, n in rows if kind == "e"]
     return per_minute, active, top
+
+
+def matching_user_ids(scope: EventScope) -> list[str]:
+    """The ids (``user_id``, not persons) that sent at least one matching event in the scope."""
+    relation, params = events_relation(scope)
+    return [
+        row[0] for row in query_rows(f"WITH ev AS ({relation}) SELECT DISTINCT user_id FROM ev", params, tz=scope.tz)
+    ]

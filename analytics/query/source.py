@@ -43,8 +43,9 @@ class EventScope:
 
 
 def events_relation(scope: EventScope) -> tuple[str, list[Any]]:
-    """``SELECT … FROM events …`` with columns event_name, source, user_id, session_id, ts,
-    properties (JSON text), person and, when needed, person_properties (JSON text)."""
+    """``SELECT … FROM events …`` with columns event_id, event_name, source, user_id, is_anonymous,
+    session_id, ts, received_at, properties (JSON text), person and, when needed,
+    person_properties (JSON text). DuckDB reads only the columns a query uses."""
     lo, hi = scope.bounds
     with_person_properties = scope.person_properties or uses_person_properties(scope.filters)
     predicate = filters_predicate(
@@ -63,7 +64,8 @@ def events_relation(scope: EventScope) -> tuple[str, list[Any]]:
         joins += "\n" + person_properties_join_duckdb(catalog=ATTACHED_AS, link="d", person="pp")
         person_columns = f", CAST(pp.properties AS VARCHAR) AS {PERSON_PROPERTIES}"
     sql = (
-        'SELECT e.event_name, e.source, e.user_id, e.session_id, e."timestamp" AS ts, '
+        'SELECT e.event_id, e.event_name, e.source, e.user_id, e.is_anonymous, e.session_id, e."timestamp" AS ts, '
+        "e.received_at, "
         f"CAST(e.properties AS VARCHAR) AS properties, {person_key_duckdb(events='e', link='d')} AS person"
         f"{person_columns}\n"
         f"FROM {ATTACHED_AS}.public.events e\n{joins}\n"

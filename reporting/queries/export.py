@@ -6,6 +6,9 @@ import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from analytics.query.export import export_iter, export_page
+from analytics.query.filters import NO_FILTERS, Filters
+from analytics.query.source import EventScope
 from core import days as daysmod
 from projects.models import Project
 from reporting.queries.common import fetchall, json_value, project_tz
@@ -37,8 +40,15 @@ def events_page(
     event: str | None,
     limit: int,
     after: ExportCursor | None = None,
+    filters: Filters = NO_FILTERS,
 ) -> tuple[list[dict], ExportCursor | None]:
     """One page of raw events in (timestamp, event_id) order; keyset pagination, no OFFSET."""
+    if filters:
+        scope = _scope(project, date_from, date_to, event, filters)
+        keyset = (after.timestamp, after.event_id) if after else None
+        page, more = export_page(scope, limit=limit, after=keyset)
+        last = page[-1] if page else None
+        return page, (ExportCursor(last["timestamp"], str(last["event_id"])) if more and last else None)
     lo, hi = daysmod.local_range_bounds(date_from, date_to, project_tz(project))
     where = ["project_id = %(p)s", '"timestamp" >= %(lo)s', '"timestamp" < %(hi)s']
     params: dict = {"p": project.pk, "lo": lo, "hi": hi, "n": limit + 1}
@@ -61,10 +71,25 @@ def events_page(
     return results, next_cursor
 
 
+def _scope(project: Project, date_from: dt.date, date_to: dt.date, event: str | None, filters: Filters) -> EventScope:
+    return EventScope(
+        project.pk, project_tz(project), date_from, date_to, events=(event,) if event else (), filters=filters
+    )
+
+
 def events_iter(
-    *, project: Project, date_from: dt.date, date_to: dt.date, event: str | None, chunk: int = 5000
+    *,
+    project: Project,
+    date_from: dt.date,
+    date_to: dt.date,
+    event: str | None,
+    chunk: int = 5000,
+    filters: Filters = NO_FILTERS,
 ) -> Iterator[dict]:
     """Every matching event, read in keyset chunks so a large export never sits in memory."""
+    if filters:
+        yield from export_iter(_scope(project, date_from, date_to, event, filters), chunk=chunk)
+        return
     after = None
     while True:
         rows, after = events_page(

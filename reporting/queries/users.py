@@ -3,23 +3,41 @@ raw ``events`` (bounded by the rollup to the days that hold them)."""
 
 from __future__ import annotations
 
+from django.utils import timezone
+
+from analytics.query.filters import NO_FILTERS, Filters
+from analytics.query.series import matching_user_ids
+from analytics.query.source import EventScope
+from core import days as daysmod
 from projects.models import Project
-from reporting.queries.common import fetchall, json_value
+from reporting.queries.common import fetchall, json_value, project_tz
 
 
-def users_page(*, project: Project, limit: int, after_key: int = 0) -> tuple[list[dict], int | None]:
-    """Users in first-seen order (``user_key``), keyset-paginated; returns (rows, next key)."""
+def users_page(
+    *, project: Project, limit: int, after_key: int = 0, filters: Filters = NO_FILTERS
+) -> tuple[list[dict], int | None]:
+    """Users in first-seen order (``user_key``), keyset-paginated; returns (rows, next key).
+
+    With filters, only the users who sent at least one matching event (ever) are listed."""
+    only = ""
+    params: dict = {"p": project.pk, "after": after_key, "n": limit + 1}
+    if filters:
+        tz = project_tz(project)
+        scope = EventScope(
+            project.pk, tz, daysmod.EARLIEST_DAY, daysmod.local_date(timezone.now(), tz), filters=filters
+        )
+        only, params["ids"] = " AND user_id = ANY(%(ids)s)", matching_user_ids(scope)
     rows = fetchall(
-        """
+        f"""
         WITH page AS (
             SELECT user_key, user_id, is_anonymous, first_seen, last_seen FROM analytics_user
-            WHERE project_id = %(p)s AND user_key > %(after)s ORDER BY user_key LIMIT %(n)s
+            WHERE project_id = %(p)s AND user_key > %(after)s{only} ORDER BY user_key LIMIT %(n)s
         )
         SELECT page.*, (SELECT coalesce(sum(events), 0) FROM analytics_user_day d
                         WHERE d.project_id = %(p)s AND d.user_key = page.user_key)
         FROM page ORDER BY user_key
         """,
-        {"p": project.pk, "after": after_key, "n": limit + 1},
+        params,
     )
     more = len(rows) > limit
     rows = rows[:limit]

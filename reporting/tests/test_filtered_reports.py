@@ -147,6 +147,45 @@ def test_sessions_filtered(tenant, name):
     assert body["results"] == oracle.sessions(_kept(tenant, raw), tenant.tz, FROM, TO)
 
 
+def test_export_pages_and_streams_filtered(tenant):
+    raw = FILTERS["docs or n>1"]
+    expected = sorted(
+        oracle.in_range(_kept(tenant, raw), tenant.tz, FROM, TO), key=lambda e: (e.timestamp, str(e.event_id))
+    )
+    got, cursor = [], None
+    while True:
+        params = {"from": FROM, "to": TO, "limit": 70, "filters": json.dumps(raw)} | (
+            {"cursor": cursor} if cursor else {}
+        )
+        body = _get(tenant, "events", **params)
+        got += body["results"]
+        cursor = body["next"]
+        if not cursor:
+            break
+    assert [r["event_id"] for r in got] == [str(e.event_id) for e in expected]
+    assert [r["properties"] for r in got] == [e.properties for e in expected]
+    assert [dt.datetime.fromisoformat(r["timestamp"]) for r in got] == [e.timestamp for e in expected]
+    response = tenant.client().get(
+        tenant.url("events"), {"from": FROM, "to": TO, "format": "ndjson", "filters": json.dumps(raw)}
+    )
+    assert response.status_code == 200
+    lines = [json.loads(line) for line in b"".join(response.streaming_content).decode().splitlines()]
+    assert [r["event_id"] for r in lines] == [str(e.event_id) for e in expected]
+
+
+def test_users_filtered(tenant):
+    raw = FILTERS["plan is a"]
+    got, cursor = [], None
+    while True:
+        body = _get(tenant, "users", limit=7, filters=json.dumps(raw), **({"cursor": cursor} if cursor else {}))
+        got += [row["user_id"] for row in body["results"]]
+        cursor = body["next"]
+        if not cursor:
+            break
+    assert sorted(got) == sorted({e.user_id for e in _kept(tenant, raw)})
+    assert len(got) == len(set(got))
+
+
 def test_unfiltered_and_empty_filters_agree(tenant):
     params = {"event": "pageview", "from": FROM, "to": TO, "math": "users", "breakdown": "path"}
     assert _get(tenant, "trends", **params)["series"] == _get(tenant, "trends", **params, filters="[]")["series"]
