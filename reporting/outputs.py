@@ -6,6 +6,10 @@ and aggregated, so the numbers before it are final.
 
 from __future__ import annotations
 
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 
@@ -46,6 +50,32 @@ class TrendSeries(serializers.Serializer):
 
 class TrendsOutput(_Out):
     series = TrendSeries(many=True)
+
+
+@extend_schema_field(OpenApiTypes.NUMBER)
+class NumberField(serializers.Field):
+    """A count as an integer, a property math as a float: the number as computed."""
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+class QueryPoint(serializers.Serializer):
+    date = serializers.CharField()
+    value = NumberField()
+
+
+class QuerySeries(serializers.Serializer):
+    label = serializers.CharField(help_text="The event, or the formula's text.")
+    series = serializers.CharField(help_text="The series' letter, or 'formula'.")
+    breakdown_value = serializers.CharField(allow_null=True)
+    data = QueryPoint(many=True)
+
+
+class TrendsQueryOutput(_Out):
+    series = QuerySeries(many=True)
+    formula = QuerySeries(many=True, allow_null=True)
+    compare = QuerySeries(many=True, allow_null=True, help_text="The previous period: series, then formula.")
 
 
 class FunnelStep(serializers.Serializer):

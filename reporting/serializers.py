@@ -19,9 +19,11 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from analytics.query.filters import COLUMN_KEYS, NO_FILTERS, FilterError, Filters, filters_parse, filters_parse_json
+from analytics.query.formula import FormulaError, formula_parse
 from analytics.query.funnels import FunnelStepSpec
 from analytics.query.retention import RetentionEvents
-from analytics.query.series import BREAKDOWN_LIMIT, BREAKDOWN_TYPES
+from analytics.query.series import BREAKDOWN_LIMIT, BREAKDOWN_TYPES, MEASURES, PROPERTY_MATHS, Breakdown
+from analytics.query.trends import SeriesSpec
 from core import days as daysmod
 from projects.models import Project
 from reporting.queries.common import event_is_known, property_is_known, unknown_events
@@ -150,6 +152,70 @@ class TrendsInput(_RangeInput):
             and not property_is_known(project=project, event=attrs["event"], key=key)
         ):
             raise serializers.ValidationError({"breakdown": f"unknown property {key!r} for event {attrs['event']!r}."})
+        return attrs
+
+
+class SeriesInput(serializers.Serializer):
+    name = serializers.RegexField(r"^[A-Z]$", required=False, help_text="A letter the formula names it by.")
+    event = serializers.CharField(max_length=200)
+    math = serializers.ChoiceField(choices=list(MEASURES), default="total")
+    math_property = serializers.CharField(max_length=200, required=False, help_text="For sum, avg, min, max, …")
+    filters = FiltersField()
+
+    def validate(self, attrs: dict) -> dict:
+        if attrs["math"] in PROPERTY_MATHS and not attrs.get("math_property"):
+            raise serializers.ValidationError({"math_property": f"math {attrs['math']!r} needs a math_property."})
+        return attrs
+
+
+class BreakdownInput(serializers.Serializer):
+    type = serializers.ChoiceField(choices=list(BREAKDOWN_TYPES), default="event")
+    key = serializers.CharField(max_length=200)
+
+    def validate(self, attrs: dict) -> dict:
+        if attrs["type"] == "column" and attrs["key"] not in COLUMN_KEYS:
+            raise serializers.ValidationError(
+                {"key": f"unknown column {attrs['key']!r}; use one of {', '.join(COLUMN_KEYS)}."}
+            )
+        return attrs
+
+
+class TrendsQueryInput(_RangeInput):
+    """``POST trends``: several series, a formula over them, a breakdown, the previous period."""
+
+    max_days = MAX_RAW_DAYS
+    series = SeriesInput(many=True, min_length=1, max_length=10)
+    formula = serializers.CharField(max_length=200, required=False)
+    interval = serializers.ChoiceField(choices=["hour", "day", "week", "month"], default="day")
+    filters = FiltersField()
+    breakdown = BreakdownInput(required=False)
+    breakdown_limit = serializers.IntegerField(min_value=1, max_value=100, default=BREAKDOWN_LIMIT)
+    compare = serializers.BooleanField(default=False)
+
+    def _max_days(self, attrs: dict) -> int:
+        return MAX_HOURLY_DAYS if attrs.get("interval") == "hour" else self.max_days
+
+    def validate(self, attrs: dict) -> dict:
+        attrs = super().validate(attrs)
+        names = [item.get("name") or chr(ord("A") + i) for i, item in enumerate(attrs["series"])]
+        if len(set(names)) != len(names):
+            raise serializers.ValidationError({"series": "series names must be distinct."})
+        unknown = unknown_events(project=self.context["project"], events=[item["event"] for item in attrs["series"]])
+        if unknown:
+            raise serializers.ValidationError({"series": f"unknown event(s) in this project: {', '.join(unknown)}."})
+        attrs["series"] = [
+            SeriesSpec(name, item["event"], item["math"], item.get("math_property"), item["filters"])
+            for name, item in zip(names, attrs["series"], strict=True)
+        ]
+        if attrs.get("formula"):
+            try:
+                attrs["formula"] = (attrs["formula"], formula_parse(attrs["formula"], names=set(names)))
+            except FormulaError as exc:
+                raise serializers.ValidationError({"formula": str(exc)}) from None
+        else:
+            attrs["formula"] = None
+        split = attrs.pop("breakdown", None)
+        attrs["breakdown"] = Breakdown(split["type"], split["key"], attrs.pop("breakdown_limit")) if split else None
         return attrs
 
 

@@ -16,7 +16,18 @@ from rest_framework.response import Response
 from reporting import outputs as o
 from reporting import serializers as s
 from reporting.base import ReportingAPIView
-from reporting.queries import active_users, export, funnels, live, retention, sessions, top_events, trends, users
+from reporting.queries import (
+    active_users,
+    export,
+    funnels,
+    live,
+    retention,
+    sessions,
+    top_events,
+    trends,
+    trends_query,
+    users,
+)
 from reporting.queries.common import complete_until_get
 
 TAG = ["reporting"]
@@ -66,6 +77,23 @@ class TrendsView(ReportingAPIView):
             filters=p["filters"],
         )
         return self.answer(o.TrendsOutput, {"series": series})
+
+    @extend_schema(tags=TAG, request=s.TrendsQueryInput, responses=o.TrendsQueryOutput)
+    def post(self, request: Request, slug: str) -> Response:
+        """Several series (each with its event, math and filters), a formula, a breakdown, compare."""
+        p = self.validated(s.TrendsQueryInput, request.data)
+        answer = trends_query.trends_query(
+            project=self.project,
+            series=p["series"],
+            date_from=p["date_from"],
+            date_to=p["date_to"],
+            interval=p["interval"],
+            filters=p["filters"],
+            breakdown=p["breakdown"],
+            formula=p["formula"],
+            compare=p["compare"],
+        )
+        return self.answer(o.TrendsQueryOutput, answer)
 
 
 class FunnelsView(ReportingAPIView):

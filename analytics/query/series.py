@@ -20,7 +20,22 @@ OTHER_LABEL = "other"
 NONE_LABEL = "(none)"
 BREAKDOWN_TYPES = ("event", "person", "column")
 BREAKDOWN_LIMIT = 10
-MEASURES = {"total": "count(*)", "users": "count(DISTINCT person)"}
+MEASURES = {
+    "total": "count(*)",
+    "users": "count(DISTINCT person)",
+    "sessions": "count(DISTINCT session_id)",
+    "per_user_avg": "count(*) / count(DISTINCT person)",
+    "sum": "sum(x)",
+    "avg": "avg(x)",
+    "min": "min(x)",
+    "max": "max(x)",
+    # Continuous quantiles: linear interpolation between the closest ranks (PostgreSQL's percentile_cont).
+    "median": "quantile_cont(x, 0.5)",
+    "p90": "quantile_cont(x, 0.9)",
+    "p95": "quantile_cont(x, 0.95)",
+    "p99": "quantile_cont(x, 0.99)",
+}
+PROPERTY_MATHS = ("sum", "avg", "min", "max", "median", "p90", "p95", "p99")
 _UNITS = {"day": "day", "week": "week", "month": "month"}  # also the allow-list of what enters SQL
 
 
@@ -47,26 +62,46 @@ def _value_sql(breakdown: Breakdown, params: list[Any]) -> str:
 
 
 def series_counts(
-    scope: EventScope, *, math: str, interval: str, breakdown: Breakdown | None = None
-) -> list[tuple[dt.date | dt.datetime, str | None, int]]:
-    """Rows ``(bucket, label, value)``; the label is None without a breakdown."""
+    scope: EventScope,
+    *,
+    math: str,
+    interval: str,
+    breakdown: Breakdown | None = None,
+    math_property: str | None = None,
+) -> list[tuple[dt.date | dt.datetime, str | None, int | float]]:
+    """Rows ``(bucket, label, value)``; the label is None without a breakdown.
+
+    ``math`` is one of MEASURES; the property maths read ``math_property`` as a number (values that
+    are not finite numbers are left out; a bucket with none has no value, answered as 0)."""
     if breakdown is not None and breakdown.type == "person":
         scope = EventScope(**{**scope.__dict__, "person_properties": True})
     relation, params = events_relation(scope)
     measure = MEASURES[math]
     bucket = bucket_sql(interval)
-    if breakdown is None:
-        rows = query_rows(
-            f"WITH ev AS ({relation}) SELECT {bucket}, NULL, {measure} FROM ev GROUP BY 1", params, tz=scope.tz
-        )
-    else:
+    value = "NULL"
+    if breakdown is not None:
         value = _value_sql(breakdown, params)
+    # Placeholders bind in the order they appear: the value's, then the number's.
+    number = "NULL"
+    if math in PROPERTY_MATHS:
+        if not math_property:
+            raise ValueError(f"math {math!r} needs a math_property")
+        params.extend([json_path(math_property)] * 2)
+        number = (
+            "CASE WHEN isfinite(TRY_CAST(json_extract_string(properties, ?) AS DOUBLE)) "
+            "THEN TRY_CAST(json_extract_string(properties, ?) AS DOUBLE) END"
+        )
+    rows_cte = (
+        f"WITH ev AS ({relation}), b AS (SELECT {bucket} AS b, {value} AS v, person, session_id, {number} AS x FROM ev)"
+    )
+    if breakdown is None:
+        rows = query_rows(f"{rows_cte} SELECT b, NULL, {measure} FROM b GROUP BY 1", params, tz=scope.tz)
+    else:
         params.extend([breakdown.limit, NONE_LABEL, OTHER_LABEL, OTHER_LABEL])
         rows = query_rows(
             f"""
-            WITH ev AS ({relation}),
-            b AS (SELECT {bucket} AS b, {value} AS v, person FROM ev),
-            top AS (SELECT v FROM b GROUP BY v ORDER BY {measure} DESC, v NULLS LAST LIMIT ?)
+            {rows_cte},
+            top AS (SELECT v FROM b GROUP BY v ORDER BY {measure} DESC NULLS LAST, v NULLS LAST LIMIT ?)
             SELECT b, CASE WHEN v IS NULL AND EXISTS (SELECT 1 FROM top WHERE top.v IS NULL) THEN ?
                            WHEN v IS NULL THEN ?
                            WHEN v IN (SELECT v FROM top WHERE v IS NOT NULL) THEN v
@@ -77,6 +112,7 @@ def series_counts(
             params,
             tz=scope.tz,
         )
+    rows = [(b, label, 0 if n is None else n) for b, label, n in rows]
     if interval == "hour":
         return [(dt.datetime.fromtimestamp(b, tz=scope.tz), label, n) for b, label, n in rows]
     return rows

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
+from typing import Any
 
 from analytics.query.filters import NO_FILTERS, Filters
 from analytics.query.series import series_counts
@@ -17,6 +19,7 @@ def active_users_series(
     """Distinct active users per day/week/month (a week or month is cut to the requested range).
 
     Unfiltered from the rollups; filtered, the query layer counts persons over the events."""
+    counts: Mapping[Any, int | float]
     if filters:
         scope = EventScope(project.pk, project_tz(project), date_from, date_to, filters=filters)
         counts = {b: n for b, _, n in series_counts(scope, math="users", interval=interval)}

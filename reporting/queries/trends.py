@@ -28,7 +28,7 @@ from reporting.queries.common import bitmap_rows, buckets, distinct_by_bucket, f
 BREAKDOWN_TOP = 10
 
 
-def _hour_buckets(date_from: dt.date, date_to: dt.date, tz: zoneinfo.ZoneInfo) -> list[dt.datetime]:
+def hour_buckets(date_from: dt.date, date_to: dt.date, tz: zoneinfo.ZoneInfo) -> list[dt.datetime]:
     lo, hi = daysmod.local_range_bounds(date_from, date_to, tz)
     out, current = [], lo
     while current < hi:
@@ -37,7 +37,7 @@ def _hour_buckets(date_from: dt.date, date_to: dt.date, tz: zoneinfo.ZoneInfo) -
     return out
 
 
-def _label(bucket: dt.date | dt.datetime, tz: zoneinfo.ZoneInfo) -> str:
+def bucket_label(bucket: dt.date | dt.datetime, tz: zoneinfo.ZoneInfo) -> str:
     if isinstance(bucket, dt.datetime):
         return bucket.astimezone(tz).isoformat()
     return bucket.isoformat()
@@ -62,7 +62,7 @@ def trends_series(
 ) -> list[dict]:
     tz = project_tz(project)
     series_buckets: list = (
-        _hour_buckets(date_from, date_to, tz) if interval == "hour" else buckets(date_from, date_to, interval)
+        hour_buckets(date_from, date_to, tz) if interval == "hour" else buckets(date_from, date_to, interval)
     )
     values: dict[str, dict] | None
     if filters or breakdown_type != "event" or breakdown_limit != BREAKDOWN_TOP:
@@ -90,7 +90,7 @@ def trends_series(
         if values is None:
             values = _trend_breakdown_pg(**scope, interval=interval, math=math, key=breakdown)
     return [
-        {"label": label, "data": [{"date": _label(b, tz), "value": data.get(b, 0)} for b in series_buckets]}
+        {"label": label, "data": [{"date": bucket_label(b, tz), "value": data.get(b, 0)} for b in series_buckets]}
         for label, data in values.items()
     ]
 
@@ -103,10 +103,10 @@ def _series_values(rows: list[tuple], event: str, *, broken_down: bool) -> dict[
         series[event] = {}
     for bucket, label, value in rows:
         series[event if label is None else label][bucket] = value
-    return dict(sorted(series.items(), key=_series_order))
+    return dict(sorted(series.items(), key=series_order))
 
 
-def _series_order(item: tuple[str, dict]) -> tuple:
+def series_order(item: tuple[str, dict]) -> tuple:
     label, data = item
     return (label == OTHER_LABEL, -sum(data.values()), label)
 
@@ -196,7 +196,7 @@ def assemble_breakdown(rows: list[tuple], interval: str, tz: zoneinfo.ZoneInfo) 
         key = bucket if interval == "hour" else bucket.astimezone(tz).date()
         series[label][key] = value
 
-    return dict(sorted(series.items(), key=_series_order))
+    return dict(sorted(series.items(), key=series_order))
 
 
 def _trend_breakdown_rollup(
@@ -241,7 +241,7 @@ def _trend_breakdown_rollup(
         label = (NONE_LABEL if value is None else value) if value in top else OTHER_LABEL
         series[label][daysmod.period_start(day, interval)] += n
 
-    return {label: dict(data) for label, data in sorted(series.items(), key=_series_order)}
+    return {label: dict(data) for label, data in sorted(series.items(), key=series_order)}
 
 
 def _trend_breakdown_pg(
