@@ -83,10 +83,19 @@ class FunnelStep(serializers.Serializer):
     users = serializers.IntegerField()
     conversion_from_start = serializers.FloatField(help_text="Percent.")
     conversion_from_previous = serializers.FloatField(help_text="Percent.")
+    average_conversion_seconds = serializers.FloatField(allow_null=True, help_text="From the previous step.")
+    median_conversion_seconds = serializers.FloatField(allow_null=True, help_text="From the previous step.")
+
+
+class TimeBin(serializers.Serializer):
+    from_seconds = serializers.FloatField()
+    to_seconds = serializers.FloatField()
+    persons = serializers.IntegerField()
 
 
 class FunnelOutput(_Out):
     results = FunnelStep(many=True)
+    time_to_convert = TimeBin(many=True, help_text="First-to-last-step seconds of those who completed.")
 
 
 class RetentionPeriod(serializers.Serializer):

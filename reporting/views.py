@@ -101,15 +101,16 @@ class FunnelsView(ReportingAPIView):
     def post(self, request: Request, slug: str) -> Response:
         """Users completing ordered steps, each within window_hours of the first step."""
         p = self.validated(s.FunnelInput, request.data)
-        results = funnels.funnel_compute(
+        answer = funnels.funnel_report(
             project=self.project,
             steps=p["steps"],
             date_from=p["date_from"],
             date_to=p["date_to"],
             window_hours=p["window_hours"],
             filters=p["filters"],
+            times=True,
         )
-        return self.answer(o.FunnelOutput, {"results": results})
+        return self.answer(o.FunnelOutput, answer)
 
 
 class RetentionView(ReportingAPIView):

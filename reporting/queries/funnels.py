@@ -40,7 +40,47 @@ def funnel_compute(
     filters: Filters = NO_FILTERS,
 ) -> list[dict]:
     """Users reaching each step, in order, each step within ``window_hours`` of the first."""
+    return funnel_report(
+        project=project, steps=steps, date_from=date_from, date_to=date_to, window_hours=window_hours, filters=filters
+    )["results"]
+
+
+def funnel_report(
+    *,
+    project: Project,
+    steps: list[str] | list[FunnelStepSpec],
+    date_from: dt.date,
+    date_to: dt.date,
+    window_hours: int,
+    filters: Filters = NO_FILTERS,
+    times: bool = False,
+) -> dict:
+    """The funnel's steps and, with ``times``, each step's mean and median seconds from the previous
+    one and the histogram of first-to-last-step seconds (``time_to_convert``)."""
     specs = [step if isinstance(step, FunnelStepSpec) else FunnelStepSpec(step) for step in steps]
     scope = EventScope(project.pk, project_tz(project), date_from, date_to, filters=filters)
-    counts = funnel_counts(scope, steps=specs, window=dt.timedelta(hours=window_hours))
-    return funnel_rows(counts, [step.event for step in specs])
+    result = funnel_counts(scope, steps=specs, window=dt.timedelta(hours=window_hours))
+    rows = funnel_rows(result.counts, [step.event for step in specs])
+    if not times:
+        return {"results": rows}
+    for row, average, median in zip(rows, result.average_seconds, result.median_seconds, strict=True):
+        row["average_conversion_seconds"] = None if average is None else round(average, 3)
+        row["median_conversion_seconds"] = None if median is None else round(median, 3)
+    return {"results": rows, "time_to_convert": time_histogram(result.completed_seconds)}
+
+
+TIME_BINS = 10
+
+
+def time_histogram(seconds: list[float]) -> list[dict]:
+    """Ten bins of equal width from 0 to the slowest conversion (that one in the last bin)."""
+    if not seconds:
+        return []
+    width = max(seconds) / TIME_BINS or 1.0
+    counts = [0] * TIME_BINS
+    for value in seconds:
+        counts[min(int(value // width), TIME_BINS - 1)] += 1
+    return [
+        {"from_seconds": round(i * width, 3), "to_seconds": round((i + 1) * width, 3), "persons": n}
+        for i, n in enumerate(counts)
+    ]

@@ -213,3 +213,57 @@ def test_bad_filters_are_400_naming_the_filter(dataset, path, params, says):
         response = tenant.client().get(tenant.url(path), params)
     assert response.status_code == 400, response.content
     assert says in json.dumps(response.json())
+
+
+def _funnel_paths(events, tz, steps, first, last, window_hours) -> dict[str, list[dt.datetime]]:
+    """Per person: the step times of their deepest path, the earliest start among equals."""
+    window = dt.timedelta(hours=window_hours)
+    by_user: dict[str, list] = {}
+    for e in oracle.in_range(events, tz, first, last):
+        if e.event_name in steps:
+            by_user.setdefault(e.user_id, []).append(e)
+    out = {}
+    for user, evs in by_user.items():
+        evs.sort(key=lambda e: e.timestamp)
+        best: list[dt.datetime] = []
+        for start in (e for e in evs if e.event_name == steps[0]):
+            path = [start.timestamp]
+            for step in steps[1:]:
+                nxt = [e.timestamp for e in evs if e.event_name == step and e.timestamp >= path[-1]]
+                if not nxt or min(nxt) > start.timestamp + window:
+                    break
+                path.append(min(nxt))
+            if len(path) > len(best):
+                best = path
+        if best:
+            out[user] = best
+    return out
+
+
+def test_funnel_conversion_times_and_histogram(tenant):
+    steps = ["pageview", "signup", "purchase"]
+    response = tenant.client().post(
+        tenant.url("funnels"),
+        {"steps": steps, "from": FROM.isoformat(), "to": TO.isoformat(), "window_hours": 72},
+        format="json",
+    )
+    assert response.status_code == 200, response.content
+    body = response.json()
+    paths = _funnel_paths(tenant.events, tenant.tz, steps, FROM, TO, 72)
+    for k, row in enumerate(body["results"]):
+        if k == 0:
+            assert row["average_conversion_seconds"] is None and row["median_conversion_seconds"] is None
+            continue
+        gaps = sorted((p[k] - p[k - 1]).total_seconds() for p in paths.values() if len(p) > k)
+        assert row["users"] == len(gaps)
+        assert row["average_conversion_seconds"] == pytest.approx(round(sum(gaps) / len(gaps), 3), abs=1e-3)
+        lo, hi = (len(gaps) - 1) // 2, len(gaps) // 2
+        median = (gaps[lo] + gaps[hi]) / 2
+        assert row["median_conversion_seconds"] == pytest.approx(round(median, 3), abs=1e-3)
+    done = [(p[-1] - p[0]).total_seconds() for p in paths.values() if len(p) == len(steps)]
+    width = max(done) / 10
+    bins = [0] * 10
+    for seconds in done:
+        bins[min(int(seconds // width), 9)] += 1
+    assert [b["persons"] for b in body["time_to_convert"]] == bins
+    assert body["time_to_convert"][-1]["to_seconds"] == pytest.approx(max(done), abs=1e-3)
