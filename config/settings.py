@@ -7,6 +7,7 @@ to anything: settings only compute values.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -212,6 +213,10 @@ EVENTBASE: dict[str, Any] = {
     "ALERT_ERROR_WINDOW_MINUTES": env_int("ALERT_ERROR_WINDOW_MINUTES", 5, minimum=1),
     # Below this many received events in the window, a rate is noise (3 bad of 5 is not a spike).
     "ALERT_ERROR_MIN_EVENTS": env_int("ALERT_ERROR_MIN_EVENTS", 100, minimum=1),
+    # DuckDB runs inside every web process (filtered reports, funnels): per process, so that five
+    # gunicorn workers on two cores neither oversubscribe the CPUs nor the memory.
+    "DUCKDB_THREADS": env_int("DUCKDB_THREADS", max(1, (os.cpu_count() or 2) // 2), minimum=1),
+    "DUCKDB_MEMORY_LIMIT": env_str("DUCKDB_MEMORY_LIMIT", "1GB"),
 }
 
 # Ingest bodies may be up to 5 MB (the API answers 413 past that, with its own message).

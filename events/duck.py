@@ -93,8 +93,8 @@ def _connect() -> duckdb.DuckDBPyConnection:
         config={
             "autoinstall_known_extensions": False,
             "autoload_known_extensions": False,
-            "threads": int(os.environ.get("DUCKDB_THREADS", "2")),
-            "memory_limit": os.environ.get("DUCKDB_MEMORY_LIMIT", "1GB"),
+            "threads": settings.EVENTBASE["DUCKDB_THREADS"],
+            "memory_limit": settings.EVENTBASE["DUCKDB_MEMORY_LIMIT"],
         },
     )
     conn.execute(f"LOAD {_sql_literal(str(extension_path()))}")
