@@ -93,8 +93,14 @@ class TimeBin(serializers.Serializer):
     persons = serializers.IntegerField()
 
 
+class FunnelBreakdown(serializers.Serializer):
+    value = serializers.CharField(help_text="The step-1 value; '(none)' without one, 'other' for the rest.")
+    results = FunnelStep(many=True)
+
+
 class FunnelOutput(_Out):
     results = FunnelStep(many=True)
+    breakdown = FunnelBreakdown(many=True, required=False)
     time_to_convert = TimeBin(many=True, help_text="First-to-last-step seconds of those who completed.")
 
 

@@ -254,6 +254,14 @@ class FunnelInput(_RangeInput):
     )
     window_hours = serializers.IntegerField(min_value=1, max_value=24 * 90, default=24)
     filters = FiltersField()
+    breakdown = BreakdownInput(required=False, help_text="Of the step-1 event that starts each path.")
+    breakdown_limit = serializers.IntegerField(min_value=1, max_value=100, default=BREAKDOWN_LIMIT)
+
+    def validate(self, attrs: dict) -> dict:
+        attrs = super().validate(attrs)
+        split = attrs.pop("breakdown", None)
+        attrs["breakdown"] = Breakdown(split["type"], split["key"], attrs.pop("breakdown_limit")) if split else None
+        return attrs
 
     def validate_steps(self, steps: list[FunnelStepSpec]) -> list[FunnelStepSpec]:
         names = [step.event for step in steps]

@@ -109,6 +109,7 @@ class FunnelsView(ReportingAPIView):
             window_hours=p["window_hours"],
             filters=p["filters"],
             times=True,
+            breakdown=p["breakdown"],
         )
         return self.answer(o.FunnelOutput, answer)
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from analytics.query.filters import NO_FILTERS, Filters
 from analytics.query.predicates import Relation, filters_predicate, uses_person_properties
+from analytics.query.series import NONE_LABEL, OTHER_LABEL, Breakdown, breakdown_value_sql
 from analytics.query.source import EventScope, events_relation, sql_string
 from events.duck import duckdb_cursor
 
@@ -41,6 +42,27 @@ class FunnelResult:
 def funnel_counts(scope: EventScope, *, steps: list[FunnelStepSpec], window: dt.timedelta) -> FunnelResult:
     """The funnel over ``scope``'s range and filters (``scope.events`` is ignored: the steps name
     the events)."""
+    return _funnels(scope, steps=steps, window=window, breakdown=None).get(None) or _empty(len(steps))
+
+
+def funnel_breakdown(
+    scope: EventScope, *, steps: list[FunnelStepSpec], window: dt.timedelta, breakdown: Breakdown
+) -> list[tuple[str, FunnelResult]]:
+    """One funnel per value of the breakdown on the step-1 event that starts the path: the
+    ``limit`` values with the most persons at step 1 (ties by value, NULL last), "(none)" for
+    starts without it, "other" for the rest; ordered by persons at step 1, "other" last."""
+    results = _funnels(scope, steps=steps, window=window, breakdown=breakdown)
+    ordered = sorted(results.items(), key=lambda item: (item[0] == OTHER_LABEL, -item[1].counts[0], item[0] or ""))
+    return [(label or NONE_LABEL, result) for label, result in ordered]
+
+
+def _empty(n: int) -> FunnelResult:
+    return FunnelResult([0] * n, [None] * n, [None] * n, [])
+
+
+def _funnels(
+    scope: EventScope, *, steps: list[FunnelStepSpec], window: dt.timedelta, breakdown: Breakdown | None
+) -> dict[str | None, FunnelResult]:
     needs_person = any(uses_person_properties(step.filters) for step in steps)
     scope = EventScope(
         scope.project_id,
@@ -49,10 +71,17 @@ def funnel_counts(scope: EventScope, *, steps: list[FunnelStepSpec], window: dt.
         scope.date_to,
         events=tuple(dict.fromkeys(step.event for step in steps)),
         filters=scope.filters,
-        person_properties=scope.person_properties or needs_person,
+        person_properties=scope.person_properties
+        or needs_person
+        or (breakdown is not None and breakdown.type == "person"),
     )
     relation, relation_params = events_relation(scope)
-    flags, params = [], []
+    # Placeholders bind in the order they appear: the breakdown value's, then each step's flag's.
+    flags: list[str] = []
+    params: list = []
+    value = "NULL"
+    if breakdown is not None:
+        value = breakdown_value_sql(breakdown, params, alias="ev.")
     for i, step in enumerate(steps):
         predicate = filters_predicate(
             step.filters, tz=scope.tz, relation=Relation(alias="ev", person_properties="ev.person_properties")
@@ -61,24 +90,36 @@ def funnel_counts(scope: EventScope, *, steps: list[FunnelStepSpec], window: dt.
         params.extend(predicate.params)
     n = len(steps)
     times = [f"c{i}" for i in range(n)]
-    ctes = ["s0 AS (SELECT DISTINCT user_id, ts AS c0 FROM funnel_ev WHERE f0)"]
+    label, label_params = "NULL", []
+    ctes = []
+    if breakdown is not None:
+        ctes.append(
+            "top AS (SELECT v FROM funnel_ev WHERE f0 GROUP BY v ORDER BY count(DISTINCT user_id) DESC, v NULLS LAST "
+            "LIMIT ?)"
+        )
+        label = (
+            "CASE WHEN v IS NULL AND EXISTS (SELECT 1 FROM top WHERE top.v IS NULL) THEN NULL WHEN v IS NULL THEN ? "
+            "WHEN v IN (SELECT v FROM top WHERE v IS NOT NULL) THEN v ELSE ? END"
+        )
+        label_params = [breakdown.limit, OTHER_LABEL, OTHER_LABEL]
+    ctes.append(f"s0 AS (SELECT DISTINCT user_id, {label} AS g, ts AS c0 FROM funnel_ev WHERE f0)")
     for i in range(1, n):
         carried = ", ".join(f"s.c{j}" for j in range(i))
         ctes.append(
             f"e{i} AS (SELECT user_id, ts FROM funnel_ev WHERE f{i}), "
-            f"s{i} AS (SELECT s.user_id, {carried}, e.ts AS c{i} FROM s{i - 1} s ASOF JOIN e{i} e "
+            f"s{i} AS (SELECT s.user_id, s.g, {carried}, e.ts AS c{i} FROM s{i - 1} s ASOF JOIN e{i} e "
             f"ON s.user_id = e.user_id AND e.ts >= s.c{i - 1} WHERE e.ts <= s.c0 + ?)"
         )
     paths = " UNION ALL ".join(
-        f"SELECT user_id, {i} AS d, "
+        f"SELECT user_id, g, {i} AS d, "
         + ", ".join(times[: i + 1] + [f"CAST(NULL AS TIMESTAMPTZ) AS c{j}" for j in range(i + 1, n)])
         + f" FROM s{i}"
         for i in range(n)
     )
     ctes.append(f"paths AS ({paths})")
-    ctes.append("best AS (SELECT DISTINCT ON (user_id) * FROM paths ORDER BY user_id, d DESC, c0)")
+    ctes.append("best AS (SELECT DISTINCT ON (user_id, g) * FROM paths ORDER BY user_id, g, d DESC, c0)")
     gaps = " UNION ALL ".join(
-        f"SELECT {k} AS k, (epoch_us(c{k}) - epoch_us(c{k - 1})) / 1e6 AS secs FROM best WHERE d >= {k}"
+        f"SELECT g, {k} AS k, (epoch_us(c{k}) - epoch_us(c{k - 1})) / 1e6 AS secs FROM best WHERE d >= {k}"
         for k in range(1, n)
     )
     # The rows are copied out of PostgreSQL once into a temporary table of this cursor: as a
@@ -88,33 +129,37 @@ def funnel_counts(scope: EventScope, *, steps: list[FunnelStepSpec], window: dt.
     try:
         cur.execute(f"SET TimeZone = '{scope.tz.key}'")
         cur.execute(
-            f"CREATE TEMPORARY TABLE funnel_ev AS SELECT ev.person AS user_id, ev.ts, {', '.join(flags)} "
-            f"FROM ({relation}) ev",
+            f"CREATE TEMPORARY TABLE funnel_ev AS SELECT ev.person AS user_id, ev.ts, {value} AS v, "
+            f"{', '.join(flags)} FROM ({relation}) ev",
             [*params, *relation_params],
         )
         cur.execute(
-            f"CREATE TEMPORARY TABLE funnel_best AS WITH {', '.join(ctes)} SELECT * FROM best", [window] * (n - 1)
+            f"CREATE TEMPORARY TABLE funnel_best AS WITH {', '.join(ctes)} SELECT * FROM best",
+            [*label_params, *([window] * (n - 1))],
         )
-        depths = dict(cur.execute("SELECT d, count(*) FROM funnel_best GROUP BY d").fetchall())
-        stats = {
-            k: (avg, median)
-            for k, avg, median in cur.execute(
+        depths = cur.execute("SELECT g, d, count(*) FROM funnel_best GROUP BY g, d").fetchall()
+        stats = (
+            cur.execute(
                 f"WITH best AS (SELECT * FROM funnel_best) "
-                f"SELECT k, avg(secs), quantile_cont(secs, 0.5) FROM ({gaps}) GROUP BY k"
+                f"SELECT g, k, avg(secs), quantile_cont(secs, 0.5) FROM ({gaps}) GROUP BY g, k"
             ).fetchall()
-        } if n > 1 else {}  # fmt: skip
-        completed = [
-            row[0]
-            for row in cur.execute(
-                f"SELECT (epoch_us(c{n - 1}) - epoch_us(c0)) / 1e6 FROM funnel_best WHERE d = {n - 1} ORDER BY 1"
-            ).fetchall()
-        ]
+            if n > 1
+            else []
+        )
+        completed = cur.execute(
+            f"SELECT g, (epoch_us(c{n - 1}) - epoch_us(c0)) / 1e6 FROM funnel_best WHERE d = {n - 1} ORDER BY 2"
+        ).fetchall()
     finally:
         cur.close()
-    counts = [sum(count for d, count in depths.items() if d >= i) for i in range(n)]
-    return FunnelResult(
-        counts=counts,
-        average_seconds=[None] + [stats.get(k, (None, None))[0] for k in range(1, n)],
-        median_seconds=[None] + [stats.get(k, (None, None))[1] for k in range(1, n)],
-        completed_seconds=completed,
-    )
+    groups = {g for g, _, _ in depths}
+    out: dict[str | None, FunnelResult] = {}
+    for g in groups:
+        by_depth = {d: count for gg, d, count in depths if gg == g}
+        times_of = {k: (avg, median) for gg, k, avg, median in stats if gg == g}
+        out[g] = FunnelResult(
+            counts=[sum(count for d, count in by_depth.items() if d >= i) for i in range(n)],
+            average_seconds=[None] + [times_of.get(k, (None, None))[0] for k in range(1, n)],
+            median_seconds=[None] + [times_of.get(k, (None, None))[1] for k in range(1, n)],
+            completed_seconds=[secs for gg, secs in completed if gg == g],
+        )
+    return out

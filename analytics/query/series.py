@@ -53,12 +53,13 @@ def bucket_sql(interval: str) -> str:
     return f"CAST(date_trunc('{_UNITS[interval]}', ts) AS DATE)"
 
 
-def _value_sql(breakdown: Breakdown, params: list[Any]) -> str:
+def breakdown_value_sql(breakdown: Breakdown, params: list[Any], *, alias: str = "") -> str:
+    """The breakdown's value of an events-relation row (``alias`` prefixes its columns)."""
     if breakdown.type == "column":
-        return COLUMN_KEYS[breakdown.key]
+        return alias + COLUMN_KEYS[breakdown.key]
     params.append(json_path(breakdown.key))
     source = "properties" if breakdown.type == "event" else PERSON_PROPERTIES
-    return f"json_extract_string({source}, ?)"
+    return f"json_extract_string({alias}{source}, ?)"
 
 
 def series_counts(
@@ -80,7 +81,7 @@ def series_counts(
     bucket = bucket_sql(interval)
     value = "NULL"
     if breakdown is not None:
-        value = _value_sql(breakdown, params)
+        value = breakdown_value_sql(breakdown, params)
     # Placeholders bind in the order they appear: the value's, then the number's.
     number = "NULL"
     if math in PROPERTY_MATHS:

@@ -8,7 +8,8 @@ from __future__ import annotations
 import datetime as dt
 
 from analytics.query.filters import NO_FILTERS, Filters
-from analytics.query.funnels import FunnelStepSpec, funnel_counts
+from analytics.query.funnels import FunnelResult, FunnelStepSpec, funnel_breakdown, funnel_counts
+from analytics.query.series import Breakdown
 from analytics.query.source import EventScope
 from projects.models import Project
 from reporting.queries.common import project_tz
@@ -54,19 +55,35 @@ def funnel_report(
     window_hours: int,
     filters: Filters = NO_FILTERS,
     times: bool = False,
+    breakdown: Breakdown | None = None,
 ) -> dict:
     """The funnel's steps and, with ``times``, each step's mean and median seconds from the previous
     one and the histogram of first-to-last-step seconds (``time_to_convert``)."""
     specs = [step if isinstance(step, FunnelStepSpec) else FunnelStepSpec(step) for step in steps]
     scope = EventScope(project.pk, project_tz(project), date_from, date_to, filters=filters)
-    result = funnel_counts(scope, steps=specs, window=dt.timedelta(hours=window_hours))
-    rows = funnel_rows(result.counts, [step.event for step in specs])
+    window = dt.timedelta(hours=window_hours)
+    names = [step.event for step in specs]
+    result = funnel_counts(scope, steps=specs, window=window)
     if not times:
-        return {"results": rows}
+        return {"results": funnel_rows(result.counts, names)}
+    answer: dict = {
+        "results": _rows_with_times(result, names),
+        "time_to_convert": time_histogram(result.completed_seconds),
+    }
+    if breakdown is not None:
+        answer["breakdown"] = [
+            {"value": value, "results": _rows_with_times(part, names)}
+            for value, part in funnel_breakdown(scope, steps=specs, window=window, breakdown=breakdown)
+        ]
+    return answer
+
+
+def _rows_with_times(result: FunnelResult, names: list[str]) -> list[dict]:
+    rows = funnel_rows(result.counts, names)
     for row, average, median in zip(rows, result.average_seconds, result.median_seconds, strict=True):
         row["average_conversion_seconds"] = None if average is None else round(average, 3)
         row["median_conversion_seconds"] = None if median is None else round(median, 3)
-    return {"results": rows, "time_to_convert": time_histogram(result.completed_seconds)}
+    return rows
 
 
 TIME_BINS = 10

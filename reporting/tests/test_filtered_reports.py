@@ -12,7 +12,7 @@ import json
 import pytest
 
 from analytics.query.filters import filters_parse
-from analytics.query.tests.reference import row_matches
+from analytics.query.tests.reference import row_matches, text_of
 from reporting.tests import oracle
 from reporting.tests.test_reports import FROM, TO, _get
 
@@ -267,3 +267,42 @@ def test_funnel_conversion_times_and_histogram(tenant):
         bins[min(int(seconds // width), 9)] += 1
     assert [b["persons"] for b in body["time_to_convert"]] == bins
     assert body["time_to_convert"][-1]["to_seconds"] == pytest.approx(max(done), abs=1e-3)
+
+
+def _funnel_by_start_value(tenant, steps, window_hours, value_of, limit):
+    """Expected breakdown: each value's funnel counts only paths whose step-1 event has that value."""
+    starts = [e for e in oracle.in_range(tenant.events, tenant.tz, FROM, TO) if e.event_name == steps[0]]
+    persons: dict = {}
+    for e in starts:
+        persons.setdefault(value_of(e), set()).add(e.user_id)
+    ranked = sorted(persons, key=lambda v: (-len(persons[v]), v is None, v or ""))[:limit]
+    label = lambda v: ("(none)" if v is None else v) if v in ranked else "other"  # noqa: E731
+    out: dict = {}
+    for name in {label(v) for v in persons}:
+        matchers = [lambda e, name=name: e.event_name == steps[0] and label(value_of(e)) == name, *steps[1:]]
+        out[name] = oracle.funnel(tenant.events, tenant.tz, matchers, FROM, TO, window_hours)
+    return sorted(out.items(), key=lambda item: (item[0] == "other", -item[1][0], item[0]))
+
+
+@pytest.mark.parametrize(
+    ("steps", "breakdown", "limit"),
+    [
+        (["signup", "purchase"], {"type": "event", "key": "plan"}, 2),
+        (["pageview", "signup", "purchase"], {"type": "column", "key": "source"}, 10),
+        (["pageview", "signup"], {"type": "event", "key": "n"}, 10),
+    ],
+)
+def test_funnel_breakdown(tenant, steps, breakdown, limit):
+    body = {"steps": steps, "from": FROM.isoformat(), "to": TO.isoformat(), "window_hours": 24,
+            "breakdown": breakdown, "breakdown_limit": limit}  # fmt: skip
+    response = tenant.client().post(tenant.url("funnels"), body, format="json")
+    assert response.status_code == 200, response.content
+    if breakdown["type"] == "column":
+        value_of = lambda e: e.source  # noqa: E731
+    else:
+        value_of = lambda e: text_of(e.properties.get(breakdown["key"]))  # noqa: E731
+    expected = _funnel_by_start_value(tenant, steps, 24, value_of, limit)
+    got = [(part["value"], [row["users"] for row in part["results"]]) for part in response.json()["breakdown"]]
+    assert got == expected
+    overall = [row["users"] for row in response.json()["results"]]
+    assert overall == oracle.funnel(tenant.events, tenant.tz, steps, FROM, TO, 24)
