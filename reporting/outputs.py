@@ -117,8 +117,12 @@ class Cohort(serializers.Serializer):
     retention = RetentionPeriod(many=True)
 
 
+class BrokenDownCohort(Cohort):
+    breakdown_value = serializers.CharField(help_text="The value on the first start event.")
+
+
 class RetentionOutput(Cohort, _Out):
-    pass
+    breakdown = BrokenDownCohort(many=True, required=False)
 
 
 class RetentionCohortsOutput(_Out):

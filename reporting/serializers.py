@@ -300,10 +300,19 @@ class RetentionInput(_RetentionEventsInput):
     start_date = _date_field()
     windows = serializers.IntegerField(min_value=1, max_value=104, default=3)
     period = serializers.ChoiceField(choices=["day", "week"], default="week")
+    breakdown = serializers.CharField(max_length=200, required=False, help_text="Of the first start event.")
+    breakdown_type = serializers.ChoiceField(choices=list(BREAKDOWN_TYPES), default="event")
+    breakdown_limit = serializers.IntegerField(min_value=1, max_value=100, default=BREAKDOWN_LIMIT)
 
     def validate(self, attrs: dict) -> dict:
         if attrs["period"] == "day" and attrs["windows"] > 90:
             raise serializers.ValidationError({"windows": "at most 90 daily windows."})
+        key, kind, limit = attrs.pop("breakdown", None), attrs.pop("breakdown_type"), attrs.pop("breakdown_limit")
+        if key and kind == "column" and key not in COLUMN_KEYS:
+            raise serializers.ValidationError(
+                {"breakdown": f"unknown column {key!r}; use one of {', '.join(COLUMN_KEYS)}."}
+            )
+        attrs["breakdown"] = Breakdown(kind, key, limit) if key else None
         return super().validate(attrs)
 
 

@@ -126,6 +126,7 @@ class RetentionView(ReportingAPIView):
             period=p["period"],
             filters=p["filters"],
             spec=p["spec"],
+            breakdown=p["breakdown"],
         )
         return self.answer(o.RetentionOutput, cohort)
 

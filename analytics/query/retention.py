@@ -14,6 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from analytics.query.filters import NO_FILTERS, Filters
+from analytics.query.series import NONE_LABEL, OTHER_LABEL, Breakdown, breakdown_value_sql
 from analytics.query.source import EventScope, events_relation, query_rows
 from core import days as daysmod
 
@@ -35,12 +36,24 @@ class RetentionEvents:
 ANY_EVENTS = RetentionEvents()
 
 
-def retention_counts(
-    scope: EventScope, *, spec: RetentionEvents, cohort_starts: list[dt.date], step_days: int, last_day: dt.date
-) -> tuple[dict[int, int], dict[tuple[int, int], int]]:
-    """Cohort sizes by cohort index, and retained persons by (cohort index, period index).
+Sizes = dict[tuple[str | None, int], int]  # (breakdown label, cohort index) -> persons
+Retained = dict[tuple[str | None, int, int], int]  # (label, cohort index, period index) -> persons
 
-    ``scope`` gives the project, zone and the query's filters; its dates are not used.
+
+def retention_counts(
+    scope: EventScope,
+    *,
+    spec: RetentionEvents,
+    cohort_starts: list[dt.date],
+    step_days: int,
+    last_day: dt.date,
+    breakdown: Breakdown | None = None,
+) -> tuple[Sizes, Retained]:
+    """Cohort sizes and retained persons, by breakdown label (None without a breakdown).
+
+    ``scope`` gives the project, zone and the query's filters; its dates are not used. A person's
+    breakdown value is the one on their first start event (or their person property); the
+    ``limit`` values with the largest cohorts are kept, "(none)" and "other" as in trends.
     """
     first = cohort_starts[0]
     cohort_end = cohort_starts[-1] + dt.timedelta(days=step_days - 1)
@@ -51,6 +64,7 @@ def retention_counts(
         cohort_end,
         events=(spec.start_event,) if spec.start_event else (),
         filters=(*scope.filters, *spec.start_filters),
+        person_properties=breakdown is not None and breakdown.type == "person",
     )
     returns = EventScope(
         scope.project_id,
@@ -60,30 +74,43 @@ def retention_counts(
         events=(spec.return_event,) if spec.return_event else (),
         filters=(*scope.filters, *spec.return_filters),
     )
-    start_sql, start_params = events_relation(starts)
+    start_sql, params = events_relation(starts)
     return_sql, return_params = events_relation(returns)
+    # Placeholders bind in the order they appear in the text below.
+    value = "NULL" if breakdown is None else breakdown_value_sql(breakdown, params)
+    params += [returns.bounds[0], first, step_days]
+    top, label = "", "NULL"
+    if breakdown is not None:
+        top = "top AS (SELECT v FROM c1 GROUP BY v ORDER BY count(*) DESC, v NULLS LAST LIMIT ?),"
+        label = (
+            "CASE WHEN v IS NULL AND EXISTS (SELECT 1 FROM top WHERE top.v IS NULL) THEN ? WHEN v IS NULL THEN ? "
+            "WHEN v IN (SELECT v FROM top WHERE v IS NOT NULL) THEN v ELSE ? END"
+        )
+        params += [breakdown.limit, NONE_LABEL, OTHER_LABEL, OTHER_LABEL]
+    params += [*return_params, first, step_days]
+    # arg_min_null, not arg_min: a first event without the key is "(none)", not the next event's value.
     rows = query_rows(
         f"""
         WITH s AS ({start_sql}),
-        cohort AS (
-            SELECT person, (CAST(date_trunc('day', min(ts)) AS DATE) - ?::DATE) // ? AS ci
-            FROM s GROUP BY person HAVING min(ts) >= ?
-        ),
+        c0 AS (SELECT person, min(ts) AS t0, arg_min_null({value}, ts) AS v FROM s GROUP BY person HAVING min(ts) >= ?),
+        c1 AS (SELECT person, v, (CAST(date_trunc('day', t0) AS DATE) - ?::DATE) // ? AS ci FROM c0),
+        {top}
+        cohort AS (SELECT person, ci, {label} AS g FROM c1),
         r AS ({return_sql}),
         active AS (SELECT DISTINCT person, (CAST(date_trunc('day', ts) AS DATE) - ?::DATE) // ? AS ai FROM r)
-        SELECT ci, NULL, count(*) FROM cohort GROUP BY ci
+        SELECT g, ci, NULL, count(*) FROM cohort GROUP BY g, ci
         UNION ALL
-        SELECT c.ci, a.ai - c.ci, count(*) FROM cohort c JOIN active a ON a.person = c.person AND a.ai >= c.ci
-        GROUP BY 1, 2
+        SELECT c.g, c.ci, a.ai - c.ci, count(*) FROM cohort c JOIN active a ON a.person = c.person AND a.ai >= c.ci
+        GROUP BY 1, 2, 3
         """,
-        [*start_params, first, step_days, returns.bounds[0], *return_params, first, step_days],
+        params,
         tz=scope.tz,
     )
-    sizes: dict[int, int] = {}
-    retained: dict[tuple[int, int], int] = defaultdict(int)
-    for ci, k, n in rows:
+    sizes: Sizes = {}
+    retained: Retained = defaultdict(int)
+    for g, ci, k, n in rows:
         if k is None:
-            sizes[int(ci)] = n
+            sizes[(g, int(ci))] = n
         else:
-            retained[(int(ci), int(k))] = n
+            retained[(g, int(ci), int(k))] = n
     return sizes, retained

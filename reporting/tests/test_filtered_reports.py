@@ -306,3 +306,36 @@ def test_funnel_breakdown(tenant, steps, breakdown, limit):
     assert got == expected
     overall = [row["users"] for row in response.json()["results"]]
     assert overall == oracle.funnel(tenant.events, tenant.tz, steps, FROM, TO, 24)
+
+
+@pytest.mark.parametrize(("key", "kind", "limit"), [("source", "column", 10), ("path", "event", 3)])
+def test_retention_breakdown(tenant, key, kind, limit):
+    start = dt.date(2024, 2, 26)
+    params = {"start_date": start, "windows": 3, "period": "week", "breakdown": key, "breakdown_type": kind,
+              "breakdown_limit": limit}  # fmt: skip
+    body = _get(tenant, "retention", **params)
+    last = start + dt.timedelta(days=7 * 4 - 1)
+    value_of = (lambda e: e.source) if kind == "column" else (lambda e: text_of(e.properties.get(key)))
+    first: dict = {}
+    for e in sorted(tenant.events, key=lambda e: e.timestamp):
+        first.setdefault(e.user_id, e)
+    cohort = {
+        u: value_of(e)
+        for u, e in first.items()
+        if start <= oracle.local_day(e, tenant.tz) < start + dt.timedelta(days=7)
+    }
+    sizes: dict = {}
+    for v in cohort.values():
+        sizes[v] = sizes.get(v, 0) + 1
+    ranked = sorted(sizes, key=lambda v: (-sizes[v], v is None, v or ""))[:limit]
+    label = lambda v: ("(none)" if v is None else v) if v in ranked else "other"  # noqa: E731
+    expected = []
+    for name in {label(v) for v in cohort.values()}:
+        members = {u for u, v in cohort.items() if label(v) == name}
+        events = [e for e in tenant.events if e.user_id in members]
+        row = oracle.cohort_table(events, tenant.tz, [start], 3, "week", last)[0]
+        expected.append({**row, "breakdown_value": name})
+    expected.sort(key=lambda r: (r["breakdown_value"] == "other", -r["cohort_size"], r["breakdown_value"]))
+    got = [(r["breakdown_value"], r["cohort_size"]) for r in body["breakdown"]]
+    assert got == [(r["breakdown_value"], r["cohort_size"]) for r in expected], sizes
+    assert body["breakdown"] == expected
