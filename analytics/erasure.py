@@ -36,6 +36,7 @@ from analytics.rollups import rollup_rebuild_days
 from core import days as daysmod
 from core import locks
 from core.redis import get_redis
+from events.columnar import columnar_forget
 from events.partitions import list_partitions
 from ingestion import buffer
 from ingestion.dead_letters import dead_letters_naming
@@ -160,6 +161,8 @@ def _erase_ids(
 ) -> set[dt.date]:
     """The ids' raw events, their rollup rows, and the rebuild of their days; returns the UTC days."""
     utc_days = _erase_events(cur, project, ids, result, progress)
+    if utc_days and not result.dry_run:
+        columnar_forget(project_id=project.pk, days=utc_days)  # their files go when this commits
     _erase_user_rollups(cur, project, ids, result)
     tz = daysmod.zone(project.timezone)
     local_days = set().union(*(daysmod.local_days_of_utc_date(d, tz) for d in utc_days)) if utc_days else set()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from analytics.rollups import rollups_catch_up, rollups_process_dirty
+from events.columnar import columnar_write_dirty
 from events.partitions import create_upcoming_partitions
 
 logger = logging.getLogger(__name__)
@@ -25,3 +26,11 @@ def rebuild_dirty_rollups() -> int:
 def catch_up_rollups() -> int:
     """Mark closed partitions after the catch-up checkpoint dirty (a few per run)."""
     return rollups_catch_up()
+
+
+def write_columnar_days() -> int:
+    """Write the columnar files of marked days (a few dozen per run); returns the days written."""
+    written = columnar_write_dirty()
+    if written:
+        logger.info("columnar days written", extra={"days": written})
+    return written

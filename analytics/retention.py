@@ -30,6 +30,7 @@ from psycopg import sql
 from analytics.models import FillState
 from analytics.registry import PER_DAY_TABLES
 from core import days as daysmod
+from events.columnar import columnar_forget
 from events.duck import ATTACHED_AS, duckdb_cursor
 from events.partitions import forget_known_partitions, list_partitions, partition_name
 from projects.audit import audit_record
@@ -228,6 +229,9 @@ def retention_enforce(
             if n:
                 result.rows_deleted[p.slug] = result.rows_deleted.get(p.slug, 0) + n
         if not dry_run:
+            # Expired days leave the columnar tier too, whichever of the two steps removed them.
+            with transaction.atomic():
+                columnar_forget(project_id=p.project_id, before=p.raw_cutoff)
             cutoff = dt.datetime.combine(p.raw_cutoff, dt.time(), tzinfo=dt.UTC)
             FillState.objects.update_or_create(
                 name=_fill_state_name(p.project_id), defaults={"end_time": cutoff, "state": FillState.DONE}

@@ -47,6 +47,7 @@ def start_servers():
     # Not var/bench, the ingest bench's folder: after an ingest bench run there, pg_ctl could not
     # start the PostgreSQL it left behind with this script's options.
     root = Path(os.environ.get("BENCH_DATA_DIR") or BASE_DIR / "var" / "bench-query").resolve()
+    os.environ.setdefault("COLUMNAR_DIR", str(root / "columnar"))
     say(f"starting embedded servers under {root}")
     servers = embedded.start(root, durable=False)
     os.environ["DATABASE_URL"] = servers.database_url

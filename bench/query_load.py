@@ -18,6 +18,7 @@ from django.db import connection, transaction
 
 from analytics.rollups import derived_rows_delete, rollups_process_dirty
 from bench.query_measure import say
+from events.columnar import columnar_write_dirty
 from events.dirty import rollups_mark_dirty
 from events.partitions import ensure_partitions, forget_known_partitions
 from projects.models import Project
@@ -166,6 +167,9 @@ def build_rollups(project: Project, start: dt.date, *, days: int) -> None:
     run = rollups_process_dirty(time_budget_s=3600)
     elapsed = time.perf_counter() - t0
     say(f"rollups: {run.local_days} local days rebuilt in {elapsed:.1f}s")
+    t0 = time.perf_counter()
+    written = columnar_write_dirty(max_days=100_000, settle_seconds=0, deadline_seconds=3600)
+    say(f"columnar: {written} days written in {time.perf_counter() - t0:.1f}s")
     with connection.cursor() as cur:
         cur.execute("VACUUM ANALYZE")
 

@@ -31,6 +31,9 @@ def _jobs() -> list[PeriodicJob]:
         # and the next tick continues, so a backlog never holds one worker for long.
         PeriodicJob(analytics_jobs.rebuild_dirty_rollups, "rollups", interval=60, ttl=50, timeout=600),
         PeriodicJob(analytics_jobs.catch_up_rollups, "rollups", interval=900, ttl=600, timeout=900),
+        # Days changed since their columnar file are read from PostgreSQL until rewritten: a
+        # slower cadence costs speed, never correctness.
+        PeriodicJob(analytics_jobs.write_columnar_days, "rollups", interval=30, ttl=25, timeout=300),
         # /health evaluates the same alerts on every probe; this job is what logs them.
         PeriodicJob(monitoring_jobs.evaluate_alerts, "default", interval=60, ttl=50, timeout=60),
         # The request path only notes key use and refusals in Redis; these copy them to PostgreSQL.

@@ -9,6 +9,7 @@ previous, killed run left behind in the same folder.
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,10 @@ def test_data_dir() -> Path:
 def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser, args: list[str]) -> None:
     # The suite runs with DEBUG off, as production does, and settings refuse that without a key.
     os.environ.setdefault("SECRET_KEY", "test-suite-only-secret-key")
+    # The columnar files of a run beside its database (a fresh one each run: so are the files).
+    columnar = test_data_dir() / "columnar"
+    shutil.rmtree(columnar, ignore_errors=True)
+    os.environ.setdefault("COLUMNAR_DIR", str(columnar))
     need_pg = not os.environ.get("DATABASE_URL")
     need_valkey = not os.environ.get("REDIS_URL")
     if not (need_pg or need_valkey):

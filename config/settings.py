@@ -217,6 +217,10 @@ EVENTBASE: dict[str, Any] = {
     # gunicorn workers on two cores neither oversubscribe the CPUs nor the memory.
     "DUCKDB_THREADS": env_int("DUCKDB_THREADS", max(1, (os.cpu_count() or 2) // 2), minimum=1),
     "DUCKDB_MEMORY_LIMIT": env_str("DUCKDB_MEMORY_LIMIT", "1GB"),
+    # The columnar tier's Parquet files (events/columnar.py): one per project and UTC day.
+    "COLUMNAR_DIR": env_str("COLUMNAR_DIR", "") or str(embedded.data_dir() / "columnar"),
+    "COLUMNAR_DAYS_PER_RUN": env_int("COLUMNAR_DAYS_PER_RUN", 50, minimum=1),
+    "COLUMNAR_SETTLE_SECONDS": env_int("COLUMNAR_SETTLE_SECONDS", 60, minimum=0),
 }
 
 # Ingest bodies may be up to 5 MB (the API answers 413 past that, with its own message).

@@ -7,3 +7,4 @@ whole database; a (class, project id) pair serialises one project's work of that
 PARTITIONS = 7_301_001  # creating partitions of ``events`` (events.partitions)
 ROLLUPS_PER_PROJECT = 7_301  # rebuilding a project's rollups, and erasing from them (analytics)
 PERSONS_PER_PROJECT = 7_302  # person writes of one project (persons.services)
+COLUMNAR = 7_301_002  # writing the columnar tier's files (events.columnar): one writer at a time

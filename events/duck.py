@@ -63,7 +63,8 @@ def _libpq_quote(value: object) -> str:
     return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def _sql_literal(value: str) -> str:
+def duckdb_sql_string(value: str) -> str:
+    """A DuckDB string literal (for the few statements that take no parameters: ATTACH, LOAD, COPY)."""
     return "'" + value.replace("'", "''") + "'"
 
 
@@ -97,9 +98,9 @@ def _connect() -> duckdb.DuckDBPyConnection:
             "memory_limit": settings.EVENTBASE["DUCKDB_MEMORY_LIMIT"],
         },
     )
-    conn.execute(f"LOAD {_sql_literal(str(extension_path()))}")
+    conn.execute(f"LOAD {duckdb_sql_string(str(extension_path()))}")
     dsn = libpq_dsn(settings.DATABASES["default"])
-    conn.execute(f"ATTACH {_sql_literal(dsn)} AS {ATTACHED_AS} (TYPE postgres, READ_ONLY)")
+    conn.execute(f"ATTACH {duckdb_sql_string(dsn)} AS {ATTACHED_AS} (TYPE postgres, READ_ONLY)")
     return conn
 
 

@@ -54,3 +54,44 @@ class RollupDirtyDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.project_id} {self.utc_date}"
+
+
+# --- The columnar tier --------------------------------------------------------------------------
+#
+# A Parquet copy of each (project, UTC day) of ``events`` for the query layer (events/columnar.py).
+# PostgreSQL stays the source of truth: a day is read from its file only while no marker says it
+# changed since; otherwise, and for days never copied, the query reads PostgreSQL.
+
+
+class ColumnarDay(models.Model):
+    """A (project, UTC day) whose events are in a Parquet file, as they were when it was written."""
+
+    pk = models.CompositePrimaryKey("project_id", "utc_date")
+    project_id = models.IntegerField()
+    utc_date = models.DateField()
+    rows = models.BigIntegerField()
+    written_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "events_columnar_day"
+
+    def __str__(self) -> str:
+        return f"{self.project_id} {self.utc_date}"
+
+
+class ColumnarDirtyDay(models.Model):
+    """A (project, UTC day) whose events changed after (or before) its file was written.
+
+    Append-only, written with the rollups' marker in the same statement (events.dirty); the
+    columnar job consumes exactly the rows it locked, as the rollup job does its own."""
+
+    project_id = models.IntegerField()
+    utc_date = models.DateField()
+    marked_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "events_columnar_dirty"
+        indexes = [models.Index(fields=["project_id", "utc_date"], name="columnar_dirty_project_date")]
+
+    def __str__(self) -> str:
+        return f"{self.project_id} {self.utc_date}"

@@ -123,7 +123,7 @@ def _mark_relinked_days(cur: CursorWrapper, project_id: int, distinct_ids: set[s
                 days.add(day)
                 day += dt.timedelta(days=1)
     if days:
-        rollups_mark_dirty(touched={project_id: days})
+        rollups_mark_dirty(touched={project_id: days}, columnar=False)  # ids moved, no event changed
 
 
 class _Writer:

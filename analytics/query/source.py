@@ -19,6 +19,7 @@ from typing import Any
 from analytics.query.filters import NO_FILTERS, Filters
 from analytics.query.predicates import Relation, filters_predicate, uses_person_properties
 from core import days as daysmod
+from events.columnar import columnar_clean_days, columnar_path
 from events.duck import ATTACHED_AS, duckdb_cursor
 from persons.identity import person_join_duckdb, person_key_duckdb, person_properties_join_duckdb
 
@@ -45,19 +46,15 @@ class EventScope:
 def events_relation(scope: EventScope) -> tuple[str, list[Any]]:
     """``SELECT … FROM events …`` with columns event_id, event_name, source, user_id, is_anonymous,
     session_id, ts, received_at, properties (JSON text), person and, when needed,
-    person_properties (JSON text). DuckDB reads only the columns a query uses."""
+    person_properties (JSON text). DuckDB reads only the columns a query uses.
+
+    The rows of UTC days with a current columnar file come from the files, the others from
+    PostgreSQL (events.columnar): the same rows either way."""
     lo, hi = scope.bounds
     with_person_properties = scope.person_properties or uses_person_properties(scope.filters)
     predicate = filters_predicate(
         scope.filters, tz=scope.tz, relation=Relation(alias="e", person_properties="CAST(pp.properties AS VARCHAR)")
     )
-    params: list[Any] = [scope.project_id, lo, hi]
-    names = ""
-    if scope.events:
-        # Literals, not parameters: DuckDB pushes a literal IN list down to PostgreSQL (and so
-        # the (project, timestamp, event_name) index), a list of parameters it does not.
-        names = f" AND e.event_name IN ({', '.join(sql_string(name) for name in scope.events)})"
-    params.extend(predicate.params)
     joins = person_join_duckdb(catalog=ATTACHED_AS, events="e", link="d")
     person_columns = ""
     if with_person_properties:
@@ -65,13 +62,56 @@ def events_relation(scope: EventScope) -> tuple[str, list[Any]]:
         person_columns = f", CAST(pp.properties AS VARCHAR) AS {PERSON_PROPERTIES}"
     sql = (
         'SELECT e.event_id, e.event_name, e.source, e.user_id, e.is_anonymous, e.session_id, e."timestamp" AS ts, '
-        "e.received_at, "
-        f"CAST(e.properties AS VARCHAR) AS properties, {person_key_duckdb(events='e', link='d')} AS person"
-        f"{person_columns}\n"
-        f"FROM {ATTACHED_AS}.public.events e\n{joins}\n"
-        f'WHERE e.project_id = ? AND e."timestamp" >= ? AND e."timestamp" < ?{names} AND ({predicate.sql})'
+        f"e.received_at, e.properties, {person_key_duckdb(events='e', link='d')} AS person{person_columns}\n"
+        f"FROM ({_stored_rows(scope, lo, hi)}) e\n{joins}\n"
+        f"WHERE ({predicate.sql})"
     )
-    return sql, params
+    return sql, predicate.params
+
+
+def _stored_rows(scope: EventScope, lo: dt.datetime, hi: dt.datetime) -> str:
+    """The scope's stored rows: a ``read_parquet`` of the current files, and a PostgreSQL scan per
+    run of consecutive other days. Every bound is a literal, so DuckDB hands it to PostgreSQL (its
+    index, its partitions) and to the Parquet reader (row groups skipped by their statistics)."""
+    first, last = lo.astimezone(dt.UTC).date(), (hi - dt.timedelta(microseconds=1)).astimezone(dt.UTC).date()
+    clean = columnar_clean_days(project_id=scope.project_id, first=first, last=last)
+    names = ""
+    if scope.events:
+        names = f" AND event_name IN ({', '.join(sql_string(name) for name in scope.events)})"
+    branches = []
+    if clean:
+        files = ", ".join(sql_string(str(columnar_path(scope.project_id, day))) for day in sorted(clean))
+        branches.append(
+            f"SELECT {int(scope.project_id)} AS project_id, {_COLUMNS} FROM read_parquet([{files}]) "
+            f"WHERE {_between(lo, hi)}{names}"
+        )
+    for start, end in _runs([day for day in daysmod.days_between(first, last) if day not in clean]):
+        run_lo = max(lo, dt.datetime.combine(start, dt.time(), tzinfo=dt.UTC))
+        run_hi = min(hi, dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC))
+        branches.append(
+            f"SELECT project_id, {_PG_COLUMNS} FROM {ATTACHED_AS}.public.events "
+            f"WHERE project_id = {int(scope.project_id)} AND {_between(run_lo, run_hi)}{names}"
+        )
+    return "\nUNION ALL\n".join(branches)
+
+
+_COLUMNS = 'event_id, event_name, source, user_id, is_anonymous, session_id, "timestamp", received_at, properties'
+_PG_COLUMNS = _COLUMNS.replace("properties", "CAST(properties AS VARCHAR) AS properties")
+
+
+def _between(lo: dt.datetime, hi: dt.datetime) -> str:
+    return f"\"timestamp\" >= TIMESTAMPTZ '{lo.isoformat()}' AND \"timestamp\" < TIMESTAMPTZ '{hi.isoformat()}'"
+
+
+def _runs(days: list[dt.date]) -> list[tuple[dt.date, dt.date]]:
+    """Consecutive days as (first, last) pairs."""
+    runs: list[tuple[dt.date, dt.date]] = []
+    for day in days:
+        if runs and runs[-1][1] + dt.timedelta(days=1) == day:
+            runs[-1] = (runs[-1][0], day)
+        else:
+            runs.append((day, day))
+    return runs
 
 
 def sql_string(value: str) -> str:

@@ -12,12 +12,13 @@ import random
 from dataclasses import dataclass
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from rest_framework.test import APIClient
 
 from analytics.rollups import derived_rows_delete, rollups_process_dirty
 from analytics.tests.factories import RawEvent, events_delete, events_insert, touched_days, unique_events
 from core import days as daysmod
+from events.columnar import columnar_forget, columnar_write_dirty
 from events.dirty import rollups_mark_dirty
 from events.duck import duckdb_reset
 from projects.models import Project
@@ -66,6 +67,9 @@ def _load(project: Project, seed: int, users: int) -> list[RawEvent]:
     events_insert(on_time)
     rollups_mark_dirty(touched=touched_days(on_time))
     rollups_process_dirty()
+    # Every day into the columnar tier; the late events then send their days back to PostgreSQL,
+    # so the query layer answers from files and PostgreSQL together.
+    columnar_write_dirty(max_days=10_000, settle_seconds=0)
     second = late + duplicates
     events_insert(second)
     rollups_mark_dirty(touched=touched_days(second))
@@ -75,6 +79,11 @@ def _load(project: Project, seed: int, users: int) -> list[RawEvent]:
 
 def _cleanup(project_ids: list[int]) -> None:
     events_delete(project_ids)
+    with transaction.atomic():
+        for project_id in project_ids:
+            columnar_forget(project_id=project_id)
+    with connection.cursor() as cur:
+        cur.execute("DELETE FROM events_columnar_dirty WHERE project_id = ANY(%s)", [project_ids])
     derived_rows_delete(project_ids=project_ids)
     with connection.cursor() as cur:
         cur.execute("DELETE FROM analytics_fill_state")

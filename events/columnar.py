@@ -1,0 +1,159 @@
+"""The columnar tier: each (project, UTC day) of ``events`` also as a Parquet file, for DuckDB.
+
+PostgreSQL stays the source of truth and ``events`` the contract table. A day's file is written
+from PostgreSQL by ``columnar_write_dirty`` (a periodic job) for the days the flush, persons or a
+backfill marked (events.dirty), and a query reads a day from its file only while the day has a
+file (``events_columnar_day``) and no marker newer than it (``events_columnar_dirty``); every
+other day is read from PostgreSQL in the same query (analytics.query.source). So an answer never
+misses a stored event: a late event marks its day, and the day is read from PostgreSQL until its
+file is written again.
+
+Why writing a day cannot lose an event that arrives meanwhile: the job locks the markers it
+sees (``FOR UPDATE SKIP LOCKED``) before DuckDB reads the day, and deletes exactly those. An
+event's marker commits with the event, so a marker the job saw belongs to an event DuckDB's later
+read sees; an event committed after that read has a marker the job did not see, which stays and
+sends the day back to PostgreSQL. One writer at a time (an advisory lock): two writers of one day
+could otherwise replace a newer file with an older one.
+
+Erasure and retention remove rows from PostgreSQL: they forget the days' files
+(``columnar_forget``), which are deleted once that transaction commits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection, transaction
+
+from core import days as daysmod
+from core import locks
+from events.duck import ATTACHED_AS, duckdb_cursor, duckdb_sql_string
+
+logger = logging.getLogger(__name__)
+
+COLUMNS = (
+    'event_id, event_name, source, user_id, is_anonymous, session_id, "timestamp", received_at, '
+    "CAST(properties AS VARCHAR) AS properties"
+)
+
+
+def columnar_root() -> Path:
+    return Path(settings.EVENTBASE["COLUMNAR_DIR"])
+
+
+def columnar_path(project_id: int, day: dt.date) -> Path:
+    return columnar_root() / f"project={int(project_id)}" / f"{day.isoformat()}.parquet"
+
+
+def columnar_clean_days(*, project_id: int, first: dt.date, last: dt.date) -> set[dt.date]:
+    """The UTC days in ``first..last`` a query may read from their files.
+
+    Asked through DuckDB's attached PostgreSQL, like the rest of a query-layer question, so a
+    report keeps the Django queries it had (tests pin them)."""
+    cur = duckdb_cursor()
+    try:
+        rows = cur.execute(
+            f"SELECT m.utc_date FROM {ATTACHED_AS}.public.events_columnar_day m "
+            f"WHERE m.project_id = {int(project_id)} AND m.utc_date BETWEEN DATE '{first}' AND DATE '{last}' "
+            f"AND NOT EXISTS (SELECT 1 FROM {ATTACHED_AS}.public.events_columnar_dirty d "
+            f"                WHERE d.project_id = {int(project_id)} AND d.utc_date = m.utc_date)"
+        ).fetchall()
+    finally:
+        cur.close()
+    return {row[0] for row in rows}
+
+
+def columnar_write_dirty(
+    *, max_days: int | None = None, settle_seconds: float | None = None, deadline_seconds: float = 240.0
+) -> int:
+    """Write the files of marked days, oldest markers first; returns the days written.
+
+    A day still being marked (a marker younger than ``settle_seconds``, default
+    COLUMNAR_SETTLE_SECONDS: today, under steady ingestion) waits: its file would be stale at
+    once, and the day is read from PostgreSQL meanwhile. Returns 0 at once when another writer
+    holds the lock. Stops after ``max_days`` (default COLUMNAR_DAYS_PER_RUN) or the deadline; the
+    next run continues."""
+    limit = max_days or settings.EVENTBASE["COLUMNAR_DAYS_PER_RUN"]
+    settle = settings.EVENTBASE["COLUMNAR_SETTLE_SECONDS"] if settle_seconds is None else settle_seconds
+    started, written = time.monotonic(), 0
+    while written < limit and time.monotonic() - started < deadline_seconds:
+        with transaction.atomic(), connection.cursor() as cur:
+            cur.execute("SELECT pg_try_advisory_xact_lock(%s)", [locks.COLUMNAR])
+            if not cur.fetchone()[0]:
+                return written
+            cur.execute(
+                "SELECT project_id, utc_date FROM events_columnar_dirty GROUP BY 1, 2 "
+                "HAVING max(marked_at) <= now() - make_interval(secs => %s) ORDER BY min(id) LIMIT 1",
+                [settle],
+            )
+            first = cur.fetchone()
+            if first is None:
+                return written
+            project_id, day = first
+            cur.execute(
+                "SELECT id FROM events_columnar_dirty WHERE project_id = %s AND utc_date = %s FOR UPDATE SKIP LOCKED",
+                [project_id, day],
+            )
+            ids = [row[0] for row in cur.fetchall()]
+            rows = _write_day(project_id, day)
+            cur.execute(
+                "INSERT INTO events_columnar_day (project_id, utc_date, rows, written_at) VALUES (%s, %s, %s, now()) "
+                "ON CONFLICT (project_id, utc_date) "
+                "DO UPDATE SET rows = EXCLUDED.rows, written_at = EXCLUDED.written_at",
+                [project_id, day, rows],
+            )
+            cur.execute("DELETE FROM events_columnar_dirty WHERE id = ANY(%s)", [ids])
+        written += 1
+    return written
+
+
+def _write_day(project_id: int, day: dt.date) -> int:
+    """The day's rows, read from PostgreSQL by DuckDB, into its file (replaced atomically)."""
+    lo = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+    hi = lo + dt.timedelta(days=1)
+    path = columnar_path(project_id, day)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    cur = duckdb_cursor()
+    try:
+        # COPY takes no parameters; every literal here is an int, a timestamp or our own path.
+        result = cur.execute(
+            f"COPY (SELECT {COLUMNS} FROM {ATTACHED_AS}.public.events WHERE project_id = {int(project_id)} "
+            f"AND \"timestamp\" >= TIMESTAMPTZ '{lo.isoformat()}' AND \"timestamp\" < TIMESTAMPTZ '{hi.isoformat()}' "
+            f'ORDER BY "timestamp") TO {duckdb_sql_string(str(tmp))} (FORMAT parquet, COMPRESSION zstd)'
+        ).fetchone()
+    finally:
+        cur.close()
+    os.replace(tmp, path)  # a query that read the manifest a moment ago opens the old or the new
+    return int(result[0]) if result else 0
+
+
+def columnar_forget(*, project_id: int, days: Iterable[dt.date] | None = None, before: dt.date | None = None) -> int:
+    """Stop reading these days (or every day before ``before``) from files; the files are
+    deleted when the caller's transaction commits. Returns the days forgotten."""
+    with connection.cursor() as cur:
+        if days is not None:
+            cur.execute(
+                "DELETE FROM events_columnar_day WHERE project_id = %s AND utc_date = ANY(%s) RETURNING utc_date",
+                [project_id, sorted(set(days))],
+            )
+        else:
+            cur.execute(
+                "DELETE FROM events_columnar_day WHERE project_id = %s AND utc_date < %s RETURNING utc_date",
+                [project_id, before or daysmod.LATEST_DAY],
+            )
+        gone = [row[0] for row in cur.fetchall()]
+    paths = [columnar_path(project_id, day) for day in gone]
+    transaction.on_commit(lambda: _unlink(paths))
+    return len(gone)
+
+
+def _unlink(paths: list[Path]) -> None:
+    for path in paths:
+        path.unlink(missing_ok=True)

@@ -1,0 +1,85 @@
+"""The columnar tier answers exactly what PostgreSQL holds: files for unchanged days, PostgreSQL for
+days changed since their file was written, and nothing of a forgotten day."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+
+import pytest
+from django.db import connection, transaction
+
+from analytics.query.series import series_counts
+from analytics.query.source import EventScope
+from analytics.tests.factories import RawEventFactory, events_delete, events_insert, touched_days
+from events.columnar import columnar_clean_days, columnar_forget, columnar_path, columnar_write_dirty
+from events.dirty import rollups_mark_dirty
+from events.duck import duckdb_reset
+from projects.tests.factories import ProjectFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)  # DuckDB reads committed rows only
+
+DAY = dt.date(2025, 5, 10)
+UTC = zoneinfo.ZoneInfo("UTC")
+
+
+def _at(day_offset: int, hour: int) -> dt.datetime:
+    return dt.datetime.combine(DAY + dt.timedelta(days=day_offset), dt.time(hour), tzinfo=dt.UTC)
+
+
+def _daily_totals(project_id: int) -> dict[dt.date, int]:
+    scope = EventScope(project_id, UTC, DAY, DAY + dt.timedelta(days=2))
+    return {day: n for day, _, n in series_counts(scope, math="total", interval="day")}
+
+
+@pytest.fixture
+def project():
+    duckdb_reset()
+    project = ProjectFactory(timezone="UTC")
+    yield project
+    events_delete([project.pk])
+    with transaction.atomic():
+        columnar_forget(project_id=project.pk)
+    with connection.cursor() as cur:
+        cur.execute("DELETE FROM events_columnar_dirty WHERE project_id = %s", [project.pk])
+    duckdb_reset()
+
+
+def _store(events) -> None:
+    events_insert(events)
+    rollups_mark_dirty(touched=touched_days(events))
+
+
+def test_files_then_a_late_event_then_rewritten(project):
+    events = [RawEventFactory(project_id=project.pk, timestamp=_at(d, h)) for d in range(3) for h in (1, 9, 23)]
+    _store(events)
+    assert _daily_totals(project.pk) == {DAY + dt.timedelta(days=d): 3 for d in range(3)}  # all from PostgreSQL
+    assert columnar_write_dirty(max_days=10, settle_seconds=0) == 3
+    days = {DAY + dt.timedelta(days=d) for d in range(3)}
+    assert columnar_clean_days(project_id=project.pk, first=DAY, last=DAY + dt.timedelta(days=2)) == days
+    assert all(columnar_path(project.pk, day).exists() for day in days)
+    assert _daily_totals(project.pk) == {day: 3 for day in days}  # all from the files
+
+    _store([RawEventFactory(project_id=project.pk, timestamp=_at(1, 12))])  # late, for the middle day
+    assert columnar_clean_days(project_id=project.pk, first=DAY, last=DAY + dt.timedelta(days=2)) == days - {
+        DAY + dt.timedelta(days=1)
+    }
+    expected = {DAY: 3, DAY + dt.timedelta(days=1): 4, DAY + dt.timedelta(days=2): 3}
+    assert _daily_totals(project.pk) == expected  # the middle day from PostgreSQL, the others from files
+    assert columnar_write_dirty(max_days=10, settle_seconds=0) == 1
+    assert _daily_totals(project.pk) == expected
+
+
+def test_forgotten_days_are_read_from_postgresql_and_their_files_deleted(project):
+    events = [RawEventFactory(project_id=project.pk, timestamp=_at(0, h)) for h in (2, 4)]
+    _store(events)
+    columnar_write_dirty(max_days=10, settle_seconds=0)
+    path = columnar_path(project.pk, DAY)
+    assert path.exists()
+    with connection.cursor() as cur:
+        cur.execute("DELETE FROM events WHERE project_id = %s AND event_id = %s", [project.pk, events[0].event_id])
+    with transaction.atomic():
+        assert columnar_forget(project_id=project.pk, days=[DAY]) == 1
+        assert path.exists()  # until the transaction commits
+    assert not path.exists()
+    assert _daily_totals(project.pk) == {DAY: 1}
