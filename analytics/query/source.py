@@ -74,7 +74,12 @@ def _stored_rows(scope: EventScope, lo: dt.datetime, hi: dt.datetime) -> str:
     run of consecutive other days. Every bound is a literal, so DuckDB hands it to PostgreSQL (its
     index, its partitions) and to the Parquet reader (row groups skipped by their statistics)."""
     first, last = lo.astimezone(dt.UTC).date(), (hi - dt.timedelta(microseconds=1)).astimezone(dt.UTC).date()
-    clean = columnar_clean_days(project_id=scope.project_id, first=first, last=last)
+    # A file gone from the disk (a lost volume, a hand clean-up) is read from PostgreSQL instead.
+    clean = {
+        day
+        for day in columnar_clean_days(project_id=scope.project_id, first=first, last=last)
+        if columnar_path(scope.project_id, day).exists()
+    }
     names = ""
     if scope.events:
         names = f" AND event_name IN ({', '.join(sql_string(name) for name in scope.events)})"

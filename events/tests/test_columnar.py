@@ -83,3 +83,16 @@ def test_forgotten_days_are_read_from_postgresql_and_their_files_deleted(project
         assert path.exists()  # until the transaction commits
     assert not path.exists()
     assert _daily_totals(project.pk) == {DAY: 1}
+
+
+def test_a_lost_file_is_read_from_postgresql(project):
+    _store([RawEventFactory(project_id=project.pk, timestamp=_at(0, h)) for h in (2, 4)])
+    columnar_write_dirty(max_days=10, settle_seconds=0)
+    columnar_path(project.pk, DAY).unlink()
+    assert _daily_totals(project.pk) == {DAY: 2}
+
+
+def test_a_day_still_changing_waits(project):
+    _store([RawEventFactory(project_id=project.pk, timestamp=_at(0, 2))])
+    assert columnar_write_dirty(max_days=10, settle_seconds=3600) == 0
+    assert columnar_write_dirty(max_days=10, settle_seconds=0) == 1
