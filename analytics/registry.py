@@ -29,7 +29,7 @@ from analytics.models import (
     TrackedUser,
     UserDay,
 )
-from events.models import RollupDirtyDay
+from events.models import ColumnarDay, ColumnarDirtyDay, RollupDirtyDay
 
 
 class UserData(enum.Enum):
@@ -72,6 +72,10 @@ DERIVED_TABLES: tuple[DerivedTable, ...] = (
     DerivedTable(PropertyDefinition, per_day=False),
     # The rollup job's queue of UTC dates to rebuild: project data, but nothing to expire or erase.
     DerivedTable(RollupDirtyDay, per_day=False),
+    # The columnar tier's manifest and markers (events.columnar): its files are copies of events,
+    # forgotten by erasure and retention through columnar_forget.
+    DerivedTable(ColumnarDay, per_day=False),
+    DerivedTable(ColumnarDirtyDay, per_day=False),
 )
 
 PER_DAY_TABLES: tuple[DerivedTable, ...] = tuple(t for t in DERIVED_TABLES if t.per_day)

@@ -22,6 +22,7 @@ endpoint, naive p50, and the ratio.
 from __future__ import annotations
 
 import os
+import resource
 import sys
 from pathlib import Path
 
@@ -35,6 +36,8 @@ USERS = int(os.environ.get("BENCH_USERS", "50000"))
 DAYS = int(os.environ.get("BENCH_DAYS", "90"))
 REPEAT = int(os.environ.get("BENCH_REPEAT", "20"))
 NAIVE_REPEAT = int(os.environ.get("BENCH_NAIVE_REPEAT", "3"))
+CLIENTS = int(os.environ.get("BENCH_CLIENTS", "8"))
+CONCURRENT_SECONDS = float(os.environ.get("BENCH_CONCURRENT_SECONDS", "30"))
 TIMEZONE = os.environ.get("BENCH_TIMEZONE", "Europe/Paris")
 SLUG = "bench-query"
 
@@ -79,7 +82,7 @@ def run_bench() -> int:
 
     from bench.query_cases import endpoint_cases, engine_cases, period_of
     from bench.query_load import bench_project, loaded_counts
-    from bench.query_measure import endpoints_table, engines_table
+    from bench.query_measure import concurrent_table, endpoints_table, engines_table
     from projects.selectors import key_cache
     from projects.services import api_key_create
 
@@ -97,6 +100,17 @@ def run_bench() -> int:
     say("")
     failures = endpoints_table(cases, repeat=REPEAT, naive_repeat=NAIVE_REPEAT)
     engines_table(engine_cases(project=project, period=period), repeat=NAIVE_REPEAT)
+    # The filtered questions from several clients at once: one client (and connection) each, in
+    # this process, as gunicorn's threads of one worker would; DuckDB and psycopg release the GIL.
+    per_client = [
+        [case for case in endpoint_cases(project=project, client=Client(HTTP_AUTHORIZATION=f"Bearer {raw_key}"),
+                                         base=f"/api/v1/projects/{SLUG}/", period=period)
+         if case.name.startswith("filtered")]
+        for _ in range(CLIENTS)
+    ]  # fmt: skip
+    concurrent_table(per_client, seconds=CONCURRENT_SECONDS)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    say(f"peak RSS of this process (it served every request, DuckDB included): {peak_mb:,.0f} MB")
     return 1 if failures and os.environ.get("BENCH_STRICT") == "1" else 0
 
 

@@ -66,3 +66,40 @@ def engines_table(engines: Sequence[EngineCase], *, repeat: int) -> None:
         duck_ms = statistics.median(timed(duck_fn, repeat))
         pg_ms = statistics.median(timed(pg_fn, repeat))
         say(f"  {name:34} duckdb {duck_ms:8.1f}   postgresql {pg_ms:8.1f}")
+
+
+def concurrent_table(per_client: Sequence[Sequence[Case]], *, seconds: float) -> None:
+    """Clients at once, each asking its cases in turn for ``seconds``: throughput and latency."""
+    import threading
+
+    from django.db import connection  # Django is set up by now; this module is imported before
+
+    latencies: list[float] = []
+    lock = threading.Lock()
+    stop = time.perf_counter() + seconds
+
+    def client(cases: Sequence[Case]) -> None:
+        mine: list[float] = []
+        try:
+            while time.perf_counter() < stop:
+                for case in cases:
+                    t0 = time.perf_counter()
+                    case.endpoint()
+                    mine.append((time.perf_counter() - t0) * 1000)
+        finally:
+            connection.close()
+            with lock:
+                latencies.extend(mine)
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=client, args=(cases,)) for cases in per_client]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    say("")
+    say(
+        f"{len(per_client)} concurrent clients, {', '.join(c.name for c in per_client[0])} in turn, {elapsed:.0f} s: "
+        f"{len(latencies) / elapsed:.1f} queries/s, p50 {p(latencies, 50):.0f} ms, p95 {p(latencies, 95):.0f} ms"
+    )
