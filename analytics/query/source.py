@@ -5,8 +5,9 @@ the project's events in a local date range, optionally of some event names, with
 predicate applied and ``person`` the identity-merged key (persons.identity). Person properties
 are joined only when a filter or breakdown needs them.
 
-Today the rows come from PostgreSQL through DuckDB's postgres extension (the project and time
-bounds reach PostgreSQL, so partitions are pruned and the (project, timestamp) index is used).
+The rows of a UTC day come from its columnar file when it has a current one (events.columnar),
+otherwise from PostgreSQL through DuckDB's postgres extension (the project and time bounds reach
+PostgreSQL as literals, so partitions are pruned and the (project, timestamp) index is used).
 """
 
 from __future__ import annotations
