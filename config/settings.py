@@ -213,9 +213,10 @@ EVENTBASE: dict[str, Any] = {
     "ALERT_ERROR_WINDOW_MINUTES": env_int("ALERT_ERROR_WINDOW_MINUTES", 5, minimum=1),
     # Below this many received events in the window, a rate is noise (3 bad of 5 is not a spike).
     "ALERT_ERROR_MIN_EVENTS": env_int("ALERT_ERROR_MIN_EVENTS", 100, minimum=1),
-    # DuckDB runs inside every web process (filtered reports, funnels): per process, so that five
-    # gunicorn workers on two cores neither oversubscribe the CPUs nor the memory.
-    "DUCKDB_THREADS": env_int("DUCKDB_THREADS", max(1, (os.cpu_count() or 2) // 2), minimum=1),
+    # DuckDB runs inside every web process (filtered reports, funnels), per process. As many
+    # threads as cores: at 10M events one thread doubled a single DuckDB question's time
+    # (docs/BENCHMARKS.md); a query uses them only while it runs.
+    "DUCKDB_THREADS": env_int("DUCKDB_THREADS", os.cpu_count() or 2, minimum=1),
     "DUCKDB_MEMORY_LIMIT": env_str("DUCKDB_MEMORY_LIMIT", "1GB"),
     # The columnar tier's Parquet files (events/columnar.py): one per project and UTC day.
     "COLUMNAR_DIR": env_str("COLUMNAR_DIR", "") or str(embedded.data_dir() / "columnar"),

@@ -38,6 +38,9 @@ class EventScope:
     events: tuple[str, ...] = ()  # empty: every event
     filters: Filters = NO_FILTERS
     person_properties: bool = False  # also when no filter needs them (a person breakdown)
+    # False: every day from PostgreSQL. For questions whose rows its covering index serves better
+    # than the files (the unfiltered funnel, measured in docs/BENCHMARKS.md).
+    columnar: bool = True
 
     @property
     def bounds(self) -> tuple[dt.datetime, dt.datetime]:
@@ -78,7 +81,7 @@ def _stored_rows(scope: EventScope, lo: dt.datetime, hi: dt.datetime) -> str:
     # A file gone from the disk (a lost volume, a hand clean-up) is read from PostgreSQL instead.
     clean = {
         day
-        for day in columnar_clean_days(project_id=scope.project_id, first=first, last=last)
+        for day in (columnar_clean_days(project_id=scope.project_id, first=first, last=last) if scope.columnar else ())
         if columnar_path(scope.project_id, day).exists()
     }
     names = ""
