@@ -74,9 +74,6 @@ def _funnels(
         person_properties=scope.person_properties
         or needs_person
         or (breakdown is not None and breakdown.type == "person"),
-        # Unfiltered, the step rows are (event, person, time) only: PostgreSQL's covering index
-        # (project, event, time) INCLUDE (user_id) reads them faster than the files (BENCHMARKS).
-        columnar=bool(scope.filters) or breakdown is not None or any(step.filters for step in steps),
     )
     relation, relation_params = events_relation(scope)
     # Placeholders bind in the order they appear: the breakdown value's, then each step's flag's.

@@ -38,9 +38,6 @@ class EventScope:
     events: tuple[str, ...] = ()  # empty: every event
     filters: Filters = NO_FILTERS
     person_properties: bool = False  # also when no filter needs them (a person breakdown)
-    # False: every day from PostgreSQL. For questions whose rows its covering index serves better
-    # than the files (the unfiltered funnel, measured in docs/BENCHMARKS.md).
-    columnar: bool = True
 
     @property
     def bounds(self) -> tuple[dt.datetime, dt.datetime]:
@@ -81,7 +78,7 @@ def _stored_rows(scope: EventScope, lo: dt.datetime, hi: dt.datetime) -> str:
     # A file gone from the disk (a lost volume, a hand clean-up) is read from PostgreSQL instead.
     clean = {
         day
-        for day in (columnar_clean_days(project_id=scope.project_id, first=first, last=last) if scope.columnar else ())
+        for day in columnar_clean_days(project_id=scope.project_id, first=first, last=last)
         if columnar_path(scope.project_id, day).exists()
     }
     names = ""
