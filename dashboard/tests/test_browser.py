@@ -84,6 +84,8 @@ def test_dashboard_renders_and_builds_a_funnel(browser, live_server, demo_projec
     page = f"/dashboard/{demo_project.slug}/"
     _log_in(driver, live_server.url, page)
     wait.until(ec.url_contains(page))
+    # The URL changes when the dashboard's navigation starts, before its scripts have run.
+    wait.until(lambda d: d.execute_script("return document.readyState") == "complete")
     driver.get_log("browser")  # drop the admin login page's messages (its /favicon.ico 404)
     assert driver.execute_script("return typeof window.Chart") == "function", "Chart.js did not load"
 
