@@ -64,7 +64,8 @@ def _libpq_quote(value: object) -> str:
 
 
 def duckdb_sql_string(value: str) -> str:
-    """A DuckDB string literal (for the few statements that take no parameters: ATTACH, LOAD, COPY)."""
+    """A DuckDB string literal, for what must be a literal: ATTACH, LOAD and COPY take no parameters, and
+    DuckDB hands PostgreSQL and the Parquet reader only literal filters."""
     return "'" + value.replace("'", "''") + "'"
 
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from analytics.query.filters import NO_FILTERS, Filters
 from analytics.query.predicates import Relation, filters_predicate, uses_person_properties
 from analytics.query.series import NONE_LABEL, OTHER_LABEL, Breakdown, breakdown_value_sql
-from analytics.query.source import EventScope, events_relation, sql_string
-from events.duck import duckdb_cursor
+from analytics.query.source import EventScope, events_relation
+from events.duck import duckdb_cursor, duckdb_sql_string
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,7 @@ def _funnels(
         predicate = filters_predicate(
             step.filters, tz=scope.tz, relation=Relation(alias="ev", person_properties="ev.person_properties")
         )
-        flags.append(f"(ev.event_name = {sql_string(step.event)} AND {predicate.sql}) AS f{i}")
+        flags.append(f"(ev.event_name = {duckdb_sql_string(step.event)} AND {predicate.sql}) AS f{i}")
         params.extend(predicate.params)
     n = len(steps)
     times = [f"c{i}" for i in range(n)]

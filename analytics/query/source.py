@@ -21,7 +21,7 @@ from analytics.query.filters import NO_FILTERS, Filters
 from analytics.query.predicates import Relation, filters_predicate, uses_person_properties
 from core import days as daysmod
 from events.columnar import columnar_clean_days, columnar_path
-from events.duck import ATTACHED_AS, duckdb_cursor
+from events.duck import ATTACHED_AS, duckdb_cursor, duckdb_sql_string
 from persons.identity import person_join_duckdb, person_key_duckdb, person_properties_join_duckdb
 
 PERSON_PROPERTIES = "person_properties"
@@ -83,10 +83,10 @@ def _stored_rows(scope: EventScope, lo: dt.datetime, hi: dt.datetime) -> str:
     }
     names = ""
     if scope.events:
-        names = f" AND event_name IN ({', '.join(sql_string(name) for name in scope.events)})"
+        names = f" AND event_name IN ({', '.join(duckdb_sql_string(name) for name in scope.events)})"
     branches = []
     if clean:
-        files = ", ".join(sql_string(str(columnar_path(scope.project_id, day))) for day in sorted(clean))
+        files = ", ".join(duckdb_sql_string(str(columnar_path(scope.project_id, day))) for day in sorted(clean))
         branches.append(
             f"SELECT {int(scope.project_id)} AS project_id, {_COLUMNS} FROM read_parquet([{files}]) "
             f"WHERE {_between(lo, hi)}{names}"
@@ -118,11 +118,6 @@ def _runs(days: list[dt.date]) -> list[tuple[dt.date, dt.date]]:
         else:
             runs.append((day, day))
     return runs
-
-
-def sql_string(value: str) -> str:
-    """A SQL string literal (for the few values that must be literals to reach PostgreSQL)."""
-    return "'" + value.replace("'", "''") + "'"
 
 
 def query_rows(sql: str, params: list[Any], *, tz: zoneinfo.ZoneInfo) -> list[tuple]:
