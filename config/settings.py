@@ -222,6 +222,7 @@ EVENTBASE: dict[str, Any] = {
     "COLUMNAR_DIR": env_str("COLUMNAR_DIR", "") or str(embedded.data_dir() / "columnar"),
     "COLUMNAR_DAYS_PER_RUN": env_int("COLUMNAR_DAYS_PER_RUN", 50, minimum=1),
     "COLUMNAR_SETTLE_SECONDS": env_int("COLUMNAR_SETTLE_SECONDS", 60, minimum=0),
+    "COLUMNAR_PROPERTY_KEYS": env_int("COLUMNAR_PROPERTY_KEYS", 24, minimum=0),
 }
 
 # Ingest bodies may be up to 5 MB (the API answers 413 past that, with its own message).

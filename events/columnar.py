@@ -17,6 +17,15 @@ could otherwise replace a newer file with an older one.
 
 Erasure and retention remove rows from PostgreSQL: they forget the days' files
 (``columnar_forget``), which are deleted once that transaction commits.
+
+Typed property columns: a file also holds, for the day's most common top-level property keys
+(up to COLUMNAR_PROPERTY_KEYS, by how many of the day's events have them), the key's value as
+text (``p:<key>``, exactly ``json_extract_string``'s text) and as a number (``n:<key>``, that
+text cast to DOUBLE, NULL when it is not a number). Filters, breakdowns and property maths read
+those instead of parsing each row's JSON; the manifest lists each file's keys, so a query knows
+per file whether a key is a column or must come from the JSON. The keys are chosen per day from
+the day itself, rather than from the analytics layer's property rollups, because those hold no
+counts for keys with many values (paths, URLs), which are the most filtered.
 """
 
 from __future__ import annotations
@@ -41,6 +50,9 @@ COLUMNS = (
     'event_id, event_name, source, user_id, is_anonymous, session_id, "timestamp", received_at, '
     "CAST(properties AS VARCHAR) AS properties"
 )
+# Bumped when a file's columns change: the job rewrites files of an older layout (newest days first).
+LAYOUT = 2
+_BASE = 'event_id, event_name, source, user_id, is_anonymous, session_id, "timestamp", received_at, properties'
 
 
 def columnar_root() -> Path:
@@ -51,22 +63,41 @@ def columnar_path(project_id: int, day: dt.date) -> Path:
     return columnar_root() / f"project={int(project_id)}" / f"{day.isoformat()}.parquet"
 
 
-def columnar_clean_days(*, project_id: int, first: dt.date, last: dt.date) -> set[dt.date]:
-    """The UTC days in ``first..last`` a query may read from their files.
+def text_column(key: str) -> str:
+    """The quoted name of a key's text column in a file."""
+    return _identifier("p:" + key)
+
+
+def number_column(key: str) -> str:
+    """The quoted name of a key's number column in a file."""
+    return _identifier("n:" + key)
+
+
+def _identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def json_path(key: str) -> str:
+    """A JSONPath naming one top-level key, whatever characters it has (``$current_url``, ``a.b``)."""
+    return '$."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def columnar_clean_days(*, project_id: int, first: dt.date, last: dt.date) -> dict[dt.date, frozenset[str]]:
+    """The UTC days in ``first..last`` a query may read from their files, with each file's typed keys.
 
     Asked through DuckDB's attached PostgreSQL, like the rest of a query-layer question, so a
     report keeps the Django queries it had (tests pin them)."""
     cur = duckdb_cursor()
     try:
         rows = cur.execute(
-            f"SELECT m.utc_date FROM {ATTACHED_AS}.public.events_columnar_day m "
+            f"SELECT m.utc_date, m.property_keys FROM {ATTACHED_AS}.public.events_columnar_day m "
             f"WHERE m.project_id = {int(project_id)} AND m.utc_date BETWEEN DATE '{first}' AND DATE '{last}' "
             f"AND NOT EXISTS (SELECT 1 FROM {ATTACHED_AS}.public.events_columnar_dirty d "
             f"                WHERE d.project_id = {int(project_id)} AND d.utc_date = m.utc_date)"
         ).fetchall()
     finally:
         cur.close()
-    return {row[0] for row in rows}
+    return {row[0]: frozenset(row[1] or ()) for row in rows}
 
 
 def columnar_write_dirty(
@@ -94,44 +125,73 @@ def columnar_write_dirty(
             )
             first = cur.fetchone()
             if first is None:
-                return written
+                # Nothing marked: rewrite a file of an older layout, newest day first.
+                cur.execute(
+                    "SELECT project_id, utc_date FROM events_columnar_day WHERE layout < %s "
+                    "ORDER BY utc_date DESC LIMIT 1",
+                    [LAYOUT],
+                )
+                first = cur.fetchone()
+                if first is None:
+                    return written
             project_id, day = first
             cur.execute(
                 "SELECT id FROM events_columnar_dirty WHERE project_id = %s AND utc_date = %s FOR UPDATE SKIP LOCKED",
                 [project_id, day],
             )
             ids = [row[0] for row in cur.fetchall()]
-            rows = _write_day(project_id, day)
+            rows, keys = _write_day(project_id, day)
             cur.execute(
-                "INSERT INTO events_columnar_day (project_id, utc_date, rows, written_at) VALUES (%s, %s, %s, now()) "
-                "ON CONFLICT (project_id, utc_date) "
-                "DO UPDATE SET rows = EXCLUDED.rows, written_at = EXCLUDED.written_at",
-                [project_id, day, rows],
+                "INSERT INTO events_columnar_day (project_id, utc_date, rows, written_at, layout, property_keys) "
+                "VALUES (%s, %s, %s, now(), %s, %s) ON CONFLICT (project_id, utc_date) DO UPDATE SET "
+                "rows = EXCLUDED.rows, written_at = EXCLUDED.written_at, layout = EXCLUDED.layout, "
+                "property_keys = EXCLUDED.property_keys",
+                [project_id, day, rows, LAYOUT, keys],
             )
             cur.execute("DELETE FROM events_columnar_dirty WHERE id = ANY(%s)", [ids])
         written += 1
     return written
 
 
-def _write_day(project_id: int, day: dt.date) -> int:
-    """The day's rows, read from PostgreSQL by DuckDB, into its file (replaced atomically)."""
+def _write_day(project_id: int, day: dt.date) -> tuple[int, list[str]]:
+    """The day's rows, read from PostgreSQL by DuckDB once, into its file (replaced atomically),
+    with typed columns for the day's most common property keys; returns the rows and those keys."""
     lo = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
     hi = lo + dt.timedelta(days=1)
     path = columnar_path(project_id, day)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".tmp{os.getpid()}")
-    cur = duckdb_cursor()
+    cur = duckdb_cursor()  # its own DuckDB connection: the temp table is not shared
     try:
-        # COPY takes no parameters; every literal here is an int, a timestamp or our own path.
+        # COPY takes no parameters; every literal here is an int, a timestamp, a key or our own path.
+        cur.execute(
+            f"CREATE OR REPLACE TEMP TABLE columnar_day AS SELECT {COLUMNS} FROM {ATTACHED_AS}.public.events "
+            f"WHERE project_id = {int(project_id)} AND \"timestamp\" >= TIMESTAMPTZ '{lo.isoformat()}' "
+            f"AND \"timestamp\" < TIMESTAMPTZ '{hi.isoformat()}'"
+        )
+        keys = [
+            row[0]
+            for row in cur.execute(
+                "SELECT k FROM (SELECT unnest(json_keys(properties)) AS k FROM columnar_day) "
+                "GROUP BY k ORDER BY count(*) DESC, k LIMIT ?",
+                [settings.EVENTBASE["COLUMNAR_PROPERTY_KEYS"]],
+            ).fetchall()
+        ]
+        typed = "".join(
+            f", v[{i}] AS {text_column(key)}, TRY_CAST(v[{i}] AS DOUBLE) AS {number_column(key)}"
+            for i, key in enumerate(keys, start=1)
+        )
+        paths = ", ".join(duckdb_sql_string(json_path(key)) for key in keys)
+        values = f", json_extract_string(properties, [{paths}]) AS v" if keys else ""
         result = cur.execute(
-            f"COPY (SELECT {COLUMNS} FROM {ATTACHED_AS}.public.events WHERE project_id = {int(project_id)} "
-            f"AND \"timestamp\" >= TIMESTAMPTZ '{lo.isoformat()}' AND \"timestamp\" < TIMESTAMPTZ '{hi.isoformat()}' "
-            f'ORDER BY "timestamp") TO {duckdb_sql_string(str(tmp))} (FORMAT parquet, COMPRESSION zstd)'
+            f'COPY (SELECT {_BASE}{typed} FROM (SELECT *{values} FROM columnar_day) ORDER BY "timestamp") '
+            f"TO {duckdb_sql_string(str(tmp))} (FORMAT parquet, COMPRESSION zstd)"
         ).fetchone()
+        cur.execute("DROP TABLE columnar_day")
     finally:
         cur.close()
     os.replace(tmp, path)  # a query that read the manifest a moment ago opens the old or the new
-    return int(result[0]) if result else 0
+    return (int(result[0]) if result else 0), keys
 
 
 def columnar_forget(*, project_id: int, days: Iterable[dt.date] | None = None, before: dt.date | None = None) -> int:

@@ -7,6 +7,7 @@ with SQL, Grafana and DuckDB. Both models moved here from ``analytics`` by state
 (events/migrations/0001, analytics/migrations/0007): the tables kept their names.
 """
 
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
 
@@ -71,6 +72,8 @@ class ColumnarDay(models.Model):
     utc_date = models.DateField()
     rows = models.BigIntegerField()
     written_at = models.DateTimeField()
+    layout = models.SmallIntegerField(default=1)  # events.columnar.LAYOUT when written
+    property_keys = ArrayField(models.TextField(), default=list)  # keys with typed columns in the file
 
     class Meta:
         db_table = "events_columnar_day"

@@ -10,11 +10,11 @@ and its own filters; the query's filters apply to every step.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from analytics.query.filters import NO_FILTERS, Filters
-from analytics.query.predicates import Relation, filters_predicate, uses_person_properties
-from analytics.query.series import NONE_LABEL, OTHER_LABEL, Breakdown, breakdown_value_sql
+from analytics.query.predicates import Relation, event_property_keys, filters_predicate, uses_person_properties
+from analytics.query.series import NONE_LABEL, OTHER_LABEL, Breakdown, breakdown_scope, breakdown_value_sql
 from analytics.query.source import EventScope, events_relation
 from events.duck import duckdb_cursor, duckdb_sql_string
 
@@ -64,16 +64,13 @@ def _funnels(
     scope: EventScope, *, steps: list[FunnelStepSpec], window: dt.timedelta, breakdown: Breakdown | None
 ) -> dict[str | None, FunnelResult]:
     needs_person = any(uses_person_properties(step.filters) for step in steps)
-    scope = EventScope(
-        scope.project_id,
-        scope.tz,
-        scope.date_from,
-        scope.date_to,
-        events=tuple(dict.fromkeys(step.event for step in steps)),
-        filters=scope.filters,
-        person_properties=scope.person_properties
-        or needs_person
-        or (breakdown is not None and breakdown.type == "person"),
+    scope = breakdown_scope(
+        replace(
+            scope,
+            events=tuple(dict.fromkeys(step.event for step in steps)),
+            person_properties=scope.person_properties or needs_person,
+        ).reading(*(key for step in steps for key in event_property_keys(step.filters))),
+        breakdown,
     )
     relation, relation_params = events_relation(scope)
     # Placeholders bind in the order they appear: the breakdown value's, then each step's flag's.
@@ -84,7 +81,9 @@ def _funnels(
         value = breakdown_value_sql(breakdown, params, alias="ev.")
     for i, step in enumerate(steps):
         predicate = filters_predicate(
-            step.filters, tz=scope.tz, relation=Relation(alias="ev", person_properties="ev.person_properties")
+            step.filters,
+            tz=scope.tz,
+            relation=Relation(alias="ev", person_properties="ev.person_properties", typed=frozenset(scope.typed_keys)),
         )
         flags.append(f"(ev.event_name = {duckdb_sql_string(step.event)} AND {predicate.sql}) AS f{i}")
         params.extend(predicate.params)

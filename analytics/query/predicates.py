@@ -1,10 +1,12 @@
 """Filters to a DuckDB ``WHERE`` predicate, with parameters, following the rules of filters.py.
 
 The relation filtered has the columns of ``events`` (``event_name``, ``source``, ``user_id``,
-``session_id``, ``properties`` as JSON text) and, when a person filter is present, the person's
-merged properties as JSON text (``person_properties``). Property texts come from
-``json_extract_string``, which gives strings as they are, anything else as compact JSON, and NULL
-for a missing key or JSON null: exactly filters.value_text and "unset".
+``session_id``, ``properties`` as JSON text), for the event property keys it materialises a text
+and a number column each (events.columnar's ``text_column``/``number_column``; source.py) and,
+when a person filter is present, the person's merged properties as JSON text
+(``person_properties``). Property texts are ``json_extract_string``'s, which gives strings as they
+are, anything else as compact JSON, and NULL for a missing key or JSON null: exactly
+filters.value_text and "unset"; a key's number is that text cast to DOUBLE.
 
 Date-times in properties without an offset are read in the cursor's ``TimeZone``, which the
 query runner sets to the project's zone.
@@ -18,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from analytics.query.filters import COLUMN_KEYS, AnyOf, CohortFilter, Filters, PropertyFilter
+from events.columnar import json_path, number_column, text_column
 
 _COMPARISONS = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<=", "is_date_before": "<", "is_date_after": ">"}
 
@@ -34,19 +37,21 @@ class Relation:
 
     alias: str = "e"
     person_properties: str = "person_properties"
+    typed: frozenset[str] = frozenset()  # event property keys with text and number columns
 
 
-def json_path(key: str) -> str:
-    """A JSONPath naming one top-level key, whatever characters it has (``$current_url``, ``a.b``)."""
-    return '$."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
+def _leaves(filters: Filters) -> list[PropertyFilter | CohortFilter]:
+    return [leaf for element in filters for leaf in (element.filters if isinstance(element, AnyOf) else (element,))]
 
 
 def uses_person_properties(filters: Filters) -> bool:
-    for element in filters:
-        leaves = element.filters if isinstance(element, AnyOf) else (element,)
-        if any(isinstance(leaf, PropertyFilter) and leaf.type == "person" for leaf in leaves):
-            return True
-    return False
+    return any(isinstance(leaf, PropertyFilter) and leaf.type == "person" for leaf in _leaves(filters))
+
+
+def event_property_keys(filters: Filters) -> tuple[str, ...]:
+    """The event property keys the filters read, in order, once each."""
+    keys = [leaf.key for leaf in _leaves(filters) if isinstance(leaf, PropertyFilter) and leaf.type == "event"]
+    return tuple(dict.fromkeys(keys))
 
 
 def filters_predicate(filters: Filters, *, tz: zoneinfo.ZoneInfo, relation: Relation = Relation()) -> Predicate:
@@ -65,6 +70,8 @@ def filters_predicate(filters: Filters, *, tz: zoneinfo.ZoneInfo, relation: Rela
 def _text(leaf: PropertyFilter, relation: Relation, params: list[Any]) -> str:
     if leaf.type == "column":
         return f"{relation.alias}.{COLUMN_KEYS[leaf.key]}"
+    if leaf.type == "event" and leaf.key in relation.typed:
+        return f"{relation.alias}.{text_column(leaf.key)}"
     source = f"{relation.alias}.properties" if leaf.type == "event" else relation.person_properties
     params.append(json_path(leaf.key))
     return f"json_extract_string({source}, ?)"
@@ -84,6 +91,10 @@ def _leaf(leaf: PropertyFilter | CohortFilter, tz: zoneinfo.ZoneInfo, relation: 
     elif op in ("regex", "not_regex"):
         params.append(leaf.pattern)
         test = f"regexp_matches({text}, ?)"
+    elif op in ("gt", "gte", "lt", "lte") and leaf.type == "event" and leaf.key in relation.typed:
+        number = f"{relation.alias}.{number_column(leaf.key)}"
+        params.append(leaf.number)
+        test = f"(isfinite({number}) AND {number} {_COMPARISONS[op]} ?)"
     elif op in ("gt", "gte", "lt", "lte"):
         again = _text(leaf, relation, params)  # placeholders bind in order: one per mention
         params.append(leaf.number)

@@ -14,7 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from analytics.query.filters import NO_FILTERS, Filters
-from analytics.query.series import NONE_LABEL, OTHER_LABEL, Breakdown, breakdown_value_sql
+from analytics.query.series import NONE_LABEL, OTHER_LABEL, Breakdown, breakdown_scope, breakdown_value_sql
 from analytics.query.source import EventScope, events_relation, query_rows
 from core import days as daysmod
 
@@ -57,14 +57,16 @@ def retention_counts(
     """
     first = cohort_starts[0]
     cohort_end = cohort_starts[-1] + dt.timedelta(days=step_days - 1)
-    starts = EventScope(
-        scope.project_id,
-        scope.tz,
-        daysmod.EARLIEST_DAY,
-        cohort_end,
-        events=(spec.start_event,) if spec.start_event else (),
-        filters=(*scope.filters, *spec.start_filters),
-        person_properties=breakdown is not None and breakdown.type == "person",
+    starts = breakdown_scope(
+        EventScope(
+            scope.project_id,
+            scope.tz,
+            daysmod.EARLIEST_DAY,
+            cohort_end,
+            events=(spec.start_event,) if spec.start_event else (),
+            filters=(*scope.filters, *spec.start_filters),
+        ),
+        breakdown,
     )
     returns = EventScope(
         scope.project_id,

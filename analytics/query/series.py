@@ -9,12 +9,13 @@ measure, ties by value (code-point order, NULL last); the top ``limit`` are kept
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from analytics.query.filters import COLUMN_KEYS
 from analytics.query.predicates import json_path
 from analytics.query.source import PERSON_PROPERTIES, EventScope, events_relation, query_rows
+from events.columnar import number_column, text_column
 
 OTHER_LABEL = "other"
 NONE_LABEL = "(none)"
@@ -53,13 +54,24 @@ def bucket_sql(interval: str) -> str:
     return f"CAST(date_trunc('{_UNITS[interval]}', ts) AS DATE)"
 
 
+def breakdown_scope(scope: EventScope, breakdown: Breakdown | None) -> EventScope:
+    """The scope, reading what the breakdown needs: its event property key, or person properties."""
+    if breakdown is None or breakdown.type == "column":
+        return scope
+    if breakdown.type == "event":
+        return scope.reading(breakdown.key)
+    return replace(scope, person_properties=True)
+
+
 def breakdown_value_sql(breakdown: Breakdown, params: list[Any], *, alias: str = "") -> str:
-    """The breakdown's value of an events-relation row (``alias`` prefixes its columns)."""
+    """The breakdown's value of a row of ``events_relation(breakdown_scope(…))`` (``alias``
+    prefixes its columns)."""
     if breakdown.type == "column":
         return alias + COLUMN_KEYS[breakdown.key]
+    if breakdown.type == "event":
+        return alias + text_column(breakdown.key)
     params.append(json_path(breakdown.key))
-    source = "properties" if breakdown.type == "event" else PERSON_PROPERTIES
-    return f"json_extract_string({alias}{source}, ?)"
+    return f"json_extract_string({alias}{PERSON_PROPERTIES}, ?)"
 
 
 def series_counts(
@@ -74,24 +86,21 @@ def series_counts(
 
     ``math`` is one of MEASURES; the property maths read ``math_property`` as a number (values that
     are not finite numbers are left out; a bucket with none has no value, answered as 0)."""
-    if breakdown is not None and breakdown.type == "person":
-        scope = EventScope(**{**scope.__dict__, "person_properties": True})
+    scope = breakdown_scope(scope, breakdown)
+    if math in PROPERTY_MATHS:
+        if not math_property:
+            raise ValueError(f"math {math!r} needs a math_property")
+        scope = scope.reading(math_property)
     relation, params = events_relation(scope)
     measure = MEASURES[math]
     bucket = bucket_sql(interval)
     value = "NULL"
     if breakdown is not None:
         value = breakdown_value_sql(breakdown, params)
-    # Placeholders bind in the order they appear: the value's, then the number's.
     number = "NULL"
-    if math in PROPERTY_MATHS:
-        if not math_property:
-            raise ValueError(f"math {math!r} needs a math_property")
-        params.extend([json_path(math_property)] * 2)
-        number = (
-            "CASE WHEN isfinite(TRY_CAST(json_extract_string(properties, ?) AS DOUBLE)) "
-            "THEN TRY_CAST(json_extract_string(properties, ?) AS DOUBLE) END"
-        )
+    if math in PROPERTY_MATHS and math_property:
+        column = number_column(math_property)
+        number = f"CASE WHEN isfinite({column}) THEN {column} END"
     rows_cte = (
         f"WITH ev AS ({relation}), b AS (SELECT {bucket} AS b, {value} AS v, person, session_id, {number} AS x FROM ev)"
     )

@@ -6,10 +6,12 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 
+import duckdb
 import pytest
 from django.db import connection, transaction
 
-from analytics.query.series import series_counts
+from analytics.query.filters import filters_parse
+from analytics.query.series import Breakdown, series_counts
 from analytics.query.source import EventScope
 from analytics.tests.factories import RawEventFactory, events_delete, events_insert, touched_days
 from events.columnar import columnar_clean_days, columnar_forget, columnar_path, columnar_write_dirty
@@ -56,12 +58,12 @@ def test_files_then_a_late_event_then_rewritten(project):
     assert _daily_totals(project.pk) == {DAY + dt.timedelta(days=d): 3 for d in range(3)}  # all from PostgreSQL
     assert columnar_write_dirty(max_days=10, settle_seconds=0) == 3
     days = {DAY + dt.timedelta(days=d) for d in range(3)}
-    assert columnar_clean_days(project_id=project.pk, first=DAY, last=DAY + dt.timedelta(days=2)) == days
+    assert set(columnar_clean_days(project_id=project.pk, first=DAY, last=DAY + dt.timedelta(days=2))) == days
     assert all(columnar_path(project.pk, day).exists() for day in days)
     assert _daily_totals(project.pk) == {day: 3 for day in days}  # all from the files
 
     _store([RawEventFactory(project_id=project.pk, timestamp=_at(1, 12))])  # late, for the middle day
-    assert columnar_clean_days(project_id=project.pk, first=DAY, last=DAY + dt.timedelta(days=2)) == days - {
+    assert set(columnar_clean_days(project_id=project.pk, first=DAY, last=DAY + dt.timedelta(days=2))) == days - {
         DAY + dt.timedelta(days=1)
     }
     expected = {DAY: 3, DAY + dt.timedelta(days=1): 4, DAY + dt.timedelta(days=2): 3}
@@ -96,3 +98,81 @@ def test_a_day_still_changing_waits(project):
     _store([RawEventFactory(project_id=project.pk, timestamp=_at(0, 2))])
     assert columnar_write_dirty(max_days=10, settle_seconds=3600) == 0
     assert columnar_write_dirty(max_days=10, settle_seconds=0) == 1
+
+
+# Values whose text or number could come out differently from a typed column than from the JSON.
+TRICKY = [
+    {"k": 5},
+    {"k": 5.0},
+    {"k": "5"},
+    {"k": "05"},
+    {"k": True},
+    {"k": None},
+    {},
+    {"k": {"a": 1}},
+    {"k": [1, "2"]},
+    {"k": "nan"},
+    {"k": "1e3"},
+    {"k": -0.5},
+    {"k": "ünï"},
+    {'we"ird.key': "x", "k": 7},
+]
+QUESTIONS = [
+    ({"type": "event", "key": "k", "operator": "exact", "value": ["5", "true"]}, None),
+    ({"type": "event", "key": "k", "operator": "gt", "value": 4}, None),
+    ({"type": "event", "key": "k", "operator": "lte", "value": 5}, "sum"),
+    ({"type": "event", "key": "k", "operator": "is_not_set"}, None),
+    ({"type": "event", "key": "k", "operator": "regex", "value": "^[0-9]"}, None),
+    ({"type": "event", "key": "k", "operator": "not_icontains", "value": "Ü"}, None),
+    ({"type": "event", "key": 'we"ird.key', "operator": "exact", "value": "x"}, None),
+]
+
+
+def _answers(project_id: int) -> list:
+    scope = EventScope(project_id, UTC, DAY, DAY)
+    answers = [
+        sorted(series_counts(scope, math="total", interval="day", breakdown=Breakdown("event", "k")), key=str),
+        series_counts(scope, math="p90", interval="day", math_property="k"),
+    ]
+    for raw, math in QUESTIONS:
+        filtered = EventScope(project_id, UTC, DAY, DAY, filters=filters_parse([raw]))
+        answers.append(series_counts(filtered, math=math or "total", interval="day", math_property="k"))
+    return answers
+
+
+def test_typed_columns_answer_as_the_json_does(project, settings):
+    _store(
+        [RawEventFactory(project_id=project.pk, timestamp=_at(0, 1 + i), properties=p) for i, p in enumerate(TRICKY)]
+    )
+    from_postgresql = _answers(project.pk)
+    assert from_postgresql[2] == [(DAY, None, 3)]  # exact "5" or "true": 5, "5" and true (5.0 is "5.0")
+    assert from_postgresql[3] == [(DAY, None, 6)]  # k > 4: 5, 5.0, "5", "05", "1e3" and 7; not "nan"
+    columnar_write_dirty(max_days=10, settle_seconds=0)
+    (keys,) = columnar_clean_days(project_id=project.pk, first=DAY, last=DAY).values()
+    assert keys == {"k", 'we"ird.key'}
+    schema = duckdb.sql(f"DESCRIBE SELECT * FROM '{columnar_path(project.pk, DAY)}'").fetchall()
+    assert {(name, kind) for name, kind, *_ in schema} >= {("p:k", "VARCHAR"), ("n:k", "DOUBLE")}
+    assert _answers(project.pk) == from_postgresql
+
+    # Files with fewer typed keys than a question reads: the rest comes from the JSON.
+    settings.EVENTBASE = {**settings.EVENTBASE, "COLUMNAR_PROPERTY_KEYS": 1}
+    rollups_mark_dirty(touched=touched_days([RawEventFactory(project_id=project.pk, timestamp=_at(0, 1))]))
+    columnar_write_dirty(max_days=10, settle_seconds=0)
+    assert columnar_clean_days(project_id=project.pk, first=DAY, last=DAY) == {DAY: frozenset({"k"})}
+    assert _answers(project.pk) == from_postgresql
+
+
+def test_files_of_an_older_layout_are_rewritten_when_nothing_is_marked(project):
+    _store([RawEventFactory(project_id=project.pk, timestamp=_at(d, 3), properties={"plan": "pro"}) for d in (0, 1)])
+    columnar_write_dirty(max_days=10, settle_seconds=0)
+    with connection.cursor() as cur:
+        cur.execute(
+            "UPDATE events_columnar_day SET layout = 1, property_keys = '{}' WHERE project_id = %s", [project.pk]
+        )
+    assert columnar_write_dirty(max_days=1, settle_seconds=0) == 1  # the newest day first
+    assert columnar_clean_days(project_id=project.pk, first=DAY, last=DAY + dt.timedelta(days=1)) == {
+        DAY: frozenset(),
+        DAY + dt.timedelta(days=1): frozenset({"plan"}),
+    }
+    assert columnar_write_dirty(max_days=10, settle_seconds=0) == 1
+    assert columnar_write_dirty(max_days=10, settle_seconds=0) == 0

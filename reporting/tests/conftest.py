@@ -12,7 +12,9 @@ import random
 from dataclasses import dataclass
 
 import pytest
+from django.conf import settings
 from django.db import connection, transaction
+from django.test import override_settings
 from rest_framework.test import APIClient
 
 from analytics.rollups import derived_rows_delete, rollups_process_dirty
@@ -55,7 +57,7 @@ class Dataset:
     kolkata: Tenant
 
 
-def _load(project: Project, seed: int, users: int) -> list[RawEvent]:
+def _load(project: Project, seed: int, users: int, typed_keys: int) -> list[RawEvent]:
     tz = daysmod.zone(project.timezone)
     generated = oracle.generate(project_id=project.pk, tz=tz, first=FIRST_DAY, days=DAYS, users=users, seed=seed)
     rng = random.Random(seed + 1)
@@ -68,8 +70,10 @@ def _load(project: Project, seed: int, users: int) -> list[RawEvent]:
     rollups_mark_dirty(touched=touched_days(on_time))
     rollups_process_dirty()
     # Every day into the columnar tier; the late events then send their days back to PostgreSQL,
-    # so the query layer answers from files and PostgreSQL together.
-    columnar_write_dirty(max_days=10_000, settle_seconds=0)
+    # so the query layer answers from files and PostgreSQL together. One project's files have
+    # typed columns for every key, the other's for two: the rest of its keys come from the JSON.
+    with override_settings(EVENTBASE={**settings.EVENTBASE, "COLUMNAR_PROPERTY_KEYS": typed_keys}):
+        columnar_write_dirty(max_days=10_000, settle_seconds=0)
     second = late + duplicates
     events_insert(second)
     rollups_mark_dirty(touched=touched_days(second))
@@ -94,7 +98,7 @@ def _cleanup(project_ids: list[int]) -> None:
 def dataset(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         tenants = []
-        for tz_name, seed, users in (("America/New_York", 7, 60), ("Asia/Kolkata", 11, 30)):
+        for tz_name, seed, users, typed_keys in (("America/New_York", 7, 60, 100), ("Asia/Kolkata", 11, 30, 2)):
             # Fixed 2024 dates: keep raw events (and so rollup rebuilds) for those days.
             project = ProjectFactory(timezone=tz_name, raw_retention_days=10 * 365)
             tenants.append(
@@ -102,7 +106,7 @@ def dataset(django_db_setup, django_db_blocker):
                     project=project,
                     read_key=read_key_for(project),
                     ingest_key=ingest_key_for(project),
-                    events=_load(project, seed, users),
+                    events=_load(project, seed, users, typed_keys),
                 )
             )
         try:
