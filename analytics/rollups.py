@@ -49,6 +49,7 @@ from analytics.retention import raw_events_kept_from
 from core import days as daysmod
 from core import locks
 from core.clock import EPOCH
+from events.columnar import columnar_mark_partition
 from events.partitions import list_partitions, partition_name
 from ingestion.selectors import flushed_until
 from persons.identity import same_person_join
@@ -327,7 +328,8 @@ def rollups_catch_up(*, max_days: int = 7, today: dt.date | None = None) -> int:
     """Mark dirty every (project, UTC date) of closed partitions after the checkpoint.
 
     Covers raw rows that never got a marker (events loaded before rollups existed, a bulk
-    import, a lost mark) and re-verifies each day once after it closes. Works a few partitions
+    import, a lost mark) and re-verifies each day once after it closes; the days of those
+    partitions without a columnar file are marked for the columnar tier too. Works a few partitions
     per run, in order, and records how far it got in ``FillState`` "catchup", so it is
     restartable and cheap once caught up. Returns the number of partitions scanned.
     """
@@ -342,6 +344,7 @@ def rollups_catch_up(*, max_days: int = 7, today: dt.date | None = None) -> int:
                 f"SELECT DISTINCT project_id, %s::date, clock_timestamp() FROM {partition_name(day)}",
                 [day],
             )
+            columnar_mark_partition(day, only_missing=True)
             FillState.objects.update_or_create(
                 name=CATCHUP_FILL_STATE,
                 defaults={

@@ -14,13 +14,14 @@ import time
 from pathlib import Path
 
 import duckdb
+from django.conf import settings
 from django.db import connection, transaction
 
 from analytics.rollups import derived_rows_delete, rollups_process_dirty
 from bench.query_measure import say
-from events.columnar import columnar_write_dirty
+from events.columnar import columnar_mark_partition, columnar_write_dirty
 from events.dirty import rollups_mark_dirty
-from events.partitions import ensure_partitions, forget_known_partitions
+from events.partitions import ensure_partitions, forget_known_partitions, list_partitions
 from projects.models import Project
 from projects.services import project_create
 
@@ -112,6 +113,7 @@ def bench_project(*, slug: str, timezone: str, events: int, users: int, days: in
             built = cur.fetchone()[0]
         if not built or os.environ.get("BENCH_REBUILD") == "1":
             build_rollups(project, start, days=days)
+    write_columnar(project, rewrite=os.environ.get("BENCH_COLUMNAR_REWRITE") == "1")
     return project, start, end
 
 
@@ -167,11 +169,21 @@ def build_rollups(project: Project, start: dt.date, *, days: int) -> None:
     run = rollups_process_dirty(time_budget_s=3600)
     elapsed = time.perf_counter() - t0
     say(f"rollups: {run.local_days} local days rebuilt in {elapsed:.1f}s")
-    t0 = time.perf_counter()
-    written = columnar_write_dirty(max_days=100_000, settle_seconds=0, deadline_seconds=3600)
-    say(f"columnar: {written} days written in {time.perf_counter() - t0:.1f}s")
     with connection.cursor() as cur:
         cur.execute("VACUUM ANALYZE")
+
+
+def write_columnar(project: Project, *, rewrite: bool) -> None:
+    """Write the days marked, files of an older layout and, with ``rewrite``, every day again
+    (BENCH_COLUMNAR_REWRITE=1: to compare COLUMNAR_PROPERTY_KEYS settings on the same data)."""
+    if rewrite:
+        for partition in list_partitions():
+            columnar_mark_partition(partition.day, project_id=project.pk, only_missing=False)
+    t0 = time.perf_counter()
+    written = columnar_write_dirty(max_days=100_000, settle_seconds=0, deadline_seconds=3600)
+    if written:
+        keys = settings.EVENTBASE["COLUMNAR_PROPERTY_KEYS"]
+        say(f"columnar: {written} days written in {time.perf_counter() - t0:.1f}s (up to {keys} typed keys)")
 
 
 def loaded_counts(project: Project, lo30: dt.datetime, hi30: dt.datetime) -> tuple[int, int, int]:

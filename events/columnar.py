@@ -43,6 +43,7 @@ from django.db import connection, transaction
 from core import days as daysmod
 from core import locks
 from events.duck import ATTACHED_AS, duckdb_cursor, duckdb_sql_string
+from events.partitions import partition_name
 
 logger = logging.getLogger(__name__)
 
@@ -98,6 +99,28 @@ def columnar_clean_days(*, project_id: int, first: dt.date, last: dt.date) -> di
     finally:
         cur.close()
     return {row[0]: frozenset(row[1] or ()) for row in rows}
+
+
+def columnar_mark_partition(day: dt.date, *, project_id: int | None = None, only_missing: bool = True) -> int:
+    """Mark the (project, ``day``) pairs that have events in the day's partition for writing:
+    only those without a file (``only_missing``: events stored before the tier existed, a bulk
+    load without markers), or all of them (to rewrite files, e.g. after COLUMNAR_PROPERTY_KEYS
+    changed). Reads the whole partition; returns the pairs marked."""
+    only = "AND e.project_id = %s" if project_id is not None else ""
+    missing = (
+        "AND NOT EXISTS (SELECT 1 FROM events_columnar_day m WHERE m.project_id = e.project_id AND m.utc_date = %s)"
+        if only_missing
+        else ""
+    )
+    params: list = [day, *([project_id] if project_id is not None else []), *([day] if only_missing else [])]
+    with connection.cursor() as cur:
+        cur.execute(
+            f"INSERT INTO events_columnar_dirty (project_id, utc_date, marked_at) "
+            f"SELECT DISTINCT e.project_id, %s::date, clock_timestamp() FROM {partition_name(day)} e "
+            f"WHERE TRUE {only} {missing}",
+            params,
+        )
+        return cur.rowcount
 
 
 def columnar_write_dirty(

@@ -264,9 +264,8 @@ class FunnelInput(_RangeInput):
         return attrs
 
     def validate_steps(self, steps: list[FunnelStepSpec]) -> list[FunnelStepSpec]:
-        names = [step.event for step in steps]
-        if len(set(names)) != len(names):
-            raise serializers.ValidationError("steps must be distinct events.")
+        # A name may repeat (pageview -> pageview): the query layer then matches distinct events.
+        names = list(dict.fromkeys(step.event for step in steps))
         unknown = unknown_events(project=self.context["project"], events=names)
         if unknown:
             raise serializers.ValidationError(f"unknown event(s) in this project: {', '.join(unknown)}.")

@@ -5,6 +5,11 @@ non-decreasing) by steps 2..k, all inside the range and within the window of tha
 fixed start, taking the earliest next step is optimal, so each step is an ASOF join (nearest
 following event of the same person) from every candidate start. A step matches its event name
 and its own filters; the query's filters apply to every step.
+
+When two steps name the same event (``pageview`` → ``pageview``), one event cannot be both: each
+step must then be a later event than the previous step's, in the order of (timestamp, event id),
+as PostHog counts such funnels. (Without repeated names a step may also be an event at the very
+same microsecond as the previous step's, whatever their ids, as before.)
 """
 
 from __future__ import annotations
@@ -88,6 +93,9 @@ def _funnels(
         flags.append(f"(ev.event_name = {duckdb_sql_string(step.event)} AND {predicate.sql}) AS f{i}")
         params.extend(predicate.params)
     n = len(steps)
+    distinct = len({step.event for step in steps}) < n
+    # With repeated names, ``r`` is the event's rank in (timestamp, event id) order per person.
+    rank = ", row_number() OVER (PARTITION BY ev.person ORDER BY ev.ts, ev.event_id) AS r" if distinct else ""
     times = [f"c{i}" for i in range(n)]
     label, label_params = "NULL", []
     ctes = []
@@ -101,13 +109,16 @@ def _funnels(
             "WHEN v IN (SELECT v FROM top WHERE v IS NOT NULL) THEN v ELSE ? END"
         )
         label_params = [breakdown.limit, OTHER_LABEL, OTHER_LABEL]
-    ctes.append(f"s0 AS (SELECT DISTINCT user_id, {label} AS g, ts AS c0 FROM funnel_ev WHERE f0)")
+    r0 = ", r AS r0" if distinct else ""
+    ctes.append(f"s0 AS (SELECT DISTINCT user_id, {label} AS g, ts AS c0{r0} FROM funnel_ev WHERE f0)")
     for i in range(1, n):
         carried = ", ".join(f"s.c{j}" for j in range(i))
+        later = f"e.r > s.r{i - 1}" if distinct else f"e.ts >= s.c{i - 1}"
+        r = f", e.r AS r{i}" if distinct else ""
         ctes.append(
-            f"e{i} AS (SELECT user_id, ts FROM funnel_ev WHERE f{i}), "
-            f"s{i} AS (SELECT s.user_id, s.g, {carried}, e.ts AS c{i} FROM s{i - 1} s ASOF JOIN e{i} e "
-            f"ON s.user_id = e.user_id AND e.ts >= s.c{i - 1} WHERE e.ts <= s.c0 + ?)"
+            f"e{i} AS (SELECT user_id, ts{', r' if distinct else ''} FROM funnel_ev WHERE f{i}), "
+            f"s{i} AS (SELECT s.user_id, s.g, {carried}, e.ts AS c{i}{r} FROM s{i - 1} s ASOF JOIN e{i} e "
+            f"ON s.user_id = e.user_id AND {later} WHERE e.ts <= s.c0 + ?)"
         )
     paths = " UNION ALL ".join(
         f"SELECT user_id, g, {i} AS d, "
@@ -129,7 +140,7 @@ def _funnels(
         cur.execute(f"SET TimeZone = '{scope.tz.key}'")
         cur.execute(
             f"CREATE TEMPORARY TABLE funnel_ev AS SELECT ev.person AS user_id, ev.ts, {value} AS v, "
-            f"{', '.join(flags)} FROM ({relation}) ev",
+            f"{', '.join(flags)}{rank} FROM ({relation}) ev",
             [*params, *relation_params],
         )
         cur.execute(

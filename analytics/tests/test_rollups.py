@@ -3,6 +3,7 @@ import json
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 from django_rq import get_queue, get_worker
 from psycopg import sql
 from rq.worker import SimpleWorker
@@ -28,7 +29,7 @@ from config.jobs_registry import PERIODIC_JOBS
 from core import days as daysmod
 from events.dirty import rollups_mark_dirty
 from events.duck import EXTENSION_NAME, duckdb_cursor, extension_path, libpq_dsn
-from events.models import RollupDirtyDay
+from events.models import ColumnarDay, ColumnarDirtyDay, RollupDirtyDay
 from projects.tests.factories import ProjectFactory
 from reporting.queries import trends
 
@@ -164,6 +165,16 @@ def test_catch_up_marks_closed_partitions_once():
     RollupDirtyDay.objects.all().delete()
     rollups_catch_up(max_days=1000, today=dt.date(2024, 1, 4))
     assert not RollupDirtyDay.objects.filter(project_id=project.pk).exists()
+
+
+def test_catch_up_marks_days_without_a_columnar_file():
+    project = ProjectFactory(raw_retention_days=KEEP)
+    days = [dt.date(2024, 1, 1), dt.date(2024, 1, 3)]
+    events_insert([RawEventFactory(project_id=project.pk, timestamp=_at(day.isoformat(), "12:00")) for day in days])
+    ColumnarDay.objects.create(project_id=project.pk, utc_date=days[0], rows=1, written_at=timezone.now(), layout=2)
+    rollups_catch_up(max_days=1000, today=dt.date(2024, 1, 4))
+    marked = set(ColumnarDirtyDay.objects.filter(project_id=project.pk).values_list("utc_date", flat=True))
+    assert marked == {days[1]}  # the day with a file is current: its events never changed unmarked
 
 
 def test_rollup_job_runs_from_the_queue(django_capture_on_commit_callbacks):

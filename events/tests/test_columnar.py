@@ -4,10 +4,12 @@ days changed since their file was written, and nothing of a forgotten day."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import zoneinfo
 
 import duckdb
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 
 from analytics.query.filters import filters_parse
@@ -176,3 +178,26 @@ def test_files_of_an_older_layout_are_rewritten_when_nothing_is_marked(project):
     }
     assert columnar_write_dirty(max_days=10, settle_seconds=0) == 1
     assert columnar_write_dirty(max_days=10, settle_seconds=0) == 0
+
+
+def test_the_command_writes_days_stored_without_a_marker_and_rewrites_all(project):
+    events = [RawEventFactory(project_id=project.pk, timestamp=_at(d, 3), properties={"plan": "pro"}) for d in (0, 1)]
+    events_insert(events)  # as a bulk load would: no marker
+    out = io.StringIO()
+    call_command("columnar_write", "--missing", "--dry-run", "--project", project.slug, stdout=out)
+    assert "would write 2 days" in out.getvalue()
+    assert not columnar_path(project.pk, DAY).exists()
+    call_command("columnar_write", "--missing", "--project", project.slug, stdout=io.StringIO())
+    assert set(columnar_clean_days(project_id=project.pk, first=DAY, last=DAY + dt.timedelta(days=1))) == {
+        DAY,
+        DAY + dt.timedelta(days=1),
+    }
+    written_at = columnar_path(project.pk, DAY).stat().st_mtime_ns
+    out = io.StringIO()
+    call_command("columnar_write", "--missing", "--project", project.slug, stdout=out)
+    assert "wrote 0 days" in out.getvalue()
+    call_command("columnar_write", "--all", "--project", project.slug, stdout=out)
+    assert "wrote 2 days" in out.getvalue()
+    assert columnar_path(project.pk, DAY).stat().st_mtime_ns > written_at
+    with pytest.raises(CommandError, match="--project goes with"):
+        call_command("columnar_write", "--project", project.slug)

@@ -116,10 +116,12 @@ def trends(events, tz, event, first, last, interval, math, breakdown=None) -> li
     return [{"label": label, "data": [{"date": k, "value": d.get(k, 0)} for k in keys]} for label, d in series]
 
 
-def funnel(events, tz, steps, first, last, window_hours) -> list[int]:
+def funnel(events, tz, steps, first, last, window_hours, *, distinct_events=False) -> list[int]:
     """Per user: is there a step-1 occurrence followed, in order, by steps 2..k within the window?
 
-    A step is an event name, or a function of an event saying whether it is that step."""
+    A step is an event name, or a function of an event saying whether it is that step. With
+    ``distinct_events`` (steps repeat an event name) each step is a later event than the previous
+    step's in (timestamp, event id) order; else one at the same time or later."""
     window = dt.timedelta(hours=window_hours)
     matchers = [step if callable(step) else (lambda e, name=step: e.event_name == name) for step in steps]
     by_user = defaultdict(list)
@@ -128,15 +130,21 @@ def funnel(events, tz, steps, first, last, window_hours) -> list[int]:
             by_user[e.user_id].append(e)
     reached = [0] * len(steps)
     for evs in by_user.values():
-        evs.sort(key=lambda e: e.timestamp)
+        evs.sort(key=lambda e: (e.timestamp, str(e.event_id)))
         best = 0
-        for start in (e for e in evs if matchers[0](e)):
-            depth, t = 1, start.timestamp
+        for i0, start in enumerate(evs):
+            if not matchers[0](start):
+                continue
+            depth, at = 1, i0
             for match in matchers[1:]:
-                nxt = [e.timestamp for e in evs if match(e) and t <= e.timestamp]
-                if not nxt or min(nxt) > start.timestamp + window:
+                nxt = [
+                    j
+                    for j, e in enumerate(evs)
+                    if match(e) and (j > at if distinct_events else evs[at].timestamp <= e.timestamp)
+                ]
+                if not nxt or min(evs[j].timestamp for j in nxt) > start.timestamp + window:
                     break
-                depth, t = depth + 1, min(nxt)
+                depth, at = depth + 1, min(nxt, key=lambda j: (evs[j].timestamp, j))
             best = max(best, depth)
         for k in range(best):
             reached[k] += 1

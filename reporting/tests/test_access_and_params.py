@@ -130,7 +130,8 @@ def test_bad_parameters_are_400_naming_the_parameter(dataset, path, params, fiel
 BAD_FUNNELS = [
     ({"steps": ["pageview"]}, "steps"),
     ({"steps": "pageview"}, "steps"),
-    ({"steps": ["pageview", "pageview"]}, "steps"),
+    ({"steps": ["pageview", ""]}, "steps"),
+    ({"steps": ["pageview", {"event": "signup", "filters": "plan"}]}, "steps"),
     ({"steps": ["pageview", "nope"]}, "steps"),
     ({"steps": ["pageview", "signup"], "window_hours": 0}, "window_hours"),
     ({"steps": ["pageview", "signup"], "from": "2024-03-05", "to": "2024-03-01"}, "from"),

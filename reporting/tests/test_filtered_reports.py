@@ -112,6 +112,39 @@ def test_funnel_with_global_and_step_filters(tenant, name):
     assert [r["event"] for r in response.json()["results"]] == ["pageview", "signup", "purchase"]
 
 
+@pytest.mark.parametrize(
+    "steps",
+    [
+        ["pageview", "pageview"],
+        ["pageview", "pageview", "pageview", "purchase"],
+        ["pageview", "signup", "pageview"],
+        ["pageview", {"event": "pageview", "filters": FILTERS["docs or n>1"]}],
+    ],
+)
+def test_funnel_steps_naming_the_same_event_need_distinct_events(tenant, steps):
+    """Two steps naming the same event are two events (a later one each time), not one counted twice."""
+    response = tenant.client().post(
+        tenant.url("funnels"),
+        {"steps": steps, "from": FROM.isoformat(), "to": TO.isoformat(), "window_hours": 24},
+        format="json",
+    )
+    assert response.status_code == 200, response.content
+    matchers = [
+        step
+        if isinstance(step, str)
+        else (
+            lambda e, f=filters_parse(step["filters"]), name=step["event"]: (
+                e.event_name == name and row_matches(f, _row(e), None, tenant.tz)
+            )
+        )
+        for step in steps
+    ]
+    expected = oracle.funnel(tenant.events, tenant.tz, matchers, FROM, TO, 24, distinct_events=True)
+    got = [r["users"] for r in response.json()["results"]]
+    assert got == expected
+    assert got[1] < got[0]  # not everyone who viewed a page viewed a second one
+
+
 @pytest.mark.parametrize("name", ["ios, path set", None])
 @pytest.mark.parametrize("events", ["signup then purchase", "any then plan a"])
 def test_retention_cohorts_with_start_and_return_events(tenant, name, events):
