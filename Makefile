@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test test-external lint format migrate superuser demo bench-ingest bench-query clean
+.PHONY: install run test test-external lint format migrate superuser demo bench-ingest bench-query bench-freshness clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is required")'
@@ -55,6 +55,10 @@ demo: $(STAMP)
 
 clean:
 	rm -rf $(VENV) var/test
+
+# How long an accepted event takes to appear in the reports (rollups and query layer) under steady load.
+bench-freshness: $(STAMP)
+	$(BIN)/python bench/freshness_bench.py
 
 bench-ingest: $(STAMP)
 	$(BIN)/python bench/ingest_bench.py

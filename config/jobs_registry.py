@@ -27,13 +27,14 @@ def _jobs() -> list[PeriodicJob]:
         PeriodicJob(ingestion_jobs.flush_streams, "ingest", interval=1, ttl=5, timeout=120),
         PeriodicJob(ingestion_jobs.sweep_sessions, "default", interval=900, ttl=600, timeout=600),
         PeriodicJob(analytics_jobs.maintain_partitions, "default", interval=3600, ttl=600, timeout=300),
-        # Late events correct past days within one interval; the job stops after ~4 min of work
-        # and the next tick continues, so a backlog never holds one worker for long.
-        PeriodicJob(analytics_jobs.rebuild_dirty_rollups, "rollups", interval=60, ttl=50, timeout=600),
-        PeriodicJob(analytics_jobs.catch_up_rollups, "rollups", interval=900, ttl=600, timeout=900),
+        # Every 5 s, so an accepted event is in the rollup-backed reports within ~10 s; the queue
+        # has a worker of its own (config.stack) so maintenance never delays it. A run stops
+        # after ~4 min of work and the next tick continues; unstarted ticks expire.
+        PeriodicJob(analytics_jobs.rebuild_dirty_rollups, "rollups", interval=5, ttl=4, timeout=600),
+        PeriodicJob(analytics_jobs.catch_up_rollups, "default", interval=900, ttl=600, timeout=900),
         # Days changed since their columnar file are read from PostgreSQL until rewritten: a
         # slower cadence costs speed, never correctness.
-        PeriodicJob(analytics_jobs.write_columnar_days, "rollups", interval=30, ttl=25, timeout=300),
+        PeriodicJob(analytics_jobs.write_columnar_days, "default", interval=30, ttl=25, timeout=300),
         # /health evaluates the same alerts on every probe; this job is what logs them.
         PeriodicJob(monitoring_jobs.evaluate_alerts, "default", interval=60, ttl=50, timeout=60),
         # The request path only notes key use and refusals in Redis; these copy them to PostgreSQL.

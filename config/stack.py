@@ -53,7 +53,9 @@ def _children_commands(env: dict[str, str]) -> dict[str, list[str]]:
         "scheduler": [*manage, "rqcron", "config.cron"],
     }
     # Flush workers listen only to the ingest queue, so a long rollup rebuild can never hold
-    # back the flush (and the ingest-to-queryable lag); background workers take everything else.
+    # back the flush (and the ingest-to-queryable lag); the rollup worker only to the rollups
+    # queue, so maintenance (columnar files, catch-up, alerts) never delays the rollups (and the
+    # ingest-to-report lag); background workers take the rest, and rollups when they are free.
     for n in range(flushers):
         commands[f"flusher-{n + 1}"] = [
             *manage,
@@ -62,12 +64,13 @@ def _children_commands(env: dict[str, str]) -> dict[str, list[str]]:
             "--worker-class",
             "rq.worker.SimpleWorker",
         ]
+    commands["rollups"] = [*manage, "rqworker", "rollups", "--worker-class", "rq.worker.SimpleWorker"]
     for n in range(background):
         commands[f"worker-{n + 1}"] = [
             *manage,
             "rqworker",
-            "rollups",
             "default",
+            "rollups",
             "--worker-class",
             "rq.worker.SimpleWorker",
         ]
