@@ -222,10 +222,35 @@ def endpoint_cases(*, project: Project, client: Client, base: str, period: Perio
             ),
         ),
         Case(
-            "filtered funnel 3 steps 30 days",
+            "filtered funnel 3 steps by product 30 days",
             1000,
-            post("funnels", {**funnel_body, "filters": [_filter("column", "source", "web")]}),
+            post(
+                "funnels",
+                {
+                    **funnel_body,
+                    "filters": [_filter("column", "source", "web")],
+                    "breakdown": {"type": "event", "key": "product"},
+                },
+            ),
             None,
+        ),
+        Case(
+            "p95 of purchase amount by day 30 days",
+            300,
+            post(
+                "trends",
+                {
+                    "series": [{"name": "A", "event": "purchase", "math": "p95", "math_property": "amount"}],
+                    **rng30,
+                },
+            ),
+            naive(
+                'SELECT ("timestamp" AT TIME ZONE %s)::date, '
+                "percentile_cont(0.95) WITHIN GROUP (ORDER BY (properties ->> 'amount')::numeric) FROM events "
+                "WHERE project_id = %s AND event_name = 'purchase' "
+                'AND "timestamp" >= %s AND "timestamp" < %s GROUP BY 1',
+                [tz, project.pk, lo30, hi30],
+            ),
         ),
         Case(
             "filtered retention start/return 8 weeks",

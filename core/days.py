@@ -55,6 +55,35 @@ def utc_dates_of_local_day(day: dt.date, tz: zoneinfo.ZoneInfo) -> set[dt.date]:
     return {start.date(), (end - dt.timedelta(microseconds=1)).date()}
 
 
+def utc_offsets(lo: dt.datetime, hi: dt.datetime, tz: zoneinfo.ZoneInfo) -> list[tuple[dt.datetime, int]]:
+    """``tz``'s UTC offset over [lo, hi) as (from instant, offset in seconds) pairs, the first from ``lo``.
+
+    So that an engine can compute an instant's local date as plain arithmetic (the instant plus
+    its segment's offset, in whole days) instead of a time-zone conversion per row. Each change
+    is found by bisection, to the second, between two probes a day apart (zones change their
+    offset at most once a day, and on a whole second)."""
+
+    def offset(seconds: int) -> int:
+        delta = dt.datetime.fromtimestamp(seconds, tz).utcoffset()
+        return int(delta.total_seconds()) if delta is not None else 0
+
+    start, end = int(lo.timestamp()), int(hi.timestamp())
+    segments = [(lo, offset(start))]
+    probe = start
+    while probe < end:
+        nxt = min(probe + 86_400, end)
+        current = segments[-1][1]
+        if offset(nxt) != current:
+            before, after = probe, nxt  # offset(before) is the current one, offset(after) is not
+            while after - before > 1:
+                middle = (before + after) // 2
+                before, after = (middle, after) if offset(middle) == current else (before, middle)
+            if after < end:
+                segments.append((dt.datetime.fromtimestamp(after, dt.UTC), offset(after)))
+        probe = nxt
+    return segments
+
+
 def days_between(first: dt.date, last: dt.date) -> list[dt.date]:
     return [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
 

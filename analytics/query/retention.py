@@ -14,6 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from analytics.query.filters import NO_FILTERS, Filters
+from analytics.query.local_days import local_date_sql
 from analytics.query.series import NONE_LABEL, OTHER_LABEL, Breakdown, breakdown_scope, breakdown_value_sql
 from analytics.query.source import EventScope, events_relation, query_rows
 from core import days as daysmod
@@ -77,6 +78,10 @@ def retention_counts(
         filters=(*scope.filters, *spec.return_filters),
     )
     start_sql, params = events_relation(starts)
+    # Every instant bucketed below is within these: cohort starts (from the first return day on)
+    # and returns.
+    lo, hi = returns.bounds[0], max(returns.bounds[1], starts.bounds[1])
+    day_of = {column: local_date_sql(column, lo=lo, hi=hi, tz=scope.tz) for column in ("t0", "ts")}
     return_sql, return_params = events_relation(returns)
     # Placeholders bind in the order they appear in the text below.
     value = "NULL" if breakdown is None else breakdown_value_sql(breakdown, params)
@@ -95,11 +100,11 @@ def retention_counts(
         f"""
         WITH s AS ({start_sql}),
         c0 AS (SELECT person, min(ts) AS t0, arg_min_null({value}, ts) AS v FROM s GROUP BY person HAVING min(ts) >= ?),
-        c1 AS (SELECT person, v, (CAST(date_trunc('day', t0) AS DATE) - ?::DATE) // ? AS ci FROM c0),
+        c1 AS (SELECT person, v, ({day_of["t0"]} - ?::DATE) // ? AS ci FROM c0),
         {top}
         cohort AS (SELECT person, ci, {label} AS g FROM c1),
         r AS ({return_sql}),
-        active AS (SELECT DISTINCT person, (CAST(date_trunc('day', ts) AS DATE) - ?::DATE) // ? AS ai FROM r)
+        active AS (SELECT DISTINCT person, ({day_of["ts"]} - ?::DATE) // ? AS ai FROM r)
         SELECT g, ci, NULL, count(*) FROM cohort GROUP BY g, ci
         UNION ALL
         SELECT c.g, c.ci, a.ai - c.ci, count(*) FROM cohort c JOIN active a ON a.person = c.person AND a.ai >= c.ci

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from analytics.query.filters import COLUMN_KEYS
+from analytics.query.local_days import local_date_sql
 from analytics.query.predicates import json_path
 from analytics.query.source import PERSON_PROPERTIES, EventScope, events_relation, query_rows
 from events.columnar import number_column, text_column
@@ -47,11 +48,16 @@ class Breakdown:
     limit: int = BREAKDOWN_LIMIT
 
 
-def bucket_sql(interval: str) -> str:
-    """The bucket of ``ts`` in the cursor's time zone: a local date, or for hours epoch seconds."""
+def bucket_sql(interval: str, scope: EventScope) -> str:
+    """The bucket of ``ts`` (a row of the scope's relation): its local date, or the first day of
+    its local week or month, or for hours epoch seconds (in the cursor's time zone)."""
     if interval == "hour":
         return "epoch(date_trunc('hour', ts))"
-    return f"CAST(date_trunc('{_UNITS[interval]}', ts) AS DATE)"
+    lo, hi = scope.bounds
+    day = local_date_sql("ts", lo=lo, hi=hi, tz=scope.tz)
+    if interval == "day":
+        return day
+    return f"CAST(date_trunc('{_UNITS[interval]}', {day}) AS DATE)"
 
 
 def breakdown_scope(scope: EventScope, breakdown: Breakdown | None) -> EventScope:
@@ -93,7 +99,7 @@ def series_counts(
         scope = scope.reading(math_property)
     relation, params = events_relation(scope)
     measure = MEASURES[math]
-    bucket = bucket_sql(interval)
+    bucket = bucket_sql(interval, scope)
     value = "NULL"
     if breakdown is not None:
         value = breakdown_value_sql(breakdown, params)
@@ -143,6 +149,7 @@ def session_stats(scope: EventScope) -> list[tuple[dt.date, int, float, float]]:
     """Per local day of a session's first matching event: sessions, their mean duration (seconds,
     first to last matching event) and mean matching events. Events without a session are left out."""
     relation, params = events_relation(scope)
+    lo, hi = scope.bounds
     return query_rows(
         f"""
         WITH ev AS ({relation}),
@@ -150,7 +157,8 @@ def session_stats(scope: EventScope) -> list[tuple[dt.date, int, float, float]]:
             SELECT min(ts) AS started, epoch_us(max(ts)) - epoch_us(min(ts)) AS span_us, count(*) AS n
             FROM ev WHERE session_id IS NOT NULL GROUP BY session_id
         )
-        SELECT CAST(date_trunc('day', started) AS DATE), count(*), avg(span_us) / 1e6, avg(n) FROM s GROUP BY 1
+        SELECT {local_date_sql("started", lo=lo, hi=hi, tz=scope.tz)}, count(*), avg(span_us) / 1e6, avg(n)
+        FROM s GROUP BY 1
         """,
         params,
         tz=scope.tz,

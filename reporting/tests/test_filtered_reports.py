@@ -112,6 +112,11 @@ def test_funnel_with_global_and_step_filters(tenant, name):
     assert [r["event"] for r in response.json()["results"]] == ["pageview", "signup", "purchase"]
 
 
+def _step_matcher(tenant, step: dict):
+    step_filters = filters_parse(step["filters"])
+    return lambda e: e.event_name == step["event"] and row_matches(step_filters, _row(e), None, tenant.tz)
+
+
 @pytest.mark.parametrize(
     "steps",
     [
@@ -129,16 +134,7 @@ def test_funnel_steps_naming_the_same_event_need_distinct_events(tenant, steps):
         format="json",
     )
     assert response.status_code == 200, response.content
-    matchers = [
-        step
-        if isinstance(step, str)
-        else (
-            lambda e, f=filters_parse(step["filters"]), name=step["event"]: (
-                e.event_name == name and row_matches(f, _row(e), None, tenant.tz)
-            )
-        )
-        for step in steps
-    ]
+    matchers = [step if isinstance(step, str) else _step_matcher(tenant, step) for step in steps]
     expected = oracle.funnel(tenant.events, tenant.tz, matchers, FROM, TO, 24, distinct_events=True)
     got = [r["users"] for r in response.json()["results"]]
     assert got == expected
