@@ -55,7 +55,10 @@ def event_property_keys(filters: Filters) -> tuple[str, ...]:
 
 
 def filters_predicate(filters: Filters, *, tz: zoneinfo.ZoneInfo, relation: Relation = Relation()) -> Predicate:
-    """One predicate for all the filters (``TRUE`` for none), never NULL."""
+    """One predicate for all the filters (``TRUE`` for none), for a ``WHERE`` (or a flag a ``WHERE``
+    tests): a positive test on an unset value is NULL rather than FALSE, which selects the same
+    rows through AND and OR and lets DuckDB push a plain comparison into the Parquet reader
+    (a third of a filtered question's time at 10M events went into the wrapping ``coalesce``)."""
     parts: list[str] = []
     params: list[Any] = []
     for element in filters:
@@ -109,7 +112,7 @@ def _leaf(leaf: PropertyFilter | CohortFilter, tz: zoneinfo.ZoneInfo, relation: 
         return f"({text} IS NULL)"
     if leaf.negated:
         return f"coalesce(NOT ({test}), TRUE)"  # an unset value matches a negation
-    return f"coalesce({test}, FALSE)"
+    return f"({test})"
 
 
 def _instant(moment: dt.datetime | dt.date | None, tz: zoneinfo.ZoneInfo) -> dt.datetime:
