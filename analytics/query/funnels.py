@@ -16,10 +16,18 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, replace
+from typing import Any
 
 from analytics.query.filters import NO_FILTERS, Filters
 from analytics.query.predicates import Relation, event_property_keys, filters_predicate, uses_person_properties
-from analytics.query.series import NONE_LABEL, OTHER_LABEL, Breakdown, breakdown_scope, breakdown_value_sql
+from analytics.query.series import (
+    NONE_LABEL,
+    OTHER_LABEL,
+    Breakdown,
+    breakdown_scope,
+    breakdown_value_sql,
+    top_label_sql,
+)
 from analytics.query.source import EventScope, events_relation
 from events.duck import duckdb_cursor, duckdb_sql_string
 
@@ -47,18 +55,20 @@ class FunnelResult:
 def funnel_counts(scope: EventScope, *, steps: list[FunnelStepSpec], window: dt.timedelta) -> FunnelResult:
     """The funnel over ``scope``'s range and filters (``scope.events`` is ignored: the steps name
     the events)."""
-    return _funnels(scope, steps=steps, window=window, breakdown=None).get(None) or _empty(len(steps))
+    overall, _ = _funnels(scope, steps=steps, window=window, breakdown=None)
+    return overall
 
 
 def funnel_breakdown(
     scope: EventScope, *, steps: list[FunnelStepSpec], window: dt.timedelta, breakdown: Breakdown
-) -> list[tuple[str, FunnelResult]]:
-    """One funnel per value of the breakdown on the step-1 event that starts the path: the
-    ``limit`` values with the most persons at step 1 (ties by value, NULL last), "(none)" for
-    starts without it, "other" for the rest; ordered by persons at step 1, "other" last."""
-    results = _funnels(scope, steps=steps, window=window, breakdown=breakdown)
-    ordered = sorted(results.items(), key=lambda item: (item[0] == OTHER_LABEL, -item[1].counts[0], item[0] or ""))
-    return [(label or NONE_LABEL, result) for label, result in ordered]
+) -> tuple[FunnelResult, list[tuple[str, FunnelResult]]]:
+    """The funnel overall, and one per value of the breakdown on the step-1 event that starts the
+    path: the ``limit`` values with the most persons at step 1 (ties by value, NULL last),
+    "(none)" for starts without it, "other" for the rest; ordered by persons at step 1, "other"
+    last. One pass: both come from the same paths."""
+    overall, parts = _funnels(scope, steps=steps, window=window, breakdown=breakdown)
+    ordered = sorted(parts.items(), key=lambda item: (item[0] == OTHER_LABEL, -item[1].counts[0], item[0] or ""))
+    return overall, [(label or NONE_LABEL, result) for label, result in ordered]
 
 
 def _empty(n: int) -> FunnelResult:
@@ -67,7 +77,7 @@ def _empty(n: int) -> FunnelResult:
 
 def _funnels(
     scope: EventScope, *, steps: list[FunnelStepSpec], window: dt.timedelta, breakdown: Breakdown | None
-) -> dict[str | None, FunnelResult]:
+) -> tuple[FunnelResult, dict[str | None, FunnelResult]]:
     needs_person = any(uses_person_properties(step.filters) for step in steps)
     scope = breakdown_scope(
         replace(
@@ -97,18 +107,15 @@ def _funnels(
     # With repeated names, ``r`` is the event's rank in (timestamp, event id) order per person.
     rank = ", row_number() OVER (PARTITION BY ev.person ORDER BY ev.ts, ev.event_id) AS r" if distinct else ""
     times = [f"c{i}" for i in range(n)]
-    label, label_params = "NULL", []
+    label, label_params = "NULL", []  # g: NULL without a breakdown
     ctes = []
     if breakdown is not None:
         ctes.append(
             "top AS (SELECT v FROM funnel_ev WHERE f0 GROUP BY v ORDER BY count(DISTINCT user_id) DESC, v NULLS LAST "
             "LIMIT ?)"
         )
-        label = (
-            "CASE WHEN v IS NULL AND EXISTS (SELECT 1 FROM top WHERE top.v IS NULL) THEN NULL WHEN v IS NULL THEN ? "
-            "WHEN v IN (SELECT v FROM top WHERE v IS NOT NULL) THEN v ELSE ? END"
-        )
-        label_params = [breakdown.limit, OTHER_LABEL, OTHER_LABEL]
+        label_params = [breakdown.limit]
+        label = top_label_sql(label_params)
     r0 = ", r AS r0" if distinct else ""
     ctes.append(f"s0 AS (SELECT DISTINCT user_id, {label} AS g, ts AS c0{r0} FROM funnel_ev WHERE f0)")
     for i in range(1, n):
@@ -127,11 +134,6 @@ def _funnels(
         for i in range(n)
     )
     ctes.append(f"paths AS ({paths})")
-    ctes.append("best AS (SELECT DISTINCT ON (user_id, g) * FROM paths ORDER BY user_id, g, d DESC, c0)")
-    gaps = " UNION ALL ".join(
-        f"SELECT g, {k} AS k, (epoch_us(c{k}) - epoch_us(c{k - 1})) / 1e6 AS secs FROM best WHERE d >= {k}"
-        for k in range(1, n)
-    )
     # The rows are copied out of PostgreSQL once into a temporary table of this cursor: as a
     # CTE, DuckDB re-planned the scan for each reference and the funnel took 100+ s at 10M events
     # instead of ~1.5 s (MATERIALIZED did not change that).
@@ -144,23 +146,42 @@ def _funnels(
             [*params, *relation_params],
         )
         cur.execute(
-            f"CREATE TEMPORARY TABLE funnel_best AS WITH {', '.join(ctes)} SELECT * FROM best",
+            f"CREATE TEMPORARY TABLE funnel_paths AS WITH {', '.join(ctes)} SELECT * FROM paths",
             [*label_params, *([window] * (n - 1))],
         )
-        depths = cur.execute("SELECT g, d, count(*) FROM funnel_best GROUP BY g, d").fetchall()
-        stats = (
-            cur.execute(
-                f"WITH best AS (SELECT * FROM funnel_best) "
-                f"SELECT g, k, avg(secs), quantile_cont(secs, 0.5) FROM ({gaps}) GROUP BY g, k"
-            ).fetchall()
-            if n > 1
-            else []
-        )
-        completed = cur.execute(
-            f"SELECT g, (epoch_us(c{n - 1}) - epoch_us(c0)) / 1e6 FROM funnel_best WHERE d = {n - 1} ORDER BY 2"
-        ).fetchall()
+        overall = _results(cur, n, by="NULL").get(None) or _empty(n)
+        parts = _results(cur, n, by="g") if breakdown is not None else {}
     finally:
         cur.close()
+    return overall, parts
+
+
+def _results(cur: Any, n: int, *, by: str) -> dict[str | None, FunnelResult]:
+    """The funnel per ``by`` (``g``: per breakdown label; ``NULL``: overall) from ``funnel_paths``:
+    each person's deepest path with the earliest start, per group."""
+    key = "user_id" if by == "NULL" else f"user_id, {by}"
+    best = (
+        f"WITH best AS (SELECT DISTINCT ON ({key}) {by} AS g, d, "
+        + ", ".join(f"c{i}" for i in range(n))
+        + f" FROM funnel_paths ORDER BY {key}, d DESC, c0)"
+    )
+    gaps = " UNION ALL ".join(
+        f"SELECT g, {k} AS k, (epoch_us(c{k}) - epoch_us(c{k - 1})) / 1e6 AS secs FROM best WHERE d >= {k}"
+        for k in range(1, n)
+    )
+    cur.execute(f"CREATE OR REPLACE TEMPORARY TABLE funnel_best AS {best} SELECT * FROM best")
+    depths = cur.execute("SELECT g, d, count(*) FROM funnel_best GROUP BY g, d").fetchall()
+    stats = (
+        cur.execute(
+            f"WITH best AS (SELECT * FROM funnel_best) "
+            f"SELECT g, k, avg(secs), quantile_cont(secs, 0.5) FROM ({gaps}) GROUP BY g, k"
+        ).fetchall()
+        if n > 1
+        else []
+    )
+    completed = cur.execute(
+        f"SELECT g, (epoch_us(c{n - 1}) - epoch_us(c0)) / 1e6 FROM funnel_best WHERE d = {n - 1} ORDER BY 2"
+    ).fetchall()
     groups = {g for g, _, _ in depths}
     out: dict[str | None, FunnelResult] = {}
     for g in groups:

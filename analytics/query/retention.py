@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from analytics.query.filters import NO_FILTERS, Filters
 from analytics.query.local_days import local_date_sql
-from analytics.query.series import NONE_LABEL, OTHER_LABEL, Breakdown, breakdown_scope, breakdown_value_sql
+from analytics.query.series import Breakdown, breakdown_scope, breakdown_value_sql, top_label_sql
 from analytics.query.source import EventScope, events_relation, query_rows
 from core import days as daysmod
 
@@ -89,11 +89,8 @@ def retention_counts(
     top, label = "", "NULL"
     if breakdown is not None:
         top = "top AS (SELECT v FROM c1 GROUP BY v ORDER BY count(*) DESC, v NULLS LAST LIMIT ?),"
-        label = (
-            "CASE WHEN v IS NULL AND EXISTS (SELECT 1 FROM top WHERE top.v IS NULL) THEN ? WHEN v IS NULL THEN ? "
-            "WHEN v IN (SELECT v FROM top WHERE v IS NOT NULL) THEN v ELSE ? END"
-        )
-        params += [breakdown.limit, NONE_LABEL, OTHER_LABEL, OTHER_LABEL]
+        params.append(breakdown.limit)
+        label = top_label_sql(params)
     params += [*return_params, first, step_days]
     # arg_min_null, not arg_min: a first event without the key is "(none)", not the next event's value.
     rows = query_rows(

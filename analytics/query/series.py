@@ -80,6 +80,17 @@ def breakdown_value_sql(breakdown: Breakdown, params: list[Any], *, alias: str =
     return f"json_extract_string({alias}{PERSON_PROPERTIES}, ?)"
 
 
+def top_label_sql(params: list[Any], *, value: str = "v", top: str = "top") -> str:
+    """The label of a breakdown ``value`` once ``top`` (the kept values, column ``v``) is known:
+    the value itself, "(none)" for no value when that was kept, "other" for the rest."""
+    params.extend([NONE_LABEL, OTHER_LABEL, OTHER_LABEL])
+    return (
+        f"CASE WHEN {value} IS NULL AND EXISTS (SELECT 1 FROM {top} WHERE {top}.v IS NULL) THEN ? "
+        f"WHEN {value} IS NULL THEN ? WHEN {value} IN (SELECT v FROM {top} WHERE v IS NOT NULL) THEN {value} "
+        "ELSE ? END"
+    )
+
+
 def series_counts(
     scope: EventScope,
     *,
@@ -113,17 +124,13 @@ def series_counts(
     if breakdown is None:
         rows = query_rows(f"{rows_cte} SELECT b, NULL, {measure} FROM b GROUP BY 1", params, tz=scope.tz)
     else:
-        params.extend([breakdown.limit, NONE_LABEL, OTHER_LABEL, OTHER_LABEL])
+        params.append(breakdown.limit)
+        label = top_label_sql(params)
         rows = query_rows(
             f"""
             {rows_cte},
             top AS (SELECT v FROM b GROUP BY v ORDER BY {measure} DESC NULLS LAST, v NULLS LAST LIMIT ?)
-            SELECT b, CASE WHEN v IS NULL AND EXISTS (SELECT 1 FROM top WHERE top.v IS NULL) THEN ?
-                           WHEN v IS NULL THEN ?
-                           WHEN v IN (SELECT v FROM top WHERE v IS NOT NULL) THEN v
-                           ELSE ? END,
-                   {measure}
-            FROM b GROUP BY 1, 2
+            SELECT b, {label}, {measure} FROM b GROUP BY 1, 2
             """,
             params,
             tz=scope.tz,

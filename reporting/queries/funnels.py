@@ -63,7 +63,11 @@ def funnel_report(
     scope = EventScope(project.pk, project_tz(project), date_from, date_to, filters=filters)
     window = dt.timedelta(hours=window_hours)
     names = [step.event for step in specs]
-    result = funnel_counts(scope, steps=specs, window=window)
+    parts: list[tuple[str, FunnelResult]] = []
+    if breakdown is not None and times:
+        result, parts = funnel_breakdown(scope, steps=specs, window=window, breakdown=breakdown)
+    else:
+        result = funnel_counts(scope, steps=specs, window=window)
     if not times:
         return {"results": funnel_rows(result.counts, names)}
     answer: dict = {
@@ -71,10 +75,7 @@ def funnel_report(
         "time_to_convert": time_histogram(result.completed_seconds),
     }
     if breakdown is not None:
-        answer["breakdown"] = [
-            {"value": value, "results": _rows_with_times(part, names)}
-            for value, part in funnel_breakdown(scope, steps=specs, window=window, breakdown=breakdown)
-        ]
+        answer["breakdown"] = [{"value": value, "results": _rows_with_times(part, names)} for value, part in parts]
     return answer
 
 
