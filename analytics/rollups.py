@@ -250,8 +250,9 @@ def _project_timezones(project_ids: Iterable[int]) -> dict[int, str]:
     return dict(Project.objects.filter(pk__in=set(project_ids)).values_list("pk", "timezone"))
 
 
-def _claim_chunk(cur: CursorWrapper, *, chunk: int) -> list[tuple[int, dt.date]]:
-    """Lock the markers of up to ``chunk`` days of one project, delete them, return the days.
+def _claim_chunk(cur: CursorWrapper, *, chunk: int, up_to: int) -> list[tuple[int, dt.date]]:
+    """Lock the markers (ids up to ``up_to``) of up to ``chunk`` days of one project, delete them,
+    return the days.
 
     One project per chunk keeps a transaction's locks on one project; SKIP LOCKED lets a second
     worker take other markers instead of waiting. Only the locked rows are deleted: a marker a
@@ -260,12 +261,14 @@ def _claim_chunk(cur: CursorWrapper, *, chunk: int) -> list[tuple[int, dt.date]]
     cur.execute(
         """
         SELECT id, project_id, utc_date FROM analytics_dirty_day
-        WHERE project_id = (SELECT project_id FROM analytics_dirty_day
+        WHERE project_id = (SELECT project_id FROM analytics_dirty_day WHERE id <= %(up_to)s
                             ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
+          AND id <= %(up_to)s
         ORDER BY utc_date, id
         LIMIT 10000
         FOR UPDATE SKIP LOCKED
-        """
+        """,
+        {"up_to": up_to},
     )
     rows = cur.fetchall()
     days = sorted({day for _, _, day in rows})[:chunk]
@@ -276,13 +279,20 @@ def _claim_chunk(cur: CursorWrapper, *, chunk: int) -> list[tuple[int, dt.date]]
 
 
 def rollups_process_dirty(*, chunk: int = 7, time_budget_s: float = 240.0) -> RollupRun:
-    """Rebuild the local days behind dirty markers, then advance the watermark if all caught up."""
+    """Rebuild the local days behind dirty markers, then advance the watermark if all caught up.
+
+    Only the markers that existed when the run began: under steady ingestion today is marked every
+    flush, and a run chasing those would rebuild today back to back for its whole time budget (a
+    core of PostgreSQL at 500 events/s); the next tick, seconds later, takes the new ones."""
     t0 = flushed_until()
+    with connection.cursor() as cur:
+        cur.execute("SELECT coalesce(max(id), 0) FROM analytics_dirty_day")
+        up_to = cur.fetchone()[0]
     started = time.monotonic()
     markers = local_days = 0
     while time.monotonic() - started < time_budget_s:
         with transaction.atomic(), connection.cursor() as cur:
-            claimed = _claim_chunk(cur, chunk=chunk)
+            claimed = _claim_chunk(cur, chunk=chunk, up_to=up_to)
             if not claimed:
                 break
             project_id = claimed[0][0]

@@ -19,6 +19,7 @@ from analytics.models import (
 from analytics.registry import DERIVED_TABLES
 from analytics.rollups import (
     EPOCH,
+    _claim_chunk,
     rollup_rebuild_days,
     rollups_catch_up,
     rollups_process_dirty,
@@ -165,6 +166,20 @@ def test_catch_up_marks_closed_partitions_once():
     RollupDirtyDay.objects.all().delete()
     rollups_catch_up(max_days=1000, today=dt.date(2024, 1, 4))
     assert not RollupDirtyDay.objects.filter(project_id=project.pk).exists()
+
+
+def test_a_run_takes_only_the_markers_that_existed_when_it_began():
+    """Under steady ingestion today is marked every flush: a run must not chase those."""
+    project = ProjectFactory(raw_retention_days=KEEP)
+    rollups_mark_dirty(touched={project.pk: {dt.date(2024, 1, 1)}})
+    up_to = RollupDirtyDay.objects.order_by("-id").values_list("id", flat=True).first()
+    rollups_mark_dirty(touched={project.pk: {dt.date(2024, 1, 2)}})  # a flush during the run
+    with connection.cursor() as cur:
+        assert _claim_chunk(cur, chunk=7, up_to=up_to) == [(project.pk, dt.date(2024, 1, 1))]
+        assert _claim_chunk(cur, chunk=7, up_to=up_to) == []
+    assert list(RollupDirtyDay.objects.filter(project_id=project.pk).values_list("utc_date", flat=True)) == [
+        dt.date(2024, 1, 2)
+    ]
 
 
 def test_catch_up_marks_days_without_a_columnar_file():
