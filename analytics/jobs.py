@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from analytics.cohorts import cohorts_compute_due
 from analytics.rollups import rollups_catch_up, rollups_process_dirty
 from events.columnar import columnar_write_dirty
 from events.partitions import create_upcoming_partitions
@@ -34,3 +35,8 @@ def write_columnar_days() -> int:
     if written:
         logger.info("columnar days written", extra={"days": written})
     return written
+
+
+def compute_cohorts() -> int:
+    """Compute new and changed cohorts, then those due for their refresh; returns how many."""
+    return cohorts_compute_due()

@@ -35,6 +35,8 @@ def _jobs() -> list[PeriodicJob]:
         # Days changed since their columnar file are read from PostgreSQL until rewritten: a
         # slower cadence costs speed, never correctness.
         PeriodicJob(analytics_jobs.write_columnar_days, "default", interval=30, ttl=25, timeout=300),
+        # New and changed cohorts within seconds; every cohort again after COHORT_REFRESH_SECONDS.
+        PeriodicJob(analytics_jobs.compute_cohorts, "default", interval=10, ttl=9, timeout=300),
         # /health evaluates the same alerts on every probe; this job is what logs them.
         PeriodicJob(monitoring_jobs.evaluate_alerts, "default", interval=60, ttl=50, timeout=60),
         # The request path only notes key use and refusals in Redis; these copy them to PostgreSQL.

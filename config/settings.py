@@ -223,6 +223,8 @@ EVENTBASE: dict[str, Any] = {
     "COLUMNAR_DAYS_PER_RUN": env_int("COLUMNAR_DAYS_PER_RUN", 50, minimum=1),
     "COLUMNAR_SETTLE_SECONDS": env_int("COLUMNAR_SETTLE_SECONDS", 60, minimum=0),
     "COLUMNAR_PROPERTY_KEYS": env_int("COLUMNAR_PROPERTY_KEYS", 24, minimum=0),
+    # Cohorts' members are recomputed this often (and at once when a cohort is created or changed).
+    "COHORT_REFRESH_SECONDS": env_int("COHORT_REFRESH_SECONDS", 3600, minimum=60),
 }
 
 # Ingest bodies may be up to 5 MB (the API answers 413 past that, with its own message).

@@ -8,3 +8,4 @@ PARTITIONS = 7_301_001  # creating partitions of ``events`` (events.partitions)
 ROLLUPS_PER_PROJECT = 7_301  # rebuilding a project's rollups, and erasing from them (analytics)
 PERSONS_PER_PROJECT = 7_302  # person writes of one project (persons.services)
 COLUMNAR = 7_301_002  # writing the columnar tier's files (events.columnar): one writer at a time
+COHORTS = 7_301_003  # computing cohorts' members (analytics.cohorts): one computer at a time

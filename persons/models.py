@@ -36,3 +36,42 @@ class PersonDistinctId(models.Model):
 
     def __str__(self) -> str:
         return f"{self.distinct_id} -> person {self.person_id}"
+
+
+class Cohort(models.Model):
+    """A named group of persons: by a definition (``dynamic``: person filters and behaviour) or a
+    list of ids (``static``). Its members are computed by a job (analytics.cohorts) and stored in
+    ``CohortMember``; ``computed_at`` says as of when."""
+
+    DYNAMIC, STATIC = "dynamic", "static"
+
+    id = models.BigAutoField(primary_key=True)
+    project_id = models.IntegerField()
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=10, choices=[(DYNAMIC, DYNAMIC), (STATIC, STATIC)])
+    definition = models.JSONField(default=dict, help_text="dynamic: filters, behaviour, match; static: user_ids.")
+    count = models.IntegerField(null=True)
+    computed_at = models.DateTimeField(null=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "persons_cohort"
+        indexes = [models.Index(fields=["project_id", "id"], name="persons_cohort_project")]
+
+    def __str__(self) -> str:
+        return f"cohort {self.pk} {self.name!r} of project {self.project_id}"
+
+
+class CohortMember(models.Model):
+    """One member of a cohort, by person key (persons.identity: ``person:<id>`` or the id itself)."""
+
+    pk = models.CompositePrimaryKey("cohort_id", "person")
+    cohort = models.ForeignKey(Cohort, on_delete=models.CASCADE, related_name="+")
+    person = models.TextField()
+
+    class Meta:
+        db_table = "persons_cohort_member"
+
+    def __str__(self) -> str:
+        return f"{self.person} in cohort {self.cohort_id}"

@@ -22,7 +22,8 @@ from django.db.backends.utils import CursorWrapper
 
 from core import locks
 from events.dirty import rollups_mark_dirty
-from persons.identity import same_person_join
+from persons.cohorts import cohort_members_forget
+from persons.identity import PERSON_KEY_PREFIX, same_person_join
 
 IDENTIFY = "$identify"
 CREATE_ALIAS = "$create_alias"
@@ -252,6 +253,11 @@ def person_erase(*, project_id: int, distinct_ids: Collection[str], dry_run: boo
                 "DELETE FROM persons_distinct_id WHERE project_id = %s AND person_id = ANY(%s)", [project_id, persons]
             )
             cur.execute("DELETE FROM persons_person WHERE project_id = %s AND id = ANY(%s)", [project_id, persons])
+        if not dry_run:
+            everything = sorted({*distinct_ids, *linked})
+            cohort_members_forget(
+                project_id=project_id, keys=[*everything, *(f"{PERSON_KEY_PREFIX}{p}" for p in persons)], ids=everything
+            )
     return PersonErasure(
         persons=len(persons),
         distinct_ids=sorted({*distinct_ids, *linked}),

@@ -12,6 +12,7 @@ import base64
 import binascii
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -25,6 +26,7 @@ from analytics.query.retention import RetentionEvents
 from analytics.query.series import BREAKDOWN_LIMIT, BREAKDOWN_TYPES, MEASURES, PROPERTY_MATHS, Breakdown
 from analytics.query.trends import SeriesSpec
 from core import days as daysmod
+from persons.cohorts import cohort_exists
 from projects.models import Project
 from reporting.queries.common import event_is_known, property_is_known, unknown_events
 from reporting.queries.export import ExportCursor
@@ -80,6 +82,14 @@ class _RangeInput(serializers.Serializer):
         return attrs
 
 
+def cohort_check(field: serializers.Field) -> Callable[[int], bool] | None:
+    """Whether a cohort id is one of the request's project (a cohort filter names it)."""
+    project = field.context.get("project")
+    if project is None:
+        return None
+    return lambda cohort_id: cohort_exists(project_id=project.pk, cohort_id=cohort_id)
+
+
 class FiltersField(serializers.Field):
     """``filters``: a JSON list (POST) or URL-encoded JSON (GET), checked by the filter contract."""
 
@@ -94,10 +104,11 @@ class FiltersField(serializers.Field):
         super().__init__(**kwargs)
 
     def to_internal_value(self, data: Any) -> Filters:
+        known = cohort_check(self)
         try:
             if isinstance(data, str):
-                return filters_parse_json(data, path=self.field_name)
-            return filters_parse(data, path=self.field_name)
+                return filters_parse_json(data, path=self.field_name, cohort_exists=known)
+            return filters_parse(data, path=self.field_name, cohort_exists=known)
         except FilterError as exc:
             raise serializers.ValidationError(str(exc)) from None
 
@@ -235,7 +246,7 @@ class FunnelStepField(serializers.Field):
         if extra:
             raise serializers.ValidationError(f"unknown key(s) {sorted(extra)}; a step has event and filters.")
         try:
-            filters = filters_parse(data.get("filters"), path="filters")
+            filters = filters_parse(data.get("filters"), path="filters", cohort_exists=cohort_check(self))
         except FilterError as exc:
             raise serializers.ValidationError(str(exc)) from None
         return FunnelStepSpec(data["event"], filters)
@@ -331,6 +342,11 @@ def _decode_cursor(raw: str) -> str:
         return base64.urlsafe_b64decode(raw.encode() + b"=" * (-len(raw) % 4)).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise serializers.ValidationError("malformed cursor.") from None
+
+
+def decode_text_cursor(raw: str) -> str:
+    """A cursor that encodes any text (a key to continue after)."""
+    return _decode_cursor(raw)
 
 
 def encode_cursor(value: str) -> str:

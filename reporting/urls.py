@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from reporting import ingestion_api, views
+from reporting import ingestion_api, views, views_cohorts
 
 urlpatterns = [
     path("active-users", views.ActiveUsersView.as_view(), name="reporting-active-users"),
@@ -16,6 +16,9 @@ urlpatterns = [
     path("users/<path:user_id>", views.UserDetailView.as_view(), name="reporting-user"),
     path("events", views.EventsView.as_view(), name="reporting-events"),
     path("sessions", views.SessionsView.as_view(), name="reporting-sessions"),
+    path("cohorts", views_cohorts.CohortsView.as_view(), name="reporting-cohorts"),
+    path("cohorts/<int:cohort_id>", views_cohorts.CohortView.as_view(), name="reporting-cohort"),
+    path("cohorts/<int:cohort_id>/persons", views_cohorts.CohortPersonsView.as_view(), name="reporting-cohort-persons"),
     # The delivery ledger of ingestion (its numbers are ingestion's; the read access is reporting's).
     path("ingestion", ingestion_api.IngestionLedgerView.as_view(), name="ingestion-ledger"),
 ]

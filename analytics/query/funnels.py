@@ -98,7 +98,12 @@ def _funnels(
         predicate = filters_predicate(
             step.filters,
             tz=scope.tz,
-            relation=Relation(alias="ev", person_properties="ev.person_properties", typed=frozenset(scope.typed_keys)),
+            relation=Relation(
+                alias="ev",
+                person_properties="ev.person_properties",
+                typed=frozenset(scope.typed_keys),
+                person="ev.person",
+            ),
         )
         flags.append(f"(ev.event_name = {duckdb_sql_string(step.event)} AND {predicate.sql}) AS f{i}")
         params.extend(predicate.params)

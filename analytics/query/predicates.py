@@ -21,6 +21,8 @@ from typing import Any
 
 from analytics.query.filters import COLUMN_KEYS, AnyOf, CohortFilter, Filters, PropertyFilter
 from events.columnar import json_path, number_column, text_column
+from events.duck import ATTACHED_AS
+from persons.cohorts import cohort_members_duckdb
 
 _COMPARISONS = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<=", "is_date_before": "<", "is_date_after": ">"}
 
@@ -38,6 +40,7 @@ class Relation:
     alias: str = "e"
     person_properties: str = "person_properties"
     typed: frozenset[str] = frozenset()  # event property keys with text and number columns
+    person: str = "person"  # the row's person key (persons.identity), for cohort filters
 
 
 def _leaves(filters: Filters) -> list[PropertyFilter | CohortFilter]:
@@ -82,7 +85,8 @@ def _text(leaf: PropertyFilter, relation: Relation, params: list[Any]) -> str:
 
 def _leaf(leaf: PropertyFilter | CohortFilter, tz: zoneinfo.ZoneInfo, relation: Relation, params: list[Any]) -> str:
     if isinstance(leaf, CohortFilter):
-        raise NotImplementedError("cohort filters arrive with cohorts; filters_parse refuses them until then")
+        params.append(leaf.cohort_id)
+        return f"({relation.person} IN ({cohort_members_duckdb(catalog=ATTACHED_AS)}))"
     text = _text(leaf, relation, params)
     op = leaf.operator
     if op in ("exact", "is_not"):

@@ -73,7 +73,12 @@ def events_relation(scope: EventScope) -> tuple[str, list[Any]]:
     predicate = filters_predicate(
         scope.filters,
         tz=scope.tz,
-        relation=Relation(alias="e", person_properties="CAST(pp.properties AS VARCHAR)", typed=frozenset(keys)),
+        relation=Relation(
+            alias="e",
+            person_properties="CAST(pp.properties AS VARCHAR)",
+            typed=frozenset(keys),
+            person=person_key_duckdb(events="e", link="d"),
+        ),
     )
     joins = person_join_duckdb(catalog=ATTACHED_AS, events="e", link="d")
     person_columns = ""

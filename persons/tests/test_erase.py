@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from persons.models import Person, PersonDistinctId
+from persons.cohorts import cohort_members_replace
+from persons.models import Cohort, CohortMember, Person, PersonDistinctId
 from persons.selectors import person_distinct_ids, person_get
 from persons.services import person_erase
 from persons.tests.factories import person_make
@@ -52,3 +53,25 @@ def test_an_id_of_no_person_erases_nothing_and_is_still_returned(people):
     erased = person_erase(project_id=project.pk, distinct_ids=["carol"])
     assert (erased.persons, erased.distinct_id_rows, erased.properties, erased.distinct_ids) == (0, 0, 0, ["carol"])
     assert person_distinct_ids(project_id=project.pk, distinct_id="carol") == ["carol"]
+
+
+def test_an_erased_person_leaves_every_cohort_at_once(people):
+    project, other = people
+    alice = PersonDistinctId.objects.get(project_id=project.pk, distinct_id="alice").person_id
+    bob = PersonDistinctId.objects.get(project_id=project.pk, distinct_id="bob").person_id
+    static = Cohort.objects.create(
+        project_id=project.pk, name="s", kind=Cohort.STATIC, definition={"user_ids": ["anon-1", "bob"]}
+    )
+    theirs = Cohort.objects.create(
+        project_id=other.pk, name="t", kind=Cohort.STATIC, definition={"user_ids": ["alice"]}
+    )
+    cohort_members_replace(cohort=static, persons=[f"person:{alice}", f"person:{bob}", "stray"])
+    cohort_members_replace(cohort=theirs, persons=[f"person:{alice}"])
+    person_erase(project_id=project.pk, distinct_ids=["anon-2"])
+    assert set(CohortMember.objects.filter(cohort_id=static.pk).values_list("person", flat=True)) == {
+        f"person:{bob}",
+        "stray",
+    }
+    static.refresh_from_db()
+    assert static.definition["user_ids"] == ["bob"]
+    assert CohortMember.objects.filter(cohort_id=theirs.pk).count() == 1  # another project's alice
