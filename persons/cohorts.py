@@ -25,6 +25,12 @@ def cohort_members_duckdb(*, catalog: str) -> str:
     return f"SELECT person FROM {catalog}.public.{_TABLE} WHERE cohort_id = ?"
 
 
+def cohorts_members_duckdb(*, catalog: str, cohort_ids: Iterable[int]) -> str:
+    """DuckDB: ``(cohort_id, person)`` of these cohorts' members."""
+    ids = ", ".join(str(int(cohort_id)) for cohort_id in cohort_ids)
+    return f"SELECT cohort_id, person FROM {catalog}.public.{_TABLE} WHERE cohort_id IN ({ids})"
+
+
 def cohort_exists(*, project_id: int, cohort_id: int) -> bool:
     return Cohort.objects.filter(project_id=project_id, pk=cohort_id).exists()
 

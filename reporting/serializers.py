@@ -180,15 +180,37 @@ class SeriesInput(serializers.Serializer):
 
 
 class BreakdownInput(serializers.Serializer):
-    type = serializers.ChoiceField(choices=list(BREAKDOWN_TYPES), default="event")
-    key = serializers.CharField(max_length=200)
+    """``{"type": "event"|"person"|"column", "key": k}``, or ``{"type": "cohort", "values": [ids]}``
+    (one series per cohort; POST trends only)."""
+
+    type = serializers.ChoiceField(choices=[*BREAKDOWN_TYPES, "cohort"], default="event")
+    key = serializers.CharField(max_length=200, required=False)
+    values = serializers.ListField(child=serializers.IntegerField(), required=False, min_length=1, max_length=20)
 
     def validate(self, attrs: dict) -> dict:
+        if attrs["type"] == "cohort":
+            values = attrs.get("values")
+            if not values:
+                raise serializers.ValidationError({"values": "a cohort breakdown lists cohort ids in values."})
+            known = cohort_check(self)
+            unknown = [value for value in values if known is None or not known(value)]
+            if unknown:
+                raise serializers.ValidationError({"values": f"unknown cohort(s) {unknown}."})
+            return attrs
+        if not attrs.get("key"):
+            raise serializers.ValidationError({"key": "a breakdown names a property key or column in key."})
         if attrs["type"] == "column" and attrs["key"] not in COLUMN_KEYS:
             raise serializers.ValidationError(
                 {"key": f"unknown column {attrs['key']!r}; use one of {', '.join(COLUMN_KEYS)}."}
             )
         return attrs
+
+
+def breakdown_of(split: dict | None, limit: int) -> Breakdown | None:
+    """The query layer's breakdown from a validated BreakdownInput."""
+    if not split:
+        return None
+    return Breakdown(split["type"], split.get("key", ""), limit, tuple(dict.fromkeys(split.get("values", ()))))
 
 
 class TrendsQueryInput(_RangeInput):
@@ -225,8 +247,7 @@ class TrendsQueryInput(_RangeInput):
                 raise serializers.ValidationError({"formula": str(exc)}) from None
         else:
             attrs["formula"] = None
-        split = attrs.pop("breakdown", None)
-        attrs["breakdown"] = Breakdown(split["type"], split["key"], attrs.pop("breakdown_limit")) if split else None
+        attrs["breakdown"] = breakdown_of(attrs.pop("breakdown", None), attrs.pop("breakdown_limit"))
         return attrs
 
 
@@ -271,7 +292,9 @@ class FunnelInput(_RangeInput):
     def validate(self, attrs: dict) -> dict:
         attrs = super().validate(attrs)
         split = attrs.pop("breakdown", None)
-        attrs["breakdown"] = Breakdown(split["type"], split["key"], attrs.pop("breakdown_limit")) if split else None
+        if split and split["type"] == "cohort":
+            raise serializers.ValidationError({"breakdown": "funnels break down by an event, person or column value."})
+        attrs["breakdown"] = breakdown_of(split, attrs.pop("breakdown_limit"))
         return attrs
 
     def validate_steps(self, steps: list[FunnelStepSpec]) -> list[FunnelStepSpec]:

@@ -17,6 +17,9 @@ from analytics.query.local_days import local_date_sql
 from analytics.query.predicates import json_path
 from analytics.query.source import PERSON_PROPERTIES, EventScope, events_relation, query_rows
 from events.columnar import number_column, text_column
+from events.duck import ATTACHED_AS
+from persons.cohorts import cohorts_members_duckdb
+from persons.models import Cohort
 
 OTHER_LABEL = "other"
 NONE_LABEL = "(none)"
@@ -43,9 +46,10 @@ _UNITS = {"day": "day", "week": "week", "month": "month"}  # also the allow-list
 
 @dataclass(frozen=True)
 class Breakdown:
-    type: str  # event | person | column
-    key: str
+    type: str  # event | person | column | cohort
+    key: str  # the property key or column; for cohorts, unused
     limit: int = BREAKDOWN_LIMIT
+    cohorts: tuple[int, ...] = ()  # type cohort: one series per cohort, labelled with its name
 
 
 def bucket_sql(interval: str, scope: EventScope) -> str:
@@ -62,7 +66,7 @@ def bucket_sql(interval: str, scope: EventScope) -> str:
 
 def breakdown_scope(scope: EventScope, breakdown: Breakdown | None) -> EventScope:
     """The scope, reading what the breakdown needs: its event property key, or person properties."""
-    if breakdown is None or breakdown.type == "column":
+    if breakdown is None or breakdown.type in ("column", "cohort"):
         return scope
     if breakdown.type == "event":
         return scope.reading(breakdown.key)
@@ -74,6 +78,8 @@ def breakdown_value_sql(breakdown: Breakdown, params: list[Any], *, alias: str =
     prefixes its columns)."""
     if breakdown.type == "column":
         return alias + COLUMN_KEYS[breakdown.key]
+    if breakdown.type == "cohort":
+        raise ValueError("a cohort breakdown is not one value per row (series_counts joins the members)")
     if breakdown.type == "event":
         return alias + text_column(breakdown.key)
     params.append(json_path(breakdown.key))
@@ -112,7 +118,7 @@ def series_counts(
     measure = MEASURES[math]
     bucket = bucket_sql(interval, scope)
     value = "NULL"
-    if breakdown is not None:
+    if breakdown is not None and breakdown.type != "cohort":
         value = breakdown_value_sql(breakdown, params)
     number = "NULL"
     if math in PROPERTY_MATHS and math_property:
@@ -123,6 +129,8 @@ def series_counts(
     )
     if breakdown is None:
         rows = query_rows(f"{rows_cte} SELECT b, NULL, {measure} FROM b GROUP BY 1", params, tz=scope.tz)
+    elif breakdown.type == "cohort":
+        rows = _cohort_series(relation, params, breakdown, bucket=bucket, measure=measure, number=number, scope=scope)
     else:
         params.append(breakdown.limit)
         label = top_label_sql(params)
@@ -139,6 +147,23 @@ def series_counts(
     if interval == "hour":
         return [(dt.datetime.fromtimestamp(b, tz=scope.tz), label, n) for b, label, n in rows]
     return rows
+
+
+def _cohort_series(
+    relation: str, params: list[Any], breakdown: Breakdown, *, bucket: str, measure: str, number: str, scope: EventScope
+) -> list[tuple[Any, str | None, int | float]]:
+    """One series per cohort: each event counts for every cohort its person is a member of."""
+    names = dict(Cohort.objects.filter(project_id=scope.project_id, pk__in=breakdown.cohorts).values_list("pk", "name"))
+    members = cohorts_members_duckdb(catalog=ATTACHED_AS, cohort_ids=breakdown.cohorts)
+    rows = query_rows(
+        f"WITH ev AS ({relation}), m AS ({members}), "
+        f"b AS (SELECT {bucket} AS b, m.cohort_id AS v, ev.person, ev.session_id, {number} AS x "
+        f"FROM ev JOIN m ON m.person = ev.person) "
+        f"SELECT b, v, {measure} FROM b GROUP BY 1, 2",
+        params,
+        tz=scope.tz,
+    )
+    return [(b, names.get(v, str(v)), n) for b, v, n in rows]
 
 
 def top_events_counts(scope: EventScope, *, limit: int) -> list[tuple[str, int, int]]:

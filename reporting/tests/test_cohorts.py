@@ -228,6 +228,44 @@ def test_membership_and_cohort_filters_match_a_plain_computation(client, project
         day.isoformat(): len(persons) for day, persons in daily.items()
     }
 
+    # A cohort breakdown: one series per cohort, each event counting for every cohort of its person.
+    chosen = ["pro buyers", "few page views"]
+    response = _api(
+        client,
+        project,
+        "post",
+        "trends",
+        {
+            "series": [
+                {"name": "A", "event": "$pageview", "math": "total"},
+                {"name": "B", "event": "purchase", "math": "users"},
+            ],
+            "from": first.isoformat(),
+            "to": TODAY.isoformat(),
+            "breakdown": {"type": "cohort", "values": [ids[name] for name in chosen]},
+        },
+    )
+    assert response.status_code == 200, response.content
+    got = {
+        (row["series"], row["breakdown_value"]): {p["date"]: p["value"] for p in row["data"] if p["value"]}
+        for row in response.json()["series"]
+    }
+    expected: dict = {}
+    for name in chosen:
+        members = _expected(name, by_person, properties)
+        for series, event, math in (("A", "$pageview", "total"), ("B", "purchase", "users")):
+            per_day: dict[str, set | int] = {}
+            for person in members:
+                for e in by_person[person]:
+                    day = dt.datetime.fromisoformat(e["timestamp"]).astimezone(TZ).date()
+                    if e["event"] == event and day >= first:
+                        if math == "total":
+                            per_day[day.isoformat()] = per_day.get(day.isoformat(), 0) + 1
+                        else:
+                            per_day.setdefault(day.isoformat(), set()).add(person)
+            expected[(series, name)] = {d: v if isinstance(v, int) else len(v) for d, v in per_day.items()}
+    assert got == expected
+
 
 def test_changes_deletion_and_bad_definitions(client, project):
     _send(client, project, _events(seed=5))
@@ -267,4 +305,7 @@ def test_changes_deletion_and_bad_definitions(client, project):
     response = client.get(url, {"filters": flt}, HTTP_AUTHORIZATION=auth)
     assert response.status_code == 400 and "unknown cohort" in response.json()["filters"][0]
     assert _api(client, project, "get", f"cohorts/{created['id']}").status_code == 404
+    body = {"series": [{"event": "purchase"}], "breakdown": {"type": "cohort", "values": [created["id"]]}}
+    response = _api(client, project, "post", "trends", body)
+    assert response.status_code == 400 and "unknown cohort" in str(response.json())
     assert not Cohort.objects.filter(pk=created["id"]).exists()
