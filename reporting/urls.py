@@ -3,6 +3,7 @@
 from django.urls import path
 
 from reporting import ingestion_api, views
+from reporting.views_persons import PersonDetailView, PersonsView
 
 urlpatterns = [
     path("active-users", views.ActiveUsersView.as_view(), name="reporting-active-users"),
@@ -16,6 +17,8 @@ urlpatterns = [
     path("users/<path:user_id>", views.UserDetailView.as_view(), name="reporting-user"),
     path("events", views.EventsView.as_view(), name="reporting-events"),
     path("sessions", views.SessionsView.as_view(), name="reporting-sessions"),
+    path("persons", PersonsView.as_view(), name="reporting-persons"),
+    path("persons/<path:person_id>", PersonDetailView.as_view(), name="reporting-person"),
     # The delivery ledger of ingestion (its numbers are ingestion's; the read access is reporting's).
     path("ingestion", ingestion_api.IngestionLedgerView.as_view(), name="ingestion-ledger"),
 ]
