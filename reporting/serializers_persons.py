@@ -43,6 +43,7 @@ class PersonsInput(_RangeInput):
     cursor = serializers.CharField(required=False, max_length=1000, help_text="The `next` of the previous page.")
     search = serializers.CharField(
         required=False,
+        allow_blank=True,  # an empty search box searches nothing
         max_length=MAX_SEARCH,
         help_text="Case-insensitive text contained in one of the person's ids or property values.",
     )

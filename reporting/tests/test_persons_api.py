@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import pytest
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -225,7 +226,7 @@ def _text(value: object) -> str:
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("search", ["EXAMPLE.com", "anon-3", "never", "%_", "_", "pro", "5", "nobody-has-this"])
+@pytest.mark.parametrize("search", ["", "EXAMPLE.com", "anon-3", "never", "%_", "_", "pro", "5", "nobody-has-this"])
 def test_search_matches_ids_and_property_values(world, search):
     needle = search.lower()
     expected = [
@@ -317,3 +318,19 @@ def test_access(world):
 def test_users_still_answers_per_id(world):
     body = world.client().get(world.url("users"), {"limit": 1000}).json()
     assert {"anon-1", "login-1"} <= {row["user_id"] for row in body["results"]}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path, params", [("persons", {"search": "o"}), ("persons/person:{login}", {})])
+def test_queries_do_not_grow_with_the_page(world, path, params):
+    """One statement per page for the list (plus the person rows and their ids), a fixed handful for
+    the detail: never one per person or per event."""
+    login = PersonDistinctId.objects.get(project_id=world.project.pk, distinct_id="login-0").person_id
+    url = world.url(path.format(login=login))
+    counts = []
+    for limit in (2, 50):
+        world.client().get(url, {**params, "limit": limit})  # warm the key cache
+        with CaptureQueriesContext(connection) as queries:
+            assert world.client().get(url, {**params, "limit": limit}).status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
