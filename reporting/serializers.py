@@ -390,15 +390,3 @@ class SessionsInput(_RangeInput):
 def decode_cursor(raw: str) -> str:
     """The text of a cursor made by ``encode_cursor``; a ValidationError ("malformed cursor.") otherwise."""
     return _decode_cursor(raw)
-
-
-def export_cursor_parse(raw: str) -> ExportCursor:
-    """A (timestamp, event_id) cursor of the export and the persons timeline."""
-    ts, _, event_id = decode_cursor(raw).partition("|")
-    try:
-        cursor = ExportCursor(dt.datetime.fromisoformat(ts), str(uuid.UUID(event_id)))
-    except ValueError:
-        raise serializers.ValidationError("malformed cursor.") from None
-    if cursor.timestamp.tzinfo is None:
-        raise serializers.ValidationError("malformed cursor.")
-    return cursor

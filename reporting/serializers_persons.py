@@ -7,6 +7,7 @@ Cursors are opaque to clients: base64url text of the keyset where a page ended, 
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any
 
 import orjson
@@ -21,10 +22,21 @@ from reporting.serializers import (
     _RangeInput,
     decode_cursor,
     encode_cursor,
-    export_cursor_parse,
 )
 
 MAX_SEARCH = 200
+
+
+def export_cursor_parse(raw: str) -> ExportCursor:
+    """A (timestamp, event_id) cursor, as the export's: the timeline's."""
+    ts, _, event_id = decode_cursor(raw).partition("|")
+    try:
+        cursor = ExportCursor(dt.datetime.fromisoformat(ts), str(uuid.UUID(event_id)))
+    except ValueError:
+        raise serializers.ValidationError("malformed cursor.") from None
+    if cursor.timestamp.tzinfo is None:
+        raise serializers.ValidationError("malformed cursor.")
+    return cursor
 
 
 def persons_cursor_encode(cursor: PersonsCursor) -> str:
