@@ -29,7 +29,7 @@ from events.duck import duckdb_reset
 from persons.models import Person, PersonDistinctId
 from persons.tests.factories import person_make
 from projects.models import Project
-from projects.tests.factories import ProjectFactory, read_key_for
+from projects.tests.factories import ProjectFactory, ingest_key_for, read_key_for
 from reporting.serializers import encode_cursor
 
 NOW = timezone.now().replace(microsecond=0)
@@ -312,6 +312,20 @@ def test_access(world):
     stranger.credentials(HTTP_AUTHORIZATION=f"Bearer {read_key_for(other)}")
     assert stranger.get(world.url("persons")).status_code == 404
     assert stranger.get(world.url("persons/u-3")).status_code == 404
+    ingest = APIClient()
+    ingest.credentials(HTTP_AUTHORIZATION=f"Bearer {ingest_key_for(world.project)}")
+    assert ingest.get(world.url("persons")).status_code == 403
+
+
+@pytest.mark.django_db
+def test_a_signed_in_staff_user_reads_and_others_do_not(world, admin_user, django_user_model):
+    session = APIClient()
+    session.force_login(admin_user)
+    assert session.get(world.url("persons")).status_code == 200
+    assert session.get(world.url("persons/u-3")).status_code == 200
+    plain = APIClient()
+    plain.force_login(django_user_model.objects.create_user("plain", password="x"))
+    assert plain.get(world.url("persons")).status_code == 404
 
 
 @pytest.mark.django_db
