@@ -17,7 +17,10 @@ Nothing outside ``persons`` names the table, so its shape and the rule change he
 - the rollups count every id of a person under the person's lowest user key when a day is
   rebuilt (``analytics.rollups``), finding the other ids with ``same_person_join``, as
   ``persons.services`` does to mark the days a link changes;
-- retention's cohorts read a project's linked ids through ``project_links``.
+- retention's cohorts read a project's linked ids through ``project_links``;
+- the persons endpoints group the user dictionary into persons with ``person_join`` and
+  ``person_key_joined`` (the same key, so a person's id is the key reports use) and search
+  persons with ``person_search``.
 
 ``person_key``, the DuckDB pair and the rollups' ``same_person_join`` produce the very SQL the
 callers spelled out before, so their plans did not change; retention's plan is the same too
@@ -85,3 +88,28 @@ def person_properties_join_duckdb(*, catalog: str, link: str = "d", person: str 
     identity-merged properties ($set, $set_once, traits) of the event's person; NULL for an id of
     no person."""
     return f"LEFT JOIN {catalog}.public.persons_person {person} ON {person}.id = {link}.person_id"
+
+
+def person_join(*, rows: str, link: str = "d") -> str:
+    """PostgreSQL: the ``LEFT JOIN`` of a row with ``project_id`` and ``user_id`` columns (an
+    ``events`` or ``analytics_user`` row, alias ``rows``) to its id's link, read by ``person_key_joined``."""
+    return f"LEFT JOIN {_TABLE} {link} ON {link}.project_id = {rows}.project_id AND {link}.distinct_id = {rows}.user_id"
+
+
+def person_key_joined(*, rows: str, link: str = "d") -> str:
+    """PostgreSQL: the person key of a row joined by ``person_join`` (the same key as ``person_key``
+    and ``person_key_duckdb``); ``{link}.person_id`` is the person, NULL for an id of no person."""
+    return f"coalesce('{PERSON_KEY_PREFIX}' || {link}.person_id, {rows}.user_id)"
+
+
+def person_search(*, project: str, person_id: str, pattern: str) -> str:
+    """PostgreSQL: true when the person ``person_id`` (an expression; NULL is no person) has a
+    linked id, or a top-level property value in its text form, that matches the ``ILIKE``
+    ``pattern`` (an expression). Values as ``jsonb_each_text`` gives them: strings as they are,
+    other values as JSON text, JSON null never matches."""
+    return (
+        f"(EXISTS (SELECT 1 FROM {_TABLE} s WHERE s.project_id = {project} AND s.person_id = {person_id} "
+        f"AND s.distinct_id ILIKE {pattern}) "
+        f"OR EXISTS (SELECT 1 FROM persons_person s, jsonb_each_text(s.properties) kv "
+        f"WHERE s.id = {person_id} AND s.project_id = {project} AND kv.value ILIKE {pattern}))"
+    )

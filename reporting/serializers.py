@@ -424,3 +424,8 @@ class LiveInput(serializers.Serializer):
 class SessionsInput(_RangeInput):
     max_days = MAX_RAW_DAYS
     filters = FiltersField()
+
+
+def decode_cursor(raw: str) -> str:
+    """The text of a cursor made by ``encode_cursor``; a ValidationError ("malformed cursor.") otherwise."""
+    return _decode_cursor(raw)

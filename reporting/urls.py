@@ -3,6 +3,7 @@
 from django.urls import path
 
 from reporting import ingestion_api, views, views_cohorts
+from reporting.views_persons import PersonDetailView, PersonsView
 
 urlpatterns = [
     path("active-users", views.ActiveUsersView.as_view(), name="reporting-active-users"),
@@ -19,6 +20,8 @@ urlpatterns = [
     path("cohorts", views_cohorts.CohortsView.as_view(), name="reporting-cohorts"),
     path("cohorts/<int:cohort_id>", views_cohorts.CohortView.as_view(), name="reporting-cohort"),
     path("cohorts/<int:cohort_id>/persons", views_cohorts.CohortPersonsView.as_view(), name="reporting-cohort-persons"),
+    path("persons", PersonsView.as_view(), name="reporting-persons"),
+    path("persons/<path:person_id>", PersonDetailView.as_view(), name="reporting-person"),
     # The delivery ledger of ingestion (its numbers are ingestion's; the read access is reporting's).
     path("ingestion", ingestion_api.IngestionLedgerView.as_view(), name="ingestion-ledger"),
 ]

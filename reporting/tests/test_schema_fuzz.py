@@ -12,6 +12,7 @@ transaction.
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 import schemathesis
@@ -120,6 +121,13 @@ def _swap_in(case, data, tenant: Tenant) -> None:
     if operation == "events" and maybe():
         moment, event_id = data.draw(_instants), data.draw(st.uuids())
         values["cursor"] = encode_cursor(f"{moment.isoformat()}|{event_id}")
+    if operation == "persons/{person_id}" and maybe():
+        case.path_parameters["person_id"] = data.draw(st.sampled_from(sorted({e.user_id for e in tenant.events})))
+        if maybe():
+            moment, event_id = data.draw(_instants), data.draw(st.uuids())
+            values["timeline_cursor"] = encode_cursor(f"{moment.isoformat()}|{event_id}")
+    if operation == "persons" and maybe():
+        values["cursor"] = encode_cursor(json.dumps([data.draw(_instants).isoformat(), data.draw(st.text())]))
 
 
 @schema.parametrize()
