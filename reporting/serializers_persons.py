@@ -112,7 +112,9 @@ class Timeline(serializers.Serializer):
 
 
 class PersonDetailOutput(PersonRow, o._Out):
-    cohorts = serializers.ListField(child=serializers.JSONField(), help_text="Not computed yet: always [].")
+    cohorts = serializers.ListField(
+        child=serializers.JSONField(), help_text='The cohorts the person is a member of: [{"id", "name"}].'
+    )
     timeline = Timeline()
 
 

@@ -33,6 +33,7 @@ from typing import Any
 from analytics.query.filters import NO_FILTERS, Filters
 from analytics.query.series import matching_user_ids
 from analytics.query.source import EventScope
+from persons.cohorts import cohorts_of_person
 from persons.identity import person_join, person_key_joined, person_search
 from persons.selectors import PersonRecord, person_resolve, persons_load
 from projects.models import Project
@@ -161,9 +162,11 @@ def person_detail(
     first_seen = min((row[1] for row in users), default=None)
     last_seen = max((row[2] for row in users), default=None)
     timeline, next_cursor = _timeline(project, record.distinct_ids, days, limit, after)
+    row = _person_row(record, first_seen, last_seen, sum(int(row[1]) for row in days))
+    cohorts = cohorts_of_person(project_id=project.pk, person=row["person_id"])
     return {
-        **_person_row(record, first_seen, last_seen, sum(int(row[1]) for row in days)),
-        "cohorts": [],
+        **row,
+        "cohorts": [{"id": cohort.pk, "name": cohort.name} for cohort in cohorts],
         "timeline": {"results": timeline, "next": next_cursor},
     }
 

@@ -195,6 +195,9 @@ def test_membership_and_cohort_filters_match_a_plain_computation(client, project
         assert 0 < len(expected) < len(by_person), name  # a definition that selects, not all or none
         assert _members(client, project, cohort_id) == expected, name
         assert _api(client, project, "get", f"cohorts/{cohort_id}").json()["count"] == len(expected)
+    member = sorted(_expected("pro buyers", by_person, properties))[0]
+    detail = _api(client, project, "get", f"persons/{member}").json()
+    assert {"id": ids["pro buyers"], "name": "pro buyers"} in detail["cohorts"]
     links = {
         link.distinct_id: f"person:{link.person_id}" for link in PersonDistinctId.objects.filter(project_id=project.pk)
     }
