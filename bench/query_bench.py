@@ -81,7 +81,7 @@ def run_bench() -> int:
     from django.test import Client
 
     from bench.query_cases import endpoint_cases, engine_cases, period_of
-    from bench.query_load import bench_project, loaded_counts
+    from bench.query_load import bench_cohort, bench_project, loaded_counts
     from bench.query_measure import concurrent_table, endpoints_table, engines_table
     from projects.selectors import key_cache
     from projects.services import api_key_create
@@ -91,7 +91,10 @@ def run_bench() -> int:
     raw_key = api_key_create(project=project, scope="read").raw
     client = Client(HTTP_AUTHORIZATION=f"Bearer {raw_key}")
     period = period_of(project, start, end)
-    cases = endpoint_cases(project=project, client=client, base=f"/api/v1/projects/{SLUG}/", period=period)
+    cohort_id = bench_cohort(project)
+    cases = endpoint_cases(
+        project=project, client=client, base=f"/api/v1/projects/{SLUG}/", period=period, cohort_id=cohort_id
+    )
     key_cache.clear()
     total, users, in30 = loaded_counts(project, period.lo30, period.hi30)
     say("")

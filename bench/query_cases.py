@@ -65,7 +65,9 @@ def naive(sql: str, params: list | dict) -> Callable[[], list]:
     return run
 
 
-def endpoint_cases(*, project: Project, client: Client, base: str, period: Period) -> list[Case]:
+def endpoint_cases(
+    *, project: Project, client: Client, base: str, period: Period, cohort_id: int | None = None
+) -> list[Case]:
     start, end, tz, d30, lo30, hi30 = period.start, period.end, period.tz, period.d30, period.lo30, period.hi30
     retention_start = end - dt.timedelta(days=8 * 7 + 6)
 
@@ -265,6 +267,24 @@ def endpoint_cases(*, project: Project, client: Client, base: str, period: Perio
                 filters=json.dumps([_filter("column", "source", "web")]),
             ),
             None,
+        ),
+        *(
+            [
+                Case(
+                    "cohort-filtered active-users 30 days",
+                    200,
+                    get("active-users", **rng30, filters=json.dumps([{"type": "cohort", "value": cohort_id}])),
+                    naive(
+                        'SELECT ("timestamp" AT TIME ZONE %s)::date, count(DISTINCT user_id) FROM events '
+                        'WHERE project_id = %s AND "timestamp" >= %s AND "timestamp" < %s AND user_id IN '
+                        "(SELECT user_id FROM events WHERE project_id = %s AND event_name = 'purchase' "
+                        'AND "timestamp" >= %s) GROUP BY 1',
+                        [tz, project.pk, lo30, hi30, project.pk, hi30 - dt.timedelta(days=90)],
+                    ),
+                )
+            ]
+            if cohort_id is not None
+            else []
         ),
         Case("live", None, get("live"), None),
         Case("users page", None, get("users", limit=100), None),

@@ -17,11 +17,13 @@ import duckdb
 from django.conf import settings
 from django.db import connection, transaction
 
+from analytics.cohorts import cohort_compute
 from analytics.rollups import derived_rows_delete, rollups_process_dirty
 from bench.query_measure import say
 from events.columnar import columnar_mark_partition, columnar_write_dirty
 from events.dirty import rollups_mark_dirty
 from events.partitions import ensure_partitions, forget_known_partitions, list_partitions
+from persons.models import Cohort
 from projects.models import Project
 from projects.services import project_create
 
@@ -199,3 +201,18 @@ def loaded_counts(project: Project, lo30: dt.datetime, hi30: dt.datetime) -> tup
         )
         in30 = cur.fetchone()[0]
     return total, users, in30
+
+
+def bench_cohort(project: Project) -> int:
+    """A behavioural cohort (a purchase in the last 90 days), computed now and timed."""
+    Cohort.objects.filter(project_id=project.pk, name="bench buyers").delete()
+    cohort = Cohort.objects.create(
+        project_id=project.pk,
+        name="bench buyers",
+        kind=Cohort.DYNAMIC,
+        definition={"behaviour": [{"event": "purchase", "operator": "gte", "count": 1, "days": 90}]},
+    )
+    t0 = time.perf_counter()
+    members = cohort_compute(cohort)
+    say(f"cohort (a purchase in 90 days): {members:,} members computed in {time.perf_counter() - t0:.2f}s (target 5 s)")
+    return cohort.pk
