@@ -277,9 +277,9 @@ def endpoint_cases(
                     naive(
                         'SELECT ("timestamp" AT TIME ZONE %s)::date, count(DISTINCT user_id) FROM events '
                         'WHERE project_id = %s AND "timestamp" >= %s AND "timestamp" < %s AND user_id IN '
-                        "(SELECT user_id FROM events WHERE project_id = %s AND event_name = 'purchase' "
+                        "(SELECT user_id FROM events WHERE project_id = %s AND event_name = 'signup' "
                         'AND "timestamp" >= %s) GROUP BY 1',
-                        [tz, project.pk, lo30, hi30, project.pk, hi30 - dt.timedelta(days=90)],
+                        [tz, project.pk, lo30, hi30, project.pk, hi30 - dt.timedelta(days=45)],
                     ),
                 )
             ]
