@@ -3,6 +3,7 @@
 from django.urls import path
 
 from reporting import ingestion_api, views
+from reporting import views_definitions as taxonomy
 
 urlpatterns = [
     path("active-users", views.ActiveUsersView.as_view(), name="reporting-active-users"),
@@ -16,6 +17,9 @@ urlpatterns = [
     path("users/<path:user_id>", views.UserDetailView.as_view(), name="reporting-user"),
     path("events", views.EventsView.as_view(), name="reporting-events"),
     path("sessions", views.SessionsView.as_view(), name="reporting-sessions"),
+    path("definitions/events", taxonomy.EventDefinitionsView.as_view(), name="reporting-definitions-events"),
+    path("definitions/properties", taxonomy.PropertyDefinitionsView.as_view(), name="reporting-definitions-properties"),
+    path("definitions/properties/<path:key>/values", taxonomy.PropertyValuesView.as_view(), name="reporting-values"),
     # The delivery ledger of ingestion (its numbers are ingestion's; the read access is reporting's).
     path("ingestion", ingestion_api.IngestionLedgerView.as_view(), name="ingestion-ledger"),
 ]
