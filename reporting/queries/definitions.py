@@ -23,6 +23,7 @@ import datetime as dt
 from collections import defaultdict
 from typing import Any
 
+from django.db import connection, transaction
 from django.utils import timezone
 
 from core import days as daysmod
@@ -151,18 +152,7 @@ def property_values_list(
     """The key's most frequent values with their counts (events, or persons), optionally containing ``q``."""
     params: dict[str, Any] = {"p": project.pk, "k": key, "q": q or None, "limit": limit}
     if kind == PERSON:
-        rows = fetchall(
-            """
-            SELECT value, count(*) FROM (
-                SELECT properties ->> %(k)s AS value FROM persons_person
-                WHERE project_id = %(p)s AND properties ->> %(k)s IS NOT NULL
-            ) v
-            WHERE %(q)s::text IS NULL OR strpos(lower(value), lower(%(q)s)) > 0
-            GROUP BY value ORDER BY 2 DESC, value COLLATE "C" LIMIT %(limit)s
-            """,
-            params,
-        )
-        return [{"value": value, "count": count} for value, count in rows]
+        return _person_values(params)
     # The events that have the key, so both reads below use their (project, event, key, day) index.
     events = [
         row[0]
@@ -192,3 +182,26 @@ def property_values_list(
         params,
     )
     return [{"value": value, "count": count} for value, count in rows]
+
+
+def _person_values(params: dict[str, Any]) -> list[dict[str, Any]]:
+    """One read of the project's persons (a key's values are person data: no copy of them is kept).
+
+    The planner cannot know how many values a key has; with the default ``work_mem`` it sorts
+    50k persons on disk to group them (70 ms) where hashing them in memory takes 30 ms (5 MB for
+    50k distinct emails), hence the larger ``work_mem`` for this statement's transaction only.
+    """
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute("SET LOCAL work_mem = '32MB'")
+        cur.execute(
+            """
+            SELECT value, count(*) FROM (
+                SELECT properties ->> %(k)s AS value FROM persons_person
+                WHERE project_id = %(p)s AND properties ->> %(k)s IS NOT NULL
+            ) v
+            WHERE %(q)s::text IS NULL OR strpos(lower(value), lower(%(q)s)) > 0
+            GROUP BY value ORDER BY 2 DESC, value COLLATE "C" LIMIT %(limit)s
+            """,
+            params,
+        )
+        return [{"value": value, "count": count} for value, count in cur.fetchall()]
