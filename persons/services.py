@@ -22,7 +22,7 @@ from django.db.backends.utils import CursorWrapper
 
 from core import locks
 from events.dirty import rollups_mark_dirty
-from events.property_types import property_type_of
+from events.property_types import DATETIME_REGEX_SQL, property_type_of, property_type_sql
 from persons.identity import same_person_join
 
 IDENTIFY = "$identify"
@@ -242,6 +242,30 @@ def _property_types_apply(cur: CursorWrapper, project_id: int, delta: Counter[tu
         [project_id, keys, kinds, counts],
     )
     cur.execute("DELETE FROM persons_property_type WHERE project_id = %s AND persons <= 0", [project_id])
+
+
+def person_property_types_recount(*, project_id: int) -> int:
+    """Count the project's persons per property key and type again from their stored properties.
+
+    The person writer keeps these counts as it goes; this is for persons written around it (a bulk
+    load, the benchmark's persons) and as a repair. Returns the number of (key, type) rows."""
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", [locks.PERSONS_PER_PROJECT, project_id])
+        cur.execute("DELETE FROM persons_property_type WHERE project_id = %s", [project_id])
+        cur.execute(
+            f"""
+            INSERT INTO persons_property_type (project_id, key, type, persons)
+            SELECT %(p)s, key, type, count(*) FROM (
+                SELECT k.key, {property_type_sql(json_type="jsonb_typeof(k.value)", text="k.value #>> '{}'")} AS type
+                FROM persons_person p, jsonb_each(p.properties) AS k(key, value)
+                WHERE p.project_id = %(p)s AND jsonb_typeof(p.properties) = 'object'
+            ) t
+            WHERE type IS NOT NULL
+            GROUP BY key, type
+            """,
+            {"p": project_id, "datetime_re": DATETIME_REGEX_SQL},
+        )
+        return cur.rowcount
 
 
 # --- Erasure ----------------------------------------------------------------------------------

@@ -27,8 +27,8 @@ from analytics.tests.factories import RawEvent, RawEventFactory, events_delete, 
 from core import days as daysmod
 from events.dirty import rollups_mark_dirty
 from events.property_types import most_common_type, property_type_of
-from persons.models import Person
-from persons.services import person_erase
+from persons.models import Person, PersonPropertyType
+from persons.services import person_erase, person_property_types_recount
 from persons.tests.factories import person_make
 from projects.models import Project
 from projects.tests.factories import ProjectFactory, ingest_key_for, read_key_for
@@ -350,6 +350,14 @@ def test_person_properties_match_the_persons(taxonomy):
     types = {row["key"]: row["type"] for row in answer}
     assert types == {"email": "string", "plan": "string", "age": "number", "signed_up": "datetime", "vip": "boolean"}
     assert "secret" not in types  # another project's person
+    # The counts the writer kept through updates, a merge and an erasure are a recount's.
+    kept = sorted(
+        PersonPropertyType.objects.filter(project_id=taxonomy.project.pk).values_list("key", "type", "persons")
+    )
+    person_property_types_recount(project_id=taxonomy.project.pk)
+    assert kept == sorted(
+        PersonPropertyType.objects.filter(project_id=taxonomy.project.pk).values_list("key", "type", "persons")
+    )
 
 
 @pytest.mark.parametrize(("key", "q"), [("plan", None), ("age", None), ("email", "PERSON1"), ("vip", "")])
