@@ -201,6 +201,7 @@ def _rebuild_local_day(cur: CursorWrapper, *, project_id: int, tz_name: str, day
     cur.execute(_UPSERT_USERS, params)
     cur.execute(_STAGE, params)
     cur.execute(_PERSON_KEYS, params)
+    cur.execute(taxonomy.BEFORE_DELETE, params)
     statements: list[str | sql.Composable] = [*_DELETE_DAY, *_INSERT_DAY]
     for statement in statements:
         cur.execute(statement, params)
@@ -218,7 +219,7 @@ def _rebuild_local_day(cur: CursorWrapper, *, project_id: int, tz_name: str, day
             "VALUES (%s, %s, %s, %s, %s)",
             rows,
         )
-    cur.execute("DROP TABLE rollup_stage, rollup_props_typed, rollup_props")
+    cur.execute("DROP TABLE rollup_stage, rollup_props_typed, rollup_props, rollup_prop_pairs")
 
 
 def rollup_rebuild_days(*, project_id: int, tz_name: str, days: Iterable[dt.date]) -> None:

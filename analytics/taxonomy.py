@@ -19,6 +19,13 @@ from __future__ import annotations
 
 from events.property_types import property_type_sql
 
+# Before the day's rows are deleted: the pairs the day had, so that a pair the rebuild no longer
+# finds (its events were erased) is re-summed too, down to zero if it has no other day.
+BEFORE_DELETE = """
+CREATE TEMPORARY TABLE rollup_prop_pairs ON COMMIT DROP AS
+SELECT DISTINCT event_name, key FROM analytics_daily_prop_types WHERE project_id = %(p)s AND day = %(day)s
+"""
+
 STATEMENTS: list[str] = [
     f"""
     INSERT INTO analytics_daily_prop_types (project_id, day, event_name, key, type, events)
@@ -35,14 +42,15 @@ STATEMENTS: list[str] = [
     SET string_events = t.string_events, number_events = t.number_events,
         boolean_events = t.boolean_events, datetime_events = t.datetime_events
     FROM (
-        SELECT event_name, key,
+        SELECT pair.event_name, pair.key,
                coalesce(sum(events) FILTER (WHERE type = 'string'), 0) AS string_events,
                coalesce(sum(events) FILTER (WHERE type = 'number'), 0) AS number_events,
                coalesce(sum(events) FILTER (WHERE type = 'boolean'), 0) AS boolean_events,
                coalesce(sum(events) FILTER (WHERE type = 'datetime'), 0) AS datetime_events
-        FROM analytics_daily_prop_types
-        WHERE project_id = %(p)s AND (event_name, key) IN (SELECT DISTINCT event_name, key FROM rollup_props)
-        GROUP BY event_name, key
+        FROM (SELECT event_name, key FROM rollup_props UNION SELECT event_name, key FROM rollup_prop_pairs) pair
+        LEFT JOIN analytics_daily_prop_types t
+          ON t.project_id = %(p)s AND t.event_name = pair.event_name AND t.key = pair.key
+        GROUP BY pair.event_name, pair.key
     ) t
     WHERE d.project_id = %(p)s AND d.event_name = t.event_name AND d.key = t.key
     """,
