@@ -38,6 +38,7 @@ pytestmark = pytest.mark.django_db
 TZ = "America/New_York"
 DAYS = 45
 CAP = rollups.PROPERTY_VALUES_CAP
+ELSEWHERE = 10_000  # a project id offset: persons of a project that is not the tenant's
 
 
 @dataclass
@@ -141,9 +142,9 @@ def taxonomy(django_db_setup, django_db_blocker):
             derived_rows_delete(project_ids=[project.pk])
             with connection.cursor() as cur:
                 cur.execute("DELETE FROM analytics_fill_state")
-                cur.execute("DELETE FROM persons_distinct_id WHERE project_id = ANY(%s)", [[project.pk, other.pk]])
-                cur.execute("DELETE FROM persons_person WHERE project_id = ANY(%s)", [[project.pk, other.pk]])
-                cur.execute("DELETE FROM persons_property_type WHERE project_id = ANY(%s)", [[project.pk, other.pk]])
+                ids = [project.pk, other.pk, project.pk + ELSEWHERE]
+                for table in ("persons_distinct_id", "persons_person", "persons_property_type"):
+                    cur.execute(f"DELETE FROM {table} WHERE project_id = ANY(%s)", [ids])
             Project.objects.filter(pk__in=[project.pk, other.pk]).delete()
 
 
@@ -167,7 +168,7 @@ def _make_persons(project: Project) -> None:
     person_make(project_id=project.pk, distinct_ids=["p1"], properties={"age": "unknown", "plan": "enterprise"})
     person_make(project_id=project.pk, distinct_ids=["p2", "p3"])
     person_erase(project_id=project.pk, distinct_ids=["p4"])
-    person_make(project_id=project.pk + 10_000, distinct_ids=["elsewhere"], properties={"secret": "x"})
+    person_make(project_id=project.pk + ELSEWHERE, distinct_ids=["elsewhere"], properties={"secret": "x"})
 
 
 # --- The reference -------------------------------------------------------------------------------
