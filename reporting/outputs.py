@@ -12,6 +12,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from events.property_types import PROPERTY_TYPES
+
 
 class _Out(serializers.Serializer):
     complete_until = serializers.DateTimeField(
@@ -222,7 +224,7 @@ class EventDefinitionsOutput(_Out):
 
 class TaxonomyProperty(serializers.Serializer):
     key = serializers.CharField()
-    type = serializers.ChoiceField(choices=["string", "number", "boolean", "datetime"])
+    type = serializers.ChoiceField(choices=list(PROPERTY_TYPES), help_text="Detected from the values (README).")
     sample_values = serializers.ListField(child=serializers.CharField(), help_text="Up to 5 frequent values, as text.")
 
 

@@ -385,26 +385,3 @@ class LiveInput(serializers.Serializer):
 class SessionsInput(_RangeInput):
     max_days = MAX_RAW_DAYS
     filters = FiltersField()
-
-
-# --- The taxonomy (reporting/views_definitions.py) ----------------------------------------------
-
-
-class PropertyDefinitionsInput(serializers.Serializer):
-    type = serializers.ChoiceField(choices=["event", "person"], default="event")
-    event = serializers.CharField(
-        max_length=200, required=False, help_text="Only this event's properties (type=event); unknown: none."
-    )
-
-
-class PropertyValuesQueryInput(PropertyDefinitionsInput):
-    q = serializers.CharField(
-        max_length=200, required=False, allow_blank=True, trim_whitespace=False, help_text="Case-insensitive substring."
-    )
-    limit = serializers.IntegerField(min_value=1, max_value=100, default=20)
-
-
-class PropertyValuesInput(PropertyValuesQueryInput):
-    """The query's parameters and the key from the path (any text a property key can be, but NUL)."""
-
-    key = serializers.CharField(max_length=200, trim_whitespace=False)
