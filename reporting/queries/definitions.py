@@ -85,7 +85,7 @@ def property_definitions_list(*, project: Project, kind: str, event: str | None 
             {"p": project.pk, "e": event},
         )
         for key, *per_type in rows:
-            counts[key] = {kind: int(n) for kind, n in zip(PROPERTY_TYPES, per_type, strict=True)}
+            counts[key] = {type_: int(n) for type_, n in zip(PROPERTY_TYPES, per_type, strict=True)}
         samples = _event_samples(project, event)
     ranked = sorted(counts, key=lambda key: (-sum(counts[key].values()), key))
     return [
