@@ -115,12 +115,21 @@ class EventDefinition(models.Model):
 
 
 class PropertyDefinition(models.Model):
-    """Top-level property keys seen per event name (validates trend breakdowns)."""
+    """Top-level property keys seen per event name (validates trend breakdowns, the taxonomy).
+
+    The ``*_events`` columns count the key's values per detected type (events.property_types) over
+    every rolled-up day; they are summed again from ``DailyPropertyType`` for the keys of each day
+    rebuilt (analytics.taxonomy), so a rebuild stays idempotent and reading a type is one row.
+    """
 
     pk = models.CompositePrimaryKey("project_id", "event_name", "key")
     project_id = models.IntegerField()
     event_name = models.TextField()
     key = models.TextField()
+    string_events = models.BigIntegerField(default=0, db_default=0)
+    number_events = models.BigIntegerField(default=0, db_default=0)
+    boolean_events = models.BigIntegerField(default=0, db_default=0)
+    datetime_events = models.BigIntegerField(default=0, db_default=0)
 
     class Meta:
         db_table = "analytics_property_definition"
@@ -180,4 +189,47 @@ class PropertyRollupGap(models.Model):
         db_table = "analytics_property_gap"
         indexes = [
             models.Index(fields=["project_id", "event_name", "key", "day"], name="analytics_property_gap_by_key")
+        ]
+
+
+class DailyPropertyType(models.Model):
+    """Events per (local day, event, top-level key, detected type of the value): the taxonomy's types.
+
+    JSON nulls are not counted (an unset value has no type). Summed per key into
+    ``PropertyDefinition`` when a day is rebuilt.
+    """
+
+    pk = models.CompositePrimaryKey("project_id", "day", "event_name", "key", "type")
+    project_id = models.IntegerField()
+    day = models.DateField()
+    event_name = models.TextField()
+    key = models.TextField()
+    type = models.TextField()
+    events = models.BigIntegerField()
+
+    class Meta:
+        db_table = "analytics_daily_prop_types"
+        indexes = [models.Index(fields=["project_id", "event_name", "key", "day"], name="analytics_prop_types_by_key")]
+
+
+class DailyPropertySample(models.Model):
+    """For a (day, event, key) over the values cap (a ``PropertyRollupGap``): its most frequent values.
+
+    Keeps the day's ``rollups.PROPERTY_VALUES_CAP`` most frequent values with their counts, so the
+    taxonomy's top values and samples cover keys like paths and ids without a scan of events. Not
+    person data keys (they are never rolled up). Breakdowns do not read it: it is not every value.
+    """
+
+    pk = models.CompositePrimaryKey("project_id", "day", "event_name", "key", "value")
+    project_id = models.IntegerField()
+    day = models.DateField()
+    event_name = models.TextField()
+    key = models.TextField()
+    value = models.TextField()
+    events = models.BigIntegerField()
+
+    class Meta:
+        db_table = "analytics_daily_prop_samples"
+        indexes = [
+            models.Index(fields=["project_id", "event_name", "key", "day"], name="analytics_prop_samples_by_key")
         ]

@@ -21,6 +21,8 @@ from psycopg import sql
 from analytics.models import (
     DailyEventCount,
     DailyPropertyCount,
+    DailyPropertySample,
+    DailyPropertyType,
     DayUsersBitmap,
     EventDefinition,
     HourlyEventCount,
@@ -67,6 +69,10 @@ DERIVED_TABLES: tuple[DerivedTable, ...] = (
     # Raw property values (those of keys with few values a day): retention must expire them.
     DerivedTable(DailyPropertyCount, per_day=True),
     DerivedTable(PropertyRollupGap, per_day=True),
+    # The taxonomy (analytics.taxonomy): types of values per key, and the top values of keys over
+    # the cap (raw values too, so per day: rebuilt, expired and erased like the two above).
+    DerivedTable(DailyPropertyType, per_day=True),
+    DerivedTable(DailyPropertySample, per_day=True),
     # Names of events and property keys, kept while the project exists (no day to expire by).
     DerivedTable(EventDefinition, per_day=False),
     DerivedTable(PropertyDefinition, per_day=False),

@@ -42,6 +42,7 @@ from django.db.backends.utils import CursorWrapper
 from django.utils import timezone
 from psycopg import sql
 
+from analytics import taxonomy
 from analytics.bitmaps import bitmap_from_keys
 from analytics.models import FillState
 from analytics.registry import DERIVED_TABLES, PER_DAY_TABLES
@@ -51,6 +52,7 @@ from core import locks
 from core.clock import EPOCH
 from events.columnar import columnar_mark_partition
 from events.partitions import list_partitions, partition_name
+from events.property_types import DATETIME_REGEX_SQL
 from ingestion.selectors import flushed_until
 from persons.identity import same_person_join
 from persons.services import PERSON_DATA_PROPERTIES
@@ -149,15 +151,20 @@ _INSERT_DAY: list[str] = [
     SET first_seen_day = LEAST(analytics_event_definition.first_seen_day, EXCLUDED.first_seen_day),
         last_seen_day = GREATEST(analytics_event_definition.last_seen_day, EXCLUDED.last_seen_day)
     """,
+    # The day's distinct values per event and key, with their JSON type for the taxonomy (5 and
+    # "5" are one value of the rollup and two of the types), then per value as breakdowns read them.
+    """
+    CREATE TEMPORARY TABLE rollup_props_typed ON COMMIT DROP AS
+    SELECT event_name, k.key, jsonb_typeof(k.value) AS json_type, k.value #>> '{}' AS value, count(*) AS n
+    FROM rollup_stage, jsonb_each(properties) AS k(key, value)
+    WHERE jsonb_typeof(properties) = 'object'
+    GROUP BY 1, 2, 3, 4
+    """,
     """
     CREATE TEMPORARY TABLE rollup_props ON COMMIT DROP AS
-    SELECT event_name, key, value, n, count(*) OVER (PARTITION BY event_name, key) AS n_values
-    FROM (
-        SELECT event_name, k.key, properties ->> k.key AS value, count(*) AS n
-        FROM rollup_stage, jsonb_object_keys(properties) AS k(key)
-        WHERE jsonb_typeof(properties) = 'object'
-        GROUP BY 1, 2, 3
-    ) v
+    SELECT event_name, key, value, sum(n)::bigint AS n, count(*) OVER (PARTITION BY event_name, key) AS n_values
+    FROM rollup_props_typed
+    GROUP BY 1, 2, 3
     """,
     """
     INSERT INTO analytics_property_definition (project_id, event_name, key)
@@ -174,6 +181,7 @@ _INSERT_DAY: list[str] = [
     SELECT DISTINCT %(p)s, %(day)s::date, event_name, key FROM rollup_props
     WHERE n_values > %(cap)s OR key = ANY(%(person_keys)s)
     """,
+    *taxonomy.STATEMENTS,
 ]
 
 
@@ -188,10 +196,12 @@ def _rebuild_local_day(cur: CursorWrapper, *, project_id: int, tz_name: str, day
         "tz": tz_name,
         "cap": PROPERTY_VALUES_CAP,
         "person_keys": list(PERSON_DATA_KEYS),
+        "datetime_re": DATETIME_REGEX_SQL,
     }
     cur.execute(_UPSERT_USERS, params)
     cur.execute(_STAGE, params)
     cur.execute(_PERSON_KEYS, params)
+    cur.execute(taxonomy.BEFORE_DELETE, params)
     statements: list[str | sql.Composable] = [*_DELETE_DAY, *_INSERT_DAY]
     for statement in statements:
         cur.execute(statement, params)
@@ -209,7 +219,7 @@ def _rebuild_local_day(cur: CursorWrapper, *, project_id: int, tz_name: str, day
             "VALUES (%s, %s, %s, %s, %s)",
             rows,
         )
-    cur.execute("DROP TABLE rollup_stage, rollup_props")
+    cur.execute("DROP TABLE rollup_stage, rollup_props_typed, rollup_props, rollup_prop_pairs")
 
 
 def rollup_rebuild_days(*, project_id: int, tz_name: str, days: Iterable[dt.date]) -> None:

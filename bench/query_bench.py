@@ -39,6 +39,7 @@ NAIVE_REPEAT = int(os.environ.get("BENCH_NAIVE_REPEAT", "3"))
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", "8"))
 CONCURRENT_SECONDS = float(os.environ.get("BENCH_CONCURRENT_SECONDS", "30"))
 TIMEZONE = os.environ.get("BENCH_TIMEZONE", "Europe/Paris")
+PERSONS = int(os.environ.get("BENCH_PERSONS", "50000"))  # of the person taxonomy's project
 SLUG = "bench-query"
 
 
@@ -81,7 +82,7 @@ def run_bench() -> int:
     from django.test import Client
 
     from bench.query_cases import endpoint_cases, engine_cases, period_of
-    from bench.query_load import bench_cohort, bench_project, loaded_counts
+    from bench.query_load import bench_cohort, bench_persons, bench_project, loaded_counts
     from bench.query_measure import concurrent_table, endpoints_table, engines_table
     from projects.selectors import key_cache
     from projects.services import api_key_create
@@ -92,8 +93,15 @@ def run_bench() -> int:
     client = Client(HTTP_AUTHORIZATION=f"Bearer {raw_key}")
     period = period_of(project, start, end)
     cohort_id = bench_cohort(project)
+    people = bench_persons(slug=f"{SLUG}-persons", persons=PERSONS)
+    people_client = Client(HTTP_AUTHORIZATION=f"Bearer {api_key_create(project=people, scope='read').raw}")
     cases = endpoint_cases(
-        project=project, client=client, base=f"/api/v1/projects/{SLUG}/", period=period, cohort_id=cohort_id
+        project=project,
+        client=client,
+        base=f"/api/v1/projects/{SLUG}/",
+        period=period,
+        persons=(people_client, f"/api/v1/projects/{SLUG}-persons/"),
+        cohort_id=cohort_id,
     )
     key_cache.clear()
     total, users, in30 = loaded_counts(project, period.lo30, period.hi30)

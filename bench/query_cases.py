@@ -66,7 +66,13 @@ def naive(sql: str, params: list | dict) -> Callable[[], list]:
 
 
 def endpoint_cases(
-    *, project: Project, client: Client, base: str, period: Period, cohort_id: int | None = None
+    *,
+    project: Project,
+    client: Client,
+    base: str,
+    period: Period,
+    persons: tuple[Client, str] | None = None,
+    cohort_id: int | None = None,
 ) -> list[Case]:
     start, end, tz, d30, lo30, hi30 = period.start, period.end, period.tz, period.d30, period.lo30, period.hi30
     retention_start = end - dt.timedelta(days=8 * 7 + 6)
@@ -289,6 +295,61 @@ def endpoint_cases(
         Case("live", None, get("live"), None),
         Case("users page", None, get("users", limit=100), None),
         Case("events export page (1000)", None, get("events", **rng30), None),
+        # Issue 14: the taxonomy, from the rollups' definitions and per-day stats, never the events.
+        Case(
+            "taxonomy: events",
+            50,
+            get("definitions/events"),
+            naive(
+                'SELECT event_name, min("timestamp"), max("timestamp"), '
+                'count(*) FILTER (WHERE "timestamp" >= %s) FROM events WHERE project_id = %s GROUP BY 1',
+                [lo30, project.pk],
+            ),
+        ),
+        Case(
+            "taxonomy: event properties",
+            50,
+            get("definitions/properties"),
+            naive(
+                "SELECT k.key, jsonb_typeof(k.value), count(*) FROM events, jsonb_each(properties) k "
+                'WHERE project_id = %s AND "timestamp" >= %s AND "timestamp" < %s GROUP BY 1, 2',
+                [project.pk, lo30, hi30],
+            ),
+        ),
+        Case(
+            "taxonomy: values of product (over the cap)",
+            50,
+            get("definitions/properties/product/values"),
+            naive(
+                "SELECT properties ->> 'product', count(*) FROM events WHERE project_id = %s "
+                'AND "timestamp" >= %s AND "timestamp" < %s AND properties ? \'product\' '
+                "GROUP BY 1 ORDER BY 2 DESC LIMIT 20",
+                [project.pk, lo30, hi30],
+            ),
+        ),
+        Case("taxonomy: values of path, q=p1", 50, get("definitions/properties/path/values", q="p1"), None),
+        *_person_taxonomy_cases(persons),
+    ]
+
+
+def _person_taxonomy_cases(persons: tuple[Client, str] | None) -> list[Case]:
+    """The person taxonomy, on the bench's project of ~50k persons (query_load.bench_persons)."""
+    if persons is None:
+        return []
+    client, base = persons
+
+    def get(path: str, **params: Any) -> Callable[[], HttpResponse]:
+        def run() -> HttpResponse:
+            response = client.get(base + path, params)
+            assert response.status_code == 200, response.content[:300]
+            return response
+
+        return run
+
+    return [
+        Case("taxonomy: person properties", 50, get("definitions/properties", type="person"), None),
+        Case("taxonomy: person values of plan", 50, get("definitions/properties/plan/values", type="person"), None),
+        Case("taxonomy: person values of email", 50, get("definitions/properties/email/values", type="person"), None),
     ]
 
 

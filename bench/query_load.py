@@ -24,6 +24,7 @@ from events.columnar import columnar_mark_partition, columnar_write_dirty
 from events.dirty import rollups_mark_dirty
 from events.partitions import ensure_partitions, forget_known_partitions, list_partitions
 from persons.models import Cohort
+from persons.services import person_property_types_recount
 from projects.models import Project
 from projects.services import project_create
 
@@ -111,7 +112,8 @@ def bench_project(*, slug: str, timezone: str, events: int, users: int, days: in
     else:
         say(f"reusing {have:,} loaded events (BENCH_RELOAD=1 to reload)")
         with connection.cursor() as cur:
-            cur.execute("SELECT EXISTS (SELECT 1 FROM analytics_daily_props WHERE project_id = %s)", [project.pk])
+            # Rollups built before the taxonomy's tables existed are built again.
+            cur.execute("SELECT EXISTS (SELECT 1 FROM analytics_daily_prop_types WHERE project_id = %s)", [project.pk])
             built = cur.fetchone()[0]
         if not built or os.environ.get("BENCH_REBUILD") == "1":
             build_rollups(project, start, days=days)
@@ -221,3 +223,35 @@ def bench_cohort(project: Project) -> int:
         say(f"cohort {name!r}: {members:,} members computed in {time.perf_counter() - t0:.2f}s (target 5 s)")
         ids.append(cohort.pk)
     return ids[-1]
+
+
+PERSONS = """
+INSERT INTO persons_person (project_id, properties, created_at, updated_at)
+SELECT %(p)s, jsonb_build_object(
+    'email', 'person-' || g || '@example.com',
+    'name', 'Person ' || g,
+    'plan', (ARRAY['free', 'pro', 'team'])[1 + g %% 3],
+    'country', (ARRAY['FR', 'US', 'DE', 'IN', 'BR', 'JP'])[1 + g %% 6],
+    'age', 18 + g %% 60,
+    'paid', g %% 2 = 0,
+    'signed_up', '2026-0' || (1 + g %% 9) || '-1' || (g %% 9) || 'T10:00:00Z',
+    'utm_source', CASE WHEN g %% 4 = 0 THEN 'google' END
+), now(), now()
+FROM generate_series(1, %(n)s) g
+"""
+
+
+def bench_persons(*, slug: str, persons: int) -> Project:
+    """A project of ``persons`` persons (no events) for the person taxonomy: a project of its own,
+    so the event reports' numbers do not change with persons joined to their users."""
+    project = Project.objects.filter(slug=slug).first()
+    if project is None:
+        project = project_create(name="Query bench persons", slug=slug, timezone_name="UTC").project
+    with connection.cursor() as cur:
+        cur.execute("SELECT count(*) FROM persons_person WHERE project_id = %s", [project.pk])
+        if cur.fetchone()[0] != persons:
+            cur.execute("DELETE FROM persons_person WHERE project_id = %s", [project.pk])
+            cur.execute(PERSONS, {"p": project.pk, "n": persons})
+            cur.execute("ANALYZE persons_person")
+    person_property_types_recount(project_id=project.pk)
+    return project

@@ -75,3 +75,25 @@ class CohortMember(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person} in cohort {self.cohort_id}"
+
+
+class PersonPropertyType(models.Model):
+    """How many persons of a project hold a property key, per detected type of its value.
+
+    Kept by the person writer (persons.services) in the transaction that changes the properties,
+    under the project's persons lock, so the taxonomy lists person keys and their types with one
+    indexed read instead of expanding every person's properties (170 ms at 50k persons; see
+    docs/ARCHITECTURE.md, "Taxonomy"). Names and counts only: no value of anyone's.
+    """
+
+    pk = models.CompositePrimaryKey("project_id", "key", "type")
+    project_id = models.IntegerField()
+    key = models.TextField()
+    type = models.TextField(help_text="events.property_types: string, number, boolean or datetime.")
+    persons = models.BigIntegerField()
+
+    class Meta:
+        db_table = "persons_property_type"
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.type}) of project {self.project_id}"

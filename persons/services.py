@@ -11,7 +11,7 @@ the native API included, uses one shape: ``$identify`` with ``properties.$anon_d
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +22,7 @@ from django.db.backends.utils import CursorWrapper
 
 from core import locks
 from events.dirty import rollups_mark_dirty
+from events.property_types import DATETIME_REGEX_SQL, property_type_of, property_type_sql
 from persons.cohorts import cohort_members_forget
 from persons.identity import PERSON_KEY_PREFIX, same_person_join
 
@@ -133,7 +134,10 @@ class _Writer:
     def __init__(self, cur: CursorWrapper, project_id: int, now: dt.datetime) -> None:
         self.cur, self.project_id, self.now = cur, project_id, now
         self.properties: dict[int, dict[str, Any]] = {}
+        # As stored before this batch (empty for a new person): what the type counts held.
+        self.original: dict[int, dict[str, Any]] = {}
         self.dirty: set[int] = set()
+        self.deleted: set[int] = set()
 
     def person_of(self, distinct_id: str) -> int | None:
         self.cur.execute(
@@ -151,6 +155,7 @@ class _Writer:
         )
         person = self.cur.fetchone()[0]
         self.properties[person] = {}
+        self.original[person] = {}
         for distinct_id in distinct_ids:
             self.attach(distinct_id, person)
         return person
@@ -183,6 +188,7 @@ class _Writer:
             self.cur.execute("DELETE FROM persons_person WHERE id = %s", [other])
             self.properties.pop(other, None)
             self.dirty.discard(other)
+            self.deleted.add(other)
             self.properties[keep] = merged
             self.dirty.add(keep)
         return True
@@ -192,6 +198,7 @@ class _Writer:
             self.cur.execute("SELECT properties FROM persons_person WHERE id = %s", [person])
             value = self.cur.fetchone()[0]
             self.properties[person] = orjson.loads(value) if isinstance(value, str | bytes) else dict(value)
+            self.original[person] = dict(self.properties[person])
         return self.properties[person]
 
     def update(self, distinct_id: str, set_: dict[str, Any], set_once: dict[str, Any]) -> None:
@@ -210,6 +217,56 @@ class _Writer:
                 "UPDATE persons_person SET properties = %s::jsonb, updated_at = %s WHERE id = %s",
                 [orjson.dumps(self.properties[person]).decode(), self.now, person],
             )
+        delta: Counter[tuple[str, str]] = Counter()
+        for person in self.dirty | self.deleted:
+            delta.subtract(_typed_keys(self.original.get(person, {})))
+            if person not in self.deleted:
+                delta.update(_typed_keys(self.properties[person]))
+        _property_types_apply(self.cur, self.project_id, delta)
+
+
+def _typed_keys(properties: dict[str, Any]) -> Counter[tuple[str, str]]:
+    """(key, type) of each property that has a value (events.property_types; null is unset)."""
+    return Counter((key, kind) for key, value in properties.items() if (kind := property_type_of(value)))
+
+
+def _property_types_apply(cur: CursorWrapper, project_id: int, delta: Counter[tuple[str, str]]) -> None:
+    """Add ``delta`` to the project's person counts per (key, type): one statement, then drop zeros."""
+    changed = [(key, kind, n) for (key, kind), n in sorted(delta.items()) if n]
+    if not changed:
+        return
+    keys, kinds, counts = (list(column) for column in zip(*changed, strict=True))
+    cur.execute(
+        "INSERT INTO persons_property_type (project_id, key, type, persons) "
+        "SELECT %s, key, type, n FROM unnest(%s::text[], %s::text[], %s::bigint[]) AS d(key, type, n) "
+        "ON CONFLICT (project_id, key, type) DO UPDATE SET persons = persons_property_type.persons + EXCLUDED.persons",
+        [project_id, keys, kinds, counts],
+    )
+    cur.execute("DELETE FROM persons_property_type WHERE project_id = %s AND persons <= 0", [project_id])
+
+
+def person_property_types_recount(*, project_id: int) -> int:
+    """Count the project's persons per property key and type again from their stored properties.
+
+    The person writer keeps these counts as it goes; this is for persons written around it (a bulk
+    load, the benchmark's persons) and as a repair. Returns the number of (key, type) rows."""
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", [locks.PERSONS_PER_PROJECT, project_id])
+        cur.execute("DELETE FROM persons_property_type WHERE project_id = %s", [project_id])
+        cur.execute(
+            f"""
+            INSERT INTO persons_property_type (project_id, key, type, persons)
+            SELECT %(p)s, key, type, count(*) FROM (
+                SELECT k.key, {property_type_sql(json_type="jsonb_typeof(k.value)", text="k.value #>> '{}'")} AS type
+                FROM persons_person p, jsonb_each(p.properties) AS k(key, value)
+                WHERE p.project_id = %(p)s AND jsonb_typeof(p.properties) = 'object'
+            ) t
+            WHERE type IS NOT NULL
+            GROUP BY key, type
+            """,
+            {"p": project_id, "datetime_re": DATETIME_REGEX_SQL},
+        )
+        return cur.rowcount
 
 
 # --- Erasure ----------------------------------------------------------------------------------
@@ -249,6 +306,13 @@ def person_erase(*, project_id: int, distinct_ids: Collection[str], dry_run: boo
         )
         linked = [row[0] for row in cur.fetchall()]
         if not dry_run and persons:
+            cur.execute(
+                "SELECT properties FROM persons_person WHERE project_id = %s AND id = ANY(%s)", [project_id, persons]
+            )
+            gone: Counter[tuple[str, str]] = Counter()
+            for (value,) in cur.fetchall():
+                gone.subtract(_typed_keys(orjson.loads(value) if isinstance(value, str | bytes) else value))
+            _property_types_apply(cur, project_id, gone)
             cur.execute(
                 "DELETE FROM persons_distinct_id WHERE project_id = %s AND person_id = ANY(%s)", [project_id, persons]
             )

@@ -12,6 +12,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from events.property_types import PROPERTY_TYPES
+
 
 class _Out(serializers.Serializer):
     complete_until = serializers.DateTimeField(
@@ -204,3 +206,36 @@ class SessionDay(serializers.Serializer):
 
 class SessionsOutput(_Out):
     results = SessionDay(many=True)
+
+
+# --- The taxonomy ---------------------------------------------------------------------------------
+
+
+class TaxonomyEvent(serializers.Serializer):
+    name = serializers.CharField()
+    first_seen = serializers.DateField(help_text="The first local day (project time zone) with this event.")
+    last_seen = serializers.DateField(help_text="The last local day with this event.")
+    volume_30_days = serializers.IntegerField(help_text="Events in the last 30 local days, today included.")
+
+
+class EventDefinitionsOutput(_Out):
+    results = TaxonomyEvent(many=True)
+
+
+class TaxonomyProperty(serializers.Serializer):
+    key = serializers.CharField()
+    type = serializers.ChoiceField(choices=list(PROPERTY_TYPES), help_text="Detected from the values (README).")
+    sample_values = serializers.ListField(child=serializers.CharField(), help_text="Up to 5 frequent values, as text.")
+
+
+class PropertyDefinitionsOutput(_Out):
+    results = TaxonomyProperty(many=True)
+
+
+class TaxonomyValue(serializers.Serializer):
+    value = serializers.CharField(help_text="As text: a string as it is, anything else as its compact JSON.")
+    count = serializers.IntegerField(help_text="Events in the last 30 local days (type=person: persons).")
+
+
+class PropertyValuesOutput(_Out):
+    results = TaxonomyValue(many=True)

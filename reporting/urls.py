@@ -3,6 +3,7 @@
 from django.urls import path
 
 from reporting import ingestion_api, views, views_cohorts
+from reporting import views_definitions as taxonomy
 from reporting.views_persons import PersonDetailView, PersonsView
 
 urlpatterns = [
@@ -22,6 +23,9 @@ urlpatterns = [
     path("cohorts/<int:cohort_id>/persons", views_cohorts.CohortPersonsView.as_view(), name="reporting-cohort-persons"),
     path("persons", PersonsView.as_view(), name="reporting-persons"),
     path("persons/<path:person_id>", PersonDetailView.as_view(), name="reporting-person"),
+    path("definitions/events", taxonomy.EventDefinitionsView.as_view(), name="reporting-definitions-events"),
+    path("definitions/properties", taxonomy.PropertyDefinitionsView.as_view(), name="reporting-definitions-properties"),
+    path("definitions/properties/<path:key>/values", taxonomy.PropertyValuesView.as_view(), name="reporting-values"),
     # The delivery ledger of ingestion (its numbers are ingestion's; the read access is reporting's).
     path("ingestion", ingestion_api.IngestionLedgerView.as_view(), name="ingestion-ledger"),
 ]

@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("persons", "0001_initial"),
+        ("persons", "0002_property_types"),
     ]
 
     operations = [
