@@ -8,8 +8,8 @@ from rest_framework import serializers
 
 from analytics.cohorts import CohortError, definition_parse
 from persons.models import Cohort
+from reporting.cursors import decode_cursor
 from reporting.queries.common import unknown_events
-from reporting.serializers import decode_text_cursor
 
 
 class CohortInput(serializers.Serializer):
@@ -56,7 +56,7 @@ class CohortMembersInput(serializers.Serializer):
     cursor = serializers.CharField(required=False)
 
     def validate_cursor(self, raw: str) -> str:
-        return decode_text_cursor(raw)
+        return decode_cursor(raw)
 
 
 class CohortOutput(serializers.Serializer):

@@ -8,28 +8,26 @@ raw-event reads (breakdowns, funnels, sessions, hourly users, export) are not.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils import timezone
 from rest_framework import serializers
 
-from analytics.query.filters import COLUMN_KEYS, NO_FILTERS, FilterError, Filters, filters_parse, filters_parse_json
+from analytics.query.filters import COLUMN_KEYS, FilterError, filters_parse
 from analytics.query.formula import FormulaError, formula_parse
 from analytics.query.funnels import FunnelStepSpec
 from analytics.query.retention import RetentionEvents
 from analytics.query.series import BREAKDOWN_LIMIT, BREAKDOWN_TYPES, MEASURES, PROPERTY_MATHS, Breakdown
 from analytics.query.trends import SeriesSpec
 from core import days as daysmod
-from persons.cohorts import cohort_exists
 from projects.models import Project
+from reporting.cursors import decode_cursor
 from reporting.queries.common import event_is_known, property_is_known, unknown_events
 from reporting.queries.export import ExportCursor
+from reporting.query_fields import BreakdownInput, FiltersField, breakdown_of, cohort_check
 
 DATE_FORMATS = ["%Y-%m-%d"]
 MAX_ROLLUP_DAYS = 731
@@ -80,40 +78,6 @@ class _RangeInput(serializers.Serializer):
             raise serializers.ValidationError({"to": f"the range from..to must be at most {limit} days."})
         attrs["date_from"], attrs["date_to"] = date_from, date_to
         return attrs
-
-
-def cohort_check(field: serializers.Field) -> Callable[[int], bool] | None:
-    """Whether a cohort id is one of the request's project (a cohort filter names it)."""
-    project = field.context.get("project")
-    if project is None:
-        return None
-    return lambda cohort_id: cohort_exists(project_id=project.pk, cohort_id=cohort_id)
-
-
-class FiltersField(serializers.Field):
-    """``filters``: a JSON list (POST) or URL-encoded JSON (GET), checked by the filter contract."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("required", False)
-        kwargs.setdefault("default", NO_FILTERS)
-        kwargs.setdefault(
-            "help_text",
-            'Filters, AND-ed: [{"type": "event", "key": "plan", "operator": "exact", '
-            '"value": "pro"}, {"any": [...]}]; see the README.',
-        )
-        super().__init__(**kwargs)
-
-    def to_internal_value(self, data: Any) -> Filters:
-        known = cohort_check(self)
-        try:
-            if isinstance(data, str):
-                return filters_parse_json(data, path=self.field_name, cohort_exists=known)
-            return filters_parse(data, path=self.field_name, cohort_exists=known)
-        except FilterError as exc:
-            raise serializers.ValidationError(str(exc)) from None
-
-    def to_representation(self, value: Any) -> Any:
-        return value
 
 
 def _check_event(project: Project, event: str, field: str = "event") -> None:
@@ -177,40 +141,6 @@ class SeriesInput(serializers.Serializer):
         if attrs["math"] in PROPERTY_MATHS and not attrs.get("math_property"):
             raise serializers.ValidationError({"math_property": f"math {attrs['math']!r} needs a math_property."})
         return attrs
-
-
-class BreakdownInput(serializers.Serializer):
-    """``{"type": "event"|"person"|"column", "key": k}``, or ``{"type": "cohort", "values": [ids]}``
-    (one series per cohort; POST trends only)."""
-
-    type = serializers.ChoiceField(choices=[*BREAKDOWN_TYPES, "cohort"], default="event")
-    key = serializers.CharField(max_length=200, required=False)
-    values = serializers.ListField(child=serializers.IntegerField(), required=False, min_length=1, max_length=20)
-
-    def validate(self, attrs: dict) -> dict:
-        if attrs["type"] == "cohort":
-            values = attrs.get("values")
-            if not values:
-                raise serializers.ValidationError({"values": "a cohort breakdown lists cohort ids in values."})
-            known = cohort_check(self)
-            unknown = [value for value in values if known is None or not known(value)]
-            if unknown:
-                raise serializers.ValidationError({"values": f"unknown cohort(s) {unknown}."})
-            return attrs
-        if not attrs.get("key"):
-            raise serializers.ValidationError({"key": "a breakdown names a property key or column in key."})
-        if attrs["type"] == "column" and attrs["key"] not in COLUMN_KEYS:
-            raise serializers.ValidationError(
-                {"key": f"unknown column {attrs['key']!r}; use one of {', '.join(COLUMN_KEYS)}."}
-            )
-        return attrs
-
-
-def breakdown_of(split: dict | None, limit: int) -> Breakdown | None:
-    """The query layer's breakdown from a validated BreakdownInput."""
-    if not split:
-        return None
-    return Breakdown(split["type"], split.get("key", ""), limit, tuple(dict.fromkeys(split.get("values", ()))))
 
 
 class TrendsQueryInput(_RangeInput):
@@ -360,22 +290,6 @@ class RetentionCohortsInput(_RetentionEventsInput, _RangeInput):
         return attrs
 
 
-def _decode_cursor(raw: str) -> str:
-    try:
-        return base64.urlsafe_b64decode(raw.encode() + b"=" * (-len(raw) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise serializers.ValidationError("malformed cursor.") from None
-
-
-def decode_text_cursor(raw: str) -> str:
-    """A cursor that encodes any text (a key to continue after)."""
-    return _decode_cursor(raw)
-
-
-def encode_cursor(value: str) -> str:
-    return base64.urlsafe_b64encode(value.encode()).decode().rstrip("=")
-
-
 class UserDetailInput(serializers.Serializer):
     """The user id from the path: any text capture could have stored (so never a NUL)."""
 
@@ -388,7 +302,7 @@ class UsersInput(serializers.Serializer):
     filters = FiltersField()
 
     def validate_cursor(self, raw: str) -> int:
-        value = _decode_cursor(raw)
+        value = decode_cursor(raw)
         if not value.isdigit():
             raise serializers.ValidationError("malformed cursor.")
         return int(value)
@@ -404,7 +318,7 @@ class EventsInput(_RangeInput):
     filters = FiltersField()
 
     def validate_cursor(self, raw: str) -> ExportCursor:
-        ts, _, event_id = _decode_cursor(raw).partition("|")
+        ts, _, event_id = decode_cursor(raw).partition("|")
         try:
             return ExportCursor(dt.datetime.fromisoformat(ts), str(uuid.UUID(event_id)))
         except ValueError:
@@ -424,8 +338,3 @@ class LiveInput(serializers.Serializer):
 class SessionsInput(_RangeInput):
     max_days = MAX_RAW_DAYS
     filters = FiltersField()
-
-
-def decode_cursor(raw: str) -> str:
-    """The text of a cursor made by ``encode_cursor``; a ValidationError ("malformed cursor.") otherwise."""
-    return _decode_cursor(raw)

@@ -14,15 +14,11 @@ import orjson
 from rest_framework import serializers
 
 from reporting import outputs as o
+from reporting.cursors import decode_cursor, encode_cursor
 from reporting.queries.export import ExportCursor
 from reporting.queries.persons import PersonsCursor
-from reporting.serializers import (
-    MAX_RAW_DAYS,
-    FiltersField,
-    _RangeInput,
-    decode_cursor,
-    encode_cursor,
-)
+from reporting.query_fields import FiltersField
+from reporting.serializers import MAX_RAW_DAYS, _RangeInput
 
 MAX_SEARCH = 200
 

@@ -17,7 +17,7 @@ from persons.cohorts import cohort_members_page
 from persons.models import Cohort
 from reporting import cohort_serializers as c
 from reporting.base import ReportingAPIView
-from reporting.serializers import encode_cursor
+from reporting.cursors import encode_cursor
 
 TAG = ["cohorts"]
 

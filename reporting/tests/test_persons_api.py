@@ -30,7 +30,7 @@ from persons.models import Person, PersonDistinctId
 from persons.tests.factories import person_make
 from projects.models import Project
 from projects.tests.factories import ProjectFactory, ingest_key_for, read_key_for
-from reporting.serializers import encode_cursor
+from reporting.cursors import encode_cursor
 
 NOW = timezone.now().replace(microsecond=0)
 MERGED = [(f"login-{i}", f"anon-{i}") for i in range(5)]

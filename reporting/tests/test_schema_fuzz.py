@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 
 from core import days
-from reporting.serializers import encode_cursor
+from reporting.cursors import encode_cursor
 from reporting.tests.conftest import DAYS, FIRST_DAY, Tenant
 
 pytestmark = pytest.mark.django_db
