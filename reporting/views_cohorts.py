@@ -17,6 +17,7 @@ from persons.cohorts import cohort_members_page
 from persons.models import Cohort
 from reporting import cohort_serializers as c
 from reporting.base import ReportingAPIView
+from reporting.cohort_upload import ids_from_csv
 from reporting.cursors import encode_cursor
 
 TAG = ["cohorts"]
@@ -44,8 +45,13 @@ class CohortsView(ReportingAPIView):
 
     @extend_schema(tags=TAG, request=c.CohortInput, responses={201: c.CohortOutput})
     def post(self, request: Request, slug: str) -> Response:
-        """Define a cohort (dynamic: person filters and behaviour; static: user ids)."""
-        p = self.validated(c.CohortInput, request.data)
+        """Define a cohort (dynamic: person filters and behaviour; static: user ids, or a
+        multipart upload of ``name`` and a CSV ``file`` whose first column is the ids)."""
+        data = request.data
+        if "file" in request.FILES:
+            ids = ids_from_csv(request.FILES["file"])
+            data = {"name": request.data.get("name"), "kind": Cohort.STATIC, "user_ids": ids}
+        p = self.validated(c.CohortInput, data)
         cohort = Cohort.objects.create(project_id=self.project.pk, **p)
         return Response(_out(cohort), status=status.HTTP_201_CREATED)
 

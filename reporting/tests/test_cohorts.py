@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 
 from analytics.cohorts import cohorts_compute_due
@@ -312,3 +313,31 @@ def test_changes_deletion_and_bad_definitions(client, project):
     response = _api(client, project, "post", "trends", body)
     assert response.status_code == 400 and "unknown cohort" in str(response.json())
     assert not Cohort.objects.filter(pk=created["id"]).exists()
+
+
+def test_a_static_cohort_from_a_csv_upload(client, project):
+    auth = f"Bearer {read_key_for(project)}"
+    url = f"/api/v1/projects/{project.slug}/cohorts"
+
+    def upload(text: str, name: str = "from csv"):
+        return client.post(
+            url, {"name": name, "file": SimpleUploadedFile("ids.csv", text.encode())}, HTTP_AUTHORIZATION=auth
+        )
+
+    response = upload("user_id,plan\nu-1,pro\n\n" + "x" * 201 + "\nu-2\n,free\n")
+    assert response.status_code == 400
+    assert response.json()["file"] == [
+        "line 3: no id in the first column.",
+        "line 4: an id has at most 200 characters.",
+        "line 6: no id in the first column.",
+    ]
+    response = upload('user_id\nu-1\n"u,2"\nu-1\n')
+    assert response.status_code == 201, response.content
+    assert response.json()["kind"] == "static" and response.json()["definition"] == {"user_ids": ["u-1", "u,2"]}
+    cohorts_compute_due()
+    assert _members(client, project, response.json()["id"]) == {"u-1", "u,2"}
+    assert upload("u-1\n", name="").status_code == 400  # a name is still required
+    latin = client.post(
+        url, {"name": "x", "file": SimpleUploadedFile("ids.csv", "café\n".encode("latin-1"))}, HTTP_AUTHORIZATION=auth
+    )
+    assert latin.status_code == 400 and latin.json()["file"] == ["the file is not UTF-8 text."]
