@@ -31,6 +31,11 @@ def cohorts_members_duckdb(*, catalog: str, cohort_ids: Iterable[int]) -> str:
     return f"SELECT cohort_id, person FROM {catalog}.public.{_TABLE} WHERE cohort_id IN ({ids})"
 
 
+def cohort_names(*, project_id: int, cohort_ids: Iterable[int]) -> dict[int, str]:
+    """The names of these cohorts of the project, by id (a breakdown's labels)."""
+    return dict(Cohort.objects.filter(project_id=project_id, pk__in=list(cohort_ids)).values_list("pk", "name"))
+
+
 def cohort_exists(*, project_id: int, cohort_id: int) -> bool:
     return Cohort.objects.filter(project_id=project_id, pk=cohort_id).exists()
 

@@ -221,10 +221,7 @@ class FunnelInput(_RangeInput):
 
     def validate(self, attrs: dict) -> dict:
         attrs = super().validate(attrs)
-        split = attrs.pop("breakdown", None)
-        if split and split["type"] == "cohort":
-            raise serializers.ValidationError({"breakdown": "funnels break down by an event, person or column value."})
-        attrs["breakdown"] = breakdown_of(split, attrs.pop("breakdown_limit"))
+        attrs["breakdown"] = breakdown_of(attrs.pop("breakdown", None), attrs.pop("breakdown_limit"))
         return attrs
 
     def validate_steps(self, steps: list[FunnelStepSpec]) -> list[FunnelStepSpec]:

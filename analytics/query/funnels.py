@@ -18,7 +18,7 @@ import datetime as dt
 from dataclasses import dataclass, replace
 from typing import Any
 
-from analytics.query.filters import NO_FILTERS, Filters
+from analytics.query.filters import NO_FILTERS, CohortFilter, Filters
 from analytics.query.predicates import Relation, event_property_keys, filters_predicate, uses_person_properties
 from analytics.query.series import (
     NONE_LABEL,
@@ -30,6 +30,7 @@ from analytics.query.series import (
 )
 from analytics.query.source import EventScope, events_relation
 from events.duck import duckdb_cursor, duckdb_sql_string
+from persons.cohorts import cohort_names
 
 
 @dataclass(frozen=True)
@@ -65,8 +66,19 @@ def funnel_breakdown(
     """The funnel overall, and one per value of the breakdown on the step-1 event that starts the
     path: the ``limit`` values with the most persons at step 1 (ties by value, NULL last),
     "(none)" for starts without it, "other" for the rest; ordered by persons at step 1, "other"
-    last. One pass: both come from the same paths."""
-    overall, parts = _funnels(scope, steps=steps, window=window, breakdown=breakdown)
+    last. One pass: both come from the same paths. A cohort breakdown is one funnel per cohort
+    (its members' paths; a person in two cohorts is in both)."""
+    if breakdown.type == "cohort":
+        overall, _ = _funnels(scope, steps=steps, window=window, breakdown=None)
+        names = cohort_names(project_id=scope.project_id, cohort_ids=breakdown.cohorts)
+        parts = {}
+        for cohort_id in breakdown.cohorts:
+            members = replace(scope, filters=(*scope.filters, CohortFilter(cohort_id)))
+            parts[names.get(cohort_id, str(cohort_id))] = _funnels(members, steps=steps, window=window, breakdown=None)[
+                0
+            ]
+    else:
+        overall, parts = _funnels(scope, steps=steps, window=window, breakdown=breakdown)
     ordered = sorted(parts.items(), key=lambda item: (item[0] == OTHER_LABEL, -item[1].counts[0], item[0] or ""))
     return overall, [(label or NONE_LABEL, result) for label, result in ordered]
 

@@ -18,8 +18,7 @@ from analytics.query.predicates import json_path
 from analytics.query.source import PERSON_PROPERTIES, EventScope, events_relation, query_rows
 from events.columnar import number_column, text_column
 from events.duck import ATTACHED_AS
-from persons.cohorts import cohorts_members_duckdb
-from persons.models import Cohort
+from persons.cohorts import cohort_names, cohorts_members_duckdb
 
 OTHER_LABEL = "other"
 NONE_LABEL = "(none)"
@@ -153,7 +152,7 @@ def _cohort_series(
     relation: str, params: list[Any], breakdown: Breakdown, *, bucket: str, measure: str, number: str, scope: EventScope
 ) -> list[tuple[Any, str | None, int | float]]:
     """One series per cohort: each event counts for every cohort its person is a member of."""
-    names = dict(Cohort.objects.filter(project_id=scope.project_id, pk__in=breakdown.cohorts).values_list("pk", "name"))
+    names = cohort_names(project_id=scope.project_id, cohort_ids=breakdown.cohorts)
     members = cohorts_members_duckdb(catalog=ATTACHED_AS, cohort_ids=breakdown.cohorts)
     rows = query_rows(
         f"WITH ev AS ({relation}), m AS ({members}), "

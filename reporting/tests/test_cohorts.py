@@ -271,6 +271,25 @@ def test_membership_and_cohort_filters_match_a_plain_computation(client, project
     assert got == expected
 
 
+def test_a_funnel_broken_down_by_cohorts_is_the_funnel_of_each_cohort(client, project):
+    _send(client, project, _events(seed=11))
+    ids = [
+        _api(client, project, "post", "cohorts", {"name": name, **DEFINITIONS[name]}).json()["id"]
+        for name in ("few page views", "exactly one purchase in 40 days")
+    ]
+    cohorts_compute_due()
+    body = {"steps": ["$pageview", "purchase"], "from": (TODAY - dt.timedelta(days=40)).isoformat(), "window_hours": 72}
+    split = _api(client, project, "post", "funnels", {**body, "breakdown": {"type": "cohort", "values": ids}})
+    assert split.status_code == 200, split.content
+    whole = _api(client, project, "post", "funnels", body).json()
+    assert [r["users"] for r in split.json()["results"]] == [r["users"] for r in whole["results"]]
+    by_value = {part["value"]: [r["users"] for r in part["results"]] for part in split.json()["breakdown"]}
+    for name, cohort_id in zip(("few page views", "exactly one purchase in 40 days"), ids, strict=True):
+        alone = _api(client, project, "post", "funnels", {**body, "filters": [{"type": "cohort", "value": cohort_id}]})
+        assert by_value[name] == [r["users"] for r in alone.json()["results"]]
+    assert any(by_value[name][0] for name in by_value)  # something to compare
+
+
 def test_changes_deletion_and_bad_definitions(client, project):
     _send(client, project, _events(seed=5))
     created = _api(client, project, "post", "cohorts", {"name": "buyers", **DEFINITIONS["few page views"]}).json()
