@@ -8,7 +8,7 @@ from events.property_types import DATETIME_REGEX_SQL, property_type_sql
 BACKFILL = f"""
 INSERT INTO persons_property_type (project_id, key, type, persons)
 SELECT project_id, key, type, count(*) FROM (
-    SELECT p.project_id, k.key, {property_type_sql(json_type="jsonb_typeof(k.value)", text="k.value #>> '{{}}'")} AS type
+    SELECT p.project_id, k.key, {property_type_sql(json_type="jsonb_typeof(k.value)", text="k.value #>> '{}'")} AS type
     FROM persons_person p, jsonb_each(p.properties) AS k(key, value)
     WHERE jsonb_typeof(p.properties) = 'object'
 ) t
