@@ -260,8 +260,12 @@ class RetentionInput(_RetentionEventsInput):
     start_date = _date_field()
     windows = serializers.IntegerField(min_value=1, max_value=104, default=3)
     period = serializers.ChoiceField(choices=["day", "week"], default="week")
-    breakdown = serializers.CharField(max_length=200, required=False, help_text="Of the first start event.")
-    breakdown_type = serializers.ChoiceField(choices=list(BREAKDOWN_TYPES), default="event")
+    breakdown = serializers.CharField(
+        max_length=200,
+        required=False,
+        help_text="Of the first start event; with breakdown_type=cohort, cohort ids: 1,2.",
+    )
+    breakdown_type = serializers.ChoiceField(choices=[*BREAKDOWN_TYPES, "cohort"], default="event")
     breakdown_limit = serializers.IntegerField(min_value=1, max_value=100, default=BREAKDOWN_LIMIT)
 
     def validate(self, attrs: dict) -> dict:
@@ -272,8 +276,22 @@ class RetentionInput(_RetentionEventsInput):
             raise serializers.ValidationError(
                 {"breakdown": f"unknown column {key!r}; use one of {', '.join(COLUMN_KEYS)}."}
             )
-        attrs["breakdown"] = Breakdown(kind, key, limit) if key else None
+        if key and kind == "cohort":
+            attrs["breakdown"] = Breakdown(kind, "", limit, self._cohort_ids(key))
+        else:
+            attrs["breakdown"] = Breakdown(kind, key, limit) if key else None
         return super().validate(attrs)
+
+    def _cohort_ids(self, text: str) -> tuple[int, ...]:
+        parts = [part.strip() for part in text.split(",")]
+        if not all(part.isdigit() for part in parts) or len(parts) > 20:
+            raise serializers.ValidationError({"breakdown": "with breakdown_type=cohort, up to 20 cohort ids: 1,2."})
+        ids = tuple(dict.fromkeys(int(part) for part in parts))
+        known = cohort_check(self)
+        unknown = [cohort_id for cohort_id in ids if known is None or not known(cohort_id)]
+        if unknown:
+            raise serializers.ValidationError({"breakdown": f"unknown cohort(s) {unknown}."})
+        return ids
 
 
 class RetentionCohortsInput(_RetentionEventsInput, _RangeInput):

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from analytics.query.filters import NO_FILTERS, Filters
+from analytics.query.filters import NO_FILTERS, CohortFilter, Filters
 from analytics.query.local_days import local_date_sql
 from analytics.query.series import Breakdown, breakdown_scope, breakdown_value_sql, top_label_sql
 from analytics.query.source import EventScope, events_relation, query_rows
 from core import days as daysmod
+from persons.cohorts import cohort_names
 
 
 @dataclass(frozen=True)
@@ -54,8 +55,12 @@ def retention_counts(
 
     ``scope`` gives the project, zone and the query's filters; its dates are not used. A person's
     breakdown value is the one on their first start event (or their person property); the
-    ``limit`` values with the largest cohorts are kept, "(none)" and "other" as in trends.
+    ``limit`` values with the largest cohorts are kept, "(none)" and "other" as in trends. With a
+    cohort breakdown, one table per cohort: its members' retention, labelled with its name.
     """
+    if breakdown is not None and breakdown.type == "cohort":
+        return _per_cohort(scope, spec=spec, cohort_starts=cohort_starts, step_days=step_days, last_day=last_day,
+                           cohorts=breakdown.cohorts)  # fmt: skip
     first = cohort_starts[0]
     cohort_end = cohort_starts[-1] + dt.timedelta(days=step_days - 1)
     starts = breakdown_scope(
@@ -117,4 +122,29 @@ def retention_counts(
             sizes[(g, int(ci))] = n
         else:
             retained[(g, int(ci), int(k))] = n
+    return sizes, retained
+
+
+def _per_cohort(
+    scope: EventScope,
+    *,
+    spec: RetentionEvents,
+    cohort_starts: list[dt.date],
+    step_days: int,
+    last_day: dt.date,
+    cohorts: tuple[int, ...],
+) -> tuple[Sizes, Retained]:
+    names = cohort_names(project_id=scope.project_id, cohort_ids=cohorts)
+    sizes: Sizes = {}
+    retained: Retained = defaultdict(int)
+    for cohort_id in cohorts:
+        label = names.get(cohort_id, str(cohort_id))
+        members = replace(scope, filters=(*scope.filters, CohortFilter(cohort_id)))
+        part_sizes, part_retained = retention_counts(
+            members, spec=spec, cohort_starts=cohort_starts, step_days=step_days, last_day=last_day
+        )
+        # Every cohort asked for gets its rows, an empty one too (size 0).
+        sizes.update({(label, index): part_sizes.get((None, index), 0) for index in range(len(cohort_starts))})
+        for (_, index, k), n in part_retained.items():
+            retained[(label, index, k)] = n
     return sizes, retained

@@ -290,6 +290,32 @@ def test_a_funnel_broken_down_by_cohorts_is_the_funnel_of_each_cohort(client, pr
     assert any(by_value[name][0] for name in by_value)  # something to compare
 
 
+def test_retention_broken_down_by_cohorts_is_the_retention_of_each_cohort(client, project):
+    _send(client, project, _events(seed=13))
+    ids = [
+        _api(client, project, "post", "cohorts", {"name": name, **DEFINITIONS[name]}).json()["id"]
+        for name in ("few page views", "big buyers or free")
+    ]
+    cohorts_compute_due()
+    url = f"/api/v1/projects/{project.slug}/retention"
+    auth = f"Bearer {read_key_for(project)}"
+    params = {"start_date": (TODAY - dt.timedelta(days=35)).isoformat(), "windows": 4, "period": "week"}
+    split = client.get(
+        url, {**params, "breakdown_type": "cohort", "breakdown": f"{ids[0]},{ids[1]}"}, HTTP_AUTHORIZATION=auth
+    )
+    assert split.status_code == 200, split.content
+    rows = {row["breakdown_value"]: row for row in split.json()["breakdown"]}
+    assert set(rows) == {"few page views", "big buyers or free"}
+    for name, cohort_id in zip(("few page views", "big buyers or free"), ids, strict=True):
+        flt = json.dumps([{"type": "cohort", "value": cohort_id}])
+        alone = client.get(url, {**params, "filters": flt}, HTTP_AUTHORIZATION=auth).json()
+        assert rows[name]["cohort_size"] == alone["cohort_size"]
+        assert rows[name]["retention"] == alone["retention"]
+    assert any(row["cohort_size"] for row in rows.values())
+    bad = client.get(url, {**params, "breakdown_type": "cohort", "breakdown": "x"}, HTTP_AUTHORIZATION=auth)
+    assert bad.status_code == 400 and "breakdown" in bad.json()
+
+
 def test_changes_deletion_and_bad_definitions(client, project):
     _send(client, project, _events(seed=5))
     created = _api(client, project, "post", "cohorts", {"name": "buyers", **DEFINITIONS["few page views"]}).json()
