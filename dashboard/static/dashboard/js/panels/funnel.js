@@ -55,7 +55,7 @@ export function mountFunnel(root, ctx) {
     const data = await panel.run((signal) =>
       ctx.api.post(
         "funnels",
-        { steps, ...ctx.range.value, window_hours: Number(form.elements.window_hours.value) },
+        { steps, ...ctx.range.value, window_hours: Number(form.elements.window_hours.value), filters: ctx.filters.value },
         { signal },
       ),
     );
@@ -99,10 +99,12 @@ export function mountFunnel(root, ctx) {
     e.preventDefault();
     run();
   });
-  // Re-run a funnel that is on screen when the range changes; an unbuilt one waits for a click.
-  document.addEventListener("rangechange", () => {
-    if (!result.hidden) run();
-  });
+  // Re-run a funnel that is on screen when the range or the filters change; an unbuilt one waits for a click.
+  for (const name of ["rangechange", "filterschange"]) {
+    document.addEventListener(name, () => {
+      if (!result.hidden) run();
+    });
+  }
   for (let i = 0; i < MIN_STEPS; i += 1) addStep();
   return { run, addStep };
 }

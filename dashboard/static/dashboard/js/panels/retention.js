@@ -21,7 +21,7 @@ export function mountRetention(root, ctx) {
 
   async function refresh() {
     const data = await panel.run((signal) =>
-      ctx.api.get("retention/cohorts", { ...ctx.range.value, period: period.value }, { signal }),
+      ctx.api.get("retention/cohorts", { ...ctx.range.value, period: period.value, filters: ctx.filters.param }, { signal }),
     );
     if (!data) return;
     const rows = cohortRows(data);
@@ -57,5 +57,6 @@ export function mountRetention(root, ctx) {
 
   period.addEventListener("change", refresh);
   document.addEventListener("rangechange", refresh);
+  document.addEventListener("filterschange", refresh);
   return { refresh };
 }

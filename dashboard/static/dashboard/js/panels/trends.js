@@ -18,6 +18,7 @@ export function mountTrends(root, ctx) {
       interval: form.elements.interval.value,
       math: form.elements.math.value,
       breakdown: form.elements.breakdown.value.trim(),
+      filters: ctx.filters.param,
     };
     const data = await panel.run((signal) => ctx.api.get("trends", params, { signal }));
     if (!data) return;
@@ -40,6 +41,7 @@ export function mountTrends(root, ctx) {
   });
   for (const name of ["interval", "math"]) form.elements[name].addEventListener("change", refresh);
   document.addEventListener("rangechange", refresh);
+  document.addEventListener("filterschange", refresh);
   document.addEventListener("pickevent", (e) => {
     form.elements.event.value = e.detail.event;
     refresh();

@@ -1,0 +1,172 @@
+"""Segmenting by clicking, in headless Chromium: the filter bar, the trends builder, cohorts.
+
+Each step is done the way a person would do it (pick, type, click), and the numbers the page shows
+are checked against the reporting API's answer to the same question, asked here with the test
+client. Screenshots go to var/screenshots/; with EVENTBASE_UPDATE_DOCS_SCREENSHOT=1 they are copied
+to docs/screenshots/, where the README shows them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.test import Client
+
+from config.browser_testing import WAIT_SECONDS, headless_chromium
+from dashboard.tests.demo_data import demo_events_delete, demo_events_insert
+from dashboard.tests.test_browser import _reporting_api_available
+from projects.tests.factories import ProjectFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+PASSWORD = "a-long-test-password"
+
+
+@pytest.fixture
+def browser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    if not _reporting_api_available():
+        pytest.skip("reporting API not available")
+    with headless_chromium(tmp_path / "chromium-profile", monkeypatch, window="1440,1000", console_log=True) as driver:
+        yield driver
+
+
+@pytest.fixture
+def demo_project() -> Iterator[Any]:
+    project = ProjectFactory(name="Demo shop", slug="demo-shop")
+    demo_events_insert(project_id=project.pk)
+    yield project
+    demo_events_delete(project_id=project.pk)
+
+
+@pytest.fixture
+def api(demo_project: Any) -> Any:
+    """The reporting API as the dashboard's user sees it, for the expected numbers."""
+    user = User.objects.create_superuser("admin", "admin@example.com", PASSWORD)
+    client = Client()
+    client.force_login(user)
+    base = f"/api/v1/projects/{demo_project.slug}/"
+
+    class Api:
+        def get(self, path: str, **params: Any) -> Any:
+            response = client.get(base + path, params)
+            assert response.status_code == 200, response.content
+            return response.json()
+
+        def post(self, path: str, body: dict[str, Any]) -> Any:
+            response = client.post(base + path, json.dumps(body), content_type="application/json")
+            assert response.status_code in (200, 201), response.content
+            return response.json()
+
+    return Api()
+
+
+def _open(driver: Any, base_url: str, path: str) -> Any:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    wait = WebDriverWait(driver, WAIT_SECONDS)
+    driver.get(f"{base_url}/admin/login/?next={path}")
+    driver.find_element(By.NAME, "username").send_keys("admin")
+    driver.find_element(By.NAME, "password").send_keys(PASSWORD)
+    driver.find_element(By.CSS_SELECTOR, "input[type=submit], button[type=submit]").click()
+    wait.until(ec.url_contains(path))
+    wait.until(lambda d: d.execute_script("return document.readyState") == "complete")
+    driver.get_log("browser")  # drop the login page's messages
+    return wait
+
+
+def _top_events_shown(driver: Any) -> dict[str, int]:
+    """Event → count as the top-events table shows them (read in one script: rows are replaced)."""
+    rows = driver.execute_script(
+        "return [...document.querySelectorAll('#top-events-panel [data-role=rows] tr')]"
+        ".filter(r => r.querySelector('th') && r.querySelectorAll('td').length === 2)"
+        ".map(r => [r.querySelector('th').textContent, r.querySelector('td').textContent])"
+    )
+    return {name: int(count.replace(",", "")) for name, count in rows}
+
+
+def _screenshot(driver: Any, name: str, selector: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    target = settings.BASE_DIR / "var" / "screenshots" / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    node = driver.find_element(By.CSS_SELECTOR, selector)
+    driver.execute_script("arguments[0].scrollIntoView({block: 'start'})", node)
+    assert node.screenshot(str(target))
+    if os.environ.get("EVENTBASE_UPDATE_DOCS_SCREENSHOT"):
+        docs = settings.BASE_DIR / "docs" / "screenshots" / name
+        docs.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(target, docs)
+
+
+def _no_console_errors(driver: Any) -> None:
+    errors = [entry["message"] for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+    assert errors == []
+
+
+def test_filter_bar_filters_every_panel_and_lives_in_the_url(browser, live_server, demo_project, api):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    driver = browser
+    page = f"/dashboard/{demo_project.slug}/"
+    wait = _open(driver, live_server.url, page)
+    wait.until(lambda d: _top_events_shown(d))
+    unfiltered = api.get("top-events", limit=10)
+
+    # The key's suggestions come from the taxonomy, the value's from its top values.
+    bar = driver.find_element(By.ID, "filter-bar")
+    wait.until(
+        lambda d: (
+            "plan" in d.execute_script("return [...document.querySelectorAll('#filter-keys option')].map(o => o.value)")
+        )
+    )
+    bar.find_element(By.NAME, "filter_key").send_keys("plan")
+    Select(bar.find_element(By.NAME, "filter_operator")).select_by_value("exact")
+    bar.find_element(By.NAME, "filter_value").click()
+    wait.until(
+        lambda d: (
+            "pro"
+            in d.execute_script("return [...document.querySelectorAll('#filter-values option')].map(o => o.value)")
+        )
+    )
+    bar.find_element(By.NAME, "filter_value").send_keys("pro")
+    bar.find_element(By.CSS_SELECTOR, "[data-action=add-filter]").click()
+
+    chips = wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#filter-bar [data-role=filter-chip]"))
+    assert chips[0].text.startswith("plan = pro")
+    filters = [{"type": "event", "key": "plan", "operator": "exact", "value": "pro"}]
+    assert json.loads(parse_qs(urlparse(driver.current_url).query)["filters"][0]) == filters
+
+    expected = {
+        row["event"]: row["count"] for row in api.get("top-events", limit=10, filters=json.dumps(filters))["results"]
+    }
+    assert expected != {row["event"]: row["count"] for row in unfiltered["results"]}
+    wait.until(lambda d: _top_events_shown(d) == expected, "top events do not show the filtered counts")
+    _screenshot(driver, "filter-bar.png", "#filter-bar")
+
+    # Reloading the shared URL keeps the filter; removing the chip drops it everywhere.
+    driver.get(driver.current_url)
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#filter-bar [data-role=filter-chip]"))
+    wait.until(lambda d: _top_events_shown(d) == expected, "the reloaded page lost the filter")
+    driver.find_element(By.CSS_SELECTOR, "#filter-bar [data-action=remove-filter]").click()
+    wait.until(lambda d: "filters" not in urlparse(d.current_url).query)
+    plain = {row["event"]: row["count"] for row in unfiltered["results"]}
+    wait.until(lambda d: _top_events_shown(d) == plain)
+
+    # A filter the API refuses is explained next to the bar, in its words.
+    bad = json.dumps([{"type": "cohort", "value": 999999}])
+    driver.get(f"{live_server.url}{page}?filters={bad}")
+    slot = "#filter-bar [data-error-for=filters]"
+    wait.until(lambda d: "unknown cohort" in d.find_element(By.CSS_SELECTOR, slot).text)
+    driver.get_log("browser")  # the refused requests are logged as failed loads; expected here
