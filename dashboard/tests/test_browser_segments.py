@@ -23,7 +23,7 @@ from django.test import Client
 
 from config.browser_testing import WAIT_SECONDS, headless_chromium
 from dashboard.tests.demo_data import demo_events_delete, demo_events_insert
-from dashboard.tests.test_browser import _reporting_api_available
+from dashboard.tests.test_browser import _chart_points, _reporting_api_available
 from projects.tests.factories import ProjectFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -114,7 +114,75 @@ def _no_console_errors(driver: Any) -> None:
     assert errors == []
 
 
-def test_filter_bar_filters_every_panel_and_lives_in_the_url(browser, live_server, demo_project, api):
+def _lines_expected(answer: dict[str, Any]) -> dict[str, list[float]]:
+    """The table's columns as the page labels them, from a POST trends answer."""
+    lines = {}
+    for entry in [*answer["series"], *(answer["formula"] or [])]:
+        name = f"Formula: {entry['label']}" if entry["series"] == "formula" else f"{entry['series']}. {entry['label']}"
+        split = "" if entry["breakdown_value"] is None else f" · {entry['breakdown_value']}"
+        lines[name + split] = [point["value"] for point in entry["data"]]
+    return lines
+
+
+def _lines_shown(driver: Any) -> dict[str, list[float]]:
+    columns = driver.execute_script(
+        "const t = document.querySelector('#trends-panel [data-role=table]');"
+        "const heads = [...t.querySelectorAll('thead th')].slice(1).map(h => h.textContent);"
+        "const rows = [...t.querySelectorAll('tbody tr')]"
+        ".map(r => [...r.querySelectorAll('td')].map(c => c.textContent));"
+        "return heads.map((h, i) => [h, rows.map(r => r[i])]);"
+    )
+    return {label: [float(v.replace(",", "")) for v in values] for label, values in columns}
+
+
+def _build_a_two_series_trend(driver: Any, wait: Any, api: Any, filters: list[dict[str, Any]]) -> None:
+    """Series A: users who viewed a page; B: signups; broken down by plan, under the bar's filter."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    trends = driver.find_element(By.ID, "trends-panel")
+    wait.until(lambda d: _chart_points(d, "trends") > 0)
+    first = trends.find_element(By.CSS_SELECTOR, "[data-role=series-row]")
+    first.find_element(By.NAME, "series_event").clear()
+    first.find_element(By.NAME, "series_event").send_keys("pageview")
+    Select(first.find_element(By.NAME, "series_math")).select_by_value("users")
+    trends.find_element(By.CSS_SELECTOR, "[data-action=add-series]").click()
+    second = trends.find_elements(By.CSS_SELECTOR, "[data-role=series-row]")[1]
+    second.find_element(By.NAME, "series_event").send_keys("signup")
+    Select(trends.find_element(By.NAME, "breakdown_type")).select_by_value("event")
+    trends.find_element(By.NAME, "breakdown_key").send_keys("plan")
+    trends.find_element(By.NAME, "formula").send_keys("B / A * 100")
+    trends.find_element(By.CSS_SELECTOR, "[data-action=run-trends]").click()
+    trends.find_element(By.CSS_SELECTOR, "[data-view=table]").click()
+
+    dates = driver.execute_script(
+        "return [document.getElementById('range-from').value, document.getElementById('range-to').value]"
+    )
+    body = {
+        "series": [
+            {"name": "A", "event": "pageview", "math": "users", "filters": []},
+            {"name": "B", "event": "signup", "math": "total", "filters": []},
+        ],
+        "from": dates[0],
+        "to": dates[1],
+        "interval": "day",
+        "filters": filters,
+        "breakdown": {"type": "event", "key": "plan"},
+        "formula": "B / A * 100",
+    }
+    expected = _lines_expected(api.post("trends", body))
+    assert {label.split(" · ")[1] for label in expected if " · " in label} >= {"pro", "team"}
+    assert sum(sum(v) for k, v in expected.items() if k.startswith("B. ")) > 0
+    wait.until(lambda d: _lines_shown(d).keys() == expected.keys(), "the trend's table has other lines than the API")
+    shown = _lines_shown(driver)
+    for label, values in expected.items():
+        assert shown[label] == pytest.approx([round(v, 2) for v in values], abs=0.01), label
+    _screenshot(driver, "trends-builder.png", "#trends-panel")
+    trends.find_element(By.CSS_SELECTOR, "[data-view=chart]").click()
+    assert _chart_points(driver, "trends") == sum(len(v) for v in expected.values())
+
+
+def test_segmenting_by_clicking(browser, live_server, demo_project, api):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
 
@@ -132,20 +200,20 @@ def test_filter_bar_filters_every_panel_and_lives_in_the_url(browser, live_serve
         )
     )
     bar.find_element(By.NAME, "filter_key").send_keys("plan")
-    Select(bar.find_element(By.NAME, "filter_operator")).select_by_value("exact")
+    Select(bar.find_element(By.NAME, "filter_operator")).select_by_value("is_not")
     bar.find_element(By.NAME, "filter_value").click()
     wait.until(
         lambda d: (
-            "pro"
+            "free"
             in d.execute_script("return [...document.querySelectorAll('#filter-values option')].map(o => o.value)")
         )
     )
-    bar.find_element(By.NAME, "filter_value").send_keys("pro")
+    bar.find_element(By.NAME, "filter_value").send_keys("free")
     bar.find_element(By.CSS_SELECTOR, "[data-action=add-filter]").click()
 
     chips = wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#filter-bar [data-role=filter-chip]"))
-    assert chips[0].text.startswith("plan = pro")
-    filters = [{"type": "event", "key": "plan", "operator": "exact", "value": "pro"}]
+    assert chips[0].text.startswith("plan ≠ free")
+    filters = [{"type": "event", "key": "plan", "operator": "is_not", "value": "free"}]
     assert json.loads(parse_qs(urlparse(driver.current_url).query)["filters"][0]) == filters
 
     expected = {
@@ -154,6 +222,8 @@ def test_filter_bar_filters_every_panel_and_lives_in_the_url(browser, live_serve
     assert expected != {row["event"]: row["count"] for row in unfiltered["results"]}
     wait.until(lambda d: _top_events_shown(d) == expected, "top events do not show the filtered counts")
     _screenshot(driver, "filter-bar.png", "#filter-bar")
+
+    _build_a_two_series_trend(driver, wait, api, filters)
 
     # Reloading the shared URL keeps the filter; removing the chip drops it everywhere.
     driver.get(driver.current_url)

@@ -47,7 +47,7 @@ export function describeFilter(filter, cohortNames = new Map()) {
 }
 
 // Fills a datalist; suggestions are a help, so a failed look-up leaves the list empty.
-async function suggest(ctx, datalist, path, params, pick) {
+export async function suggest(ctx, datalist, path, params, pick) {
   try {
     const data = await ctx.api.get(path, params);
     clearChildren(datalist);
