@@ -21,6 +21,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.test import Client
 
+from analytics.cohorts import cohorts_compute_due
 from config.browser_testing import WAIT_SECONDS, headless_chromium
 from dashboard.tests.demo_data import demo_events_delete, demo_events_insert
 from dashboard.tests.test_browser import _chart_points, _reporting_api_available
@@ -109,6 +110,11 @@ def _screenshot(driver: Any, name: str, selector: str) -> None:
         shutil.copyfile(target, docs)
 
 
+def _text(driver: Any, selector: str) -> str | None:
+    """An element's text read in one script, so a list re-rendered meanwhile cannot go stale."""
+    return driver.execute_script("return document.querySelector(arguments[0])?.textContent ?? null", selector)
+
+
 def _no_console_errors(driver: Any) -> None:
     errors = [entry["message"] for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
     assert errors == []
@@ -182,6 +188,63 @@ def _build_a_two_series_trend(driver: Any, wait: Any, api: Any, filters: list[di
     assert _chart_points(driver, "trends") == sum(len(v) for v in expected.values())
 
 
+def _create_a_cohort_and_open_a_member(driver: Any, wait: Any, api: Any) -> None:
+    """From the project page's link: a behavioural cohort, computed by the job, its size and members."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    driver.find_element(By.LINK_TEXT, "Cohorts").click()
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#cohort-list-panel [data-role=rows] td"))
+    form = driver.find_element(By.CSS_SELECTOR, "#cohort-create-panel form")
+    form.find_element(By.NAME, "name").send_keys("Buyers")
+    row = form.find_element(By.CSS_SELECTOR, "[data-role=behaviour-row]")
+    row.find_element(By.NAME, "behaviour_event").send_keys("purchase")
+    Select(row.find_element(By.NAME, "behaviour_operator")).select_by_value("gte")
+    row.find_element(By.NAME, "behaviour_count").clear()
+    row.find_element(By.NAME, "behaviour_count").send_keys("1")
+    form.find_element(By.CSS_SELECTOR, "[data-action=create-cohort]").click()
+    wait.until(lambda d: "Created" in d.find_element(By.CSS_SELECTOR, "#cohort-create-panel [data-role=created]").text)
+
+    (cohort,) = api.get("cohorts")["results"]
+    assert cohort["definition"]["behaviour"][0] == {
+        "event": "purchase",
+        "operator": "gte",
+        "count": 1,
+        "days": 30,
+        "filters": [],
+    }
+    assert cohorts_compute_due() == 1  # the job, run here instead of by the scheduler
+    cohort = api.get(f"cohorts/{cohort['id']}")
+    assert cohort["count"] > 0
+    driver.find_element(By.CSS_SELECTOR, "[data-action=reload-cohorts]").click()
+    count = f"#cohort-list-panel tr[data-cohort-id='{cohort['id']}'] [data-role=count]"
+    wait.until(lambda d: _text(d, count) == str(cohort["count"]))
+
+    driver.find_element(By.CSS_SELECTOR, "[data-action=show-members]").click()
+    members = api.get(f"cohorts/{cohort['id']}/persons", limit=50)["results"]
+    expected = [member["person_id"] for member in members]
+    wait.until(
+        lambda d: (
+            d.execute_script(
+                "return [...document.querySelectorAll('#cohort-members-panel [data-role=members] a')]"
+                ".map(a => a.textContent)"
+            )
+            == expected
+        )
+    )
+    _screenshot(driver, "cohorts.png", "main")
+
+    # A member opens on the persons page, with the cohort among its cohorts and its timeline.
+    driver.find_element(By.CSS_SELECTOR, "#cohort-members-panel [data-role=members] a").click()
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#person-panel .timeline__item"))
+    person = api.get(f"persons/{expected[0]}")
+    facts = driver.find_element(By.CSS_SELECTOR, "#person-panel [data-role=facts]").text
+    assert "Buyers" in facts and str(person["event_count"]) in facts
+    shown = driver.find_elements(By.CSS_SELECTOR, "#person-panel .timeline__item strong")
+    assert [node.text for node in shown] == [event["event"] for event in person["timeline"]["results"]]
+    _screenshot(driver, "persons.png", "#person-panel")
+
+
 def test_segmenting_by_clicking(browser, live_server, demo_project, api):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
@@ -224,9 +287,11 @@ def test_segmenting_by_clicking(browser, live_server, demo_project, api):
     _screenshot(driver, "filter-bar.png", "#filter-bar")
 
     _build_a_two_series_trend(driver, wait, api, filters)
+    _no_console_errors(driver)
+    shared = driver.current_url
 
     # Reloading the shared URL keeps the filter; removing the chip drops it everywhere.
-    driver.get(driver.current_url)
+    driver.get(shared)
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#filter-bar [data-role=filter-chip]"))
     wait.until(lambda d: _top_events_shown(d) == expected, "the reloaded page lost the filter")
     driver.find_element(By.CSS_SELECTOR, "#filter-bar [data-action=remove-filter]").click()
@@ -240,3 +305,7 @@ def test_segmenting_by_clicking(browser, live_server, demo_project, api):
     slot = "#filter-bar [data-error-for=filters]"
     wait.until(lambda d: "unknown cohort" in d.find_element(By.CSS_SELECTOR, slot).text)
     driver.get_log("browser")  # the refused requests are logged as failed loads; expected here
+
+    driver.get(f"{live_server.url}{page}")
+    _create_a_cohort_and_open_a_member(driver, wait, api)
+    _no_console_errors(driver)
