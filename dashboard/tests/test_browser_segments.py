@@ -123,10 +123,12 @@ def _no_console_errors(driver: Any) -> None:
 def _lines_expected(answer: dict[str, Any]) -> dict[str, list[float]]:
     """The table's columns as the page labels them, from a POST trends answer."""
     lines = {}
-    for entry in [*answer["series"], *(answer["formula"] or [])]:
+    current = [(entry, "") for entry in [*answer["series"], *(answer["formula"] or [])]]
+    previous = [(entry, " (previous period)") for entry in answer["compare"] or []]
+    for entry, period in current + previous:
         name = f"Formula: {entry['label']}" if entry["series"] == "formula" else f"{entry['series']}. {entry['label']}"
         split = "" if entry["breakdown_value"] is None else f" · {entry['breakdown_value']}"
-        lines[name + split] = [point["value"] for point in entry["data"]]
+        lines[name + split + period] = [point["value"] for point in entry["data"]]
     return lines
 
 
@@ -139,6 +141,13 @@ def _lines_shown(driver: Any) -> dict[str, list[float]]:
         "return heads.map((h, i) => [h, rows.map(r => r[i])]);"
     )
     return {label: [float(v.replace(",", "")) for v in values] for label, values in columns}
+
+
+def _table_matches(driver: Any, wait: Any, expected: dict[str, list[float]]) -> None:
+    wait.until(lambda d: _lines_shown(d).keys() == expected.keys(), "the trend's table has other lines than the API")
+    shown = _lines_shown(driver)
+    for label, values in expected.items():
+        assert shown[label] == pytest.approx([round(v, 2) for v in values], abs=0.01), label
 
 
 def _build_a_two_series_trend(driver: Any, wait: Any, api: Any, filters: list[dict[str, Any]]) -> None:
@@ -179,11 +188,18 @@ def _build_a_two_series_trend(driver: Any, wait: Any, api: Any, filters: list[di
     expected = _lines_expected(api.post("trends", body))
     assert {label.split(" · ")[1] for label in expected if " · " in label} >= {"pro", "team"}
     assert sum(sum(v) for k, v in expected.items() if k.startswith("B. ")) > 0
-    wait.until(lambda d: _lines_shown(d).keys() == expected.keys(), "the trend's table has other lines than the API")
-    shown = _lines_shown(driver)
-    for label, values in expected.items():
-        assert shown[label] == pytest.approx([round(v, 2) for v in values], abs=0.01), label
+    _table_matches(driver, wait, expected)
     _screenshot(driver, "trends-builder.png", "#trends-panel")
+
+    # The previous period (of the last 7 days: the demo's events span 4 weeks) beside the current.
+    driver.find_element(By.CSS_SELECTOR, "#date-range [data-days='7']").click()
+    trends.find_element(By.NAME, "compare").click()
+    dates = driver.execute_script(
+        "return [document.getElementById('range-from').value, document.getElementById('range-to').value]"
+    )
+    expected = _lines_expected(api.post("trends", {**body, "from": dates[0], "to": dates[1], "compare": True}))
+    assert any(label.endswith("(previous period)") for label in expected)
+    _table_matches(driver, wait, expected)
     trends.find_element(By.CSS_SELECTOR, "[data-view=chart]").click()
     assert _chart_points(driver, "trends") == sum(len(v) for v in expected.values())
 
