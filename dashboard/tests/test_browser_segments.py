@@ -200,8 +200,15 @@ def _build_a_two_series_trend(driver: Any, wait: Any, api: Any, filters: list[di
     expected = _lines_expected(api.post("trends", {**body, "from": dates[0], "to": dates[1], "compare": True}))
     assert any(label.endswith("(previous period)") for label in expected)
     _table_matches(driver, wait, expected)
-    trends.find_element(By.CSS_SELECTOR, "[data-view=chart]").click()
-    assert _chart_points(driver, "trends") == sum(len(v) for v in expected.values())
+    for view in ("line", "bar"):
+        trends.find_element(By.CSS_SELECTOR, f"[data-view={view}]").click()
+        assert _chart_points(driver, "trends") == sum(len(v) for v in expected.values())
+        assert (
+            driver.execute_script(
+                "return Chart.getChart(document.querySelector(\"canvas[data-chart='trends']\")).config.type"
+            )
+            == view
+        )
 
 
 def _create_a_cohort_and_open_a_member(driver: Any, wait: Any, api: Any) -> None:

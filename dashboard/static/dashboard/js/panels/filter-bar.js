@@ -46,14 +46,19 @@ export function describeFilter(filter, cohortNames = new Map()) {
   return `${who}${filter.key} ${OPERATOR_LABEL.get(op) || op}${value}`;
 }
 
-// Fills a datalist; suggestions are a help, so a failed look-up leaves the list empty.
+// Fills a datalist; suggestions are a help, so a failed look-up leaves the list empty. A newer
+// look-up for the same list aborts the older, so typing fast never ends on stale suggestions.
+const pending = new WeakMap();
 export async function suggest(ctx, datalist, path, params, pick) {
+  pending.get(datalist)?.abort();
+  const controller = new AbortController();
+  pending.set(datalist, controller);
   try {
-    const data = await ctx.api.get(path, params);
+    const data = await ctx.api.get(path, params, { signal: controller.signal });
     clearChildren(datalist);
     for (const row of data.results || []) datalist.append(el("option", { value: pick(row) }));
-  } catch {
-    clearChildren(datalist);
+  } catch (error) {
+    if (error.name !== "AbortError") clearChildren(datalist);
   }
 }
 

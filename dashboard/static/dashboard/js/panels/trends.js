@@ -1,6 +1,6 @@
 // The trends builder (POST trends): several series (event, math, a filter of their own), a formula
 // over them, a breakdown by an event or person property or by cohorts, and the previous period;
-// shown as a line chart or a table. The filter bar's filters apply to every series.
+// shown as lines, bars or a table. The filter bar's filters apply to every series.
 
 import { ensureChart } from "../charts.js";
 import { clearChildren, el } from "../format.js";
@@ -68,10 +68,15 @@ export function mountTrends(root, ctx) {
     return { type: kind, key };
   }
 
+  // Line and bar are one Chart.js instance whose type changes; the lines are drawn again for it.
   function showView(view) {
     for (const button of viewButtons) button.setAttribute("aria-pressed", String(button.dataset.view === view));
-    chartBox.hidden = view !== "chart";
+    chartBox.hidden = view === "table";
     tableBox.hidden = view !== "table";
+    if (view !== "table" && chart.config.type !== view) {
+      chart.config.type = view;
+      drawTrendChart(chart, shown);
+    }
   }
 
   async function refresh() {
@@ -139,7 +144,7 @@ export function mountTrends(root, ctx) {
   addSeriesRow(list, {}, syncAddButton);
   syncAddButton();
   syncBreakdown();
-  showView("chart");
+  showView("line");
   return {
     refresh,
     get shown() {
