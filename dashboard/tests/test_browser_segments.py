@@ -267,6 +267,14 @@ def _create_a_cohort_and_open_a_member(driver: Any, wait: Any, api: Any) -> None
     assert [node.text for node in shown] == [event["event"] for event in person["timeline"]["results"]]
     _screenshot(driver, "persons.png", "#person-panel")
 
+    # Deleting it, after the question, leaves the list's empty state, which says what to do next.
+    driver.back()
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "[data-action=delete-cohort]"))
+    driver.find_element(By.CSS_SELECTOR, "[data-action=delete-cohort]").click()
+    wait.until(lambda d: d.switch_to.alert).accept()
+    wait.until(lambda d: "No cohorts yet" in (_text(d, "#cohort-list-panel [data-role=rows]") or ""))
+    assert api.get("cohorts")["results"] == []
+
 
 def test_segmenting_by_clicking(browser, live_server, demo_project, api):
     from selenium.webdriver.common.by import By

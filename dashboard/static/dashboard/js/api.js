@@ -66,10 +66,11 @@ export class ApiClient {
   async request(path, { params, body, method = "GET", signal } = {}) {
     const headers = { Accept: "application/json" };
     const init = { method, headers, credentials: "same-origin", signal };
+    // Django's CSRF check applies to session-authenticated writes: funnels and trends are POSTs,
+    // deleting a cohort a DELETE without a body.
+    if (method !== "GET") headers["X-CSRFToken"] = this.csrfToken;
     if (body !== undefined) {
       headers["Content-Type"] = "application/json";
-      // Django's CSRF check applies to session-authenticated writes; funnels are a POST.
-      headers["X-CSRFToken"] = this.csrfToken;
       init.body = JSON.stringify(body);
     }
     let response;
@@ -105,5 +106,11 @@ export class ApiClient {
 
   post(path, body, options = {}) {
     return this.request(path, { ...options, body, method: "POST" });
+  }
+
+  // Answers {} (a 204 has no body), so a panel's run() can tell success from failure (null).
+  async delete(path, options = {}) {
+    await this.request(path, { ...options, method: "DELETE" });
+    return {};
   }
 }

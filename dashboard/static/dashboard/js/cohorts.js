@@ -39,6 +39,9 @@ async function loadCohorts() {
     const show = el("button", { type: "button", class: "link-button", text: "Members" });
     show.dataset.action = "show-members";
     show.addEventListener("click", () => loadMembers(cohort));
+    const remove = el("button", { type: "button", class: "link-button", text: "Delete" });
+    remove.dataset.action = "delete-cohort";
+    remove.addEventListener("click", () => deleteCohort(cohort));
     const filtered = new URL(config.projectUrl, window.location.origin);
     filtered.searchParams.set("filters", JSON.stringify([{ type: "cohort", value: cohort.id }]));
     const row = el(
@@ -48,11 +51,21 @@ async function loadCohorts() {
       el("td", { text: cohort.kind }),
       el("td", { class: "num", "data-role": "count", text: cohort.count === null ? "–" : formatNumber(cohort.count) }),
       el("td", { text: computed(cohort) }),
-      el("td", {}, show, " · ", el("a", { href: filtered.toString(), text: "Reports for this cohort" })),
+      el("td", {}, show, " · ", el("a", { href: filtered.toString(), text: "Reports for this cohort" }), " · ", remove),
     );
     rows.append(row);
   }
   return cohorts;
+}
+
+// Reports and other cohorts that filter on a deleted cohort are refused with "unknown cohort",
+// so the question is asked first.
+async function deleteCohort(cohort) {
+  if (!window.confirm(`Delete the cohort “${cohort.name}”? Saved links filtered by it will stop working.`)) return;
+  const done = await listPanel.run((signal) => ctx.api.delete(`cohorts/${cohort.id}`, { signal }));
+  if (done === null) return;
+  if (membersOf?.id === cohort.id) membersRoot.hidden = true;
+  loadCohorts();
 }
 
 async function loadMembers(cohort, { append = false } = {}) {

@@ -39,6 +39,8 @@ export function filtersFromUrl(search = window.location.search) {
 }
 
 export function describeFilter(filter, cohortNames = new Map()) {
+  // An OR group can only come from a shared URL (the bar builds single filters).
+  if (Array.isArray(filter.any)) return `any of (${filter.any.map((f) => describeFilter(f, cohortNames)).join(" or ")})`;
   if (filter.type === "cohort") return `in cohort ${cohortNames.get(String(filter.value)) || `#${filter.value}`}`;
   const who = filter.type === "person" ? "person." : "";
   const op = filter.operator || "exact";
