@@ -10,6 +10,8 @@ import { suggest } from "./panels/filter-bar.js";
 const config = JSON.parse(document.getElementById("dashboard-config").textContent);
 const ctx = { ...config, api: new ApiClient(config.apiBase, config.csrfToken), sharedErrorSlots: [] };
 const MEMBERS_PAGE = 50;
+const POLL_MS = 3000; // while a cohort is being computed (the job runs every 10 s)
+const POLL_TRIES = 40;
 
 const listPanel = new Panel(document.getElementById("cohort-list-panel"), ctx);
 const createPanel = new Panel(document.getElementById("cohort-create-panel"), ctx);
@@ -21,9 +23,23 @@ const members = membersPanel.$("[data-role=members]");
 const moreMembers = membersPanel.$("[data-action=more-members]");
 let membersOf = null;
 let membersCursor = null;
+let pollTimer = null;
+let pollTries = 0;
 
 function computed(cohort) {
-  return cohort.computed_at ? formatDateTime(cohort.computed_at, ctx.timezone) : "Computing… reload in a few seconds";
+  return cohort.computed_at ? formatDateTime(cohort.computed_at, ctx.timezone) : "Computing…";
+}
+
+// A new or changed cohort has no size until the job has run: the list asks again until it has
+// one, for a couple of minutes at most (then Reload does it).
+function pollWhileComputing(cohorts) {
+  window.clearTimeout(pollTimer);
+  if (!cohorts.some((cohort) => !cohort.computed_at)) {
+    pollTries = 0;
+    return;
+  }
+  pollTries += 1;
+  if (pollTries <= POLL_TRIES) pollTimer = window.setTimeout(loadCohorts, POLL_MS);
 }
 
 async function loadCohorts() {
@@ -55,6 +71,7 @@ async function loadCohorts() {
     );
     rows.append(row);
   }
+  pollWhileComputing(cohorts);
   return cohorts;
 }
 
@@ -110,7 +127,8 @@ form.addEventListener("submit", async (event) => {
   }
   const cohort = await createPanel.run((signal) => ctx.api.post("cohorts", body, { signal }));
   if (!cohort) return;
-  created.textContent = `Created “${cohort.name}”. Its members are being computed; the list shows its size once done.`;
+  created.textContent = `Created “${cohort.name}”. Its members are being computed; its size shows in the list once done.`;
+  pollTries = 0;
   form.reset();
   for (const row of form.querySelectorAll("[data-role=person-row], [data-role=behaviour-row]")) row.remove();
   addBehaviourRow(form.querySelector("[data-role=behaviour-rows]"));
@@ -123,7 +141,10 @@ form.querySelector("[data-action=add-person-row]").addEventListener("click", () 
 form.querySelector("[data-action=add-behaviour-row]").addEventListener("click", () => {
   addBehaviourRow(form.querySelector("[data-role=behaviour-rows]")).querySelector("input").focus();
 });
-listPanel.$("[data-action=reload-cohorts]").addEventListener("click", loadCohorts);
+listPanel.$("[data-action=reload-cohorts]").addEventListener("click", () => {
+  pollTries = 0;
+  loadCohorts();
+});
 moreMembers.addEventListener("click", () => loadMembers(membersOf, { append: true }));
 document.querySelector("[data-role=project-switch]")?.addEventListener("change", (event) => {
   window.location.assign(event.target.value);
