@@ -276,6 +276,36 @@ def _create_a_cohort_and_open_a_member(driver: Any, wait: Any, api: Any) -> None
     assert api.get("cohorts")["results"] == []
 
 
+def _retention_from_signup_to_purchase(driver: Any, wait: Any, api: Any, filters: list[dict[str, Any]]) -> None:
+    from selenium.webdriver.common.by import By
+
+    panel = driver.find_element(By.ID, "retention-panel")
+    panel.find_element(By.NAME, "start_event").send_keys("signup")
+    panel.find_element(By.NAME, "return_event").send_keys("purchase")
+    panel.find_element(By.CSS_SELECTOR, "[data-action=run-retention]").click()
+    dates = driver.execute_script(
+        "return [document.getElementById('range-from').value, document.getElementById('range-to').value]"
+    )
+    answer = api.get(
+        "retention/cohorts",
+        **{"from": dates[0], "to": dates[1]},
+        period="week",
+        filters=json.dumps(filters),
+        start_event="signup",
+        return_event="purchase",
+    )
+    expected = [[row["start_date"], str(row["cohort_size"])] for row in answer["results"]]
+    plain = api.get(
+        "retention/cohorts", **{"from": dates[0], "to": dates[1]}, period="week", filters=json.dumps(filters)
+    )
+    assert expected and expected != [[row["start_date"], str(row["cohort_size"])] for row in plain["results"]]
+    script = (
+        "return [...document.querySelectorAll('#retention-panel [data-role=rows] tr')]"
+        ".map(r => [r.querySelector('th')?.textContent, r.querySelector('td')?.textContent])"
+    )
+    wait.until(lambda d: d.execute_script(script) == expected, "retention cohorts differ from the API's")
+
+
 def test_segmenting_by_clicking(browser, live_server, demo_project, api):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
@@ -318,6 +348,7 @@ def test_segmenting_by_clicking(browser, live_server, demo_project, api):
     _screenshot(driver, "filter-bar.png", "#filter-bar")
 
     _build_a_two_series_trend(driver, wait, api, filters)
+    _retention_from_signup_to_purchase(driver, wait, api, filters)
     _no_console_errors(driver)
     shared = driver.current_url
 
