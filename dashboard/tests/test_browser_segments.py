@@ -306,6 +306,41 @@ def _retention_from_signup_to_purchase(driver: Any, wait: Any, api: Any, filters
     wait.until(lambda d: d.execute_script(script) == expected, "retention cohorts differ from the API's")
 
 
+def _funnel_by_plan(driver: Any, wait: Any, api: Any, filters: list[dict[str, Any]]) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    panel = driver.find_element(By.ID, "funnel-panel")
+    steps = panel.find_elements(By.CSS_SELECTOR, "[data-role=steps] input")
+    for field, name in zip(steps, ("pageview", "signup"), strict=True):
+        field.send_keys(name)
+    Select(panel.find_element(By.NAME, "breakdown_type")).select_by_value("event")
+    panel.find_element(By.NAME, "breakdown_key").send_keys("plan")
+    panel.find_element(By.CSS_SELECTOR, "[data-action=run-funnel]").click()
+    dates = driver.execute_script(
+        "return [document.getElementById('range-from').value, document.getElementById('range-to').value]"
+    )
+    body = {
+        "steps": ["pageview", "signup"],
+        "from": dates[0],
+        "to": dates[1],
+        "window_hours": 24,
+        "filters": filters,
+        "breakdown": {"type": "event", "key": "plan"},
+    }
+    answer = api.post("funnels", body)
+    expected = [[str(part["value"]), *[str(row["users"]) for row in part["results"]]] for part in answer["breakdown"]]
+    assert expected
+    script = (
+        "return [...document.querySelectorAll('#funnel-panel [data-role=breakdown] tbody tr')]"
+        ".map(r => [r.querySelector('th').textContent, ...[...r.querySelectorAll('td')].slice(0, -1)"
+        ".map(c => c.textContent)])"
+    )
+    wait.until(lambda d: d.execute_script(script) == expected, "funnel breakdown differs from the API's")
+    bins = driver.find_elements(By.CSS_SELECTOR, "#funnel-panel [data-role=time-to-convert] .bin")
+    assert len(bins) == len(answer["time_to_convert"])
+
+
 def test_segmenting_by_clicking(browser, live_server, demo_project, api):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
@@ -349,6 +384,7 @@ def test_segmenting_by_clicking(browser, live_server, demo_project, api):
 
     _build_a_two_series_trend(driver, wait, api, filters)
     _retention_from_signup_to_purchase(driver, wait, api, filters)
+    _funnel_by_plan(driver, wait, api, filters)
     _no_console_errors(driver)
     shared = driver.current_url
 

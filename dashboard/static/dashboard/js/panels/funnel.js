@@ -1,9 +1,11 @@
 // Funnel builder: steps are added and removed by clicking, then the funnel is run (a POST, so
-// the request carries the CSRF token) and drawn as one bar per step.
+// the request carries the CSRF token) and drawn as one bar per step, with the median time from the
+// previous step, the time to convert and, with a breakdown, one row per value.
 
 import { ensureChart, setSeries } from "../charts.js";
 import { clearChildren, el, formatNumber, formatPercent } from "../format.js";
 import { Panel } from "../panel.js";
+import { drawBreakdown, drawTimeToConvert, formatDuration } from "./funnel-details.js";
 
 const MIN_STEPS = 2;
 const MAX_STEPS = 10;
@@ -52,13 +54,16 @@ export function mountFunnel(root, ctx) {
 
   async function run() {
     const steps = stepInputs().map((input) => input.value.trim());
-    const data = await panel.run((signal) =>
-      ctx.api.post(
-        "funnels",
-        { steps, ...ctx.range.value, window_hours: Number(form.elements.window_hours.value), filters: ctx.filters.value },
-        { signal },
-      ),
-    );
+    const body = {
+      steps,
+      ...ctx.range.value,
+      window_hours: Number(form.elements.window_hours.value),
+      filters: ctx.filters.value,
+    };
+    const splitType = form.elements.breakdown_type.value;
+    const splitKey = form.elements.breakdown_key.value.trim();
+    if (splitType && splitKey) body.breakdown = { type: splitType, key: splitKey };
+    const data = await panel.run((signal) => ctx.api.post("funnels", body, { signal }));
     if (!data) return;
     const rows = data.results || [];
     shown = rows;
@@ -78,10 +83,10 @@ export function mountFunnel(root, ctx) {
       rows.map((row, i) => `${i + 1}. ${row.event}`),
       [{ label: "Users", data: rows.map((row) => row.users) }],
     );
-    const body = panel.$("[data-role=rows]");
-    clearChildren(body);
+    const table = panel.$("[data-role=rows]");
+    clearChildren(table);
     for (const [i, row] of rows.entries()) {
-      body.append(
+      table.append(
         el(
           "tr",
           {},
@@ -89,9 +94,14 @@ export function mountFunnel(root, ctx) {
           el("td", { class: "num", text: formatNumber(row.users) }),
           el("td", { class: "num", text: formatPercent(row.conversion_from_start, ctx.rates) }),
           el("td", { class: "num", text: i === 0 ? "–" : formatPercent(row.conversion_from_previous, ctx.rates) }),
+          el("td", { class: "num", text: i === 0 ? "–" : formatDuration(row.median_conversion_seconds) }),
         ),
       );
     }
+    drawTimeToConvert(panel.$("[data-role=time-to-convert]"), data.time_to_convert || []);
+    const split = panel.$("[data-role=breakdown]");
+    split.hidden = !body.breakdown;
+    if (body.breakdown) drawBreakdown(split.querySelector("table"), data.breakdown || [], rows, ctx.rates);
   }
 
   addButton.addEventListener("click", () => addStep().focus());
