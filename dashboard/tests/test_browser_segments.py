@@ -311,9 +311,14 @@ def _funnel_by_plan(driver: Any, wait: Any, api: Any, filters: list[dict[str, An
     from selenium.webdriver.support.ui import Select
 
     panel = driver.find_element(By.ID, "funnel-panel")
-    steps = panel.find_elements(By.CSS_SELECTOR, "[data-role=steps] input")
+    steps = panel.find_elements(By.CSS_SELECTOR, "[data-role=steps] input[name=steps]")
     for field, name in zip(steps, ("pageview", "signup"), strict=True):
         field.send_keys(name)
+    # Step 2 only counts signups on a plan other than team (a filter of its own).
+    second = panel.find_elements(By.CSS_SELECTOR, "[data-role=steps] li")[1]
+    second.find_element(By.NAME, "step_filter_key").send_keys("plan")
+    Select(second.find_element(By.NAME, "step_filter_operator")).select_by_value("is_not")
+    second.find_element(By.NAME, "step_filter_value").send_keys("team")
     Select(panel.find_element(By.NAME, "breakdown_type")).select_by_value("event")
     panel.find_element(By.NAME, "breakdown_key").send_keys("plan")
     panel.find_element(By.CSS_SELECTOR, "[data-action=run-funnel]").click()
@@ -321,7 +326,10 @@ def _funnel_by_plan(driver: Any, wait: Any, api: Any, filters: list[dict[str, An
         "return [document.getElementById('range-from').value, document.getElementById('range-to').value]"
     )
     body = {
-        "steps": ["pageview", "signup"],
+        "steps": [
+            "pageview",
+            {"event": "signup", "filters": [{"type": "event", "key": "plan", "operator": "is_not", "value": "team"}]},
+        ],
         "from": dates[0],
         "to": dates[1],
         "window_hours": 24,
@@ -330,7 +338,8 @@ def _funnel_by_plan(driver: Any, wait: Any, api: Any, filters: list[dict[str, An
     }
     answer = api.post("funnels", body)
     expected = [[str(part["value"]), *[str(row["users"]) for row in part["results"]]] for part in answer["breakdown"]]
-    assert expected
+    by_value = {row[0]: row for row in expected}
+    assert by_value["team"][2] == "0" and int(by_value["pro"][2]) > 0  # the step's own filter applied
     script = (
         "return [...document.querySelectorAll('#funnel-panel [data-role=breakdown] tbody tr')]"
         ".map(r => [r.querySelector('th').textContent, ...[...r.querySelectorAll('td')].slice(0, -1)"

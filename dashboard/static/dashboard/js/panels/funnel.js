@@ -5,10 +5,13 @@
 import { ensureChart, setSeries } from "../charts.js";
 import { clearChildren, el, formatNumber, formatPercent } from "../format.js";
 import { Panel } from "../panel.js";
+import { OPERATORS } from "./filter-bar.js";
 import { drawBreakdown, drawTimeToConvert, formatDuration } from "./funnel-details.js";
 
 const MIN_STEPS = 2;
 const MAX_STEPS = 10;
+const NO_VALUE = new Set(["is_set", "is_not_set"]);
+const NUMERIC = new Set(["gt", "gte", "lt", "lte"]);
 
 export function mountFunnel(root, ctx) {
   const panel = new Panel(root, ctx);
@@ -21,7 +24,7 @@ export function mountFunnel(root, ctx) {
   let shown = []; // the rows on screen, read by the chart's tooltip
 
   function stepInputs() {
-    return [...list.querySelectorAll("input")];
+    return [...list.querySelectorAll("input[name=steps]")];
   }
 
   function renumber() {
@@ -47,13 +50,35 @@ export function mountFunnel(root, ctx) {
       renumber();
     });
     const label = el("label", { htmlFor: id });
-    list.append(el("li", { class: "funnel__step" }, label, input, remove));
+    // An optional filter of the step's own (an event property), beside the bar's filters.
+    const key = el("input", { name: "step_filter_key", autocomplete: "off", placeholder: "only where… (optional)" });
+    key.setAttribute("list", "filter-keys");
+    key.setAttribute("aria-label", "Step filter: event property");
+    const operator = el("select", { name: "step_filter_operator", "aria-label": "Step filter: operator" });
+    for (const [op, text] of OPERATORS) operator.append(el("option", { value: op, text }));
+    const filterValue = el("input", { name: "step_filter_value", autocomplete: "off", placeholder: "value" });
+    filterValue.setAttribute("aria-label", "Step filter: value");
+    list.append(el("li", { class: "funnel__step" }, label, input, key, operator, filterValue, remove));
     renumber();
     return input;
   }
 
+  // A step is its event name, or {"event", "filters"} when its filter row is filled in.
+  function stepOf(item) {
+    const event = item.querySelector("[name=steps]").value.trim();
+    const key = item.querySelector("[name=step_filter_key]").value.trim();
+    if (!key) return event;
+    const operator = item.querySelector("[name=step_filter_operator]").value;
+    const filter = { type: "event", key, operator };
+    if (!NO_VALUE.has(operator)) {
+      const raw = item.querySelector("[name=step_filter_value]").value.trim();
+      filter.value = NUMERIC.has(operator) ? Number(raw) : raw;
+    }
+    return { event, filters: [filter] };
+  }
+
   async function run() {
-    const steps = stepInputs().map((input) => input.value.trim());
+    const steps = [...list.children].map(stepOf);
     const body = {
       steps,
       ...ctx.range.value,
