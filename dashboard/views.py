@@ -1,4 +1,5 @@
-"""Server side of the dashboard: two HTML pages. All numbers come from the reporting API.
+"""Server side of the dashboard: the project picker and each project's pages (reports, cohorts,
+persons). All numbers come from the reporting API.
 
 The pages render no data themselves; the browser fetches ``/api/v1/projects/<slug>/…`` with the
 session, exactly as any other client of that API would, so there is one query path to trust. The
@@ -18,6 +19,7 @@ from django.shortcuts import render
 from django.urls import reverse
 
 from projects.access import project_readable_by, projects_readable_by
+from projects.models import Project
 
 # Fixed by the reporting API's contract; not reversed by name so the dashboard does not depend
 # on how the reporting app names its routes.
@@ -31,11 +33,15 @@ def project_picker(request: HttpRequest) -> HttpResponse:
     return render(request, "dashboard/picker.html", {"projects": projects})
 
 
-@login_required
-def project_page(request: HttpRequest, slug: str) -> HttpResponse:
+def _readable_project(request: HttpRequest, slug: str) -> Project:
     project = project_readable_by(user=request.user, slug=slug)
     if project is None:
         raise Http404("No such project.")
+    return project
+
+
+def _render_project_page(request: HttpRequest, project: Project, template: str) -> HttpResponse:
+    """A page of one project: the config blob its scripts read, and the project switcher."""
     # "Today" is the project's today: report dates are days in the project's time zone, and the
     # browser's own zone may be a day off.
     today = dt.datetime.now(zoneinfo.ZoneInfo(project.timezone)).date()
@@ -49,13 +55,31 @@ def project_page(request: HttpRequest, slug: str) -> HttpResponse:
         "csrfToken": get_token(request),
         "livePollSeconds": 5,
         "pickerUrl": reverse("dashboard:picker"),
+        "projectUrl": reverse("dashboard:project", args=[project.slug]),
+        "cohortsUrl": reverse("dashboard:cohorts", args=[project.slug]),
+        "personsUrl": reverse("dashboard:persons", args=[project.slug]),
     }
     return render(
         request,
-        "dashboard/project.html",
+        template,
         {
             "project": project,
             "dashboard_config": config,
             "projects": projects_readable_by(user=request.user),
         },
     )
+
+
+@login_required
+def project_page(request: HttpRequest, slug: str) -> HttpResponse:
+    return _render_project_page(request, _readable_project(request, slug), "dashboard/project.html")
+
+
+@login_required
+def cohorts_page(request: HttpRequest, slug: str) -> HttpResponse:
+    return _render_project_page(request, _readable_project(request, slug), "dashboard/cohorts.html")
+
+
+@login_required
+def persons_page(request: HttpRequest, slug: str) -> HttpResponse:
+    return _render_project_page(request, _readable_project(request, slug), "dashboard/persons.html")

@@ -103,7 +103,7 @@ def test_dashboard_renders_and_builds_a_funnel(browser, live_server, demo_projec
     # Build a three-step funnel by clicking: add a step, fill the steps, run.
     funnel = driver.find_element(By.ID, "funnel-panel")
     funnel.find_element(By.CSS_SELECTOR, "[data-action=add-step]").click()
-    steps = funnel.find_elements(By.CSS_SELECTOR, "[data-role=steps] input")
+    steps = funnel.find_elements(By.CSS_SELECTOR, "[data-role=steps] input[name=steps]")
     assert len(steps) == 3
     for field, name in zip(steps, FUNNEL, strict=False):
         field.send_keys(name)

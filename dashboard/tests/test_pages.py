@@ -108,3 +108,21 @@ def test_no_cdn_references():
         if path.is_file() and pattern.search(path.read_text(errors="ignore"))
     ]
     assert offenders == []
+
+
+@pytest.mark.parametrize(("page", "script"), [("cohorts", "cohorts.js"), ("persons", "persons.js")])
+def test_cohorts_and_persons_pages_render_with_their_config(staff_client, page, script):
+    ProjectFactory(name="Shop", slug="shop")
+    response = staff_client.get(f"/dashboard/shop/{page}/")
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert f"dashboard/js/{script}" in text
+    assert '"apiBase": "/api/v1/projects/shop/"' in text
+    assert 'href="/dashboard/shop/cohorts/"' in text and 'href="/dashboard/shop/persons/"' in text
+
+
+@pytest.mark.parametrize("page", ["cohorts", "persons"])
+def test_cohorts_and_persons_pages_follow_the_access_rule(client, page):
+    ProjectFactory(name="Hidden", slug="hidden")
+    client.force_login(User.objects.create_user("someone", password="pw"))
+    assert client.get(f"/dashboard/hidden/{page}/").status_code == 404

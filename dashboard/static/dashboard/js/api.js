@@ -10,6 +10,25 @@ export class ApiError extends Error {
   }
 }
 
+// A POST body's errors nest (`{"series": [{}, {"event": ["…"]}]}`): flattened to
+// "series[1].event: …" so the message still says which part of the body to fix.
+function errorText(value, path = "") {
+  if (typeof value === "string") return path ? `${path}: ${value}` : value;
+  if (Array.isArray(value)) {
+    if (value.every((item) => typeof item === "string")) return errorText(value.join(" "), path);
+    return value
+      .map((item, i) => (item && (typeof item !== "object" || Object.keys(item).length) ? errorText(item, `${path}[${i}]`) : ""))
+      .filter(Boolean)
+      .join(" ");
+  }
+  if (value && typeof value === "object") {
+    return Object.entries(value)
+      .map(([key, item]) => errorText(item, key === "non_field_errors" ? path : path ? `${path}.${key}` : key))
+      .join(" ");
+  }
+  return String(value);
+}
+
 // 400 answers name the offending parameter; DRF-style bodies ({"from": ["…"]}) and plain ones
 // ({"detail": "…", "param": "from"}) both occur, so both are read.
 function errorFromBody(status, body) {
@@ -21,7 +40,8 @@ function errorFromBody(status, body) {
     }
     for (const [key, value] of Object.entries(body)) {
       if (key === "complete_until") continue;
-      const text = Array.isArray(value) ? value.join(" ") : String(value);
+      const flat = typeof value === "string" || (Array.isArray(value) && value.every((v) => typeof v === "string"));
+      const text = errorText(value, flat || key === "non_field_errors" ? "" : key);
       return new ApiError(text, { status, param: key === "non_field_errors" ? null : key });
     }
   }
@@ -46,10 +66,11 @@ export class ApiClient {
   async request(path, { params, body, method = "GET", signal } = {}) {
     const headers = { Accept: "application/json" };
     const init = { method, headers, credentials: "same-origin", signal };
+    // Django's CSRF check applies to session-authenticated writes: funnels and trends are POSTs,
+    // deleting a cohort a DELETE without a body.
+    if (method !== "GET") headers["X-CSRFToken"] = this.csrfToken;
     if (body !== undefined) {
       headers["Content-Type"] = "application/json";
-      // Django's CSRF check applies to session-authenticated writes; funnels are a POST.
-      headers["X-CSRFToken"] = this.csrfToken;
       init.body = JSON.stringify(body);
     }
     let response;
@@ -85,5 +106,11 @@ export class ApiClient {
 
   post(path, body, options = {}) {
     return this.request(path, { ...options, body, method: "POST" });
+  }
+
+  // Answers {} (a 204 has no body), so a panel's run() can tell success from failure (null).
+  async delete(path, options = {}) {
+    await this.request(path, { ...options, method: "DELETE" });
+    return {};
   }
 }

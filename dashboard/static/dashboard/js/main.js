@@ -1,10 +1,11 @@
 // Boots the project page: reads the server-rendered config, builds the API client, mounts the
 // panels and triggers the first load. Panels talk to each other only through DOM events
-// ("rangechange", "eventnames", "pickevent"), so each module stays small and independent.
+// ("rangechange", "filterschange", "eventnames", "pickevent"), so each module stays small and independent.
 
 import { ApiClient } from "./api.js";
 import { mountActiveUsers } from "./panels/active-users.js";
 import { mountDateRange } from "./panels/date-range.js";
+import { mountFilterBar } from "./panels/filter-bar.js";
 import { mountFunnel } from "./panels/funnel.js";
 import { mountLive } from "./panels/live.js";
 import { mountRetention } from "./panels/retention.js";
@@ -14,15 +15,19 @@ import { mountUserLookup } from "./panels/user-lookup.js";
 
 const config = JSON.parse(document.getElementById("dashboard-config").textContent);
 const rangeForm = document.getElementById("date-range");
+const filterForm = document.getElementById("filter-bar");
 
 const ctx = {
   ...config,
   api: new ApiClient(config.apiBase, config.csrfToken),
-  sharedErrorSlots: [...rangeForm.querySelectorAll("[data-error-for]")],
+  // The date range and the filter bar live outside the panels: their error slots are shared, so
+  // a refused filter is explained next to the bar whichever panel asked.
+  sharedErrorSlots: [...rangeForm.querySelectorAll("[data-error-for]"), ...filterForm.querySelectorAll("[data-error-for]")],
   // How the reporting API expresses rates (funnel conversions, retention_rate).
   rates: { isFraction: false },
 };
 ctx.range = mountDateRange(rangeForm, ctx);
+ctx.filters = mountFilterBar(filterForm, ctx);
 
 const panels = {
   live: mountLive(document.getElementById("live-panel"), ctx),

@@ -8,7 +8,7 @@ export function mountActiveUsers(root, ctx) {
 
   async function refresh() {
     const data = await panel.run((signal) =>
-      ctx.api.get("active-users", { ...ctx.range.value, interval: interval.value }, { signal }),
+      ctx.api.get("active-users", { ...ctx.range.value, interval: interval.value, filters: ctx.filters.param }, { signal }),
     );
     if (!data) return;
     const rows = data.results || [];
@@ -21,5 +21,6 @@ export function mountActiveUsers(root, ctx) {
 
   interval.addEventListener("change", refresh);
   document.addEventListener("rangechange", refresh);
+  document.addEventListener("filterschange", refresh);
   return { refresh };
 }

@@ -24,7 +24,7 @@ export function mountLive(root, ctx) {
   let timer = null;
 
   async function poll() {
-    const data = await panel.run((signal) => ctx.api.get("live", {}, { signal }));
+    const data = await panel.run((signal) => ctx.api.get("live", { filters: ctx.filters.param }, { signal }));
     if (!data) return;
     const series = minuteSeries(data);
     panel.$("[data-role=active-now]").textContent = formatNumber(data.active_users_5m ?? data.active_users);
@@ -59,6 +59,7 @@ export function mountLive(root, ctx) {
     timer = null;
   }
 
+  document.addEventListener("filterschange", poll);
   document.addEventListener("visibilitychange", () => (document.hidden ? stop() : start()));
   if (!document.hidden) start();
   return { poll, stop };

@@ -1,5 +1,6 @@
 // Retention cohorts as a triangle heat-map: one row per cohort, one column per period after it;
-// a cell's shade is its retention rate.
+// a cell's shade is its retention rate. Optional start and return events narrow who starts a cohort
+// (their first such event) and what counts as coming back.
 
 import { clearChildren, el, formatNumber, formatPercent } from "../format.js";
 import { Panel } from "../panel.js";
@@ -16,12 +17,24 @@ function cohortRows(data) {
 export function mountRetention(root, ctx) {
   const panel = new Panel(root, ctx);
   const period = panel.$("[name=period]");
+  const form = panel.$("[data-role=events]");
   const head = panel.$("[data-role=head]");
   const body = panel.$("[data-role=rows]");
 
   async function refresh() {
     const data = await panel.run((signal) =>
-      ctx.api.get("retention/cohorts", { ...ctx.range.value, period: period.value }, { signal }),
+      ctx.api.get(
+        "retention/cohorts",
+        {
+          ...ctx.range.value,
+          period: period.value,
+          filters: ctx.filters.param,
+          // Empty means "any event" on either side, as the API's default.
+          start_event: form.elements.start_event.value.trim(),
+          return_event: form.elements.return_event.value.trim(),
+        },
+        { signal },
+      ),
     );
     if (!data) return;
     const rows = cohortRows(data);
@@ -33,7 +46,7 @@ export function mountRetention(root, ctx) {
     head.append(headRow);
     clearChildren(body);
     if (!rows.length) {
-      body.append(el("tr", {}, el("td", { colSpan: 2, class: "muted", text: "No cohorts in this range." })));
+      body.append(el("tr", {}, el("td", { colSpan: 2, class: "muted", text: "No cohorts in this range: widen the dates, or pick a start event people did." })));
     }
     for (const row of rows) {
       const tr = el("tr", {}, el("th", { scope: "row", text: row.start }), el("td", { class: "num", text: formatNumber(row.size) }));
@@ -56,6 +69,11 @@ export function mountRetention(root, ctx) {
   }
 
   period.addEventListener("change", refresh);
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    refresh();
+  });
   document.addEventListener("rangechange", refresh);
+  document.addEventListener("filterschange", refresh);
   return { refresh };
 }

@@ -10,7 +10,7 @@ export function mountTopEvents(root, ctx) {
   const datalist = document.getElementById("event-names");
 
   async function refresh() {
-    const data = await panel.run((signal) => ctx.api.get("top-events", { ...ctx.range.value, limit: 10 }, { signal }));
+    const data = await panel.run((signal) => ctx.api.get("top-events", { ...ctx.range.value, limit: 10, filters: ctx.filters.param }, { signal }));
     if (!data) return;
     const rows = data.results || [];
     clearChildren(body);
@@ -39,5 +39,6 @@ export function mountTopEvents(root, ctx) {
   }
 
   document.addEventListener("rangechange", refresh);
+  document.addEventListener("filterschange", refresh);
   return { refresh };
 }

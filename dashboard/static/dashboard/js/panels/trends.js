@@ -1,56 +1,154 @@
-// Trends: one event over time, as totals or unique users, optionally broken down by a property
-// (one line per property value).
+// The trends builder (POST trends): several series (event, math, a filter of their own), a formula
+// over them, a breakdown by an event or person property or by cohorts, and the previous period;
+// shown as lines, bars or a table. The filter bar's filters apply to every series.
 
-import { ensureChart, setSeries } from "../charts.js";
+import { ensureChart } from "../charts.js";
+import { clearChildren, el } from "../format.js";
 import { Panel } from "../panel.js";
+import { suggest } from "./filter-bar.js";
+import { MAX_SERIES, addSeriesRow, seriesFromRows } from "./trends-series.js";
+import { drawTrendChart, drawTrendTable, trendLines } from "./trends-view.js";
 
 export function mountTrends(root, ctx) {
   const panel = new Panel(root, ctx);
   const form = panel.$("[data-role=form]");
+  const list = panel.$("[data-role=series]");
+  const addButton = panel.$("[data-action=add-series]");
+  const breakdownType = form.elements.breakdown_type;
+  const breakdownKey = form.elements.breakdown_key;
+  const cohortBox = panel.$("[data-role=breakdown-cohorts]");
+  const chartBox = panel.$("[data-role=chart-view]");
+  const tableBox = panel.$("[data-role=table-view]");
+  const viewButtons = [...root.querySelectorAll("[data-view]")];
   const chart = panel.track(ensureChart(panel.$("[data-chart=trends]"), "line"));
+  let shown = { dates: [], lines: [] };
 
-  async function refresh() {
-    const event = form.elements.event.value.trim();
-    if (!event) return;
-    const params = {
-      ...ctx.range.value,
-      event,
-      interval: form.elements.interval.value,
-      math: form.elements.math.value,
-      breakdown: form.elements.breakdown.value.trim(),
-    };
-    const data = await panel.run((signal) => ctx.api.get("trends", params, { signal }));
-    if (!data) return;
-    const series = data.series || [];
-    // Series share the interval grid, but a breakdown value may lack buckets: align on dates.
-    const labels = [...new Set(series.flatMap((s) => s.data.map((p) => p.date)))].sort();
-    setSeries(
-      chart,
-      labels,
-      series.map((s) => {
-        const byDate = new Map(s.data.map((p) => [p.date, p.value]));
-        return { label: s.label || event, data: labels.map((d) => byDate.get(d) ?? 0) };
-      }),
-    );
+  function syncAddButton() {
+    addButton.disabled = list.children.length >= MAX_SERIES;
   }
 
+  function firstEvent() {
+    return list.querySelector("[name=series_event]");
+  }
+
+  async function loadCohortChoices() {
+    clearChildren(cohortBox);
+    try {
+      const rows = (await ctx.api.get("cohorts")).results || [];
+      if (!rows.length) cohortBox.append(el("p", { class: "muted", text: "No cohorts yet: create one on the Cohorts page." }));
+      for (const row of rows) {
+        const box = el("input", { type: "checkbox", name: "breakdown_cohort", value: String(row.id) });
+        cohortBox.append(el("label", { class: "check" }, box, ` ${row.name}`));
+      }
+    } catch (error) {
+      cohortBox.append(el("p", { class: "panel-error", text: `Cohorts could not be loaded: ${error.message}` }));
+    }
+  }
+
+  function syncBreakdown() {
+    const kind = breakdownType.value;
+    form.querySelector("[data-role=breakdown-key-field]").hidden = kind === "" || kind === "cohort";
+    cohortBox.hidden = kind !== "cohort";
+    if (kind === "event" || kind === "person") {
+      suggest(ctx, document.getElementById("trends-breakdown-keys"), "definitions/properties", { type: kind }, (r) => r.key);
+    }
+    if (kind === "cohort") loadCohortChoices();
+  }
+
+  function breakdown() {
+    const kind = breakdownType.value;
+    if (!kind) return undefined;
+    if (kind === "cohort") {
+      const values = [...cohortBox.querySelectorAll("input:checked")].map((box) => Number(box.value));
+      if (!values.length) throw new Error("Tick at least one cohort to break down by.");
+      return { type: "cohort", values };
+    }
+    const key = breakdownKey.value.trim();
+    if (!key) throw new Error("Type or pick the property to break down by.");
+    return { type: kind, key };
+  }
+
+  // Line and bar are one Chart.js instance whose type changes; the lines are drawn again for it.
+  function showView(view) {
+    for (const button of viewButtons) button.setAttribute("aria-pressed", String(button.dataset.view === view));
+    chartBox.hidden = view === "table";
+    tableBox.hidden = view !== "table";
+    if (view !== "table" && chart.config.type !== view) {
+      chart.config.type = view;
+      drawTrendChart(chart, shown);
+    }
+  }
+
+  async function refresh() {
+    if (!firstEvent()?.value.trim()) return;
+    let body;
+    try {
+      body = {
+        ...ctx.range.value,
+        series: seriesFromRows(list),
+        interval: form.elements.interval.value,
+        filters: ctx.filters.value,
+        compare: form.elements.compare.checked,
+      };
+      const split = breakdown();
+      if (split) body.breakdown = split;
+      const formula = form.elements.formula.value.trim();
+      if (formula) body.formula = formula;
+    } catch (error) {
+      panel.clearErrors();
+      panel.$(":scope > [data-role=error]").textContent = error.message;
+      return;
+    }
+    const data = await panel.run((signal) => ctx.api.post("trends", body, { signal }));
+    if (!data) {
+      drawTrendTable(panel.$("[data-role=table]"), { dates: [], lines: [] });
+      return;
+    }
+    shown = trendLines(data);
+    drawTrendChart(chart, shown);
+    drawTrendTable(panel.$("[data-role=table]"), shown);
+    const empty = shown.lines.every((line) => line.values.every((v) => !v));
+    panel.$("[data-role=empty]").textContent = empty
+      ? "Nothing matched in this range: widen the dates, remove a filter or pick another event."
+      : "";
+  }
+
+  addButton.addEventListener("click", () => {
+    const row = addSeriesRow(list, {}, syncAddButton);
+    syncAddButton();
+    row.querySelector("[name=series_event]").focus();
+  });
   form.addEventListener("submit", (e) => {
     e.preventDefault();
     refresh();
   });
-  for (const name of ["interval", "math"]) form.elements[name].addEventListener("change", refresh);
+  breakdownType.addEventListener("change", syncBreakdown);
+  for (const button of viewButtons) button.addEventListener("click", () => showView(button.dataset.view));
+  form.elements.interval.addEventListener("change", refresh);
+  form.elements.compare.addEventListener("change", refresh);
   document.addEventListener("rangechange", refresh);
+  document.addEventListener("filterschange", refresh);
   document.addEventListener("pickevent", (e) => {
-    form.elements.event.value = e.detail.event;
+    firstEvent().value = e.detail.event;
     refresh();
     root.scrollIntoView({ behavior: "smooth", block: "start" });
   });
   // Until someone picks an event, show the most frequent one rather than an empty chart.
   document.addEventListener("eventnames", (e) => {
-    if (!form.elements.event.value && e.detail.names.length) {
-      form.elements.event.value = e.detail.names[0];
+    if (!firstEvent().value && e.detail.names.length) {
+      firstEvent().value = e.detail.names[0];
       refresh();
     }
   });
-  return { refresh };
+
+  addSeriesRow(list, {}, syncAddButton);
+  syncAddButton();
+  syncBreakdown();
+  showView("line");
+  return {
+    refresh,
+    get shown() {
+      return shown;
+    },
+  };
 }

@@ -18,7 +18,7 @@ export function mountUserLookup(root, ctx) {
   let cursor = null;
 
   async function loadUsers({ append = false } = {}) {
-    const params = { limit: 12, cursor: append ? cursor : null };
+    const params = { limit: 12, cursor: append ? cursor : null, filters: ctx.filters.param };
     const data = await listPanel.run((signal) => ctx.api.get("users", params, { signal }));
     if (!data) return;
     if (!append) {
@@ -88,5 +88,6 @@ export function mountUserLookup(root, ctx) {
     lookup();
   });
   more.addEventListener("click", () => loadUsers({ append: true }));
+  document.addEventListener("filterschange", () => loadUsers());
   return { refresh: () => loadUsers(), lookup };
 }

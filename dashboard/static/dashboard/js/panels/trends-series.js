@@ -1,0 +1,122 @@
+// The series rows of the trends builder: each is a letter (the name a formula uses), an event, a
+// math (with its numeric property for sum, avg, …) and an optional filter of its own.
+
+import { el } from "../format.js";
+import { OPERATORS } from "./filter-bar.js";
+
+export const MAX_SERIES = 10; // the API's limit
+const MATHS = [
+  ["total", "Total events"],
+  ["users", "Unique users"],
+  ["sessions", "Sessions"],
+  ["per_user_avg", "Events per user"],
+  ["sum", "Sum of property"],
+  ["avg", "Average of property"],
+  ["min", "Minimum of property"],
+  ["max", "Maximum of property"],
+  ["median", "Median of property"],
+  ["p90", "90th percentile"],
+  ["p95", "95th percentile"],
+  ["p99", "99th percentile"],
+];
+const PROPERTY_MATHS = new Set(["sum", "avg", "min", "max", "median", "p90", "p95", "p99"]);
+const NO_VALUE = new Set(["is_set", "is_not_set"]);
+const NUMERIC = new Set(["gt", "gte", "lt", "lte"]);
+
+let counter = 0;
+
+function field(labelText, control) {
+  counter += 1;
+  control.id = `trends-series-${counter}`;
+  return el("div", { class: "field" }, el("label", { htmlFor: control.id, text: labelText }), control);
+}
+
+function select(name, options, selected) {
+  const node = el("select", { name });
+  for (const [value, text] of options) node.append(el("option", { value, text, selected: value === selected }));
+  return node;
+}
+
+export function letter(index) {
+  return String.fromCharCode(65 + index);
+}
+
+// Adds a row to `list`; `onChange` is called when a row is removed (the letters shift).
+export function addSeriesRow(list, { event = "", math = "total" } = {}, onChange = () => {}) {
+  const eventInput = el("input", { name: "series_event", autocomplete: "off", placeholder: "e.g. signup", value: event });
+  eventInput.setAttribute("list", "event-names");
+  const mathSelect = select("series_math", MATHS, math);
+  const property = el("input", { name: "series_property", autocomplete: "off", placeholder: "e.g. amount" });
+  property.setAttribute("list", "filter-keys");
+  const propertyField = field("Numeric property", property);
+  const key = el("input", { name: "series_filter_key", autocomplete: "off", placeholder: "optional, e.g. plan" });
+  key.setAttribute("list", "filter-keys");
+  const operator = select("series_filter_operator", OPERATORS, "exact");
+  const value = el("input", { name: "series_filter_value", autocomplete: "off", placeholder: "value" });
+  const remove = el("button", { type: "button", class: "icon-button", text: "×" });
+  remove.dataset.action = "remove-series";
+  const badge = el("span", { class: "series__name", "data-role": "series-name" });
+  const row = el(
+    "li",
+    { class: "series", "data-role": "series-row" },
+    badge,
+    field("Event", eventInput),
+    field("Measure", mathSelect),
+    propertyField,
+    field("Only where (event property)", key),
+    field("Operator", operator),
+    field("Value", value),
+    remove,
+  );
+  const sync = () => {
+    propertyField.hidden = !PROPERTY_MATHS.has(mathSelect.value);
+    value.disabled = NO_VALUE.has(operator.value);
+  };
+  mathSelect.addEventListener("change", sync);
+  operator.addEventListener("change", sync);
+  remove.addEventListener("click", () => {
+    if (list.children.length <= 1) return;
+    row.remove();
+    renumberSeries(list);
+    onChange();
+  });
+  sync();
+  list.append(row);
+  renumberSeries(list);
+  return row;
+}
+
+export function renumberSeries(list) {
+  const rows = [...list.children];
+  rows.forEach((row, i) => {
+    row.querySelector("[data-role=series-name]").textContent = letter(i);
+    row.querySelector("[data-action=remove-series]").disabled = rows.length <= 1;
+    row.querySelector("[data-action=remove-series]").setAttribute("aria-label", `Remove series ${letter(i)}`);
+  });
+}
+
+// The rows as the API's `series`; throws an Error saying what to fill in.
+export function seriesFromRows(list) {
+  return [...list.children].map((row, i) => {
+    const get = (name) => row.querySelector(`[name=${name}]`);
+    const event = get("series_event").value.trim();
+    if (!event) throw new Error(`Series ${letter(i)}: pick an event.`);
+    const item = { name: letter(i), event, math: get("series_math").value, filters: [] };
+    if (PROPERTY_MATHS.has(item.math)) {
+      item.math_property = get("series_property").value.trim();
+      if (!item.math_property) throw new Error(`Series ${letter(i)}: this measure needs a numeric property.`);
+    }
+    const key = get("series_filter_key").value.trim();
+    if (key) {
+      const operator = get("series_filter_operator").value;
+      const filter = { type: "event", key, operator };
+      if (!NO_VALUE.has(operator)) {
+        const raw = get("series_filter_value").value.trim();
+        if (!raw) throw new Error(`Series ${letter(i)}: type the value its filter compares with.`);
+        filter.value = NUMERIC.has(operator) ? Number(raw) : raw;
+      }
+      item.filters.push(filter);
+    }
+    return item;
+  });
+}
