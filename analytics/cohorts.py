@@ -22,7 +22,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from analytics.query.filters import NO_FILTERS, CohortFilter, FilterError, Filters, filters_parse
+from analytics.query.filters import NO_FILTERS, CohortFilter, FilterError, Filters, filter_leaves, filters_parse
 from analytics.query.predicates import Relation, event_property_keys, filters_predicate, uses_person_properties
 from analytics.query.source import EventScope, events_relation, query_rows
 from core import days as daysmod
@@ -84,7 +84,7 @@ def definition_parse(
         filters = filters_parse(raw.get("filters"), path="filters", cohort_exists=known)
     except FilterError as exc:
         raise CohortError("filters", str(exc)) from None
-    for leaf in _leaves(filters):
+    for leaf in filter_leaves(filters):
         if not isinstance(leaf, CohortFilter) and leaf.type != "person":
             raise CohortError("filters", "a cohort's filters are person properties or cohorts; events go in behaviour.")
     rows = raw.get("behaviour") or []
@@ -97,10 +97,6 @@ def definition_parse(
     if not filters and not behaviour:
         raise CohortError("filters", "a dynamic cohort needs filters, behaviour, or both.")
     return Definition(filters=filters, behaviour=behaviour, match=match)
-
-
-def _leaves(filters: Filters) -> list:
-    return [leaf for element in filters for leaf in getattr(element, "filters", (element,))]
 
 
 def _behaviour(row: Any, path: str, known: Callable[[int], bool]) -> Behaviour:

@@ -93,6 +93,11 @@ Filters = tuple[Leaf | AnyOf, ...]
 NO_FILTERS: Filters = ()
 
 
+def filter_leaves(filters: Filters) -> list[Leaf]:
+    """Every leaf, the OR groups' included, in order."""
+    return [leaf for element in filters for leaf in (element.filters if isinstance(element, AnyOf) else (element,))]
+
+
 def value_text(value: Any) -> str:
     """A property value's text: strings as they are, anything else as its compact JSON."""
     if isinstance(value, str):

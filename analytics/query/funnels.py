@@ -73,7 +73,7 @@ def funnel_breakdown(
         names = cohort_names(project_id=scope.project_id, cohort_ids=breakdown.cohorts)
         parts: dict[str | None, FunnelResult] = {}
         for cohort_id in breakdown.cohorts:
-            members = replace(scope, filters=(*scope.filters, CohortFilter(cohort_id)))
+            members = scope.narrowed(CohortFilter(cohort_id))
             parts[names.get(cohort_id, str(cohort_id))] = _funnels(members, steps=steps, window=window, breakdown=None)[
                 0
             ]

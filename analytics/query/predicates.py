@@ -19,7 +19,7 @@ import zoneinfo
 from dataclasses import dataclass, field
 from typing import Any
 
-from analytics.query.filters import COLUMN_KEYS, AnyOf, CohortFilter, Filters, PropertyFilter
+from analytics.query.filters import COLUMN_KEYS, AnyOf, CohortFilter, Filters, PropertyFilter, filter_leaves
 from events.columnar import json_path, number_column, text_column
 from events.duck import ATTACHED_AS
 from persons.cohorts import cohort_members_duckdb
@@ -43,17 +43,13 @@ class Relation:
     person: str = "person"  # the row's person key (persons.identity), for cohort filters
 
 
-def _leaves(filters: Filters) -> list[PropertyFilter | CohortFilter]:
-    return [leaf for element in filters for leaf in (element.filters if isinstance(element, AnyOf) else (element,))]
-
-
 def uses_person_properties(filters: Filters) -> bool:
-    return any(isinstance(leaf, PropertyFilter) and leaf.type == "person" for leaf in _leaves(filters))
+    return any(isinstance(leaf, PropertyFilter) and leaf.type == "person" for leaf in filter_leaves(filters))
 
 
 def event_property_keys(filters: Filters) -> tuple[str, ...]:
     """The event property keys the filters read, in order, once each."""
-    keys = [leaf.key for leaf in _leaves(filters) if isinstance(leaf, PropertyFilter) and leaf.type == "event"]
+    keys = [leaf.key for leaf in filter_leaves(filters) if isinstance(leaf, PropertyFilter) and leaf.type == "event"]
     return tuple(dict.fromkeys(keys))
 
 

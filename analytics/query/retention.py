@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from analytics.query.filters import NO_FILTERS, CohortFilter, Filters
 from analytics.query.local_days import local_date_sql
@@ -139,7 +139,7 @@ def _per_cohort(
     retained: Retained = defaultdict(int)
     for cohort_id in cohorts:
         label = names.get(cohort_id, str(cohort_id))
-        members = replace(scope, filters=(*scope.filters, CohortFilter(cohort_id)))
+        members = scope.narrowed(CohortFilter(cohort_id))
         part_sizes, part_retained = retention_counts(
             members, spec=spec, cohort_starts=cohort_starts, step_days=step_days, last_day=last_day
         )

@@ -22,7 +22,7 @@ import zoneinfo
 from dataclasses import dataclass, replace
 from typing import Any
 
-from analytics.query.filters import NO_FILTERS, Filters
+from analytics.query.filters import NO_FILTERS, Filters, Leaf
 from analytics.query.predicates import Relation, event_property_keys, filters_predicate, uses_person_properties
 from core import days as daysmod
 from events.columnar import columnar_clean_days, columnar_path, json_path, number_column, text_column
@@ -53,6 +53,10 @@ class EventScope:
     def typed_keys(self) -> tuple[str, ...]:
         """The event property keys with a text and a number column in the relation."""
         return tuple(dict.fromkeys((*event_property_keys(self.filters), *self.property_keys)))
+
+    def narrowed(self, *filters: Leaf) -> EventScope:
+        """The same scope, with these filters AND-ed to its own."""
+        return replace(self, filters=(*self.filters, *filters))
 
     def reading(self, *keys: str) -> EventScope:
         """The same scope, also reading these event property keys."""
