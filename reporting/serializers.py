@@ -9,7 +9,6 @@ raw-event reads (breakdowns, funnels, sessions, hourly users, export) are not.
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from typing import Any
 
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -24,7 +23,7 @@ from analytics.query.series import BREAKDOWN_LIMIT, BREAKDOWN_TYPES, MEASURES, P
 from analytics.query.trends import SeriesSpec
 from core import days as daysmod
 from projects.models import Project
-from reporting.cursors import decode_cursor
+from reporting.cursors import decode_cursor, export_cursor_decode
 from reporting.queries.common import event_is_known, property_is_known, unknown_events
 from reporting.queries.export import ExportCursor
 from reporting.query_fields import BreakdownInput, FiltersField, breakdown_of, cohort_check
@@ -333,11 +332,7 @@ class EventsInput(_RangeInput):
     filters = FiltersField()
 
     def validate_cursor(self, raw: str) -> ExportCursor:
-        ts, _, event_id = decode_cursor(raw).partition("|")
-        try:
-            return ExportCursor(dt.datetime.fromisoformat(ts), str(uuid.UUID(event_id)))
-        except ValueError:
-            raise serializers.ValidationError("malformed cursor.") from None
+        return export_cursor_decode(raw)
 
     def validate(self, attrs: dict) -> dict:
         attrs = super().validate(attrs)

@@ -7,14 +7,13 @@ Cursors are opaque to clients: base64url text of the keyset where a page ended, 
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from typing import Any
 
 import orjson
 from rest_framework import serializers
 
 from reporting import outputs as o
-from reporting.cursors import decode_cursor, encode_cursor
+from reporting.cursors import decode_cursor, encode_cursor, export_cursor_decode, export_cursor_encode
 from reporting.queries.export import ExportCursor
 from reporting.queries.persons import PersonsCursor
 from reporting.query_fields import FiltersField
@@ -23,24 +22,8 @@ from reporting.serializers import MAX_RAW_DAYS, _RangeInput
 MAX_SEARCH = 200
 
 
-def export_cursor_parse(raw: str) -> ExportCursor:
-    """A (timestamp, event_id) cursor, as the export's: the timeline's."""
-    ts, _, event_id = decode_cursor(raw).partition("|")
-    try:
-        cursor = ExportCursor(dt.datetime.fromisoformat(ts), str(uuid.UUID(event_id)))
-    except ValueError:
-        raise serializers.ValidationError("malformed cursor.") from None
-    if cursor.timestamp.tzinfo is None:
-        raise serializers.ValidationError("malformed cursor.")
-    return cursor
-
-
 def persons_cursor_encode(cursor: PersonsCursor) -> str:
     return encode_cursor(orjson.dumps([cursor.last_seen.isoformat(), cursor.person_key]).decode())
-
-
-def timeline_cursor_encode(cursor: ExportCursor) -> str:
-    return encode_cursor(f"{cursor.timestamp.isoformat()}|{cursor.event_id}")
 
 
 class PersonsInput(_RangeInput):
@@ -77,7 +60,7 @@ class TimelineInput(serializers.Serializer):
     )
 
     def validate_timeline_cursor(self, raw: str) -> ExportCursor:
-        return export_cursor_parse(raw)
+        return export_cursor_decode(raw)
 
 
 class PersonDetailInput(TimelineInput):
@@ -117,4 +100,4 @@ class PersonDetailOutput(PersonRow, o._Out):
 def person_detail_payload(detail: dict[str, Any]) -> dict[str, Any]:
     """The detail with its timeline cursor encoded."""
     after = detail["timeline"]["next"]
-    return {**detail, "timeline": {**detail["timeline"], "next": timeline_cursor_encode(after) if after else None}}
+    return {**detail, "timeline": {**detail["timeline"], "next": export_cursor_encode(after) if after else None}}

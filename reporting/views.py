@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from reporting import outputs as o
 from reporting import serializers as s
 from reporting.base import ReportingAPIView
-from reporting.cursors import encode_cursor
+from reporting.cursors import encode_cursor, export_cursor_encode
 from reporting.queries import (
     active_users,
     export,
@@ -215,7 +215,7 @@ class EventsView(ReportingAPIView):
         }
         if p["format"] == "json":
             page, after = export.events_page(**scope, limit=p["limit"], after=p.get("cursor"))
-            next_cursor = encode_cursor(f"{after.timestamp.isoformat()}|{after.event_id}") if after else None
+            next_cursor = export_cursor_encode(after) if after else None
             return self.answer(o.EventsOutput, {"results": page, "next": next_cursor})
         # Streams cannot carry complete_until in a body; it goes in a header, read before the rows.
         complete_until = complete_until_get().isoformat()
