@@ -50,8 +50,8 @@ from analytics.retention import raw_events_kept_from
 from core import days as daysmod
 from core import locks
 from core.clock import EPOCH
-from events.columnar import columnar_mark_partition
-from events.partitions import list_partitions, partition_name
+from events.dirty import partition_mark_dirty
+from events.partitions import list_partitions
 from events.property_types import DATETIME_REGEX_SQL
 from ingestion.selectors import flushed_until
 from persons.identity import same_person_join
@@ -358,13 +358,8 @@ def rollups_catch_up(*, max_days: int = 7, today: dt.date | None = None) -> int:
     after = state.end_time.date() if state else dt.date.min
     pending = [p.day for p in list_partitions() if after <= p.day < today][:max_days]
     for day in pending:
-        with transaction.atomic(), connection.cursor() as cur:
-            cur.execute(
-                f"INSERT INTO analytics_dirty_day (project_id, utc_date, marked_at) "
-                f"SELECT DISTINCT project_id, %s::date, clock_timestamp() FROM {partition_name(day)}",
-                [day],
-            )
-            columnar_mark_partition(day, only_missing=True)
+        with transaction.atomic():
+            partition_mark_dirty(day)
             FillState.objects.update_or_create(
                 name=CATCHUP_FILL_STATE,
                 defaults={

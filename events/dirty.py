@@ -12,6 +12,8 @@ import datetime as dt
 
 from django.db import connection
 
+from events.partitions import partition_name
+
 
 def rollups_mark_dirty(*, touched: dict[int, set[dt.date]], columnar: bool = True) -> None:
     """Record that raw events changed for these (project, UTC date) pairs.
@@ -34,3 +36,20 @@ def rollups_mark_dirty(*, touched: dict[int, set[dt.date]], columnar: bool = Tru
         )
     with connection.cursor() as cur:
         cur.execute(rollups, [[p for p, _ in pairs], [d for _, d in pairs]])
+
+
+def partition_mark_dirty(day: dt.date) -> None:
+    """Mark every project's ``day`` of the partition for the rollups, and for the columnar tier
+    where the day has no file yet (the rollup catch-up: raw rows that never got a marker). One read
+    of the partition for both."""
+    with connection.cursor() as cur:
+        cur.execute(
+            "WITH marked AS ("
+            "INSERT INTO analytics_dirty_day (project_id, utc_date, marked_at) "
+            f"SELECT DISTINCT project_id, %(day)s::date, clock_timestamp() FROM {partition_name(day)} "
+            "RETURNING project_id, utc_date, marked_at) "
+            "INSERT INTO events_columnar_dirty (project_id, utc_date, marked_at) SELECT m.* FROM marked m "
+            "WHERE NOT EXISTS (SELECT 1 FROM events_columnar_day c "
+            "                  WHERE c.project_id = m.project_id AND c.utc_date = m.utc_date)",
+            {"day": day},
+        )
