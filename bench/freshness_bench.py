@@ -18,21 +18,17 @@ import http.client
 import json
 import os
 import random
-import subprocess
 import sys
 import threading
 import time
 import urllib.parse
-import uuid
 from pathlib import Path
-
-import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.ingest_bench import cpu_by_role, machine  # noqa: E402
-from config import embedded  # noqa: E402
+from bench.stack import stack_start, stack_stop, unlimited_project  # noqa: E402
 
 PORT = int(os.environ.get("BENCH_PORT", "8398"))
 RATE = int(os.environ.get("BENCH_RATE", "500"))  # other events per second
@@ -46,20 +42,6 @@ def _post(conn: http.client.HTTPConnection, key: str, body: bytes) -> int:
     response = conn.getresponse()
     response.read()
     return response.status
-
-
-def _wait_http(timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=2)
-            conn.request("GET", "/health")
-            if conn.getresponse().status == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.5)
-    raise RuntimeError("the stack did not become healthy")
 
 
 def load(key: str, stop: threading.Event) -> None:
@@ -103,43 +85,14 @@ def quantiles(lags: list[float]) -> str:
 
 
 def main() -> int:
-    env = dict(os.environ)
-    data_dir = Path(env.get("BENCH_DATA_DIR", ROOT / "var" / "bench-fresh"))
-    env.update(EVENTBASE_DATA_DIR=str(data_dir), PORT=str(PORT), LOG_LEVEL=env.get("LOG_LEVEL", "WARNING"))
-    if data_dir.exists():
-        embedded.stop_all_at(data_dir)
-        embedded.remove(data_dir)
-    db_url = env.get("DATABASE_URL") or embedded.default_database_url(data_dir)
     print(f"machine: {machine()}")
-    print(f"starting the stack on :{PORT} (data under {data_dir}) …", flush=True)
-    data_dir.parent.mkdir(parents=True, exist_ok=True)
-    stack_log = open(data_dir.parent / "bench-fresh-stack.log", "w")  # noqa: SIM115 - outlives this block
-    stack = subprocess.Popen(
-        [sys.executable, "-m", "config.stack"],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=stack_log,
-        start_new_session=True,
+    stack = stack_start(
+        data_dir=Path(os.environ.get("BENCH_DATA_DIR", ROOT / "var" / "bench-fresh")),
+        port=PORT,
+        log_name="bench-fresh-stack.log",
     )
     try:
-        _wait_http()
-        out = subprocess.run(
-            [sys.executable, "manage.py", "create_project", f"fresh-{uuid.uuid4().hex[:6]}", "--json"],
-            env=env,
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        project = json.loads(out.stdout)
-        with psycopg.connect(db_url, autocommit=True) as db:
-            db.execute(
-                "UPDATE projects_project SET rate_limit_per_minute = 100000000, "
-                "rate_limit_per_ip_per_minute = 100000000 WHERE slug = %s",
-                [project["slug"]],
-            )
-        time.sleep(11)  # the API key cache (10 s) must see the raised limits
+        project = unlimited_project(stack, prefix="fresh")
         stop = threading.Event()
         unfiltered: dict[str, float] = {}
         filtered: dict[str, float] = {}
@@ -182,12 +135,7 @@ def main() -> int:
             print(f"CPU {role:<32} {used / seconds * 100:5.1f}% of one core")
         return 1 if missing else 0
     finally:
-        os.killpg(stack.pid, 2)
-        try:
-            stack.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(stack.pid, 9)
-        embedded.stop_all_at(data_dir)
+        stack_stop(stack)
 
 
 if __name__ == "__main__":

@@ -20,9 +20,7 @@ import multiprocessing as mp
 import os
 import platform
 import random
-import signal
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -34,7 +32,7 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from config import embedded  # noqa: E402
+from bench.stack import stack_start, stack_stop, unlimited_project  # noqa: E402
 
 EVENTS = int(os.environ.get("BENCH_EVENTS", "1000000"))
 PER_REQUEST = 100
@@ -129,20 +127,6 @@ def sender(worker: int, requests: int, key: str, out: mp.Queue, start: mp.Event)
     out.put(("done", worker, accepted, time.time(), time.process_time() - cpu_started))
 
 
-def _wait_http(timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=2)
-            conn.request("GET", "/health")
-            if conn.getresponse().status == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.5)
-    raise RuntimeError("the stack did not become healthy")
-
-
 def bare_copy_rate(db_url: str, project_id: int) -> tuple[int, float]:
     """COPY the rows the pipeline stored back into `events`, under an unused project id.
 
@@ -234,52 +218,20 @@ _KNOBS = (
 
 
 def main() -> int:
-    env = dict(os.environ)
-    data_dir = Path(env.get("BENCH_DATA_DIR", ROOT / "var" / "bench"))
-    env.update(
-        EVENTBASE_DATA_DIR=str(data_dir),
-        PORT=str(PORT),
-        LOG_LEVEL=env.get("LOG_LEVEL", "WARNING"),
-    )  # everything else as `make run` has it, unless set in the environment
-    if data_dir.exists() and not env.get("BENCH_KEEP_DATA"):
-        embedded.stop_all_at(data_dir)
-        embedded.remove(data_dir)
-    db_url = env.get("DATABASE_URL") or embedded.default_database_url(data_dir)
+    data_dir = Path(os.environ.get("BENCH_DATA_DIR", ROOT / "var" / "bench"))
     print(f"machine: {machine()}")
-    knobs = [f"{name}={env[name]}" for name in _KNOBS if env.get(name)]
+    knobs = [f"{name}={os.environ[name]}" for name in _KNOBS if os.environ.get(name)]
     print(f"settings: {' '.join(knobs) if knobs else 'the defaults of make run'}")
-    print(f"starting the stack on :{PORT} (data under {data_dir}) …", flush=True)
-    data_dir.parent.mkdir(parents=True, exist_ok=True)
-    stack_log = open(data_dir.parent / "bench-stack.log", "w")  # noqa: SIM115 - outlives this block
-    stack = subprocess.Popen(
-        [sys.executable, "-m", "config.stack"],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=stack_log,
-        start_new_session=True,
+    stack = stack_start(
+        data_dir=data_dir, port=PORT, log_name="bench-stack.log", keep_data=bool(os.environ.get("BENCH_KEEP_DATA"))
     )
+    db_url = stack.database_url
     try:
-        _wait_http()
-        out = subprocess.run(
-            [sys.executable, "manage.py", "create_project", f"bench-{uuid.uuid4().hex[:6]}", "--json"],
-            env=env,
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        project = json.loads(out.stdout)
+        project = unlimited_project(stack, prefix="bench")
         with psycopg.connect(db_url, autocommit=True) as conn:
             project_id = conn.execute("SELECT id FROM projects_project WHERE slug = %s", [project["slug"]]).fetchone()[
                 0
             ]
-            conn.execute(
-                "UPDATE projects_project SET rate_limit_per_minute = 100000000, "
-                "rate_limit_per_ip_per_minute = 100000000 WHERE id = %s",
-                [project_id],
-            )
-        time.sleep(11)  # the API key cache (10 s) must see the raised limits
         requests = EVENTS // PER_REQUEST
         share = [requests // SENDERS + (1 if n < requests % SENDERS else 0) for n in range(SENDERS)]
         queue: mp.Queue = mp.Queue()
@@ -362,11 +314,7 @@ def main() -> int:
         print(f"  {'total':<32} {sum(spent.values()) / max(stored, 1) * 1e6:>8.1f}")
         return 0 if stored == accepted else 1
     finally:
-        stack.send_signal(signal.SIGTERM)
-        try:
-            stack.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(stack.pid, signal.SIGKILL)
+        stack_stop(stack)
 
 
 if __name__ == "__main__":
