@@ -192,14 +192,19 @@ def _write_day(project_id: int, day: dt.date) -> tuple[int, list[str]]:
             f"WHERE project_id = {int(project_id)} AND \"timestamp\" >= TIMESTAMPTZ '{lo.isoformat()}' "
             f"AND \"timestamp\" < TIMESTAMPTZ '{hi.isoformat()}'"
         )
-        keys = [
-            row[0]
-            for row in cur.execute(
-                "SELECT k FROM (SELECT unnest(json_keys(properties)) AS k FROM columnar_day) "
-                "GROUP BY k ORDER BY count(*) DESC, k LIMIT ?",
-                [settings.EVENTBASE["COLUMNAR_PROPERTY_KEYS"]],
-            ).fetchall()
-        ]
+        wanted = settings.EVENTBASE["COLUMNAR_PROPERTY_KEYS"]
+        keys = (
+            [
+                row[0]
+                for row in cur.execute(
+                    "SELECT k FROM (SELECT unnest(json_keys(properties)) AS k FROM columnar_day) "
+                    "GROUP BY k ORDER BY count(*) DESC, k LIMIT ?",
+                    [wanted],
+                ).fetchall()
+            ]
+            if wanted
+            else []
+        )  # no typed keys wanted: no JSON pass to count them
         typed = "".join(
             f", v[{i}] AS {text_column(key)}, TRY_CAST(v[{i}] AS DOUBLE) AS {number_column(key)}"
             for i, key in enumerate(keys, start=1)
