@@ -411,7 +411,9 @@ def test_segmenting_by_clicking(browser, live_server, demo_project, api):
     driver.get(f"{live_server.url}{page}?filters={bad}")
     slot = "#filter-bar [data-error-for=filters]"
     wait.until(lambda d: "unknown cohort" in d.find_element(By.CSS_SELECTOR, slot).text)
-    driver.get_log("browser")  # the refused requests are logged as failed loads; expected here
+    # Every panel's request is refused and logged as a failed load; once none is in flight, drain them.
+    wait.until(lambda d: not d.find_elements(By.CSS_SELECTOR, "[aria-busy=true]"), "a panel is still loading")
+    driver.get_log("browser")
 
     driver.get(f"{live_server.url}{page}")
     _create_a_cohort_and_open_a_member(driver, wait, api)
