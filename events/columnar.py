@@ -43,17 +43,22 @@ from django.db import connection, transaction
 from core import days as daysmod
 from core import locks
 from events.duck import ATTACHED_AS, duckdb_cursor, duckdb_sql_string
+from events.models import WEB_COLUMNS
 from events.partitions import partition_name
 
 logger = logging.getLogger(__name__)
 
-COLUMNS = (
-    'event_id, event_name, source, user_id, is_anonymous, session_id, "timestamp", received_at, '
-    "CAST(properties AS VARCHAR) AS properties"
+# The columns of a file: those of ``events`` that queries read (not ip and user_agent).
+BASE_COLUMNS = (
+    'event_id, event_name, source, user_id, is_anonymous, session_id, "timestamp", received_at, properties, '
+    + ", ".join(WEB_COLUMNS)
 )
+COLUMNS = BASE_COLUMNS.replace("properties,", "CAST(properties AS VARCHAR) AS properties,")
 # Bumped when a file's columns change: the job rewrites files of an older layout (newest days first).
-LAYOUT = 2
-_BASE = 'event_id, event_name, source, user_id, is_anonymous, session_id, "timestamp", received_at, properties'
+LAYOUT = 3
+# Files of an older layout lack columns queries read now (2: the web columns): until the job has
+# rewritten them, their days are read from PostgreSQL.
+READABLE_LAYOUT = 3
 
 
 def columnar_root() -> Path:
@@ -93,6 +98,7 @@ def columnar_clean_days(*, project_id: int, first: dt.date, last: dt.date) -> di
         rows = cur.execute(
             f"SELECT m.utc_date, m.property_keys FROM {ATTACHED_AS}.public.events_columnar_day m "
             f"WHERE m.project_id = {int(project_id)} AND m.utc_date BETWEEN DATE '{first}' AND DATE '{last}' "
+            f"AND m.layout >= {READABLE_LAYOUT} "
             f"AND NOT EXISTS (SELECT 1 FROM {ATTACHED_AS}.public.events_columnar_dirty d "
             f"                WHERE d.project_id = {int(project_id)} AND d.utc_date = m.utc_date)"
         ).fetchall()
@@ -212,7 +218,7 @@ def _write_day(project_id: int, day: dt.date) -> tuple[int, list[str]]:
         paths = ", ".join(duckdb_sql_string(json_path(key)) for key in keys)
         values = f", json_extract_string(properties, [{paths}]) AS v" if keys else ""
         result = cur.execute(
-            f'COPY (SELECT {_BASE}{typed} FROM (SELECT *{values} FROM columnar_day) ORDER BY "timestamp") '
+            f'COPY (SELECT {BASE_COLUMNS}{typed} FROM (SELECT *{values} FROM columnar_day) ORDER BY "timestamp") '
             f"TO {duckdb_sql_string(str(tmp))} (FORMAT parquet, COMPRESSION zstd)"
         ).fetchone()
         cur.execute("DROP TABLE columnar_day")

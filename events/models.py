@@ -10,6 +10,28 @@ with SQL, Grafana and DuckDB. Both models moved here from ``analytics`` by state
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
+# Derived at capture from the user agent, the IP and the page (ingestion.enrichment); NULL when
+# not derivable or stored before enrichment existed. A contract, like the other columns.
+WEB_COLUMNS = (
+    "browser",
+    "browser_version",
+    "os",
+    "os_version",
+    "device_type",
+    "country",
+    "region",
+    "city",
+    "host",
+    "pathname",
+    "referrer_host",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_content",
+    "utm_term",
+    "channel",
+)
+
 
 class Event(models.Model):
     pk = models.CompositePrimaryKey("project_id", "event_id", "timestamp")
@@ -25,6 +47,24 @@ class Event(models.Model):
     properties = models.JSONField()
     ip = models.GenericIPAddressField(null=True)
     user_agent = models.TextField(null=True)  # noqa: DJ001 - mirrors the SQL table
+    # WEB_COLUMNS, nullable text like user_agent
+    browser = models.TextField(null=True)  # noqa: DJ001
+    browser_version = models.TextField(null=True)  # noqa: DJ001
+    os = models.TextField(null=True)  # noqa: DJ001
+    os_version = models.TextField(null=True)  # noqa: DJ001
+    device_type = models.TextField(null=True)  # noqa: DJ001
+    country = models.TextField(null=True)  # noqa: DJ001
+    region = models.TextField(null=True)  # noqa: DJ001
+    city = models.TextField(null=True)  # noqa: DJ001
+    host = models.TextField(null=True)  # noqa: DJ001
+    pathname = models.TextField(null=True)  # noqa: DJ001
+    referrer_host = models.TextField(null=True)  # noqa: DJ001
+    utm_source = models.TextField(null=True)  # noqa: DJ001
+    utm_medium = models.TextField(null=True)  # noqa: DJ001
+    utm_campaign = models.TextField(null=True)  # noqa: DJ001
+    utm_content = models.TextField(null=True)  # noqa: DJ001
+    utm_term = models.TextField(null=True)  # noqa: DJ001
+    channel = models.TextField(null=True)  # noqa: DJ001
 
     class Meta:
         managed = False

@@ -28,9 +28,16 @@ from typing import Any
 import orjson
 
 from analytics.query.regex import regex_problem
+from events.models import WEB_COLUMNS
 
 FILTER_TYPES = ("event", "person", "column", "cohort")
-COLUMN_KEYS = {"event": "event_name", "source": "source", "user_id": "user_id", "session_id": "session_id"}
+COLUMN_KEYS = {
+    "event": "event_name",
+    "source": "source",
+    "user_id": "user_id",
+    "session_id": "session_id",
+    **{name: name for name in WEB_COLUMNS},  # derived at capture (ingestion.enrichment)
+}
 VALUE_OPERATORS = ("exact", "is_not")
 TEXT_OPERATORS = ("icontains", "not_icontains")
 REGEX_OPERATORS = ("regex", "not_regex")

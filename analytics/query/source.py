@@ -25,7 +25,16 @@ from typing import Any
 from analytics.query.filters import NO_FILTERS, Filters, Leaf
 from analytics.query.predicates import Relation, event_property_keys, filters_predicate, uses_person_properties
 from core import days as daysmod
-from events.columnar import columnar_clean_days, columnar_path, json_path, number_column, text_column
+from events.columnar import (
+    BASE_COLUMNS,
+    COLUMNS,
+    columnar_clean_days,
+    columnar_path,
+    json_path,
+    number_column,
+    text_column,
+)
+from events.models import WEB_COLUMNS
 from events.duck import ATTACHED_AS, duckdb_cursor, duckdb_sql_string
 from persons.identity import person_join_duckdb, person_key_duckdb, person_properties_join_duckdb
 
@@ -65,7 +74,8 @@ class EventScope:
 
 def events_relation(scope: EventScope) -> tuple[str, list[Any]]:
     """``SELECT … FROM events …`` with columns event_id, event_name, source, user_id, is_anonymous,
-    session_id, ts, received_at, properties (JSON text), person, a text and a number column per
+    session_id, ts, received_at, properties (JSON text), the web columns (events.models.WEB_COLUMNS),
+    person, a text and a number column per
     key of ``scope.typed_keys`` and, when needed, person_properties (JSON text). DuckDB reads only
     the columns a query uses.
 
@@ -92,7 +102,7 @@ def events_relation(scope: EventScope) -> tuple[str, list[Any]]:
     typed = "".join(f", e.{text_column(key)}, e.{number_column(key)}" for key in keys)
     sql = (
         'SELECT e.event_id, e.event_name, e.source, e.user_id, e.is_anonymous, e.session_id, e."timestamp" AS ts, '
-        f"e.received_at, e.properties, {person_key_duckdb(events='e', link='d')} AS person{person_columns}{typed}\n"
+        f"e.received_at, e.properties, {_WEB}, {person_key_duckdb(events='e', link='d')} AS person{person_columns}{typed}\n"
         f"FROM ({_stored_rows(scope, lo, hi, keys)}) e\n{joins}\n"
         f"WHERE ({predicate.sql})"
     )
@@ -151,8 +161,11 @@ def _typed_columns(keys: tuple[str, ...], stored: frozenset[str]) -> str:
     return "".join(", " + column for column in columns)
 
 
-_COLUMNS = 'event_id, event_name, source, user_id, is_anonymous, session_id, "timestamp", received_at, properties'
-_PG_COLUMNS = _COLUMNS.replace("properties", "CAST(properties AS VARCHAR) AS properties")
+_COLUMNS = BASE_COLUMNS
+_PG_COLUMNS = COLUMNS
+
+
+_WEB = ", ".join(f"e.{name}" for name in WEB_COLUMNS)
 
 
 def _between(lo: dt.datetime, hi: dt.datetime) -> str:
