@@ -160,7 +160,7 @@ def test_refusals(dataset):
         ({"series": [{"event": "pageview"}], "formula": "A / C"}, "unknown series 'C'"),
         ({"series": [{"event": "pageview"}], "formula": "__import__('os')"}, "formula"),
         ({"series": [{"event": "pageview", "name": "A"}, {"event": "signup", "name": "A"}]}, "distinct"),
-        ({"series": [{"event": "pageview"}], "breakdown": {"type": "column", "key": "browser"}}, "unknown column"),
+        ({"series": [{"event": "pageview"}], "breakdown": {"type": "column", "key": "browsers"}}, "unknown column"),
     ]
     for body, says in cases:
         response = tenant.client().post(tenant.url("trends"), body, format="json")

@@ -18,7 +18,7 @@ PLAN = {"type": "event", "key": "plan", "operator": "exact", "value": "pro"}
         ([5], "filters[0]", "must be an object"),
         ([PLAN, {"type": "events", "key": "x"}], "filters[1]", "unknown type 'events'"),
         ([{"type": "event", "operator": "exact", "value": 1}], "filters[0]", "needs a 'key'"),
-        ([{"type": "column", "key": "browser", "value": "x"}], "filters[0]", "unknown column 'browser'"),
+        ([{"type": "column", "key": "browsers", "value": "x"}], "filters[0]", "unknown column 'browsers'"),
         ([{**PLAN, "operator": "equals"}], "filters[0]", "unknown operator 'equals'"),
         ([{**PLAN, "value": None}], "filters[0]", "use 'is_not_set'"),
         ([{**PLAN, "value": []}], "filters[0]", "at least one value"),
