@@ -282,6 +282,9 @@ def client_info(ip: str | None, user_agent: str | None) -> ClientInfo:
 
 
 def clear_caches() -> None:
-    """Forget cached user agents and IPs (tests, and benches that measure the uncached cost)."""
+    """Forget cached user agents and IPs, and the GeoIP reader (it is opened again for the path
+    configured then): for tests and for benches that measure the uncached cost."""
+    global _geo
+    _geo = None  # not closed: a thread may still be reading it; the garbage collector closes it
     ua_fields.cache_clear()
     ip_fields.cache_clear()
