@@ -18,10 +18,11 @@ device breakdown agree.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from ingestion.enrichment import channels
-from ingestion.enrichment.client import ClientInfo, client_info, geoip_check, ip_fields, ua_fields
+from ingestion.enrichment.client import ClientInfo, _client, client_info, geoip_check, ip_fields, ua_fields
 from ingestion.enrichment.client import clear_caches as _clear_client_caches
 from ingestion.enrichment.page import UTM_KEYS, _cached_parse, clean, page_channel, page_fields
 
@@ -48,6 +49,7 @@ WEB_COLUMNS = (
 )
 
 _EMPTY: Mapping[str, Any] = {}
+SdkFields = tuple[str | None, str | None, str | None, str | None, str | None]
 _DEVICE_TYPES = frozenset({"desktop", "mobile", "tablet"})
 # Segment's context.campaign names the campaign "name"; the rest match utm_*'s suffixes.
 _SEGMENT_CAMPAIGN = ("source", "medium", "name", "content", "term")
@@ -73,28 +75,61 @@ def _device(value: Any) -> str | None:
     return text if text in _DEVICE_TYPES else "other"  # posthog-js also says "Console", "Wearable", "TV"
 
 
+_NO_SDK = (None, None, None, None, None)
+
+
+# Cached: one site's SDK sends a handful of distinct (browser, version, OS, version, device) values,
+# on every event. typed=True keeps True apart from 1 (clean() refuses booleans, not integers).
+@lru_cache(maxsize=4096, typed=True)
+def _sdk_fields(browser: Any, browser_version: Any, os_: Any, os_version: Any, device_type: Any) -> SdkFields:
+    """posthog-js's $browser, $browser_version, $os, $os_version, $device_type, normalised."""
+    return clean(browser, 64), _major(browser_version), clean(os_, 64), _major(os_version), _device(device_type)
+
+
+def _mapping(value: Any) -> Mapping[str, Any] | None:
+    # `type(...) is dict` first: JSON gives dicts, and an ABC isinstance check costs ten times more.
+    return value if type(value) is dict or isinstance(value, Mapping) else None
+
+
 def _enrich(client: ClientInfo, properties: Mapping[str, Any] | None) -> tuple[tuple[str | None, ...], bool]:
-    props = properties if isinstance(properties, Mapping) else _EMPTY
-    url = _text(props.get("$current_url")) or _text(props.get("url"))
-    referrer = _text(props.get("$referrer")) or _text(props.get("referrer"))
+    props = _mapping(properties) or _EMPTY
+    url = props.get("$current_url")
+    if type(url) is not str or not url:
+        url = props.get("url")
+        if type(url) is not str or not url:
+            url = None
+    referrer = props.get("$referrer")
+    if type(referrer) is not str or not referrer:
+        referrer = props.get("referrer")
+        if type(referrer) is not str or not referrer:
+            referrer = None
     context = props.get("$context")  # Segment's context, kept under "$context" by its adapter
-    page = context.get("page") if isinstance(context, Mapping) else None
-    if isinstance(page, Mapping):
-        url = url or _text(page.get("url")) or _text(page.get("path"))
-        referrer = referrer or _text(page.get("referrer"))
+    if context is not None:
+        context = _mapping(context)
+        page = _mapping(context.get("page")) if context is not None else None
+        if page is not None:
+            url = url or _text(page.get("url")) or _text(page.get("path"))
+            referrer = referrer or _text(page.get("referrer"))
     (host, pathname, referrer_host, source, medium, campaign, content, term, channel, spam, paid, organic) = (
         page_fields(url, referrer)
     )
-    if source is None or medium is None or campaign is None or content is None or term is None:
+    if (source is None or medium is None or campaign is None or content is None or term is None) and (
+        context is not None
+        or "utm_source" in props
+        or "utm_medium" in props
+        or "utm_campaign" in props
+        or "utm_content" in props
+        or "utm_term" in props
+    ):
         # The URL lacked some UTM value: an SDK may have sent it as a property (utm_source, ...) or in
         # Segment's context.campaign. The URL's own values win where both exist.
         utm = [source, medium, campaign, content, term]
-        campaign_ctx = context.get("campaign") if isinstance(context, Mapping) else None
+        campaign_ctx = _mapping(context.get("campaign")) if context is not None else None
         changed = False
         for i, key in enumerate(UTM_KEYS):
             if utm[i] is None:
                 value = props.get(key)
-                if value is None and isinstance(campaign_ctx, Mapping):
+                if value is None and campaign_ctx is not None:
                     value = campaign_ctx.get(_SEGMENT_CAMPAIGN[i])
                 if value is not None and (cleaned := clean(value)) is not None:
                     utm[i] = cleaned
@@ -112,16 +147,24 @@ def _enrich(client: ClientInfo, properties: Mapping[str, Any] | None) -> tuple[t
     )
     # posthog-js's own values: it runs in the browser and knows better than the UA (an iPad asking
     # for the desktop site, Client Hints' real Windows version).
-    if (value := props.get("$browser")) is not None and (text := clean(value, 64)) is not None:
-        browser = text
-    if (value := props.get("$browser_version")) is not None and (text := _major(value)) is not None:
-        browser_version = text
-    if (value := props.get("$os")) is not None and (text := clean(value, 64)) is not None:
-        os_ = text
-    if (value := props.get("$os_version")) is not None and (text := _major(value)) is not None:
-        os_version = text
-    if not client.is_bot and (value := props.get("$device_type")) is not None and (text := _device(value)):
-        device_type = text
+    sdk = (
+        props.get("$browser"),
+        props.get("$browser_version"),
+        props.get("$os"),
+        props.get("$os_version"),
+        props.get("$device_type"),
+    )
+    if sdk != _NO_SDK:
+        try:
+            sdk_browser, sdk_version, sdk_os, sdk_os_version, sdk_device = _sdk_fields(*sdk)
+        except TypeError:  # an unhashable value (a list, a dict): normalise without the cache
+            sdk_browser, sdk_version, sdk_os, sdk_os_version, sdk_device = _sdk_fields.__wrapped__(*sdk)
+        browser = sdk_browser or browser
+        browser_version = sdk_version or browser_version
+        os_ = sdk_os or os_
+        os_version = sdk_os_version or os_version
+        if not client.is_bot:
+            device_type = sdk_device or device_type
     values = (
         browser,
         browser_version,
@@ -166,10 +209,12 @@ def _info(function: Any) -> dict[str, int]:
 def cache_stats() -> dict[str, dict[str, int]]:
     """Hits, misses, size and bound of each cache, for the ingest bench's hit rates."""
     return {
+        "client": _info(_client),
         "user_agent": _info(ua_fields),
         "ip": _info(ip_fields),
         "page": _info(_cached_parse),
         "source": _info(channels.source_kind),
+        "sdk": _info(_sdk_fields),
     }
 
 
@@ -178,3 +223,4 @@ def clear_caches() -> None:
     _clear_client_caches()
     _cached_parse.cache_clear()
     channels.source_kind.cache_clear()
+    _sdk_fields.cache_clear()

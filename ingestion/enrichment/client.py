@@ -36,6 +36,9 @@ from ua_parser import Domain, Resolver, load_lazy_builtins
 
 UA_CACHE_SIZE = 10_000
 IP_CACHE_SIZE = 50_000
+# Per (IP, user agent): a hit skips building the frozen dataclass, which costs more than both
+# lookups together (a request is one visitor, who usually sends several).
+CLIENT_CACHE_SIZE = 20_000
 # Real user agents are under 400 characters; past this only the head is parsed, which bounds both
 # the regexes' time and what the cache's keys hold.
 MAX_UA = 512
@@ -61,6 +64,7 @@ UaFields = tuple[str | None, str | None, str | None, str | None, str | None, boo
 IpFields = tuple[str | None, str | None, str | None]
 NO_UA: UaFields = (None, None, None, None, None, False)
 NO_IP: IpFields = (None, None, None)
+NOBODY = ClientInfo(None, None, None, None, None, None, None, None, False)
 
 # --- User agent ---------------------------------------------------------------------------------
 
@@ -201,6 +205,7 @@ def geoip_check() -> None:
     if old is not None and old[1] is not None:
         old[1].close()
     ip_fields.cache_clear()  # entries cached without (or with another) database are stale
+    _client.cache_clear()
 
 
 def _geo_reader() -> maxminddb.Reader | None:
@@ -270,15 +275,20 @@ def ip_fields(ip: str) -> IpFields:
     return (country.upper() if isinstance(country, str) and country else None), region, city
 
 
+@lru_cache(maxsize=CLIENT_CACHE_SIZE)
+def _client(ip: str | None, ua: str) -> ClientInfo:
+    u = ua_fields(ua) if ua else NO_UA
+    g = ip_fields(ip) if ip and len(ip) <= MAX_IP else NO_IP
+    return ClientInfo(u[0], u[1], u[2], u[3], u[4], g[0], g[1], g[2], u[5])
+
+
 def client_info(ip: str | None, user_agent: str | None) -> ClientInfo:
     """Browser, OS, device and place of one request; never raises (bad input gives None fields)."""
     try:
         ua = user_agent.strip()[:MAX_UA] if isinstance(user_agent, str) else ""
-        u = ua_fields(ua) if ua else NO_UA
-        g = ip_fields(ip) if isinstance(ip, str) and ip and len(ip) <= MAX_IP else NO_IP
-        return ClientInfo(u[0], u[1], u[2], u[3], u[4], g[0], g[1], g[2], u[5])
+        return _client(ip if isinstance(ip, str) else None, ua)
     except Exception:
-        return ClientInfo(None, None, None, None, None, None, None, None, False)
+        return NOBODY
 
 
 def clear_caches() -> None:
@@ -288,3 +298,4 @@ def clear_caches() -> None:
     _geo = None  # not closed: a thread may still be reading it; the garbage collector closes it
     ua_fields.cache_clear()
     ip_fields.cache_clear()
+    _client.cache_clear()

@@ -82,7 +82,7 @@ def is_spam_host(host: str) -> bool:
 
 def clean(value: object, limit: int = MAX_VALUE) -> str | None:
     """A stored text value: strings and numbers only, trimmed, capped, empty → None."""
-    if isinstance(value, str):
+    if type(value) is str or isinstance(value, str):
         text = value.strip()
     elif isinstance(value, int | float) and not isinstance(value, bool):
         text = str(value)

@@ -217,9 +217,12 @@ def test_caches_count_hits_and_misses() -> None:
     for _ in range(3):
         client_info("8.8.8.8", CHROME_WIN)
     client_info("1.1.1.1", "  " + CHROME_WIN + " ")  # the same user agent once trimmed
+    client_info("1.1.1.1", FIREFOX_WIN)
     stats = cache_stats()
-    assert stats["user_agent"]["misses"] == 1 and stats["user_agent"]["hits"] == 3
-    assert stats["ip"]["misses"] == 2 and stats["ip"]["hits"] == 2
+    # Per (IP, user agent) first; the user agent and the IP are each parsed once all the same.
+    assert (stats["client"]["misses"], stats["client"]["hits"]) == (3, 2)
+    assert (stats["user_agent"]["misses"], stats["user_agent"]["hits"]) == (2, 1)
+    assert (stats["ip"]["misses"], stats["ip"]["hits"]) == (2, 1)
     assert stats["user_agent"]["maxsize"] > 0 and set(stats) >= {"user_agent", "ip", "page"}
 
 
