@@ -22,11 +22,20 @@ from functools import lru_cache
 from typing import Any
 
 from ingestion.enrichment import channels
-from ingestion.enrichment.client import ClientInfo, _client, client_info, geoip_check, ip_fields, ua_fields
+from ingestion.enrichment.client import ClientInfo, _client, client_info, geoip_check, ip_fields, ua_fields, warm_up
 from ingestion.enrichment.client import clear_caches as _clear_client_caches
 from ingestion.enrichment.page import UTM_KEYS, _cached_parse, clean, page_channel, page_fields
 
-__all__ = ["WEB_COLUMNS", "ClientInfo", "cache_stats", "clear_caches", "client_info", "enrich", "geoip_check"]
+__all__ = [
+    "WEB_COLUMNS",
+    "ClientInfo",
+    "cache_stats",
+    "clear_caches",
+    "client_info",
+    "enrich",
+    "geoip_check",
+    "warm_up",
+]
 
 WEB_COLUMNS = (
     "browser",
