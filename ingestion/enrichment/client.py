@@ -34,6 +34,8 @@ from crawlerdetect.crawlerdetect import get_compiled_crawler_regex, get_compiled
 from django.core.exceptions import ImproperlyConfigured
 from ua_parser import Domain, Resolver, load_lazy_builtins
 
+from ingestion.enrichment.page import storable
+
 UA_CACHE_SIZE = 10_000
 IP_CACHE_SIZE = 50_000
 # Per (IP, user agent): a hit skips building the frozen dataclass, which costs more than both
@@ -116,7 +118,7 @@ _DESKTOP_OSES = frozenset(
 def _major(version: str | None) -> str | None:
     if not version:
         return None
-    return version.split(".", 1)[0].split("_", 1)[0].strip()[:32] or None
+    return storable(version.split(".", 1)[0].split("_", 1)[0].strip()[:32]) or None
 
 
 def _device_type(ua: str, os_family: str | None, device_family: str | None, device_brand: str | None) -> str:
@@ -135,18 +137,27 @@ def _device_type(ua: str, os_family: str | None, device_family: str | None, devi
     return "other"
 
 
+def _family(name: str | None) -> str | None:
+    """A family name ua-parser matched, fit to store ("Other" is its "no match")."""
+    if not name or name == "Other":
+        return None
+    return storable(name.strip()[:64]) or None
+
+
 @lru_cache(maxsize=UA_CACHE_SIZE)
 def ua_fields(ua: str) -> UaFields:
     """(browser, browser_version, os, os_version, device_type, is_bot) of a non-empty user agent."""
     try:
         result = _ua_resolver()(ua, Domain.ALL)
+    except UnicodeEncodeError:  # an unpaired surrogate: the Rust side takes UTF-8 only
+        return ua_fields.__wrapped__(storable(ua))
     except Exception:  # the parser's own bug on some odd string must not lose the event
         return (None, None, None, None, "other", _is_crawler(ua))
     agent, os_, device = result.user_agent, result.os, result.device
-    browser = agent.family if agent is not None and agent.family != "Other" else None
-    os_family = os_.family if os_ is not None and os_.family != "Other" else None
+    browser = _family(agent.family) if agent is not None else None
+    os_family = _family(os_.family) if os_ is not None else None
     device_family = device.family if device is not None else None
-    # crawlerdetect costs ~0.3-0.8 ms: skip it when ua-parser already knows a spider.
+    # crawlerdetect costs ~0.3-1 ms: skip it when ua-parser already knows a spider.
     is_bot = device_family == "Spider" or _is_crawler(ua)
     return (
         browser,
@@ -231,7 +242,7 @@ def _name(node: Any) -> str | None:
     name = names.get("en") if isinstance(names, dict) else None
     if not isinstance(name, str):
         return None
-    return name.strip()[:200] or None
+    return storable(name.strip()[:200]) or None
 
 
 def _geo_fields(reader: maxminddb.Reader, ip: str) -> IpFields:

@@ -80,15 +80,28 @@ def is_spam_host(host: str) -> bool:
     return False
 
 
+def storable(text: str) -> str:
+    """Text PostgreSQL accepts: no NUL (a decoded "%00"), no unpaired surrogate (UTF-8 cannot encode
+    one). Validation refuses such properties, but a value decoded here from a URL never met it."""
+    if "\x00" in text:
+        text = text.replace("\x00", "")
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            text = text.encode("utf-8", "replace").decode("utf-8")
+    return text
+
+
 def clean(value: object, limit: int = MAX_VALUE) -> str | None:
-    """A stored text value: strings and numbers only, trimmed, capped, empty → None."""
+    """A stored text value: strings and numbers only, trimmed, capped, storable, empty → None."""
     if type(value) is str or isinstance(value, str):
         text = value.strip()
     elif isinstance(value, int | float) and not isinstance(value, bool):
         text = str(value)
     else:
         return None
-    return text[:limit] or None
+    return storable(text[:limit]).strip() or None
 
 
 def _hostname(raw: str | None) -> str | None:
@@ -109,7 +122,7 @@ def _split(url: str) -> tuple[str | None, str | None, str]:
     path = parts.path
     if host is None and not path.startswith("/"):
         return None, None, ""
-    return host, (path or "/")[:MAX_PATH], parts.query
+    return host, storable((path or "/")[:MAX_PATH]), parts.query
 
 
 def _bare(host: str) -> str:

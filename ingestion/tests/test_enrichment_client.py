@@ -231,3 +231,9 @@ def test_long_user_agents_share_their_head() -> None:
     padded = CHROME_WIN + " " + "z" * MAX_UA
     assert client_info(None, padded + "x").browser == client_info(None, padded + "y").browser == "Chrome"
     assert cache_stats()["user_agent"]["size"] == 1
+
+
+def test_an_unpaired_surrogate_does_not_hide_the_browser() -> None:
+    # ua-parser's Rust side takes UTF-8 only: the user agent is made storable and parsed again.
+    info = client_info(None, IPHONE_SAFARI + " \ud800")
+    assert (info.browser, info.os, info.device_type) == ("Mobile Safari", "iOS", "mobile")

@@ -26,7 +26,9 @@ URL_PARTS = [
     "gclid", "fbclid", "msclkid", "cpc", "email", "semalt.com", "\x00", "\ud800", "ü", " ", "@", "\\", "$direct",
 ]  # fmt: skip
 
-url_like = st.lists(st.sampled_from(URL_PARTS) | st.text(max_size=8), max_size=12).map("".join)
+# Characters as a JSON decoder may give them: unpaired surrogates and NUL included.
+any_text = st.text(st.characters(codec=None, exclude_categories=()), max_size=8)
+url_like = st.lists(st.sampled_from(URL_PARTS) | any_text | st.sampled_from(["%00", "\x00"]), max_size=12).map("".join)
 scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30) | url_like
 values = st.recursive(
     scalars,
@@ -45,7 +47,8 @@ clients = st.builds(
 def test_enrich_never_raises(client: ClientInfo, props: Any) -> None:
     row, spam = _enrich(client, props)
     assert len(row) == len(WEB_COLUMNS)
-    assert all(value is None or isinstance(value, str) for value in row)
+    # What enrich derives itself (not the client's fields, which are made up here) PostgreSQL must take.
+    assert all(value is None or storable_text(value) for value in row[8:])
     assert isinstance(spam, bool)
 
 
@@ -53,13 +56,24 @@ def test_enrich_never_raises(client: ClientInfo, props: Any) -> None:
 def test_page_fields_never_raise(url: str | None, referrer: str | None) -> None:
     fields = page_fields(url, referrer)
     assert isinstance(fields[8], str)  # a channel always
+    assert all(value is None or storable_text(value) for value in fields[:9])
 
 
-@given(st.text(min_size=1, max_size=MAX_UA))
+@given(st.text(st.characters(exclude_categories=()), min_size=1, max_size=MAX_UA))
 def test_user_agent_parsing_never_raises(ua: str) -> None:
-    *_names, device_type, is_bot = ua_fields(ua)
+    *names, device_type, is_bot = ua_fields(ua)
+    assert all(value is None or storable_text(value) for value in names)
     assert device_type in {"desktop", "mobile", "tablet", "bot", "other"}
     assert is_bot == (device_type == "bot")
+
+
+def storable_text(value: str) -> bool:
+    """What a text column of PostgreSQL accepts: no NUL, valid UTF-8."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return isinstance(value, str) and "\x00" not in value
 
 
 @given(st.text(max_size=64) | st.ip_addresses().map(str))

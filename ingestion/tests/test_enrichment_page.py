@@ -336,3 +336,12 @@ def test_the_page_cache_parses_each_pair_once() -> None:
         enrich(NOBODY, dict(properties))
     stats = cache_stats()["page"]
     assert (stats["misses"], stats["hits"]) == (1, 4)
+
+
+def test_values_decoded_from_the_url_are_storable() -> None:
+    # "%00" decodes to NUL, which PostgreSQL's text refuses; a raw surrogate cannot be UTF-8.
+    got = fields({"$current_url": "https://example.com/a\ud800b?utm_source=news%00letter&utm_medium=%00"})
+    assert got["utm_source"] == "newsletter" and got["utm_medium"] is None
+    assert got["pathname"] == "/a?b"
+    got = fields({"$current_url": "https://example.com/", "utm_campaign": "spring\ud800", "$browser": "Chro\x00me"})
+    assert got["utm_campaign"] == "spring?" and got["browser"] == "Chrome"
