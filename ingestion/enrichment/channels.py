@@ -40,7 +40,8 @@ Notifications and Cross-network are not separate channels (they fall in Unassign
 **not** mean paid: Facebook appends it to every outbound link, organic posts included; it only names
 facebook as the source when the in-app browser sent no referrer. The paid click ids are those of
 ads only (``gclid``, ``gbraid``, ``wbraid``, ``dclid``, ``msclkid``, ``ttclid``, ``twclid``,
-``li_fat_id``).
+``li_fat_id``). An event with no readable page URL, no referrer and no campaign (a server-side
+event) gets no channel at all (page.py), not Direct.
 """
 
 from __future__ import annotations

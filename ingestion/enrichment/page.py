@@ -40,7 +40,7 @@ PageFields = tuple[
     str | None,
     str | None,
     str | None,
-    str,
+    str | None,
     bool,
     str | None,
     str | None,
@@ -120,7 +120,7 @@ def _split(url: str) -> tuple[str | None, str | None, str]:
     except ValueError:  # "http://[::1", an invalid port or IPv6 literal
         return None, None, ""
     path = parts.path
-    if host is None and not path.startswith("/"):
+    if host is None and (parts.netloc or not path.startswith("/")):  # a host we refused, or no path
         return None, None, ""
     return host, storable((path or "/")[:MAX_PATH]), parts.query
 
@@ -168,6 +168,12 @@ def _parse(url: str | None, referrer: str | None) -> PageFields:
                     organic_source = ORGANIC_CLICK_IDS[lowered]
     referrer_host = _referrer_host(referrer, host)
     spam = referrer_host is not None and is_spam_host(referrer_host)
+    channel_: str | None = None
+    # No page, no referrer, no campaign: a server-side event (or an unreadable URL) has no channel;
+    # calling it Direct would swell Direct with every backend event.
+    if pathname is not None or referrer_host is not None or any(utm.values()) or paid_source or organic_source:
+        channel_ = page_channel(utm["utm_source"], utm["utm_medium"], utm["utm_campaign"], referrer_host,
+                                paid_source, organic_source)  # fmt: skip
     return (
         host,
         pathname,
@@ -177,8 +183,7 @@ def _parse(url: str | None, referrer: str | None) -> PageFields:
         utm["utm_campaign"],
         utm["utm_content"],
         utm["utm_term"],
-        page_channel(utm["utm_source"], utm["utm_medium"], utm["utm_campaign"], referrer_host, paid_source,
-                     organic_source),
+        channel_,
         spam,
         paid_source,
         organic_source,

@@ -169,6 +169,7 @@ def test_garbage_user_agent_is_other(ua: str) -> None:
         # Oceania
         ("1.1.1.1", "AU"),  # APNIC's research prefix, registered in Australia
         ("139.130.4.5", "AU"),  # Telstra
+        ("2001:dd8:8:701::2", "AU"),  # APNIC
         # An IPv4 client seen through a dual-stack socket
         ("::ffff:8.8.8.8", "US"),
         (" 8.8.8.8 ", "US"),
