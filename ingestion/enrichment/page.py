@@ -23,10 +23,11 @@ MAX_PATH = 2048
 MAX_HOST = 253  # DNS's limit
 _HOST = re.compile(r"[\w.:-]*[^\W_][\w.:-]*")
 # URLs longer than this are parsed every time rather than cached, so a flood of huge unique URLs
-# cannot hold megabytes in the cache's keys.
-MAX_CACHED_URL = 4096
-# The cache's size: distinct (page URL, referrer) pairs in flight; each entry is well under 1 KB.
-PAGE_CACHE_SIZE = 20_000
+# cannot hold much in the cache: at worst 10,000 entries of two 2 KB keys and a 2 KB path (~60 MB),
+# typically well under 1 KB an entry (~5 MB).
+MAX_CACHED_URL = 2048
+# Distinct (page URL, referrer) pairs: a site's pages times its referrers in the last while.
+PAGE_CACHE_SIZE = 10_000
 
 # (host, pathname, referrer_host, utm_source, utm_medium, utm_campaign, utm_content, utm_term,
 #  channel, is_spam_referrer, paid click id's source, organic click id's source): the last two let
