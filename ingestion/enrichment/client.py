@@ -77,7 +77,7 @@ _resolver_lock = threading.Lock()
 def _ua_resolver() -> Resolver:
     """ua-parser's Rust resolver (ua-parser-rs) over its compiled rules (ua-parser-builtins).
 
-    Built on first use, not at import: compiling the rules takes about 0.3 s, which management
+    Built on first use, not at import: loading the rules takes half a second or more, which management
     commands and most tests that import ingestion never need. ua-parser's own global parser would
     pick the same resolver (its ``BestAvailableResolver`` prefers ua_parser_rs), but adds its own
     cache in front of ours; building it here says which resolver runs and caches once.
@@ -100,7 +100,7 @@ def _is_crawler(ua: str) -> bool:
 
 
 _NOT_PERSONAL = re.compile(
-    r"smart-?tv|hbbtv|appletv|googletv|android tv|crkey|web0s|netcast|bravia|roku|\baft[a-z]|\btv\b"
+    r"smart-?tv|hbbtv|appletv|googletv|android tv|crkey|web0s|netcast|bravia|roku|(?-i:\bAFT[A-Z])|\btv\b"
     r"|playstation|xbox|nintendo",
     re.IGNORECASE,
 )

@@ -238,3 +238,20 @@ def test_an_unpaired_surrogate_does_not_hide_the_browser() -> None:
     # ua-parser's Rust side takes UTF-8 only: the user agent is made storable and parsed again.
     info = client_info(None, IPHONE_SAFARI + " \ud800")
     assert (info.browser, info.os, info.device_type) == ("Mobile Safari", "iOS", "mobile")
+
+
+@pytest.mark.parametrize(
+    "ua",
+    [
+        XBOX,
+        "Mozilla/5.0 (Linux; Android 12; BRAVIA 4K VH2 Build/STT1.211025.001.Z4) AppleWebKit/537.36 "
+        "(KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+        "Mozilla/5.0 (Linux; Android 9; AFTMM Build/PS7633; wv) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Version/4.0 Chrome/131.0.0.0 Mobile Safari/537.36",  # Fire TV stick
+        "Mozilla/5.0 (PlayStation; PlayStation 5/8.40) AppleWebKit/605.1.15 (KHTML, like Gecko)",
+        "Mozilla/5.0 (SMART-TV; LINUX; Tizen 7.0) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "SamsungBrowser/7.0 Chrome/108.0.5359.1 TV Safari/537.36",
+    ],
+)
+def test_tvs_and_consoles_are_other(ua: str) -> None:
+    assert client_info(None, ua).device_type == "other"
