@@ -225,6 +225,9 @@ EVENTBASE: dict[str, Any] = {
     "COLUMNAR_PROPERTY_KEYS": env_int("COLUMNAR_PROPERTY_KEYS", 24, minimum=0),
     # Cohorts' members are recomputed this often (and at once when a cohort is created or changed).
     "COHORT_REFRESH_SECONDS": env_int("COHORT_REFRESH_SECONDS", 3600, minimum=60),
+    # A MaxMind-format file (e.g. GeoLite2-City.mmdb) for events' region and city; unset, only the
+    # country is derived (from the iptocc package). Checked at start-up (ingestion.enrichment).
+    "GEOIP_DATABASE": env_str("GEOIP_DATABASE", ""),
 }
 
 # Ingest bodies may be up to 5 MB (the API answers 413 past that, with its own message).
