@@ -19,9 +19,17 @@ WAIT_SECONDS = 20
 
 @contextlib.contextmanager
 def headless_chromium(
-    profile_dir: Path, monkeypatch: pytest.MonkeyPatch, *, window: str = "1280,900", console_log: bool = False
+    profile_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    window: str = "1280,900",
+    console_log: bool = False,
+    user_agent: str | None = None,
 ) -> Iterator[object]:
-    """A Selenium driver for a fresh headless Chromium; skips the test where chromium is missing."""
+    """A Selenium driver for a fresh headless Chromium; skips the test where chromium is missing.
+
+    ``user_agent`` replaces Chromium's own, which says "HeadlessChrome" and so is a crawler to the
+    capture's bot filter (ingestion.enrichment), as it is to the SDKs' own filters."""
     if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
         pytest.skip("Debian's chromium and chromium-driver are not installed (see .ci/run)")
     from selenium import webdriver
@@ -44,6 +52,8 @@ def headless_chromium(
         f"--user-data-dir={profile_dir}",
     ):
         options.add_argument(flag)
+    if user_agent:
+        options.add_argument(f"--user-agent={user_agent}")
     if console_log:
         options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)

@@ -42,6 +42,23 @@ def on_starting(server: object) -> None:
         os.makedirs(folder, exist_ok=True)
 
 
+def post_worker_init(worker: Any) -> None:
+    # Loading the user-agent rules takes about a second: at start, not in a visitor's request.
+    from ingestion.enrichment import warm_up
+
+    warm_up()
+
+
+def worker_exit(server: object, worker: Any) -> None:
+    # The enrichment caches' hit rates, one JSON line per worker (the ingest bench reads them).
+    import json
+    import sys
+
+    from ingestion.enrichment import cache_stats
+
+    sys.stderr.write(json.dumps({"message": "enrichment caches", "pid": os.getpid(), **cache_stats()}) + "\n")
+
+
 def child_exit(server: object, worker: Any) -> None:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess

@@ -68,3 +68,13 @@ def rate_limit_ip(project_id: int, ip: str, window: int) -> str:
 # --- Keys and alerts (projects.services, monitoring.alerts) -------------------------------------
 KEYS_LAST_USED = "eb:keys:last_used"  # hash: key id -> unix minute of the last use seen
 ALERTS_FIRING = "eb:alerts:firing"  # set: the alerts the job last saw firing, to log resolutions
+
+
+# --- Cookieless visitors (ingestion.cookieless) ------------------------------------------------
+
+COOKIELESS_SALT_TTL_SECONDS = 86_400 + 3_600  # a day's salt dies an hour after its day ends, at most
+
+
+def cookieless_salt(project_id: int, day: dt.date) -> str:
+    """A project's salt for one UTC day: a random secret, destroyed by its expiry."""
+    return f"eb:salt:{project_id}:{day:%Y%m%d}"

@@ -18,6 +18,7 @@ class IngestionLedgerAdmin(admin.ModelAdmin):
         "rejected",
         "rate_limited",
         "quota_exceeded",
+        "bot",
         "flushed",
     )
     list_filter = ("project",)

@@ -3,8 +3,9 @@
 Layout (all keys prefixed ``eb:``):
 - ``eb:events:<shard>`` — streams, one per shard; an entry holds one request's accepted events
   for that shard as newline-separated records (field ``e``, see ``ingestion.records``), its
-  project (``p``) and receive time (``r``, µs). Entries written before records existed hold a
-  JSON array in ``d`` instead; the flusher still reads them.
+  project (``p``), receive time (``r``, µs) and the records' version (``v``, absent before the
+  web columns). Entries written before records existed hold a JSON array in ``d`` instead; the
+  flusher still reads both older shapes.
   Events are sharded by hash(project, user), so one user's events always meet in one shard and
   one flusher: server-side sessions need no cross-worker coordination. Throughput scales by
   adding shards (``INGEST_STREAM_SHARDS``) and workers; each shard is drained by one worker at
@@ -36,6 +37,7 @@ from redis.typing import EncodableT
 
 from core import keys
 from core.redis import get_redis
+from ingestion import records
 
 GROUP = "flushers"
 DLQ = keys.DLQ
@@ -95,7 +97,7 @@ def retire_if_empty(client: redis.Redis, key: str, session_key: str) -> bool:
 # KEYS: ledger hash, quota counter, dedupe set of this window, of the previous window, the stream
 #       registry, the set of dirty ledger minutes, then one stream key per shard used.
 # ARGV: project id, dedupe ttl (0: no dedupe), received µs, the events, the ledger's and the quota
-#       counter's lifetimes, then ledger field/value pairs. (Names and lifetimes: core/keys.py.)
+#       counter's lifetimes, the records' version, then ledger field/value pairs. (Names and lifetimes: core/keys.py.)
 # The events travel as ONE argument, a line per event "<event id>\t<KEYS index>\t<record>": packing
 # hundreds of separate arguments cost more CPU in redis-py than the script costs in Redis.
 # (A record never holds a raw newline.) Returns a string of 1 (accepted) and
@@ -147,12 +149,12 @@ if ttl > 0 and accepted > 0 then
   redis.call('EXPIRE', KEYS[3], 2 * ttl + 3600)
 end
 for key_index, list in pairs(per_stream) do
-  redis.call('XADD', KEYS[key_index], '*', 'p', project, 'r', received, 'e', table.concat(list, '\\n'))
+  redis.call('XADD', KEYS[key_index], '*', 'p', project, 'r', received, 'v', ARGV[7], 'e', table.concat(list, '\\n'))
   redis.call('SADD', KEYS[5], KEYS[key_index])
 end
 redis.call('HINCRBY', KEYS[1], 'accepted', accepted)
 if n > accepted then redis.call('HINCRBY', KEYS[1], 'duplicate', n - accepted) end
-for i = 7, #ARGV - 1, 2 do
+for i = 8, #ARGV - 1, 2 do
   redis.call('HINCRBY', KEYS[1], ARGV[i], tonumber(ARGV[i + 1]))
 end
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[5]))
@@ -201,7 +203,15 @@ def append(
     lines = "\n".join(f"{event.event_id}\t{key_index[event.shard]}\t{event.record}" for event in events).encode()
     window = settings.EVENTBASE["DEDUPE_WINDOW_SECONDS"]
     bucket = received_us // 1_000_000 // window if window else 0
-    args: list[EncodableT] = [project_id, window, received_us, lines, keys.LEDGER_TTL_SECONDS, keys.QUOTA_TTL_SECONDS]
+    args: list[EncodableT] = [
+        project_id,
+        window,
+        received_us,
+        lines,
+        keys.LEDGER_TTL_SECONDS,
+        keys.QUOTA_TTL_SECONDS,
+        records.VERSION,
+    ]
     for name, value in ledger_counts.items():
         if value:
             args += (name, value)

@@ -110,7 +110,7 @@ def dead_letters_replay(*, ids: list[str] | None = None) -> int:
         stream = fields.get(b"stream", b"").decode()
         if stream not in buffer.configured_stream_keys():
             stream = buffer.stream_key(0)
-        payload: dict[EncodableT, EncodableT] = {k: v for k, v in fields.items() if k in (b"p", b"r", b"e", b"d")}
+        payload: dict[EncodableT, EncodableT] = {k: v for k, v in fields.items() if k in (b"p", b"r", b"v", b"e", b"d")}
         pipe = client.pipeline(transaction=True)
         pipe.xadd(stream, payload)
         pipe.xdel(buffer.DLQ, letter_id)

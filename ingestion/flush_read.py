@@ -27,6 +27,8 @@ def decode_entry(stream: str, entry_id: bytes, fields: dict) -> Entry:
     try:
         if b"e" in fields:
             lines = fields[b"e"].decode().split("\n")
+            if fields.get(b"v") is None:  # buffered before records had the web columns
+                lines = [records.padded_to_current(line) for line in lines]
         else:  # buffered by a version before records: a JSON array of event objects
             lines = [records.from_legacy(event) for event in orjson.loads(fields[b"d"])]
         return Entry(

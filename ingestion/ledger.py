@@ -19,7 +19,7 @@ from projects.models import AuditAction, AuditEntry
 
 DIRTY = keys.LEDGER_DIRTY
 TTL_SECONDS = keys.LEDGER_TTL_SECONDS
-_API_FIELDS = ("received", "accepted", "duplicate", "late", "rate_limited", "quota_exceeded")
+_API_FIELDS = ("received", "accepted", "duplicate", "late", "rate_limited", "quota_exceeded", "bot")
 
 
 def minute_of(moment: dt.datetime) -> int:
@@ -103,9 +103,9 @@ def _upsert(rows: list[tuple]) -> None:
         cursor.executemany(
             """
             INSERT INTO ingestion_ingestionledger AS l
-                (project_id, minute, received, accepted, duplicate, late, rate_limited, quota_exceeded,
+                (project_id, minute, received, accepted, duplicate, late, rate_limited, quota_exceeded, bot,
                  rejected, rejected_by_reason, flushed)
-            SELECT %s, to_timestamp(%s), %s, %s, %s, %s, %s, %s, %s, %s, 0
+            SELECT %s, to_timestamp(%s), %s, %s, %s, %s, %s, %s, %s, %s, %s, 0
             WHERE EXISTS (SELECT 1 FROM projects_project WHERE id = %s)
             ON CONFLICT (project_id, minute) DO UPDATE SET
                 received = GREATEST(l.received, EXCLUDED.received),
@@ -114,6 +114,7 @@ def _upsert(rows: list[tuple]) -> None:
                 late = GREATEST(l.late, EXCLUDED.late),
                 rate_limited = GREATEST(l.rate_limited, EXCLUDED.rate_limited),
                 quota_exceeded = GREATEST(l.quota_exceeded, EXCLUDED.quota_exceeded),
+                bot = GREATEST(l.bot, EXCLUDED.bot),
                 rejected_by_reason = CASE WHEN EXCLUDED.rejected >= l.rejected
                                           THEN EXCLUDED.rejected_by_reason ELSE l.rejected_by_reason END,
                 rejected = GREATEST(l.rejected, EXCLUDED.rejected)

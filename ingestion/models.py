@@ -9,7 +9,7 @@ class IngestionLedger(models.Model):
     The API-side counters are copied from Redis, where the capture path increments them
     atomically with the stream write; ``flushed`` is incremented by the flusher inside the same
     transaction that stores the events, so it counts each stored event exactly once. For every
-    closed minute: received = accepted + duplicate + rejected, and accepted = flushed once the
+    closed minute: received = accepted + duplicate + rejected + bot, and accepted = flushed once the
     buffer has drained (dead letters excepted, which the monitoring page shows).
     """
 
@@ -24,6 +24,11 @@ class IngestionLedger(models.Model):
     rate_limited = models.BigIntegerField(default=0, help_text="Requests refused by a rate limit.")
     quota_exceeded = models.BigIntegerField(default=0, help_text="Requests refused by the monthly quota.")
     flushed = models.BigIntegerField(default=0, help_text="Events stored in PostgreSQL.")
+    bot = models.BigIntegerField(  # db_default: the flush's raw INSERT of a ledger row leaves it out
+        default=0,
+        db_default=0,
+        help_text="Events of crawlers and spam referrers not stored (the project's bot setting).",
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["project", "minute"], name="uniq_ledger_minute")]

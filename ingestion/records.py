@@ -7,18 +7,25 @@ format, so it can hold neither a raw newline nor a raw tab:
 
     <ts µs> \t <user id> \t <session id or empty> \t <flag> \t <body>
 
-``body`` is the COPY row of ``BODY_COLUMNS``. The leading fields are what the flusher reads:
-the timestamp (partitions, session order), the user and client session (server sessions) and a
-flag, ``i`` when the event may carry person work (identify, alias, ``$set``) and ``-`` otherwise.
+``body`` is the COPY row of ``BODY_COLUMNS``: the event, the client's IP and user agent, then the
+web columns derived at capture (events.models.WEB_COLUMNS, ingestion.enrichment). An entry holding
+records of that shape says so (``VERSION`` in its ``v`` field); records of entries buffered before
+the web columns existed end at the user agent and are padded by ``padded_to_current``.
+
+The leading fields are what the flusher reads: the timestamp (partitions, session order), the
+user and client session (server sessions) and a flag, ``i`` when the event may carry person work
+(identify, alias, ``$set``) and ``-`` otherwise.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from core.clock import from_micros
+from events.models import WEB_COLUMNS
 from persons.services import CREATE_ALIAS, IDENTIFY
 
 BODY_COLUMNS = (
@@ -31,8 +38,12 @@ BODY_COLUMNS = (
     "properties",
     "ip",
     "user_agent",
+    *WEB_COLUMNS,
 )
 NULL = "\\N"
+VERSION = "2"  # records carry the web columns
+_NO_WEB_FIELDS = f"\t{NULL}" * len(WEB_COLUMNS)
+EMPTY_WEB = _NO_WEB_FIELDS[1:]  # ``web`` of an event with nothing derived
 PERSON_WORK = "i"
 NO_PERSON_WORK = "-"
 
@@ -76,6 +87,17 @@ def client_fields(ip: str | None, user_agent: str | None) -> str:
     return f"{NULL if ip is None else copy_escape(ip)}\t{NULL if user_agent is None else copy_escape(user_agent)}"
 
 
+@lru_cache(maxsize=8192)  # a site's events repeat a few pages, browsers and countries
+def web_fields(values: tuple[str | None, ...]) -> str:
+    """The web columns' fields of a record, from ``ingestion.enrichment.enrich``'s values."""
+    return "\t".join(NULL if value is None else copy_escape(value) for value in values)
+
+
+def padded_to_current(record: str) -> str:
+    """A record of an entry buffered before the web columns (no ``v`` field), with them empty."""
+    return record + _NO_WEB_FIELDS
+
+
 def encode(
     ts_us: int,
     timestamp_iso: str,
@@ -87,8 +109,11 @@ def encode(
     session_id: str | None,
     properties_json: str,
     client: str,
+    web: str,
 ) -> str:
-    """One record; ``client`` comes from ``client_fields``. Positional: this runs for every event accepted."""
+    """One record; ``client`` comes from ``client_fields``, ``web`` from ``web_fields``.
+
+    Positional: this runs for every event accepted."""
     if _SPECIAL.search(f"{name}{source}{user_id}{session_id or ''}") is not None:
         name, source, user_id = copy_escape(name), copy_escape(source), copy_escape(user_id)
         session_id = copy_escape(session_id) if session_id else session_id
@@ -97,7 +122,7 @@ def encode(
     return (
         f"{ts_us}\t{user_id}\t{session_id or ''}\t{PERSON_WORK if person_work else NO_PERSON_WORK}\t"
         f"{event_id}\t{name}\t{source}\t{user_id}\t{'t' if anonymous else 'f'}\t{timestamp_iso}\t"
-        f"{properties_json}\t{client}"
+        f"{properties_json}\t{client}\t{web}"
     )
 
 
@@ -113,7 +138,7 @@ def person_fields(ts_us: int, body: str) -> dict[str, Any]:
     """The event in the shape ``persons.services.identity_op_of`` reads, from a record's body."""
     import orjson
 
-    event_id, name, _source, user, anonymous, _ts, properties, _ip, _ua = body.split("\t")
+    event_id, name, _source, user, anonymous, _ts, properties, _rest = body.split("\t", 7)
     return {
         "id": event_id,
         "n": copy_unescape(name),
@@ -145,4 +170,5 @@ def from_legacy(event: dict[str, Any]) -> str:
         event.get("sid"),
         properties,
         client_fields(event.get("ip"), event.get("ua")),
+        EMPTY_WEB,
     )

@@ -65,7 +65,17 @@ def buffered_entries() -> dict[str, int]:
     return dict(zip(keys, pipe.execute(), strict=True))
 
 
-_LEDGER_FIELDS = ("received", "accepted", "duplicate", "late", "rejected", "rate_limited", "quota_exceeded", "flushed")
+_LEDGER_FIELDS = (
+    "received",
+    "accepted",
+    "duplicate",
+    "late",
+    "rejected",
+    "rate_limited",
+    "quota_exceeded",
+    "bot",
+    "flushed",
+)
 
 
 def ledger_report(*, project: Project, since: dt.datetime, until: dt.datetime) -> dict[str, Any]:

@@ -16,9 +16,11 @@ from core import keys
 from core.clock import EPOCH, MICROSECOND, to_micros
 from core.redis import get_redis
 from ingestion import buffer, ledger, records
+from ingestion.cookieless import cookieless_id, daily_salt
+from ingestion.enrichment import HOST, client_info, enrich, flagged_as_bot
 from ingestion.identity import anonymous_id, stored_ip
 from ingestion.validation import LATE_AFTER, Batch
-from projects.models import Project
+from projects.models import BotHandling, Project
 
 
 @dataclass(frozen=True)
@@ -33,34 +35,49 @@ class Client:
 class IngestResult:
     accepted: int = 0
     duplicates: int = 0
+    bots: int = 0  # events of crawlers and spam referrers, not stored (the project's bot setting)
     errors: list[dict[str, Any]] = field(default_factory=list)
     # per event of the batch: "ok", "duplicate" (and the index) — protocol adapters answer per id
     accepted_ids: list[str] = field(default_factory=list)
     duplicate_ids: list[str] = field(default_factory=list)
 
     def as_response(self) -> dict[str, Any]:
-        return {"accepted": self.accepted, "duplicates": self.duplicates, "errors": self.errors}
+        answer = {"accepted": self.accepted, "duplicates": self.duplicates, "errors": self.errors}
+        if self.bots:
+            answer["bots"] = self.bots
+        return answer
 
 
 def ingest_batch(*, project: Project, batch: Batch, client: Client, received_at: dt.datetime) -> IngestResult:
     """Buffer a validated batch. Raises ``buffer.BufferUnavailable`` when nothing could be taken."""
     result = IngestResult(errors=list(batch.errors))
     received_us = to_micros(received_at)
+    # Derived from the full IP, before the project's IP setting truncates or drops it.
+    client_derived = client_info(client.ip, client.user_agent)
+    drop_bots = project.bot_handling == BotHandling.DROP
     ip = stored_ip(client.ip, project.ip_handling)
     user_agent = client.user_agent[:1000] or None
     late_before = received_at - LATE_AFTER
     client_fields = records.client_fields(ip, user_agent)
     shards = buffer.shard_count()
     project_id = project.pk
-    anonymous = None
+    anonymous: dict[str | None, str] = {}  # per site host: cookieless ids differ by host
     stream_events = []
     late = 0
     for _index, event in batch.events:
+        web, spam = enrich(client_derived, event.properties)
+        if spam or client_derived.is_bot:
+            if drop_bots:
+                result.bots += 1
+                continue
+            web = flagged_as_bot(web)
         user_id, is_anonymous = event.user_id, False
         if user_id is None:
-            if anonymous is None:
-                anonymous = anonymous_id(salt=project.anonymous_salt, ip=client.ip, user_agent=client.user_agent)
-            user_id, is_anonymous = anonymous, True
+            host = web[HOST] if project.cookieless else None
+            user_id = anonymous.get(host) or anonymous.setdefault(
+                host, _anonymous_id(project, client, host, received_at)
+            )
+            is_anonymous = True
         timestamp = event.timestamp
         if timestamp < late_before:
             late += 1
@@ -75,9 +92,10 @@ def ingest_batch(*, project: Project, batch: Batch, client: Client, received_at:
             event.session_id,
             event.properties_json.decode(),
             client_fields,
+            records.web_fields(web),
         )
         stream_events.append(buffer.StreamEvent(event.event_id, buffer.shard_for(project_id, user_id, shards), record))
-    counts = {"received": batch.received, "late": late}
+    counts = {"received": batch.received, "late": late, "bot": result.bots}
     counts.update({f"rejected:{reason}": n for reason, n in batch.reasons.items()})
     flags = (
         buffer.append(
@@ -99,6 +117,14 @@ def ingest_batch(*, project: Project, batch: Batch, client: Client, received_at:
     result.accepted = len(result.accepted_ids)
     result.duplicates = len(result.duplicate_ids)
     return result
+
+
+def _anonymous_id(project: Project, client: Client, host: str | None, received_at: dt.datetime) -> str:
+    """The id of a visitor who sent none: permanent, or for the day in a cookieless project."""
+    if project.cookieless:
+        salt = daily_salt(project.pk, received_at.astimezone(dt.UTC).date())
+        return cookieless_id(salt=salt, ip=client.ip, user_agent=client.user_agent, host=host)
+    return anonymous_id(salt=project.anonymous_salt, ip=client.ip, user_agent=client.user_agent)
 
 
 def _count_only(project: Project, received_at: dt.datetime, counts: dict[str, int]) -> list[bool]:

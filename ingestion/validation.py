@@ -58,6 +58,9 @@ class Event:
     session_id: str | None
     timestamp: dt.datetime
     properties_json: bytes  # the properties object as JSON text: encoded once, or kept as sent (fast path)
+    # The same object as parsed, for enrichment at capture (page URL, referrer, UTM, SDK device
+    # fields) without parsing the JSON again; None when the event has no properties.
+    properties: dict[str, Any] | None = None
 
 
 @dataclass
@@ -192,14 +195,15 @@ def validate_native_event(
     sent_at = request_sent_at
     if get("sent_at") is not None:
         sent_at = parse_timestamp(raw["sent_at"], "sent_at")
-    properties_json = encode_properties(get("properties"))
+    properties = get("properties")
+    properties_json = encode_properties(properties)
     if timestamp is None:
         timestamp = received_at
     elif sent_at is not None:
         timestamp = corrected_timestamp(timestamp, sent_at, received_at)
     if timestamp - received_at > MAX_FUTURE or timestamp < EARLIEST:
         check_in_range(timestamp, received_at)
-    return Event(event_id, name, source, user_id, session_id, timestamp, properties_json)
+    return Event(event_id, name, source, user_id, session_id, timestamp, properties_json, properties)
 
 
 def validate_native_batch(
@@ -324,7 +328,10 @@ def fast_native_batch(body: bytes, *, received_at: dt.datetime, allowed_sources:
             if timestamp - received_at > MAX_FUTURE or timestamp < EARLIEST:
                 return None
         batch.events.append(
-            (index, Event(event_id, raw.event, source, raw.user_id, raw.session_id, timestamp, properties))
+            (
+                index,
+                Event(event_id, raw.event, source, raw.user_id, raw.session_id, timestamp, properties, raw.properties),
+            )
         )
     return batch
 

@@ -52,7 +52,10 @@ class ProjectAdmin(admin.ModelAdmin):
             {"fields": ("rate_limit_per_minute", "rate_limit_per_ip_per_minute", "monthly_event_quota")},
         ),
         ("Retention", {"fields": ("raw_retention_days", "aggregate_retention_days")}),
-        ("Browser and privacy", {"fields": ("cors_allowed_origins", "ip_handling", "restrict_sources")}),
+        (
+            "Browser and privacy",
+            {"fields": ("cors_allowed_origins", "ip_handling", "cookieless", "bot_handling", "restrict_sources")},
+        ),
     )
 
     @admin.action(description="Create an ingest key (public) for the selected projects")

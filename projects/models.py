@@ -39,6 +39,11 @@ class IpHandling(models.TextChoices):
     DROP = "drop", "Do not store the IP address"
 
 
+class BotHandling(models.TextChoices):
+    DROP = "drop", "Do not store events of crawlers and spam referrers (counted in the ledger as bot)"
+    KEEP = "keep", "Store them, flagged with device_type 'bot' (web reports leave them out)"
+
+
 class Project(models.Model):
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=100, unique=True)
@@ -77,6 +82,13 @@ class Project(models.Model):
         "Ingest keys are public, so * is the usual choice.",
     )
     ip_handling = models.CharField(max_length=16, choices=IpHandling.choices, default=IpHandling.KEEP)
+    bot_handling = models.CharField(max_length=16, choices=BotHandling.choices, default=BotHandling.DROP)
+    cookieless = models.BooleanField(
+        default=False,
+        help_text="Anonymous visitors get an id hashed from IP, user agent, site and a salt rotated every "
+        "UTC day (old salts are destroyed): no cookie, and a visitor is unique per day, not across days. "
+        "Add data-cookieless to the /t.js script tag.",
+    )
     restrict_sources = models.BooleanField(
         default=False, help_text="Reject events whose source is not one of the project's event sources."
     )

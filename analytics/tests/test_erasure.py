@@ -244,9 +244,17 @@ def test_an_id_linked_while_the_erasure_ran_is_erased_too(case, monkeypatch):
 def _dead_letter(project_id: int, user_id: str) -> str:
     record = records.encode(
         1_700_000_000_000_000, "2023-11-14T22:13:20+00:00", "0190c1b2-0000-7000-8000-000000000001", "pageview",
-        "web", user_id, False, None, "{}", records.client_fields(None, None),
+        "web", user_id, False, None, "{}", records.client_fields(None, None), records.EMPTY_WEB,
     )  # fmt: skip
-    fields = {"p": str(project_id), "r": "1", "e": record, "stream": "eb:events:0", "entry_id": "1-0", "error": "x"}
+    fields = {
+        "p": str(project_id),
+        "r": "1",
+        "v": records.VERSION,
+        "e": record,
+        "stream": "eb:events:0",
+        "entry_id": "1-0",
+        "error": "x",
+    }
     return get_redis().xadd(buffer.DLQ, {**fields, "failed_at": "1"}).decode()
 
 

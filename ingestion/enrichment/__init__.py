@@ -21,41 +21,27 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
+from events.models import WEB_COLUMNS
 from ingestion.enrichment import channels
 from ingestion.enrichment.client import ClientInfo, _client, client_info, geoip_check, ip_fields, ua_fields, warm_up
 from ingestion.enrichment.client import clear_caches as _clear_client_caches
 from ingestion.enrichment.page import UTM_KEYS, _cached_parse, clean, page_channel, page_fields
 
 __all__ = [
+    "HOST",
     "WEB_COLUMNS",
     "ClientInfo",
     "cache_stats",
     "clear_caches",
     "client_info",
     "enrich",
+    "flagged_as_bot",
     "geoip_check",
     "warm_up",
 ]
 
-WEB_COLUMNS = (
-    "browser",
-    "browser_version",
-    "os",
-    "os_version",
-    "device_type",
-    "country",
-    "region",
-    "city",
-    "host",
-    "pathname",
-    "referrer_host",
-    "utm_source",
-    "utm_medium",
-    "utm_campaign",
-    "utm_content",
-    "utm_term",
-    "channel",
-)
+HOST = WEB_COLUMNS.index("host")
+_DEVICE_TYPE = WEB_COLUMNS.index("device_type")
 
 _EMPTY: Mapping[str, Any] = {}
 SdkFields = tuple[str | None, str | None, str | None, str | None, str | None]
@@ -208,6 +194,11 @@ def enrich(client: ClientInfo, properties: Mapping[str, Any] | None) -> tuple[tu
         except Exception:
             known = (None,) * 8
         return (*known, *(None,) * 9), False
+
+
+def flagged_as_bot(values: tuple[str | None, ...]) -> tuple[str | None, ...]:
+    """An event's values with ``device_type`` "bot": a crawler's or spam referrer's, kept flagged."""
+    return (*values[:_DEVICE_TYPE], "bot", *values[_DEVICE_TYPE + 1 :])
 
 
 def _info(function: Any) -> dict[str, int]:

@@ -168,6 +168,7 @@ def to_event(
         session_id=session_id,
         timestamp=timestamp,
         properties_json=encode_properties(properties),
+        properties=properties,
     )
 
 

@@ -142,6 +142,7 @@ def to_event(
         session_id=None,
         timestamp=timestamp,
         properties_json=encode_properties(properties),
+        properties=properties,
     )
 
 

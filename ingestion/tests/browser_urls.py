@@ -8,6 +8,7 @@ from pathlib import Path
 
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.urls import include, path
+from django.utils.html import escape
 
 VENDOR = Path(__file__).resolve().parent / "fixtures" / "vendor"
 
@@ -42,6 +43,13 @@ _PAGES = {
   eventbase.identify("t-user", {email: "t@example.com"});
   eventbase.track("purchase");
 </script>""",
+    "tracker-cookieless": """
+<script src="/t.js" data-key="{key}" data-cookieless></script>
+<script>
+  eventbase.track("clicked_buy", {price: 5});
+</script>""",
+    # A page on another origin linking to a page of the test, so that it has a real referrer.
+    "link": """<a id="go" href="{to}">go</a>""",
     "blank": "",
 }
 
@@ -51,7 +59,12 @@ def page(request: HttpRequest, name: str) -> HttpResponse:
         raise Http404(name)
     key = request.GET.get("key", "")
     body = _PAGES[name].replace("{key}", key).replace("KEY", json.dumps(key))
-    return HttpResponse(f"<!doctype html><html><head><title>{name}</title></head><body>{body}</body></html>")
+    body = body.replace("{to}", escape(request.GET.get("to", "")))
+    response = HttpResponse(f"<!doctype html><html><head><title>{name}</title></head><body>{body}</body></html>")
+    # A site's usual policy (the browsers' default), rather than Django's same-origin, so that a
+    # link from another origin gives its page a referrer, as links from other sites do.
+    response["Referrer-Policy"] = "strict-origin-when-cross-origin"
+    return response
 
 
 def vendor(request: HttpRequest, file: str) -> FileResponse:

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from django.db import connection, connections
 
+from events.models import WEB_COLUMNS
 from events.partitions import forget_known_partitions
 from ingestion.flush import drain
 from projects.tests.factories import ProjectFactory, ingest_key_for, read_key_for
@@ -79,9 +80,8 @@ def stored(project_id: int, **filters) -> list[dict]:
     with connection.cursor() as cur:
         cur.execute(
             "SELECT event_id::text, event_name, source, user_id, is_anonymous, session_id, timestamp, "
-            "received_at, properties, host(ip) AS ip, user_agent FROM events WHERE project_id = %s"
-            + (f" AND {where}" if where else "")
-            + " ORDER BY timestamp, event_id",
+            f"received_at, properties, host(ip) AS ip, user_agent, {', '.join(WEB_COLUMNS)} "
+            "FROM events WHERE project_id = %s" + (f" AND {where}" if where else "") + " ORDER BY timestamp, event_id",
             [project_id, *filters.values()],
         )
         names = [c.name for c in cur.description]

@@ -10,11 +10,13 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from django.db import connection
 
 from config.browser_testing import WAIT_SECONDS, headless_chromium
+from events.models import WEB_COLUMNS
 from ingestion.flush import drain
 from ingestion.tests.conftest import stored
 from persons.selectors import person_get
@@ -22,9 +24,13 @@ from persons.selectors import person_get
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.urls("ingestion.tests.browser_urls")]
 
 
+# What a person's Chromium on Linux says; the headless one says "HeadlessChrome", a crawler.
+DESKTOP_CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36"
+
+
 @pytest.fixture
 def browser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
-    with headless_chromium(tmp_path / "chromium-profile", monkeypatch) as driver:
+    with headless_chromium(tmp_path / "chromium-profile", monkeypatch, user_agent=DESKTOP_CHROME) as driver:
         yield driver
 
 
@@ -45,8 +51,23 @@ def _wait_for_events(project_id: int, names: set[str]) -> list[dict]:
         time.sleep(0.2)
 
 
-def _open(driver, live_server, name: str, key: str) -> None:
-    driver.get(f"{live_server.url}/test-pages/{name}?key={key}")
+def _open(driver, live_server, name: str, key: str, query: str = "") -> None:
+    driver.get(f"{live_server.url}/test-pages/{name}?key={key}{query}")
+
+
+def _open_from_elsewhere(driver, live_server, name: str, key: str, query: str) -> None:
+    """Open a test page by a link on another origin (127.0.0.1), so that it has a referrer."""
+    target = f"{live_server.url}/test-pages/{name}?key={key}{query}"
+    other = live_server.url.replace("localhost", "127.0.0.1")
+    driver.get(f"{other}/test-pages/link?to={quote(target)}")
+    driver.find_element("id", "go").click()
+
+
+def _web(row: dict) -> dict:
+    return {name: row[name] for name in WEB_COLUMNS}
+
+
+UTM = "&utm_source=newsletter&utm_medium=email&utm_campaign=launch"
 
 
 def _only_local_resources(driver, live_server) -> None:
@@ -60,7 +81,7 @@ def _names(rows: list[dict]) -> list[str]:
 
 
 def test_posthog_js(browser, live_server, project, ingest_key):
-    _open(browser, live_server, "posthog", ingest_key)
+    _open_from_elsewhere(browser, live_server, "posthog", ingest_key, UTM)
     rows = _wait_for_events(project.pk, {"$pageview", "clicked_buy", "$identify", "purchase"})
     assert {"$pageview", "clicked_buy", "$identify", "purchase"} <= set(_names(rows)), _names(rows)
     by_name = {row["event_name"]: row for row in rows}
@@ -70,6 +91,21 @@ def test_posthog_js(browser, live_server, project, ingest_key):
     assert by_name["purchase"]["user_id"] == "ph-user"
     assert by_name["$identify"]["properties"]["$anon_distinct_id"] == anonymous
     assert person_get(project_id=project.pk, distinct_id=anonymous)["distinct_ids"] == sorted([anonymous, "ph-user"])
+    # Derived at capture: posthog-js's own $browser/$os/$device_type, the page, referrer and UTM.
+    assert _web(by_name["$pageview"]) == {
+        **dict.fromkeys(WEB_COLUMNS),
+        "browser": "Chrome",
+        "browser_version": "156",
+        "os": "Linux",
+        "device_type": "desktop",
+        "host": "localhost",
+        "pathname": "/test-pages/posthog",
+        "referrer_host": "127.0.0.1",
+        "utm_source": "newsletter",
+        "utm_medium": "email",
+        "utm_campaign": "launch",
+        "channel": "Email",
+    }
     _only_local_resources(browser, live_server)
 
 
@@ -90,9 +126,24 @@ def test_segment_analytics_js(browser, live_server, project, ingest_key):
 
 
 def test_first_party_tracker(browser, live_server, project, ingest_key):
-    _open(browser, live_server, "tracker", ingest_key)
+    _open_from_elsewhere(browser, live_server, "tracker", ingest_key, UTM)
     rows = _wait_for_events(project.pk, {"$pageview", "clicked_buy", "$identify", "purchase"})
     by_name = {row["event_name"]: row for row in rows}
+    # Derived at capture from the user agent, the page, its referrer and its UTM parameters.
+    assert _web(by_name["$pageview"]) == {
+        **dict.fromkeys(WEB_COLUMNS),
+        "browser": "Chrome",
+        "browser_version": "156",
+        "os": "Linux",
+        "device_type": "desktop",
+        "host": "localhost",
+        "pathname": "/test-pages/tracker",
+        "referrer_host": "127.0.0.1",
+        "utm_source": "newsletter",
+        "utm_medium": "email",
+        "utm_campaign": "launch",
+        "channel": "Email",
+    }
     cookie = browser.get_cookie("eb_aid")["value"]
     assert by_name["$pageview"]["user_id"] == cookie == by_name["clicked_buy"]["user_id"]
     assert by_name["$pageview"]["properties"]["$pathname"] == "/test-pages/tracker"
@@ -115,3 +166,37 @@ def test_first_party_tracker(browser, live_server, project, ingest_key):
     # The anonymous id is a first-party cookie: the next page load keeps it.
     _open(browser, live_server, "tracker", ingest_key)
     assert browser.get_cookie("eb_aid")["value"] == cookie
+
+
+def test_first_party_tracker_cookieless(browser, live_server, project, ingest_key):
+    project.cookieless = True
+    project.save(update_fields=["cookieless"])
+    _open(browser, live_server, "tracker-cookieless", ingest_key)
+    rows = _wait_for_events(project.pk, {"$pageview", "clicked_buy"})
+    assert browser.get_cookies() == []  # nothing stored in the browser
+    ids = {row["user_id"] for row in rows}
+    assert len(ids) == 1 and all(row["is_anonymous"] for row in rows)  # one visitor, the server's id
+    # Another page load the same day is the same visitor, though the browser keeps nothing.
+    _open(browser, live_server, "tracker-cookieless", ingest_key)
+    deadline = time.monotonic() + WAIT_SECONDS
+    while len(rows := stored(project.pk)) < 4 and time.monotonic() < deadline:
+        drain(seconds=5)
+    assert len(rows) == 4 and {row["user_id"] for row in rows} == ids
+
+
+def test_headless_chromium_is_a_crawler(tmp_path, monkeypatch, live_server, project, ingest_key):
+    """Its own user agent says HeadlessChrome: its events are not stored, and counted as bot."""
+    from ingestion.ledger import ledger_sync
+    from ingestion.models import IngestionLedger
+
+    with headless_chromium(tmp_path / "profile", monkeypatch) as driver:
+        _open(driver, live_server, "tracker", ingest_key)
+        deadline = time.monotonic() + WAIT_SECONDS
+        while time.monotonic() < deadline:
+            ledger_sync()
+            if sum(row.bot for row in IngestionLedger.objects.filter(project=project)) >= 4:
+                break
+            time.sleep(0.2)
+    drain(seconds=5)
+    assert sum(row.bot for row in IngestionLedger.objects.filter(project=project)) >= 4
+    assert stored(project.pk) == []

@@ -31,6 +31,7 @@ def test_a_record_has_its_five_parts_and_no_raw_newline():
         None,
         orjson.dumps({"$set": {"q": AWKWARD}}).decode(),
         records.client_fields(None, AWKWARD),
+        records.web_fields((AWKWARD, None) * 8 + (None,)),
     )
     assert "\n" not in record
     ts, user, session, flag, body = records.split(record)
@@ -100,6 +101,7 @@ def test_a_dead_letter_of_records_is_listed_and_replayed(project, flush):
             None,
             "{}",
             records.client_fields(None, None),
+            records.EMPTY_WEB,
         )
         for name in ("first", "second")
     ]
@@ -107,7 +109,14 @@ def test_a_dead_letter_of_records_is_listed_and_replayed(project, flush):
     buffer.ensure_groups(client)
     client.xadd(
         buffer.DLQ,
-        {"p": project.pk, "r": ts_us, "e": "\n".join(lines), "stream": buffer.stream_key(0), "error": "db was down"},
+        {
+            "p": project.pk,
+            "r": ts_us,
+            "v": records.VERSION,
+            "e": "\n".join(lines),
+            "stream": buffer.stream_key(0),
+            "error": "db was down",
+        },
     )
     [letter] = dead_letters_list()
     assert (letter.events, letter.project_id, letter.error) == (2, project.pk, "db was down")

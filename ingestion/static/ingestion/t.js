@@ -1,6 +1,8 @@
 /*! eventbase web tracker: <script src="https://HOST/t.js" data-key="INGEST_KEY" defer></script>
  * API: eventbase.track(name, props), eventbase.identify(userId, traits), eventbase.page(props),
- * eventbase.reset(), eventbase.flush(). Plain ES2017, no build step; served by eventbase at /t.js. */
+ * eventbase.reset(), eventbase.flush(). Plain ES2017, no build step; served by eventbase at /t.js.
+ * data-cookieless: no cookie is read or written and anonymous events carry no id; the server
+ * gives them a per-day id (the project's cookieless mode). */
 (function (w, d) {
   "use strict";
   if (w.eventbase && w.eventbase.__loaded) return;
@@ -31,8 +33,10 @@
     d.cookie = name + "=" + encodeURIComponent(value) + "; Path=/; Max-Age=" + maxAge + "; SameSite=Lax" +
       (location.protocol === "https:" ? "; Secure" : "");
   }
+  var cookieless = s.hasAttribute("data-cookieless") && s.getAttribute("data-cookieless") !== "false";
+  if (cookieless) { getCookie = function () { return null; }; setCookie = function () {}; }
   var anon = getCookie(AID);
-  if (!anon) anon = uuid();
+  if (!anon && !cookieless) anon = uuid(); // cookieless: no id; the server derives one per day
   setCookie(AID, anon, YEAR); // refresh the expiry on every visit
   var user = getCookie(UID);
 
@@ -46,7 +50,7 @@
   function enqueue(name, props, userId) {
     var p = context(), k;
     for (k in props || {}) p[k] = props[k];
-    queue.push({ event: name, event_id: uuid(), user_id: userId || user || anon, timestamp: new Date().toISOString(), properties: p });
+    queue.push({ event: name, event_id: uuid(), user_id: userId || user || anon || undefined, timestamp: new Date().toISOString(), properties: p });
     if (queue.length >= BATCH) send(); else if (!timer) timer = setTimeout(send, WAIT);
   }
   function body(events) {
@@ -97,18 +101,19 @@
     identify: function (userId, traits) {
       userId = String(userId);
       // Only an anonymous visitor is linked: switching between two known users merges nobody.
-      enqueue("$identify", { $anon_distinct_id: user ? undefined : anon, $set: traits || undefined }, userId);
+      // (Cookieless: the visitor's id is the server's, so there is nothing to link here.)
+      enqueue("$identify", { $anon_distinct_id: user || !anon ? undefined : anon, $set: traits || undefined }, userId);
       user = userId;
       setCookie(UID, user, YEAR);
     },
     reset: function () {
       user = null;
-      anon = uuid();
+      anon = cookieless ? null : uuid();
       setCookie(UID, "", 0);
       setCookie(AID, anon, YEAR);
     },
     flush: send,
-    id: function () { return user || anon; }
+    id: function () { return user || anon || null; }
   };
   var pending = w.eventbase && w.eventbase.q; // calls made before the script loaded
   w.eventbase = api;
