@@ -315,7 +315,7 @@ def _funnel_by_plan(driver: Any, wait: Any, api: Any, filters: list[dict[str, An
     for field, name in zip(steps, ("pageview", "signup"), strict=True):
         field.send_keys(name)
     # Step 2 only counts signups on a plan other than team (a filter of its own).
-    second = panel.find_elements(By.CSS_SELECTOR, "[data-role=steps] li")[1]
+    second = panel.find_elements(By.CSS_SELECTOR, "[data-role=steps] > li")[1]
     second.find_element(By.NAME, "step_filter_key").send_keys("plan")
     Select(second.find_element(By.NAME, "step_filter_operator")).select_by_value("is_not")
     second.find_element(By.NAME, "step_filter_value").send_keys("team")

@@ -2,10 +2,8 @@
 // exactly N times in the last D days), turned into the body of POST cohorts.
 
 import { el } from "./format.js";
-import { OPERATORS } from "./panels/filter-bar.js";
+import { NO_VALUE, NUMERIC, OPERATORS } from "./panels/filter-row.js";
 
-const NO_VALUE = new Set(["is_set", "is_not_set"]);
-const NUMERIC = new Set(["gt", "gte", "lt", "lte"]);
 const COUNT_OPERATORS = [
   ["gte", "at least"],
   ["lte", "at most"],

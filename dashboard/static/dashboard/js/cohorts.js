@@ -5,7 +5,7 @@ import { ApiClient } from "./api.js";
 import { addBehaviourRow, addPersonRow, cohortBody } from "./cohort-form.js";
 import { clearChildren, el, formatDateTime, formatNumber } from "./format.js";
 import { Panel } from "./panel.js";
-import { suggest } from "./panels/filter-bar.js";
+import { suggest } from "./panels/filter-row.js";
 
 const config = JSON.parse(document.getElementById("dashboard-config").textContent);
 const ctx = { ...config, api: new ApiClient(config.apiBase, config.csrfToken), sharedErrorSlots: [] };
