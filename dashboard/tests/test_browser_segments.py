@@ -177,7 +177,7 @@ def _funnel_by_plan(driver: Any, wait: Any, api: Any, filters: list[dict[str, An
     steps = panel.find_elements(By.CSS_SELECTOR, "[data-role=steps] input[name=steps]")
     for field, name in zip(steps, ("pageview", "signup"), strict=True):
         field.send_keys(name)
-    # Step 2 only counts signups on a plan other than team (a filter of its own).
+    # Step 2 only counts signups on a plan other than team whose name starts with p (two filters of its own).
     second = panel.find_elements(By.CSS_SELECTOR, "[data-role=steps] > li")[1]
     fill_filter_rows(second, "step_filter", [("plan", "is_not", "team"), ("plan", "regex", "^p")])
     Select(panel.find_element(By.NAME, "breakdown_type")).select_by_value("event")
