@@ -91,6 +91,7 @@ async function deleteCohort(cohort) {
   const done = await listPanel.run((signal) => ctx.api.delete(`cohorts/${cohort.id}`, { signal }));
   if (done === null) return;
   if (membersOf?.id === cohort.id) membersRoot.hidden = true;
+  if (editing?.id === cohort.id) stopEditing(); // saving would only meet a 404
   loadCohorts();
 }
 
