@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import parse_qs, quote, urlparse
 
 from analytics.cohorts import cohorts_compute_due
-from dashboard.tests.browser_support import screenshot, text_of
+from dashboard.tests.browser_support import funnel_breakdown_expected, funnel_breakdown_shown, screenshot, text_of
 
 ROWS = "#cohort-list-panel tr[data-cohort-id='{id}'] [data-role={role}]"
 
@@ -79,8 +79,9 @@ def persons_under_the_filter_bar(driver: Any, wait: Any, api: Any, page: str) ->
 
     filters = [{"type": "event", "key": "plan", "operator": "exact", "value": "team"}]
     driver.get(f"{page}persons/?filters={quote(json.dumps(filters))}")
-    chips = wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#filter-bar [data-role=filter-chip]"))
-    assert chips[0].text.startswith("plan = team")
+    # Read in one script: the chips are drawn again once the cohorts' names are in.
+    chip = "#filter-bar [data-role=filter-chip]"
+    wait.until(lambda d: (text_of(d, chip) or "").startswith("plan = team"), "the filter's chip is not shown")
     expected = [row["person_id"] for row in api.get("persons", limit=25, filters=json.dumps(filters))["results"]]
     plain = [row["person_id"] for row in api.get("persons", limit=25)["results"]]
     assert expected and expected != plain
@@ -190,15 +191,10 @@ def funnel_by_cohort(driver: Any, wait: Any, api: Any, page: str) -> None:
         "breakdown": {"type": "cohort", "values": [c["id"] for c in cohorts]},
     }
     answer = api.post("funnels", body)
-    expected = [[str(part["value"]), *[str(row["users"]) for row in part["results"]]] for part in answer["breakdown"]]
+    expected = funnel_breakdown_expected(answer)
     assert sorted(row[0] for row in expected) == sorted(c["name"] for c in cohorts)
     assert len({tuple(row[1:]) for row in expected}) == 2  # the cohorts differ, so each row is its own
-    script = (
-        "return [...document.querySelectorAll('#funnel-panel [data-role=breakdown] tbody tr')]"
-        ".map(r => [r.querySelector('th').textContent, ...[...r.querySelectorAll('td')].slice(0, -1)"
-        ".map(c => c.textContent)])"
-    )
-    wait.until(lambda d: d.execute_script(script) == expected, "the funnel by cohort differs from the API's")
+    wait.until(lambda d: funnel_breakdown_shown(d) == expected, "the funnel by cohort differs from the API's")
 
 
 def delete_the_cohorts(driver: Any, wait: Any, api: Any, page: str) -> None:

@@ -123,3 +123,16 @@ def drain_refused(driver: Any, path: str) -> None:
     failed load for a 400), checking that it is the only error there."""
     errors = [entry["message"] for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
     assert errors and all(f"/{path} " in message and "400" in message for message in errors), errors
+
+
+def funnel_breakdown_expected(answer: dict[str, Any]) -> list[list[str]]:
+    """The funnel's by-value table as the page draws it (value, users per step), from POST funnels."""
+    return [[str(part["value"]), *[str(row["users"]) for row in part["results"]]] for part in answer["breakdown"]]
+
+
+def funnel_breakdown_shown(driver: Any) -> list[list[str]]:
+    return driver.execute_script(
+        "return [...document.querySelectorAll('#funnel-panel [data-role=breakdown] tbody tr')]"
+        ".map(r => [r.querySelector('th').textContent, ...[...r.querySelectorAll('td')].slice(0, -1)"
+        ".map(c => c.textContent)])"
+    )

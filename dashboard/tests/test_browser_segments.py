@@ -27,6 +27,8 @@ from dashboard.tests.browser_support import (
     drain_refused,
     error_texts,
     fill_filter_rows,
+    funnel_breakdown_expected,
+    funnel_breakdown_shown,
     lines_expected,
     no_console_errors,
     open_page,
@@ -204,17 +206,22 @@ def _funnel_by_plan(driver: Any, wait: Any, api: Any, filters: list[dict[str, An
         "breakdown": {"type": "event", "key": "plan"},
     }
     answer = api.post("funnels", body)
-    expected = [[str(part["value"]), *[str(row["users"]) for row in part["results"]]] for part in answer["breakdown"]]
+    expected = funnel_breakdown_expected(answer)
     by_value = {row[0]: row for row in expected}
     assert by_value["team"][2] == "0" and int(by_value["pro"][2]) > 0  # the step's own filter applied
-    script = (
-        "return [...document.querySelectorAll('#funnel-panel [data-role=breakdown] tbody tr')]"
-        ".map(r => [r.querySelector('th').textContent, ...[...r.querySelectorAll('td')].slice(0, -1)"
-        ".map(c => c.textContent)])"
-    )
-    wait.until(lambda d: d.execute_script(script) == expected, "funnel breakdown differs from the API's")
+    wait.until(lambda d: funnel_breakdown_shown(d) == expected, "funnel breakdown differs from the API's")
     bins = driver.find_elements(By.CSS_SELECTOR, "#funnel-panel [data-role=time-to-convert] .bin")
     assert len(bins) == len(answer["time_to_convert"])
+
+    # A built-in column of step 1 as the breakdown: the events' source.
+    Select(panel.find_element(By.NAME, "breakdown_type")).select_by_value("column")
+    Select(panel.find_element(By.NAME, "breakdown_column")).select_by_value("source")
+    panel.find_element(By.CSS_SELECTOR, "[data-action=run-funnel]").click()
+    expected = funnel_breakdown_expected(
+        api.post("funnels", {**body, "breakdown": {"type": "column", "key": "source"}})
+    )
+    assert [row[0] for row in expected] == ["web"]
+    wait.until(lambda d: funnel_breakdown_shown(d) == expected, "funnel by column differs from the API's")
 
 
 def test_segmenting_by_clicking(browser, live_server, demo_project, api, tmp_path):
