@@ -121,6 +121,15 @@ def test_cohorts_and_persons_pages_render_with_their_config(staff_client, page, 
     assert 'href="/dashboard/shop/cohorts/"' in text and 'href="/dashboard/shop/persons/"' in text
 
 
+def test_the_filter_bar_is_on_the_pages_that_honour_it(staff_client):
+    # The reports and persons pages read ?filters=; the cohorts page does not, so it has no bar.
+    ProjectFactory(name="Shop", slug="shop")
+    for page, has_bar in (("", True), ("persons/", True), ("cohorts/", False)):
+        text = staff_client.get(f"/dashboard/shop/{page}").content.decode()
+        assert ('id="filter-bar"' in text) is has_bar, page
+        assert 'data-keeps-filters href="/dashboard/shop/persons/"' in text, page
+
+
 @pytest.mark.parametrize("page", ["cohorts", "persons"])
 def test_cohorts_and_persons_pages_follow_the_access_rule(client, page):
     ProjectFactory(name="Hidden", slug="hidden")

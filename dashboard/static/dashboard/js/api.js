@@ -2,11 +2,14 @@
 // comes through here, with the session cookie, from /api/v1/projects/<slug>/.
 
 export class ApiError extends Error {
-  constructor(message, { status = 0, param = null } = {}) {
+  constructor(message, { status = 0, param = null, messages = null } = {}) {
     super(message);
     this.name = "ApiError";
     this.status = status;
     this.param = param; // the request parameter the server blamed, when it named one
+    // The server's separate messages for that parameter (a CSV upload's rejected lines, one
+    // each), so they can be shown one per line rather than run together.
+    this.messages = messages || [message];
   }
 }
 
@@ -42,7 +45,8 @@ function errorFromBody(status, body) {
       if (key === "complete_until") continue;
       const flat = typeof value === "string" || (Array.isArray(value) && value.every((v) => typeof v === "string"));
       const text = errorText(value, flat || key === "non_field_errors" ? "" : key);
-      return new ApiError(text, { status, param: key === "non_field_errors" ? null : key });
+      const messages = Array.isArray(value) && flat ? value : null;
+      return new ApiError(text, { status, param: key === "non_field_errors" ? null : key, messages });
     }
   }
   return new ApiError(`Request failed (HTTP ${status}).`, { status });
@@ -63,7 +67,7 @@ export class ApiClient {
     return `${this.base}${path}${qs ? `?${qs}` : ""}`;
   }
 
-  async request(path, { params, body, method = "GET", signal } = {}) {
+  async request(path, { params, body, form, method = "GET", signal } = {}) {
     const headers = { Accept: "application/json" };
     const init = { method, headers, credentials: "same-origin", signal };
     // Django's CSRF check applies to session-authenticated writes: funnels and trends are POSTs,
@@ -73,6 +77,8 @@ export class ApiClient {
       headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(body);
     }
+    // A file upload goes as multipart; the browser sets its Content-Type with the boundary.
+    if (form !== undefined) init.body = form;
     let response;
     try {
       response = await fetch(this.url(path, params), init);
@@ -106,6 +112,15 @@ export class ApiClient {
 
   post(path, body, options = {}) {
     return this.request(path, { ...options, body, method: "POST" });
+  }
+
+  patch(path, body, options = {}) {
+    return this.request(path, { ...options, body, method: "PATCH" });
+  }
+
+  // `form` is a FormData (e.g. a name and a CSV file).
+  postForm(path, form, options = {}) {
+    return this.request(path, { ...options, form, method: "POST" });
   }
 
   // Answers {} (a 204 has no body), so a panel's run() can tell success from failure (null).

@@ -1,11 +1,10 @@
-// The "new cohort" form: person-property rows and behaviour rows (did an event at least / at most /
-// exactly N times in the last D days), turned into the body of POST cohorts.
+// The cohort form: person-property rows and behaviour rows (did an event at least / at most /
+// exactly N times in the last D days), turned into the body of POST cohorts, or filled from a
+// cohort's definition to change it with PATCH.
 
 import { el } from "./format.js";
-import { OPERATORS } from "./panels/filter-bar.js";
+import { NO_VALUE, NUMERIC, OPERATORS } from "./panels/filter-row.js";
 
-const NO_VALUE = new Set(["is_set", "is_not_set"]);
-const NUMERIC = new Set(["gt", "gte", "lt", "lte"]);
 const COUNT_OPERATORS = [
   ["gte", "at least"],
   ["lte", "at most"],
@@ -34,14 +33,16 @@ function removable(list, row) {
   return row;
 }
 
-export function addPersonRow(list) {
-  const key = el("input", { name: "person_key", autocomplete: "off", placeholder: "e.g. country" });
+export function addPersonRow(list, { key: k = "", operator: op = "exact", value: v = "" } = {}) {
+  const key = el("input", { name: "person_key", autocomplete: "off", placeholder: "e.g. country", value: k });
   key.setAttribute("list", "person-keys");
-  const operator = select("person_operator", OPERATORS, "exact");
-  const value = el("input", { name: "person_value", autocomplete: "off", placeholder: "e.g. FR" });
-  operator.addEventListener("change", () => {
+  const operator = select("person_operator", OPERATORS, op);
+  const value = el("input", { name: "person_value", autocomplete: "off", placeholder: "e.g. FR", value: v ?? "" });
+  const sync = () => {
     value.disabled = NO_VALUE.has(operator.value);
-  });
+  };
+  operator.addEventListener("change", sync);
+  sync();
   const row = el(
     "li",
     { class: "series", "data-role": "person-row" },
@@ -52,18 +53,37 @@ export function addPersonRow(list) {
   return removable(list, row);
 }
 
-export function addBehaviourRow(list) {
-  const event = el("input", { name: "behaviour_event", autocomplete: "off", placeholder: "e.g. purchase" });
+export function addBehaviourRow(list, { event: name = "", operator = "gte", count = 1, days = 30, filters = [] } = {}) {
+  const event = el("input", { name: "behaviour_event", autocomplete: "off", placeholder: "e.g. purchase", value: name });
   event.setAttribute("list", "event-names");
   const row = el(
     "li",
     { class: "series", "data-role": "behaviour-row" },
     labelled("Did event", event),
-    labelled("How often", select("behaviour_operator", COUNT_OPERATORS, "gte")),
-    labelled("Times", el("input", { name: "behaviour_count", type: "number", min: "0", value: "1", class: "input--short" })),
-    labelled("In the last … days", el("input", { name: "behaviour_days", type: "number", min: "1", value: "30", class: "input--short" })),
+    labelled("How often", select("behaviour_operator", COUNT_OPERATORS, operator)),
+    labelled("Times", el("input", { name: "behaviour_count", type: "number", min: "0", value: String(count), class: "input--short" })),
+    labelled("In the last … days", el("input", { name: "behaviour_days", type: "number", min: "1", value: String(days), class: "input--short" })),
   );
+  // The form has no controls for a behaviour's own filters (only the API sets them): they are
+  // kept as they are, so changing a cohort here does not drop them.
+  row.dataset.filters = JSON.stringify(filters);
   return removable(list, row);
+}
+
+// Empties the rows and fills them from a dynamic cohort's definition. Answers false (and leaves
+// the rows empty) when the definition holds what the rows cannot show (an OR group, a cohort
+// filter, a list of values): the form then changes the name only, so saving cannot lose part of
+// the rule.
+export function fillCohortForm(form, cohort) {
+  for (const row of form.querySelectorAll("[data-role=person-row], [data-role=behaviour-row]")) row.remove();
+  form.elements.name.value = cohort.name;
+  const definition = cohort.definition || {};
+  const filters = definition.filters || [];
+  if (cohort.kind !== "dynamic" || !filters.every((f) => f.type === "person" && !Array.isArray(f.value))) return false;
+  form.elements.match.value = definition.match || "all";
+  for (const filter of filters) addPersonRow(form.querySelector("[data-role=person-rows]"), filter);
+  for (const row of definition.behaviour || []) addBehaviourRow(form.querySelector("[data-role=behaviour-rows]"), row);
+  return true;
 }
 
 // The POST cohorts body; throws an Error saying what to fill in.
@@ -91,7 +111,7 @@ export function cohortBody(form) {
       operator: get(row, "behaviour_operator"),
       count: Number(get(row, "behaviour_count")),
       days: Number(get(row, "behaviour_days")),
-      filters: [],
+      filters: JSON.parse(row.dataset.filters || "[]"),
     };
   });
   if (!filters.length && !behaviour.length) {

@@ -1,11 +1,13 @@
-// Boots the cohorts page: the project's cohorts (size, when computed), the form that creates one,
-// and the members of the cohort picked in the list, page by page.
+// Boots the cohorts page: the project's cohorts (size, when computed), the form that creates one
+// or changes one (PATCH), the upload of a static cohort from a CSV file, and the members of the
+// cohort picked in the list, page by page.
 
 import { ApiClient } from "./api.js";
-import { addBehaviourRow, addPersonRow, cohortBody } from "./cohort-form.js";
+import { addBehaviourRow, addPersonRow, cohortBody, fillCohortForm } from "./cohort-form.js";
+import { mountCohortUpload } from "./cohort-upload.js";
 import { clearChildren, el, formatDateTime, formatNumber } from "./format.js";
 import { Panel } from "./panel.js";
-import { suggest } from "./panels/filter-bar.js";
+import { suggest } from "./panels/filter-row.js";
 
 const config = JSON.parse(document.getElementById("dashboard-config").textContent);
 const ctx = { ...config, api: new ApiClient(config.apiBase, config.csrfToken), sharedErrorSlots: [] };
@@ -14,7 +16,9 @@ const POLL_MS = 3000; // while a cohort is being computed (the job runs every 10
 const POLL_TRIES = 40;
 
 const listPanel = new Panel(document.getElementById("cohort-list-panel"), ctx);
-const createPanel = new Panel(document.getElementById("cohort-create-panel"), ctx);
+const createRoot = document.getElementById("cohort-create-panel");
+const createPanel = new Panel(createRoot, ctx);
+const uploadPanel = new Panel(document.getElementById("cohort-upload-panel"), ctx);
 const membersRoot = document.getElementById("cohort-members-panel");
 const membersPanel = new Panel(membersRoot, ctx);
 const rows = listPanel.$("[data-role=rows]");
@@ -25,6 +29,8 @@ let membersOf = null;
 let membersCursor = null;
 let pollTimer = null;
 let pollTries = 0;
+let editing = null; // the cohort the form changes; null while it creates one
+let editingRule = false; // whether the form shows (and so sends) the cohort's definition
 
 function computed(cohort) {
   return cohort.computed_at ? formatDateTime(cohort.computed_at, ctx.timezone) : "Computing…";
@@ -55,6 +61,9 @@ async function loadCohorts() {
     const show = el("button", { type: "button", class: "link-button", text: "Members" });
     show.dataset.action = "show-members";
     show.addEventListener("click", () => loadMembers(cohort));
+    const edit = el("button", { type: "button", class: "link-button", text: "Edit" });
+    edit.dataset.action = "edit-cohort";
+    edit.addEventListener("click", () => startEditing(cohort));
     const remove = el("button", { type: "button", class: "link-button", text: "Delete" });
     remove.dataset.action = "delete-cohort";
     remove.addEventListener("click", () => deleteCohort(cohort));
@@ -66,8 +75,8 @@ async function loadCohorts() {
       el("th", { scope: "row", text: cohort.name }),
       el("td", { text: cohort.kind }),
       el("td", { class: "num", "data-role": "count", text: cohort.count === null ? "–" : formatNumber(cohort.count) }),
-      el("td", { text: computed(cohort) }),
-      el("td", {}, show, " · ", el("a", { href: filtered.toString(), text: "Reports for this cohort" }), " · ", remove),
+      el("td", { "data-role": "computed", text: computed(cohort) }),
+      el("td", {}, show, " · ", edit, " · ", el("a", { href: filtered.toString(), text: "Reports for this cohort" }), " · ", remove),
     );
     rows.append(row);
   }
@@ -82,6 +91,7 @@ async function deleteCohort(cohort) {
   const done = await listPanel.run((signal) => ctx.api.delete(`cohorts/${cohort.id}`, { signal }));
   if (done === null) return;
   if (membersOf?.id === cohort.id) membersRoot.hidden = true;
+  if (editing?.id === cohort.id) stopEditing(); // saving would only meet a 404
   loadCohorts();
 }
 
@@ -113,28 +123,93 @@ async function loadMembers(cohort, { append = false } = {}) {
   membersRoot.scrollIntoView({ block: "nearest" });
 }
 
+function resetForm() {
+  form.reset();
+  for (const row of form.querySelectorAll("[data-role=person-row], [data-role=behaviour-row]")) row.remove();
+}
+
+// The form becomes the editor of one cohort: its name always, its rules when it is dynamic and
+// its definition fits the rows (see fillCohortForm). A static cohort's ids change by upload.
+function startEditing(cohort) {
+  resetForm();
+  createPanel.clearErrors();
+  editing = cohort;
+  editingRule = fillCohortForm(form, cohort);
+  for (const node of form.querySelectorAll("[data-role=definition], [data-role=match-field]")) node.hidden = !editingRule;
+  createPanel.$("[data-role=form-title]").textContent = `Edit “${cohort.name}”`;
+  createPanel.$("[data-role=created]").textContent = editingRule
+    ? ""
+    : "Only the name can be changed here: this cohort's rule is set by its ids or through the API.";
+  form.querySelector("[data-action=create-cohort]").textContent = "Save changes";
+  form.querySelector("[data-action=cancel-edit]").hidden = false;
+  createRoot.scrollIntoView({ block: "nearest" });
+  form.elements.name.focus();
+}
+
+function stopEditing() {
+  editing = null;
+  editingRule = false;
+  resetForm();
+  for (const node of form.querySelectorAll("[data-role=definition], [data-role=match-field]")) node.hidden = false;
+  createPanel.$("[data-role=form-title]").textContent = "New cohort";
+  form.querySelector("[data-action=create-cohort]").textContent = "Create cohort";
+  form.querySelector("[data-action=cancel-edit]").hidden = true;
+  addBehaviourRow(form.querySelector("[data-role=behaviour-rows]"));
+}
+
+// The body of the request: all of it to create, the name (and the rules shown) to change.
+function requestBody() {
+  if (editing && !editingRule) {
+    const name = form.elements.name.value.trim();
+    if (!name) throw new Error("Give the cohort a name.");
+    return { name };
+  }
+  return cohortBody(form);
+}
+
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
   const created = createPanel.$("[data-role=created]");
   created.textContent = "";
   let body;
   try {
-    body = cohortBody(form);
+    body = requestBody();
   } catch (error) {
     createPanel.clearErrors();
     createPanel.$(":scope > [data-role=error]").textContent = error.message;
     return;
   }
-  const cohort = await createPanel.run((signal) => ctx.api.post("cohorts", body, { signal }));
+  const changing = editing;
+  const cohort = await createPanel.run((signal) =>
+    changing ? ctx.api.patch(`cohorts/${changing.id}`, body, { signal }) : ctx.api.post("cohorts", body, { signal }),
+  );
   if (!cohort) return;
-  created.textContent = `Created “${cohort.name}”. Its members are being computed; its size shows in the list once done.`;
+  // A changed rule is computed again (computed_at is null until then); a new name alone is not.
+  created.textContent = changing
+    ? `Saved “${cohort.name}”.${cohort.computed_at ? "" : " Its members are being computed again; the list shows the new size once done."}`
+    : `Created “${cohort.name}”. Its members are being computed; its size shows in the list once done.`;
   pollTries = 0;
-  form.reset();
-  for (const row of form.querySelectorAll("[data-role=person-row], [data-role=behaviour-row]")) row.remove();
-  addBehaviourRow(form.querySelector("[data-role=behaviour-rows]"));
+  if (changing) {
+    stopEditing();
+    if (membersOf?.id === cohort.id) loadMembers(cohort);
+  } else {
+    resetForm();
+    addBehaviourRow(form.querySelector("[data-role=behaviour-rows]"));
+  }
   loadCohorts();
 });
 
+form.querySelector("[data-action=cancel-edit]").addEventListener("click", () => {
+  createPanel.clearErrors();
+  createPanel.$("[data-role=created]").textContent = "";
+  stopEditing();
+});
+mountCohortUpload(uploadPanel, ctx, {
+  onCreated() {
+    pollTries = 0;
+    loadCohorts();
+  },
+});
 form.querySelector("[data-action=add-person-row]").addEventListener("click", () => {
   addPersonRow(form.querySelector("[data-role=person-rows]")).querySelector("input").focus();
 });

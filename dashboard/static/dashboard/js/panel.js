@@ -3,7 +3,7 @@
 
 import { ApiError } from "./api.js";
 import { setSeries } from "./charts.js";
-import { formatCompleteUntil } from "./format.js";
+import { clearChildren, el, formatCompleteUntil } from "./format.js";
 
 export class Panel {
   constructor(root, ctx) {
@@ -50,7 +50,9 @@ export class Panel {
     if (param) {
       const slot = this.errorSlots().find((node) => node.dataset.errorFor.split(" ").includes(param));
       if (slot) {
-        slot.textContent = message;
+        clearChildren(slot);
+        // Several messages for one control (rejected lines of an upload) read one per line.
+        for (const line of error.messages) slot.append(el("span", { class: "field-error__line", text: line }));
         const scope = slot.closest("form, .field, section") || this.root;
         scope.querySelector(`[name="${CSS.escape(param)}"]`)?.setAttribute("aria-invalid", "true");
         return;

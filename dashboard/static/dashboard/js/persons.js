@@ -1,13 +1,22 @@
 // Boots the persons page: a search over ids and property values, the persons (last seen first,
 // page by page) and one person's ids, properties, cohorts and timeline. ?person=<id> opens one
-// (the cohorts page links its members here).
+// (the cohorts page links its members here). The project's filter bar applies here too (same
+// ?filters= as the reports page): the list keeps the persons with a matching event.
 
 import { ApiClient } from "./api.js";
 import { clearChildren, el, formatDateTime, formatNumber } from "./format.js";
 import { Panel } from "./panel.js";
+import { mountFilterBar } from "./panels/filter-bar.js";
 
 const config = JSON.parse(document.getElementById("dashboard-config").textContent);
-const ctx = { ...config, api: new ApiClient(config.apiBase, config.csrfToken), sharedErrorSlots: [] };
+const filterForm = document.getElementById("filter-bar");
+// A filter the API refuses is explained next to the bar, as on the reports page.
+const ctx = {
+  ...config,
+  api: new ApiClient(config.apiBase, config.csrfToken),
+  sharedErrorSlots: [...filterForm.querySelectorAll("[data-error-for]")],
+};
+ctx.filters = mountFilterBar(filterForm, ctx);
 const PAGE = 25;
 const TIMELINE_PAGE = 50;
 
@@ -27,7 +36,7 @@ const when = (iso) => (iso ? formatDateTime(iso, ctx.timezone) : "–");
 
 async function loadPersons({ append = false } = {}) {
   const search = form.elements.search.value.trim();
-  const params = { limit: PAGE, search, cursor: append ? cursor : null };
+  const params = { limit: PAGE, search, filters: ctx.filters.param, cursor: append ? cursor : null };
   const data = await listPanel.run((signal) => ctx.api.get("persons", params, { signal }));
   if (!data) return;
   if (!append) clearChildren(rows);
@@ -35,9 +44,9 @@ async function loadPersons({ append = false } = {}) {
   cursor = data.next ?? null;
   morePersons.hidden = !cursor;
   if (!append && !persons.length) {
-    const text = search
-      ? `Nobody's ids or properties contain “${search}”: try a shorter text, or clear the search.`
-      : "No persons yet: persons appear once their events are stored (send events with a user id).";
+    let text = "No persons yet: persons appear once their events are stored (send events with a user id).";
+    if (ctx.filters.value.length) text = "Nobody had an event matching the filters in the last 30 days: remove a filter.";
+    if (search) text = `Nobody's ids or properties contain “${search}”: try a shorter text, or clear the search.`;
     rows.append(el("tr", {}, el("td", { colSpan: 4, class: "muted", text })));
   }
   for (const person of persons) {
@@ -115,6 +124,7 @@ form.addEventListener("submit", (event) => {
   loadPersons();
 });
 morePersons.addEventListener("click", () => loadPersons({ append: true }));
+document.addEventListener("filterschange", () => loadPersons());
 moreEvents.addEventListener("click", () => loadPerson(shownPerson, { append: true }));
 document.querySelector("[data-role=project-switch]")?.addEventListener("change", (event) => {
   window.location.assign(event.target.value);

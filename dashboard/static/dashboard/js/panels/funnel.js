@@ -1,17 +1,16 @@
 // Funnel builder: steps are added and removed by clicking, then the funnel is run (a POST, so
 // the request carries the CSRF token) and drawn as one bar per step, with the median time from the
-// previous step, the time to convert and, with a breakdown, one row per value.
+// previous step, the time to convert and, with a breakdown, one row per value (or per cohort).
 
 import { ensureChart, setSeries } from "../charts.js";
 import { clearChildren, el, formatNumber, formatPercent } from "../format.js";
 import { Panel } from "../panel.js";
-import { OPERATORS } from "./filter-bar.js";
+import { mountBreakdownPicker } from "./breakdown-picker.js";
+import { mountFilterList } from "./filter-row.js";
 import { drawBreakdown, drawTimeToConvert, formatDuration } from "./funnel-details.js";
 
 const MIN_STEPS = 2;
 const MAX_STEPS = 10;
-const NO_VALUE = new Set(["is_set", "is_not_set"]);
-const NUMERIC = new Set(["gt", "gte", "lt", "lte"]);
 
 export function mountFunnel(root, ctx) {
   const panel = new Panel(root, ctx);
@@ -19,6 +18,8 @@ export function mountFunnel(root, ctx) {
   const list = panel.$("[data-role=steps]");
   const addButton = panel.$("[data-action=add-step]");
   const result = panel.$("[data-role=result]");
+  const breakdown = mountBreakdownPicker(form, ctx);
+  const stepFilters = new WeakMap(); // step item → its filter list
   let chart = null;
   let counter = 0;
   let shown = []; // the rows on screen, read by the chart's tooltip
@@ -50,44 +51,43 @@ export function mountFunnel(root, ctx) {
       renumber();
     });
     const label = el("label", { htmlFor: id });
-    // An optional filter of the step's own (an event property), beside the bar's filters.
-    const key = el("input", { name: "step_filter_key", autocomplete: "off", placeholder: "only where… (optional)" });
-    key.setAttribute("list", "filter-keys");
-    key.setAttribute("aria-label", "Step filter: event property");
-    const operator = el("select", { name: "step_filter_operator", "aria-label": "Step filter: operator" });
-    for (const [op, text] of OPERATORS) operator.append(el("option", { value: op, text }));
-    const filterValue = el("input", { name: "step_filter_value", autocomplete: "off", placeholder: "value" });
-    filterValue.setAttribute("aria-label", "Step filter: value");
-    list.append(el("li", { class: "funnel__step" }, label, input, key, operator, filterValue, remove));
+    // Filters of the step's own, beside the bar's: the shared filter rows.
+    const filters = el("div", { class: "funnel__step-filters", "data-role": "step-filters" });
+    const item = el("li", { class: "funnel__step" }, label, input, remove, filters);
+    stepFilters.set(item, mountFilterList(filters, ctx, { prefix: "step_filter", addLabel: "+ Step filter" }));
+    list.append(item);
     renumber();
     return input;
   }
 
-  // A step is its event name, or {"event", "filters"} when its filter row is filled in.
-  function stepOf(item) {
+  // A step is its event name, or {"event", "filters"} when it has filters of its own.
+  function stepOf(item, i) {
     const event = item.querySelector("[name=steps]").value.trim();
-    const key = item.querySelector("[name=step_filter_key]").value.trim();
-    if (!key) return event;
-    const operator = item.querySelector("[name=step_filter_operator]").value;
-    const filter = { type: "event", key, operator };
-    if (!NO_VALUE.has(operator)) {
-      const raw = item.querySelector("[name=step_filter_value]").value.trim();
-      filter.value = NUMERIC.has(operator) ? Number(raw) : raw;
+    let filters;
+    try {
+      filters = stepFilters.get(item).read();
+    } catch (error) {
+      throw new Error(`Step ${i + 1}: ${error.message}`);
     }
-    return { event, filters: [filter] };
+    return filters.length ? { event, filters } : event;
   }
 
   async function run() {
-    const steps = [...list.children].map(stepOf);
-    const body = {
-      steps,
-      ...ctx.range.value,
-      window_hours: Number(form.elements.window_hours.value),
-      filters: ctx.filters.value,
-    };
-    const splitType = form.elements.breakdown_type.value;
-    const splitKey = form.elements.breakdown_key.value.trim();
-    if (splitType && splitKey) body.breakdown = { type: splitType, key: splitKey };
+    let body;
+    try {
+      body = {
+        steps: [...list.children].map(stepOf),
+        ...ctx.range.value,
+        window_hours: Number(form.elements.window_hours.value),
+        filters: ctx.filters.value,
+      };
+      const split = breakdown.value();
+      if (split) body.breakdown = split;
+    } catch (error) {
+      panel.clearErrors();
+      panel.$(":scope > [data-role=error]").textContent = error.message;
+      return;
+    }
     const data = await panel.run((signal) => ctx.api.post("funnels", body, { signal }));
     if (!data) return;
     const rows = data.results || [];

@@ -1,8 +1,8 @@
 // The series rows of the trends builder: each is a letter (the name a formula uses), an event, a
-// math (with its numeric property for sum, avg, …) and an optional filter of its own.
+// math (with its numeric property for sum, avg, …) and filters of its own (the shared filter rows).
 
 import { el } from "../format.js";
-import { OPERATORS } from "./filter-bar.js";
+import { mountFilterList } from "./filter-row.js";
 
 export const MAX_SERIES = 10; // the API's limit
 const MATHS = [
@@ -20,10 +20,9 @@ const MATHS = [
   ["p99", "99th percentile"],
 ];
 const PROPERTY_MATHS = new Set(["sum", "avg", "min", "max", "median", "p90", "p95", "p99"]);
-const NO_VALUE = new Set(["is_set", "is_not_set"]);
-const NUMERIC = new Set(["gt", "gte", "lt", "lte"]);
 
 let counter = 0;
+const rowFilters = new WeakMap(); // series row → its filter list
 
 function field(labelText, control) {
   counter += 1;
@@ -42,17 +41,15 @@ export function letter(index) {
 }
 
 // Adds a row to `list`; `onChange` is called when a row is removed (the letters shift).
-export function addSeriesRow(list, { event = "", math = "total" } = {}, onChange = () => {}) {
+export function addSeriesRow(list, ctx, { event = "", math = "total" } = {}, onChange = () => {}) {
   const eventInput = el("input", { name: "series_event", autocomplete: "off", placeholder: "e.g. signup", value: event });
   eventInput.setAttribute("list", "event-names");
   const mathSelect = select("series_math", MATHS, math);
   const property = el("input", { name: "series_property", autocomplete: "off", placeholder: "e.g. amount" });
   property.setAttribute("list", "filter-keys");
   const propertyField = field("Numeric property", property);
-  const key = el("input", { name: "series_filter_key", autocomplete: "off", placeholder: "optional, e.g. plan" });
-  key.setAttribute("list", "filter-keys");
-  const operator = select("series_filter_operator", OPERATORS, "exact");
-  const value = el("input", { name: "series_filter_value", autocomplete: "off", placeholder: "value" });
+  const filters = el("div", { class: "series__filters", "data-role": "series-filters" });
+  filters.append(el("span", { class: "series__filters-title muted", text: "Only where (all of)" }));
   const remove = el("button", { type: "button", class: "icon-button", text: "×" });
   remove.dataset.action = "remove-series";
   const badge = el("span", { class: "series__name", "data-role": "series-name" });
@@ -63,17 +60,14 @@ export function addSeriesRow(list, { event = "", math = "total" } = {}, onChange
     field("Event", eventInput),
     field("Measure", mathSelect),
     propertyField,
-    field("Only where (event property)", key),
-    field("Operator", operator),
-    field("Value", value),
     remove,
+    filters,
   );
+  rowFilters.set(row, mountFilterList(filters, ctx, { prefix: "series_filter" }));
   const sync = () => {
     propertyField.hidden = !PROPERTY_MATHS.has(mathSelect.value);
-    value.disabled = NO_VALUE.has(operator.value);
   };
   mathSelect.addEventListener("change", sync);
-  operator.addEventListener("change", sync);
   remove.addEventListener("click", () => {
     if (list.children.length <= 1) return;
     row.remove();
@@ -101,21 +95,15 @@ export function seriesFromRows(list) {
     const get = (name) => row.querySelector(`[name=${name}]`);
     const event = get("series_event").value.trim();
     if (!event) throw new Error(`Series ${letter(i)}: pick an event.`);
-    const item = { name: letter(i), event, math: get("series_math").value, filters: [] };
+    const item = { name: letter(i), event, math: get("series_math").value };
     if (PROPERTY_MATHS.has(item.math)) {
       item.math_property = get("series_property").value.trim();
       if (!item.math_property) throw new Error(`Series ${letter(i)}: this measure needs a numeric property.`);
     }
-    const key = get("series_filter_key").value.trim();
-    if (key) {
-      const operator = get("series_filter_operator").value;
-      const filter = { type: "event", key, operator };
-      if (!NO_VALUE.has(operator)) {
-        const raw = get("series_filter_value").value.trim();
-        if (!raw) throw new Error(`Series ${letter(i)}: type the value its filter compares with.`);
-        filter.value = NUMERIC.has(operator) ? Number(raw) : raw;
-      }
-      item.filters.push(filter);
+    try {
+      item.filters = rowFilters.get(row).read();
+    } catch (error) {
+      throw new Error(`Series ${letter(i)}: ${error.message}`);
     }
     return item;
   });

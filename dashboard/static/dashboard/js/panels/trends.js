@@ -1,11 +1,10 @@
-// The trends builder (POST trends): several series (event, math, a filter of their own), a formula
-// over them, a breakdown by an event or person property or by cohorts, and the previous period;
+// The trends builder (POST trends): several series (event, math, filters of their own), a formula
+// over them, a breakdown by an event or person property, a column or cohorts, and the previous period;
 // shown as lines, bars or a table. The filter bar's filters apply to every series.
 
 import { ensureChart } from "../charts.js";
-import { clearChildren, el } from "../format.js";
 import { Panel } from "../panel.js";
-import { suggest } from "./filter-bar.js";
+import { mountBreakdownPicker } from "./breakdown-picker.js";
 import { MAX_SERIES, addSeriesRow, seriesFromRows } from "./trends-series.js";
 import { drawTrendChart, drawTrendTable, trendLines } from "./trends-view.js";
 
@@ -14,9 +13,7 @@ export function mountTrends(root, ctx) {
   const form = panel.$("[data-role=form]");
   const list = panel.$("[data-role=series]");
   const addButton = panel.$("[data-action=add-series]");
-  const breakdownType = form.elements.breakdown_type;
-  const breakdownKey = form.elements.breakdown_key;
-  const cohortBox = panel.$("[data-role=breakdown-cohorts]");
+  const breakdown = mountBreakdownPicker(form, ctx);
   const chartBox = panel.$("[data-role=chart-view]");
   const tableBox = panel.$("[data-role=table-view]");
   const viewButtons = [...root.querySelectorAll("[data-view]")];
@@ -29,43 +26,6 @@ export function mountTrends(root, ctx) {
 
   function firstEvent() {
     return list.querySelector("[name=series_event]");
-  }
-
-  async function loadCohortChoices() {
-    clearChildren(cohortBox);
-    try {
-      const rows = (await ctx.api.get("cohorts")).results || [];
-      if (!rows.length) cohortBox.append(el("p", { class: "muted", text: "No cohorts yet: create one on the Cohorts page." }));
-      for (const row of rows) {
-        const box = el("input", { type: "checkbox", name: "breakdown_cohort", value: String(row.id) });
-        cohortBox.append(el("label", { class: "check" }, box, ` ${row.name}`));
-      }
-    } catch (error) {
-      cohortBox.append(el("p", { class: "panel-error", text: `Cohorts could not be loaded: ${error.message}` }));
-    }
-  }
-
-  function syncBreakdown() {
-    const kind = breakdownType.value;
-    form.querySelector("[data-role=breakdown-key-field]").hidden = kind === "" || kind === "cohort";
-    cohortBox.hidden = kind !== "cohort";
-    if (kind === "event" || kind === "person") {
-      suggest(ctx, document.getElementById("trends-breakdown-keys"), "definitions/properties", { type: kind }, (r) => r.key);
-    }
-    if (kind === "cohort") loadCohortChoices();
-  }
-
-  function breakdown() {
-    const kind = breakdownType.value;
-    if (!kind) return undefined;
-    if (kind === "cohort") {
-      const values = [...cohortBox.querySelectorAll("input:checked")].map((box) => Number(box.value));
-      if (!values.length) throw new Error("Tick at least one cohort to break down by.");
-      return { type: "cohort", values };
-    }
-    const key = breakdownKey.value.trim();
-    if (!key) throw new Error("Type or pick the property to break down by.");
-    return { type: kind, key };
   }
 
   // Line and bar are one Chart.js instance whose type changes; the lines are drawn again for it.
@@ -90,7 +50,7 @@ export function mountTrends(root, ctx) {
         filters: ctx.filters.value,
         compare: form.elements.compare.checked,
       };
-      const split = breakdown();
+      const split = breakdown.value();
       if (split) body.breakdown = split;
       const formula = form.elements.formula.value.trim();
       if (formula) body.formula = formula;
@@ -114,7 +74,7 @@ export function mountTrends(root, ctx) {
   }
 
   addButton.addEventListener("click", () => {
-    const row = addSeriesRow(list, {}, syncAddButton);
+    const row = addSeriesRow(list, ctx, {}, syncAddButton);
     syncAddButton();
     row.querySelector("[name=series_event]").focus();
   });
@@ -122,7 +82,6 @@ export function mountTrends(root, ctx) {
     e.preventDefault();
     refresh();
   });
-  breakdownType.addEventListener("change", syncBreakdown);
   for (const button of viewButtons) button.addEventListener("click", () => showView(button.dataset.view));
   form.elements.interval.addEventListener("change", refresh);
   form.elements.compare.addEventListener("change", refresh);
@@ -141,9 +100,8 @@ export function mountTrends(root, ctx) {
     }
   });
 
-  addSeriesRow(list, {}, syncAddButton);
+  addSeriesRow(list, ctx, {}, syncAddButton);
   syncAddButton();
-  syncBreakdown();
   showView("line");
   return {
     refresh,
