@@ -8,7 +8,12 @@ processes post pre-built batches of 100 realistic events over keep-alive HTTP. I
 - accepted events/s over HTTP (until the last batch was answered),
 - end-to-end events/s into PostgreSQL (until the last event was stored),
 - p50/p99 ingest→queryable lag, from probe events polled by id,
-- the rate of a bare COPY of the same rows into `events`, and the ratio pipeline/raw.
+- the rate of a bare COPY of the same rows into `events`, and the ratio pipeline/raw,
+- CPU per stored event by role, and the web enrichment caches' hit rates.
+
+Requests carry realistic user agents and client IPs (X-Forwarded-For) and pageviews a page URL,
+referrer and sometimes UTM values, so web enrichment does its real work; `WEB_ENRICHMENT=false
+make bench-ingest` is the baseline without it (run the two back to back).
 """
 
 from __future__ import annotations
@@ -43,16 +48,55 @@ PROBE_EVERY = 50  # one probe event per this many requests
 
 PAGES = ["/", "/pricing", "/docs", "/blog/launch", "/signup", "/checkout", "/account"]
 BROWSERS = ["Chrome", "Firefox", "Safari", "Edge"]
+REFERRERS = [
+    "",
+    "",
+    "https://www.google.com/",
+    "https://duckduckgo.com/",
+    "https://news.ycombinator.com/",
+    "https://t.co/abc",
+    "https://mail.google.com/",
+    "https://www.reddit.com/r/selfhosted/",
+]
+CAMPAIGNS = ["", "", "", "?utm_source=newsletter&utm_medium=email&utm_campaign=december", "?gclid=abc123"]
+# Web enrichment sees what sites send: a few hundred distinct user agents, many client IPs (sent
+# as X-Forwarded-For, which the bench's stack trusts). No crawlers: with enrichment off they would
+# be stored and with it on dropped, and the two runs must store the same events.
+_UA_TEMPLATES = [
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/{v}.0.0.0 Safari/537.36",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/{v}.0.0.0 "
+    "Safari/537.36",
+    "Mozilla/5.0 (X11; Linux x86_64; rv:{v}.0) Gecko/20100101 Firefox/{v}.0",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_{m} like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Version/17.{m} Mobile/15E148 Safari/604.1",
+    "Mozilla/5.0 (Linux; Android 14; Pixel {m}) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/{v}.0.0.0 Mobile "
+    "Safari/537.36",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/{v}.0.0.0 "
+    "Safari/537.36 Edg/{v}.0.0.0",
+]
+USER_AGENTS = [t.format(v=v, m=m) for t in _UA_TEMPLATES for v in range(110, 132) for m in range(1, 3)]
+
+
+def _client_ip(rng: random.Random) -> str:
+    if rng.random() < 0.1:
+        return f"2a0{rng.randrange(1, 10)}:{rng.randrange(0x1000, 0xFFFF):x}::{rng.randrange(1, 0xFFFF):x}"
+    return f"{rng.choice([5, 31, 62, 81, 84, 91, 109, 176, 185, 193, 212, 24, 66, 98, 104, 1, 14, 27, 43, 101])}." + (
+        f"{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
+    )
 
 
 def _event(rng: random.Random, now: dt.datetime, probe: str | None = None) -> dict:
     user = rng.randrange(50_000)
     name = rng.choices(["$pageview", "click", "signup", "purchase", "search"], [60, 25, 5, 3, 7])[0]
+    path = rng.choice(PAGES)
     props: dict = {
-        "path": rng.choice(PAGES),
+        "path": path,
         "browser": rng.choice(BROWSERS),
         "screen_width": rng.choice([390, 768, 1280, 1920]),
     }
+    if name == "$pageview":
+        props["$current_url"] = f"https://shop.example{path}{rng.choice(CAMPAIGNS)}"
+        props["$referrer"] = rng.choice(REFERRERS)
     if name == "purchase":
         props.update(amount=round(rng.uniform(5, 500), 2), currency="EUR", items=rng.randint(1, 5))
     if name == "search":
@@ -67,7 +111,8 @@ def _event(rng: random.Random, now: dt.datetime, probe: str | None = None) -> di
     }
 
 
-def build_bodies(worker: int, requests: int) -> tuple[list[bytes], dict[int, str]]:
+def build_bodies(worker: int, requests: int) -> tuple[list[tuple[bytes, str, str]], dict[int, str]]:
+    """Per request: the body, the client's user agent and its IP."""
     rng = random.Random(worker)
     now = dt.datetime.now(dt.UTC)
     bodies, probes = [], {}
@@ -76,7 +121,7 @@ def build_bodies(worker: int, requests: int) -> tuple[list[bytes], dict[int, str
         if n % PROBE_EVERY == 0:
             probes[n] = str(uuid.uuid4())
             events[0] = _event(rng, now, probe=probes[n])
-        bodies.append(json.dumps({"events": events}).encode())
+        bodies.append((json.dumps({"events": events}).encode(), rng.choice(USER_AGENTS), _client_ip(rng)))
     return bodies, probes
 
 
@@ -98,9 +143,11 @@ def sender(worker: int, requests: int, key: str, out: mp.Queue, start: mp.Event)
                 n = next(cursor, None)
             if n is None:
                 break
+            body, user_agent, ip = bodies[n]
+            headers.update({"User-Agent": user_agent, "X-Forwarded-For": ip})
             for attempt in range(20):
                 try:
-                    conn.request("POST", "/api/v1/events", bodies[n], headers)
+                    conn.request("POST", "/api/v1/events", body, headers)
                     response = conn.getresponse()
                     payload = json.loads(response.read())
                 except (OSError, http.client.HTTPException):
@@ -214,6 +261,7 @@ _KNOBS = (
     "RQ_WORKERS",
     "FLUSH_INTERVAL_MS",
     "FLUSH_BATCH_EVENTS",
+    "WEB_ENRICHMENT",
 )
 
 
@@ -222,6 +270,7 @@ def main() -> int:
     print(f"machine: {machine()}")
     knobs = [f"{name}={os.environ[name]}" for name in _KNOBS if os.environ.get(name)]
     print(f"settings: {' '.join(knobs) if knobs else 'the defaults of make run'}")
+    os.environ.setdefault("TRUST_X_FORWARDED_FOR", "true")  # each request's client IP, for enrichment
     stack = stack_start(
         data_dir=data_dir, port=PORT, log_name="bench-stack.log", keep_data=bool(os.environ.get("BENCH_KEEP_DATA"))
     )
@@ -315,6 +364,25 @@ def main() -> int:
         return 0 if stored == accepted else 1
     finally:
         stack_stop(stack)
+        cache_hit_rates(data_dir.parent / "bench-stack.log")
+
+
+def cache_hit_rates(log: Path) -> None:
+    """The enrichment caches' hit rates over the web workers, from the lines they log at exit."""
+    totals: dict[str, list[int]] = {}
+    for line in log.read_text(errors="replace").splitlines():
+        if '"enrichment caches"' not in line:
+            continue
+        for name, stats in json.loads(line).items():
+            if isinstance(stats, dict):
+                hits_misses = totals.setdefault(name, [0, 0])
+                hits_misses[0] += stats["hits"]
+                hits_misses[1] += stats["misses"]
+    if not totals:
+        return
+    print("enrichment cache hit rates (all web workers):")
+    for name, (hits, misses) in totals.items():
+        print(f"  {name:<12} {hits / max(hits + misses, 1):>7.1%} of {hits + misses:,} lookups")
 
 
 if __name__ == "__main__":

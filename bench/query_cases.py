@@ -147,7 +147,7 @@ def endpoint_cases(
         Case(
             "trends pageview by browser 30 days",
             300,
-            get("trends", event="pageview", breakdown="browser", **rng30),
+            get("trends", event="$pageview", breakdown="browser", **rng30),
             None,
         ),
         Case(
@@ -217,14 +217,14 @@ def endpoint_cases(
             300,
             get(
                 "trends",
-                event="pageview",
+                event="$pageview",
                 breakdown="path",
                 **rng30,
                 filters=json.dumps([_filter("column", "source", "ios")]),
             ),
             naive(
                 "SELECT (\"timestamp\" AT TIME ZONE %s)::date, properties ->> 'path', count(*) FROM events "
-                "WHERE project_id = %s AND event_name = 'pageview' AND source = 'ios' "
+                "WHERE project_id = %s AND event_name = '$pageview' AND source = 'ios' "
                 'AND "timestamp" >= %s AND "timestamp" < %s GROUP BY 1, 2',
                 [tz, project.pk, lo30, hi30],
             ),
@@ -400,7 +400,7 @@ def engine_cases(*, project: Project, period: Period) -> list[EngineCase]:
             "pageview by browser 30 days",
             lambda: trend_breakdown_duckdb(
                 project=project,
-                event="pageview",
+                event="$pageview",
                 date_from=d30,
                 date_to=end,
                 interval="day",
@@ -409,7 +409,7 @@ def engine_cases(*, project: Project, period: Period) -> list[EngineCase]:
             ),
             lambda: trends._trend_breakdown_pg(
                 project=project,
-                event="pageview",
+                event="$pageview",
                 date_from=d30,
                 date_to=end,
                 interval="day",

@@ -22,6 +22,7 @@ from analytics.rollups import derived_rows_delete, rollups_process_dirty
 from bench.query_measure import say
 from events.columnar import columnar_mark_partition, columnar_write_dirty
 from events.dirty import rollups_mark_dirty
+from events.models import WEB_COLUMNS
 from events.partitions import ensure_partitions, forget_known_partitions, list_partitions
 from persons.models import Cohort
 from persons.services import person_property_types_recount
@@ -45,14 +46,17 @@ WITH users AS (
            floor(random() * 86000)::int AS session_start
     FROM user_days
 ), ev AS (
-    SELECT u, arrival, signs_up, d, session_start, i, random() AS r, random() AS r2
+    SELECT u, arrival, signs_up, d, session_start, i, random() AS r, random() AS r2,
+           floor(pow(random(), 3) * 60)::int AS page,
+           hash(u) AS hu,  -- a user's device, browser, OS and country
+           hash(u * 7919 + d) % 10 AS entry  -- how the day's visit came: referrer, campaign
     FROM sized, range(n) t(i)
 )
 SELECT
     {project_id} AS project_id,
     uuid() AS event_id,
     CASE WHEN i = 0 AND d = arrival AND signs_up THEN 'signup'
-         WHEN r < 0.62 THEN 'pageview'
+         WHEN r < 0.62 THEN '$pageview'
          WHEN r < 0.77 THEN 'click'
          WHEN r < 0.81 THEN 'search'
          WHEN r < 0.91 THEN 'view_product'
@@ -65,14 +69,36 @@ SELECT
     'session-' || u || '-' || d AS session_id,
     TIMESTAMPTZ '{start}' + to_days(d) + to_seconds(session_start + i * 20) AS "timestamp",
     TIMESTAMPTZ '{start}' + to_days(d) + to_seconds(session_start + i * 20 + 1) AS received_at,
-    CASE WHEN r < 0.62 THEN '{{"path": "/p' || floor(pow(random(), 3) * 60)::int
+    CASE WHEN r < 0.62 THEN '{{"path": "/p' || page
                             || '", "browser": "'
                             || ['chrome','safari','firefox','edge','other'][1 + floor(pow(r2, 2) * 5)::int]
                             || '"}}'
          WHEN r < 0.91 AND r >= 0.81 THEN '{{"product": ' || floor(random() * 500)::int || '}}'
          WHEN r < 0.975 AND r >= 0.96 THEN '{{"plan": "' || ['basic','pro','team'][1 + floor(r2 * 3)::int]
                             || '", "amount": ' || (10 + floor(r2 * 90)::int) || '}}'
-         ELSE '{{}}' END AS properties
+         ELSE '{{}}' END AS properties,
+    ['Chrome', 'Chrome', 'Safari', 'Firefox', 'Edge', 'Samsung Internet'][1 + (hu % 6)::int] AS browser,
+    (120 + hu % 12)::varchar AS browser_version,
+    ['Windows', 'Windows', 'Mac OS X', 'Linux', 'iOS', 'Android'][1 + (hu // 6 % 6)::int] AS os,
+    NULL AS os_version,
+    ['desktop', 'desktop', 'desktop', 'desktop', 'desktop', 'mobile', 'mobile', 'mobile', 'tablet', 'other']
+        [1 + (hu // 36 % 10)::int] AS device_type,
+    ['US', 'DE', 'FR', 'GB', 'IN', 'BR', 'JP', 'CA', 'NL', 'ES', 'IT', 'PL', 'SE', 'AU', 'MX', 'KR', 'TR',
+     'ID', 'NG', 'ZA'][1 + (hu // 360 % 20)::int] AS country,
+    NULL AS region,
+    NULL AS city,
+    CASE WHEN r < 0.62 THEN 'shop.example' END AS host,
+    CASE WHEN r < 0.62 THEN '/p' || page END AS pathname,
+    CASE WHEN i = 0 THEN [NULL, NULL, NULL, NULL, 'google.com', 'google.com', 'duckduckgo.com',
+                          'news.ycombinator.com', 't.co', 'mail.google.com'][1 + entry::int] END AS referrer_host,
+    CASE WHEN i = 0 AND entry = 9 THEN 'newsletter' END AS utm_source,
+    CASE WHEN i = 0 AND entry = 9 THEN 'email' END AS utm_medium,
+    CASE WHEN i = 0 AND entry = 9 THEN ['december', 'november', 'october'][1 + (hu % 3)::int] END AS utm_campaign,
+    NULL AS utm_content,
+    NULL AS utm_term,
+    CASE WHEN i > 0 THEN 'Direct'
+         ELSE ['Direct', 'Direct', 'Direct', 'Direct', 'Organic Search', 'Organic Search', 'Organic Search',
+               'Referral', 'Organic Social', 'Email'][1 + entry::int] END AS channel
 FROM ev
 ) TO '{path}' (FORMAT csv, HEADER false)
 """
@@ -149,7 +175,7 @@ def load(project: Project, start: dt.date, *, events: int, users: int, days: int
             pg.cursor() as c,
             c.copy(
                 "COPY events (project_id, event_id, event_name, source, user_id, is_anonymous, session_id, "
-                '"timestamp", received_at, properties) FROM STDIN (FORMAT csv)'
+                f'"timestamp", received_at, properties, {", ".join(WEB_COLUMNS)}) FROM STDIN (FORMAT csv)'
             ) as copy,
             open(path, "rb") as f,
         ):

@@ -228,6 +228,8 @@ EVENTBASE: dict[str, Any] = {
     # A MaxMind-format file (e.g. GeoLite2-City.mmdb) for events' region and city; unset, only the
     # country is derived (from the iptocc package). Checked at start-up (ingestion.enrichment).
     "GEOIP_DATABASE": env_str("GEOIP_DATABASE", ""),
+    # Derive the web columns at capture (and filter bots). Off: they stay empty and bots are stored.
+    "WEB_ENRICHMENT": env_bool("WEB_ENRICHMENT", True),
 }
 
 # Ingest bodies may be up to 5 MB (the API answers 413 past that, with its own message).

@@ -11,16 +11,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import redis
+from django.conf import settings
 
 from core import keys
 from core.clock import EPOCH, MICROSECOND, to_micros
 from core.redis import get_redis
 from ingestion import buffer, ledger, records
 from ingestion.cookieless import cookieless_id, daily_salt
-from ingestion.enrichment import HOST, client_info, enrich, flagged_as_bot
+from ingestion.enrichment import HOST, WEB_COLUMNS, client_info, enrich, flagged_as_bot
 from ingestion.identity import anonymous_id, stored_ip
 from ingestion.validation import LATE_AFTER, Batch
 from projects.models import BotHandling, Project
+
+
+NOT_DERIVED: tuple[str | None, ...] = (None,) * len(WEB_COLUMNS)  # WEB_ENRICHMENT off
 
 
 @dataclass(frozen=True)
@@ -53,7 +57,7 @@ def ingest_batch(*, project: Project, batch: Batch, client: Client, received_at:
     result = IngestResult(errors=list(batch.errors))
     received_us = to_micros(received_at)
     # Derived from the full IP, before the project's IP setting truncates or drops it.
-    client_derived = client_info(client.ip, client.user_agent)
+    client_derived = client_info(client.ip, client.user_agent) if settings.EVENTBASE["WEB_ENRICHMENT"] else None
     drop_bots = project.bot_handling == BotHandling.DROP
     ip = stored_ip(client.ip, project.ip_handling)
     user_agent = client.user_agent[:1000] or None
@@ -65,12 +69,15 @@ def ingest_batch(*, project: Project, batch: Batch, client: Client, received_at:
     stream_events = []
     late = 0
     for _index, event in batch.events:
-        web, spam = enrich(client_derived, event.properties)
-        if spam or client_derived.is_bot:
-            if drop_bots:
-                result.bots += 1
-                continue
-            web = flagged_as_bot(web)
+        if client_derived is None:
+            web = NOT_DERIVED
+        else:
+            web, spam = enrich(client_derived, event.properties)
+            if spam or client_derived.is_bot:
+                if drop_bots:
+                    result.bots += 1
+                    continue
+                web = flagged_as_bot(web)
         user_id, is_anonymous = event.user_id, False
         if user_id is None:
             host = web[HOST] if project.cookieless else None

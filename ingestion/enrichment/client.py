@@ -7,12 +7,18 @@ Device type, first rule that matches (ua-parser names the device and OS; the res
 | device_type | rule |
 |---|---|
 | None | no user agent (missing, empty, not a string) |
-| bot | crawlerdetect calls it a crawler, or ua-parser's device family is ``Spider`` |
+| bot | crawlerdetect calls it a crawler, or ua-parser's device family is ``Spider``, unless it is an HTTP library's |
 | other | TVs, set-top boxes and consoles (``SmartTV``, ``HbbTV``, ``CrKey``, ``PlayStation``, ``Xbox``, …) |
 | tablet | device ``iPad``/``Kindle``/"…Tablet…"; Android without ``Mobile`` (tablets' browsers drop it) |
 | mobile | Android with ``Mobile``; iOS (iPhone, iPod); Windows Phone, KaiOS, …; any other UA with ``Mobi`` |
 | desktop | Windows, macOS, Linux, Chrome OS and the BSDs |
 | other | anything else (an unknown UA, a library that is not a known crawler) |
+
+HTTP libraries (``python-requests``, ``curl``, ``okhttp``, ``Dart``, ``Go-http-client``, ``Java``, …) are
+on the crawler lists, but they are also how server-side and mobile SDKs send events (okhttp is
+every Android app's, Dart every Flutter app's): an event sent with one is a real event, never a
+bot's. A crawler that runs a page's scripts (where the web tracker's events come from) shows a
+browser-like or self-declared crawler user agent, which the lists catch.
 
 An iPad whose Safari asks for the desktop site sends a Mac UA and counts as desktop: the UA cannot
 tell them apart (posthog-js's own ``$device_type``, which wins when sent, can).
@@ -92,6 +98,24 @@ def _ua_resolver() -> Resolver:
     return _resolver
 
 
+# The first product token of an HTTP client library's user agent (``name/version …``), lower case.
+_HTTP_LIBRARIES = frozenset(
+    {
+        "python-requests", "python-urllib", "python-httpx", "httpx", "aiohttp", "urllib3", "curl", "libcurl",
+        "wget", "go-http-client", "okhttp", "dart", "java", "apache-httpclient", "jersey", "axios", "node-fetch",
+        "undici", "got", "superagent", "node", "deno", "bun", "ruby", "faraday", "httparty", "guzzlehttp",
+        "php", "dalvik", "cfnetwork", "alamofire", "postmanruntime", "insomnia", "reqwest", "hyper",
+        "rest-client", "restsharp", "dotnet", "http.rb", "elixir", "hackney", "mint", "finch",
+    }
+)  # fmt: skip
+_PRODUCT = re.compile(r"^\s*([A-Za-z][\w.\-]*)")
+
+
+def _http_library(ua: str) -> bool:
+    match = _PRODUCT.match(ua)
+    return match is not None and match.group(1).lower() in _HTTP_LIBRARIES
+
+
 def _is_crawler(ua: str) -> bool:
     """crawlerdetect's check, without its ``CrawlerDetect`` object: that keeps the last match on
     the instance (not thread-safe) and its own cache, and ours already sits in front."""
@@ -152,13 +176,14 @@ def ua_fields(ua: str) -> UaFields:
     except UnicodeEncodeError:  # an unpaired surrogate: the Rust side takes UTF-8 only
         return ua_fields.__wrapped__(storable(ua))
     except Exception:  # the parser's own bug on some odd string must not lose the event
-        return (None, None, None, None, "other", _is_crawler(ua))
+        return (None, None, None, None, "other", not _http_library(ua) and _is_crawler(ua))
     agent, os_, device = result.user_agent, result.os, result.device
     browser = _family(agent.family) if agent is not None else None
     os_family = _family(os_.family) if os_ is not None else None
     device_family = device.family if device is not None else None
     # crawlerdetect costs ~0.3-1 ms: skip it when ua-parser already knows a spider.
-    is_bot = device_family == "Spider" or _is_crawler(ua)
+    # HTTP libraries carry server-side and mobile SDKs' events: never bots (see the table above).
+    is_bot = not _http_library(ua) and (device_family == "Spider" or _is_crawler(ua))
     return (
         browser,
         _major(agent.major) if browser is not None and agent is not None else None,

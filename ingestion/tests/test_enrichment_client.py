@@ -109,8 +109,7 @@ def test_browsers_and_devices(ua: str, expected: tuple) -> None:
         (GOOGLEBOT_SMARTPHONE, "Googlebot"),
         (BINGBOT, "bingbot"),
         (GPTBOT, "GPTBot"),
-        ("curl/8.5.0", "curl"),
-        ("python-requests/2.32.3", "Python Requests"),
+        ("facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)", "FacebookBot"),
         # Headless browsers are crawlers to crawlerdetect: a site's own end-to-end tests count as bots.
         (HEADLESS_CHROME, "HeadlessChrome"),
     ],
@@ -121,6 +120,29 @@ def test_bots(ua: str, browser: str) -> None:
     assert info.device_type == "bot"
     assert info.browser == browser
     assert info.country == "US"
+
+
+@pytest.mark.parametrize(
+    "ua",
+    [
+        "curl/8.5.0",
+        "python-requests/2.32.3",
+        "Python-urllib/3.11",  # ua-parser's Spider
+        "Java/17.0.2",  # ua-parser's Spider
+        "okhttp/4.12.0",  # Android apps
+        "Dart/3.2 (dart:io)",  # Flutter apps
+        "Go-http-client/1.1",
+        "axios/1.7.2",
+        "node-fetch/1.0 (+https://github.com/bitinn/node-fetch)",
+        "posthog-python/3.7.0",
+        "analytics-python/2.3.2",
+    ],
+)
+def test_http_libraries_carry_sdks_events_and_are_not_bots(ua: str) -> None:
+    """They are on the crawler lists, but server-side and mobile SDKs send real events with them."""
+    info = client_info("8.8.8.8", ua)
+    assert info.is_bot is False
+    assert info.device_type == "other"
 
 
 @pytest.mark.parametrize("ua", [None, "", "   ", 42, b"curl/8.5.0", ["x"]])
