@@ -23,7 +23,6 @@ from ingestion.identity import anonymous_id, stored_ip
 from ingestion.validation import LATE_AFTER, Batch
 from projects.models import BotHandling, Project
 
-
 NOT_DERIVED: tuple[str | None, ...] = (None,) * len(WEB_COLUMNS)  # WEB_ENRICHMENT off
 
 
