@@ -92,7 +92,7 @@ def _ev(project_id, name, user_id, t, session, props, web, rng) -> RawEvent:
 
 
 def _glob(path: str) -> re.Pattern:
-    return re.compile(".*".join(re.escape(part) for part in path.split("*")))
+    return re.compile(".*".join(re.escape(part) for part in path.split("*")), re.DOTALL)
 
 
 def _pct(part: int, whole: int) -> float:
