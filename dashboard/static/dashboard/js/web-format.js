@@ -3,12 +3,12 @@
 
 import { formatNumber, formatPercent } from "./format.js";
 
-// The overview's bounce_rate and conversion_rate are fractions (0.42), as the web API documents.
-export const WEB_RATES = { isFraction: true };
+// The overview's bounce_rate and conversion_rate are percentages (42.5), as the web API documents.
+export const WEB_RATES = { isFraction: false };
 
-// Rows the API answers for visits without the field (direct visits have no referrer): these
-// filter with "is not set" rather than "= (none)".
-const UNSET_VALUES = new Set(["", "(none)", "(not set)", "none", "null"]);
+// The rows the API answers for pageviews or visits without the value ("(none)"; "Direct / None"
+// for referrers, as Plausible): these filter with "is not set" rather than "= (none)".
+const UNSET_VALUES = new Set(["", "(none)", "direct / none"]);
 
 export function isUnset(value) {
   return value === null || value === undefined || UNSET_VALUES.has(String(value).trim().toLowerCase());

@@ -116,7 +116,7 @@ export function mountWebCard(root, ctx, tabs) {
     const top = Math.max(1, ...rows.map((row) => Number(row.visitors) || 0));
     for (const row of rows) {
       const unset = isUnset(row.value);
-      const label = unset ? "(none)" : spec.label ? spec.label(row.value) : String(row.value);
+      const label = unset ? String(row.value || "(none)") : spec.label ? spec.label(row.value) : String(row.value);
       const filter = rowFilter(spec.column, row.value);
       const button = el("button", { type: "button", class: "web-row__button", text: label });
       button.dataset.action = "filter-by";
@@ -130,7 +130,7 @@ export function mountWebCard(root, ctx, tabs) {
         el("th", { scope: "row", class: "web-row__label" }, bar, button),
         ...spec.columns.map((c) => el("td", { class: "num", "data-col": c.key, text: formatNumber(row[c.key]) })),
       );
-      tr.dataset.value = unset ? "" : String(row.value);
+      tr.dataset.value = String(row.value ?? "");
       body.append(tr);
     }
   }
