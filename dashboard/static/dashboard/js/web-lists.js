@@ -35,7 +35,7 @@ export const CARDS = {
   ],
   devices: [
     { field: "devices", tab: "Devices", head: "Device", column: "device_type", columns: [VISITORS],
-      empty: "No visits in this range." },
+      empty: "No visits in this range.", label: (v) => v.charAt(0).toUpperCase() + v.slice(1) },
     { field: "browsers", tab: "Browsers", head: "Browser", column: "browser", columns: [VISITORS],
       empty: "No visits in this range." },
     { field: "os", tab: "Operating systems", head: "Operating system", column: "os", columns: [VISITORS],

@@ -1,5 +1,6 @@
 // "N visitors in the last 5 minutes": polls web/live like the reports page's live panel, and
-// stops while the tab is hidden. The date range does not apply; the filters do.
+// stops while the tab is hidden. Neither the date range nor the filters apply (web/live takes
+// none), which the line says while filters are set.
 
 import { formatNumber } from "./format.js";
 import { Panel } from "./panel.js";
@@ -10,14 +11,19 @@ export function mountWebLive(root, ctx) {
   let timer = null;
 
   async function poll() {
-    const data = await panel.run((signal) => ctx.api.get("web/live", { filters: ctx.filters.param }, { signal }));
+    const data = await panel.run((signal) => ctx.api.get("web/live", {}, { signal }));
     if (!data) return;
     panel.$("[data-role=live-visitors]").textContent = formatNumber(data.visitors);
     panel.$("[data-role=live-noun]").textContent = data.visitors === 1 ? "visitor" : "visitors";
     const top = (data.pages || [])[0];
     root.title = top ? `Most viewed now: ${top.value} (${formatNumber(top.visitors)})` : "";
     const when = new Date().toLocaleTimeString([], { hour12: false, timeZone: ctx.timezone });
+    showScope();
     panel.$("[data-role=live-updated]").textContent = `· updated ${when}`;
+  }
+
+  function showScope() {
+    panel.$("[data-role=live-scope]").textContent = ctx.filters.value.length ? "(all traffic: filters do not apply)" : "";
   }
 
   function start() {
@@ -31,7 +37,7 @@ export function mountWebLive(root, ctx) {
     timer = null;
   }
 
-  document.addEventListener("filterschange", poll);
+  document.addEventListener("filterschange", showScope);
   document.addEventListener("visibilitychange", () => (document.hidden ? stop() : start()));
   if (!document.hidden) start();
   return { poll, stop };
