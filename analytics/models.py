@@ -233,3 +233,29 @@ class DailyPropertySample(models.Model):
         indexes = [
             models.Index(fields=["project_id", "event_name", "key", "day"], name="analytics_prop_samples_by_key")
         ]
+
+
+class Goal(models.Model):
+    """A web goal of a project (analytics.query.web): a pageview whose path matches ``path`` (a
+    glob, ``*`` any run of characters), or an ``event`` matching ``filters`` (event and column
+    filters, the filter contract's JSON). Not derived from events: the user's definition, so a
+    foreign key, and a project's deletion takes its goals with it."""
+
+    PAGEVIEW, EVENT = "pageview", "event"
+
+    id = models.BigAutoField(primary_key=True)
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=10, choices=[(PAGEVIEW, PAGEVIEW), (EVENT, EVENT)])
+    path = models.CharField(max_length=500, blank=True, default="", help_text="pageview goals: a glob.")
+    event = models.CharField(max_length=200, blank=True, default="", help_text="event goals: the event name.")
+    filters = models.JSONField(default=list, blank=True, help_text="event goals: filters on the event.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "analytics_goal"
+        indexes = [models.Index(fields=["project", "id"], name="analytics_goal_project")]
+
+    def __str__(self) -> str:
+        return f"goal {self.pk} {self.name!r} of project {self.project_id}"

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from reporting import ingestion_api, views, views_cohorts
+from reporting import ingestion_api, views, views_cohorts, views_web
 from reporting import views_definitions as taxonomy
 from reporting.views_persons import PersonDetailView, PersonsView
 
@@ -21,6 +21,10 @@ urlpatterns = [
     path("cohorts", views_cohorts.CohortsView.as_view(), name="reporting-cohorts"),
     path("cohorts/<int:cohort_id>", views_cohorts.CohortView.as_view(), name="reporting-cohort"),
     path("cohorts/<int:cohort_id>/persons", views_cohorts.CohortPersonsView.as_view(), name="reporting-cohort-persons"),
+    path("web", views_web.WebView.as_view(), name="reporting-web"),
+    path("web/live", views_web.WebLiveView.as_view(), name="reporting-web-live"),
+    path("goals", views_web.GoalsView.as_view(), name="reporting-goals"),
+    path("goals/<int:goal_id>", views_web.GoalView.as_view(), name="reporting-goal"),
     path("persons", PersonsView.as_view(), name="reporting-persons"),
     path("persons/<path:person_id>", PersonDetailView.as_view(), name="reporting-person"),
     path("definitions/events", taxonomy.EventDefinitionsView.as_view(), name="reporting-definitions-events"),

@@ -34,8 +34,8 @@ from events.columnar import (
     number_column,
     text_column,
 )
-from events.models import WEB_COLUMNS
 from events.duck import ATTACHED_AS, duckdb_cursor, duckdb_sql_string
+from events.models import WEB_COLUMNS
 from persons.identity import person_join_duckdb, person_key_duckdb, person_properties_join_duckdb
 
 PERSON_PROPERTIES = "person_properties"
@@ -102,7 +102,8 @@ def events_relation(scope: EventScope) -> tuple[str, list[Any]]:
     typed = "".join(f", e.{text_column(key)}, e.{number_column(key)}" for key in keys)
     sql = (
         'SELECT e.event_id, e.event_name, e.source, e.user_id, e.is_anonymous, e.session_id, e."timestamp" AS ts, '
-        f"e.received_at, e.properties, {_WEB}, {person_key_duckdb(events='e', link='d')} AS person{person_columns}{typed}\n"
+        f"e.received_at, e.properties, {_WEB}, "
+        f"{person_key_duckdb(events='e', link='d')} AS person{person_columns}{typed}\n"
         f"FROM ({_stored_rows(scope, lo, hi, keys)}) e\n{joins}\n"
         f"WHERE ({predicate.sql})"
     )

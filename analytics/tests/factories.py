@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import factory
 from django.db import connection, transaction
 
+from events.models import WEB_COLUMNS
 from events.partitions import ensure_partitions, forget_known_partitions
 
 
@@ -24,6 +25,8 @@ class RawEvent:
     properties: dict = field(default_factory=dict)
     event_id: uuid.UUID = field(default_factory=uuid.uuid4)
     received_at: dt.datetime | None = None
+    # The columns enrichment derives at capture (events.models.WEB_COLUMNS), set directly.
+    web: dict[str, str | None] = field(default_factory=dict)
 
 
 class RawEventFactory(factory.Factory):
@@ -50,8 +53,8 @@ def events_insert(events: list[RawEvent]) -> int:
         before = _count(cur)
         cur.executemany(
             "INSERT INTO events (project_id, event_id, event_name, source, user_id, is_anonymous, "
-            'session_id, "timestamp", received_at, properties) '
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb) "
+            f'session_id, "timestamp", received_at, properties, {", ".join(WEB_COLUMNS)}) '
+            f"VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb{', %s' * len(WEB_COLUMNS)}) "
             "ON CONFLICT DO NOTHING",
             [
                 (
@@ -65,6 +68,7 @@ def events_insert(events: list[RawEvent]) -> int:
                     e.timestamp,
                     e.received_at or e.timestamp,
                     orjson.dumps(e.properties).decode(),
+                    *(e.web.get(column) for column in WEB_COLUMNS),
                 )
                 for e in events
             ],

@@ -25,7 +25,7 @@ from events.dirty import rollups_mark_dirty
 from events.duck import duckdb_reset
 from projects.models import Project
 from projects.tests.factories import ProjectFactory, ingest_key_for, read_key_for
-from reporting.tests import oracle
+from reporting.tests import oracle, web_oracle
 
 FIRST_DAY = dt.date(2024, 2, 20)
 DAYS = 35  # crosses the US DST change of 2024-03-10
@@ -57,9 +57,9 @@ class Dataset:
     kolkata: Tenant
 
 
-def _load(project: Project, seed: int, users: int, typed_keys: int) -> list[RawEvent]:
+def _load(project: Project, seed: int, users: int, typed_keys: int, generate=oracle.generate) -> list[RawEvent]:
     tz = daysmod.zone(project.timezone)
-    generated = oracle.generate(project_id=project.pk, tz=tz, first=FIRST_DAY, days=DAYS, users=users, seed=seed)
+    generated = generate(project_id=project.pk, tz=tz, first=FIRST_DAY, days=DAYS, users=users, seed=seed)
     rng = random.Random(seed + 1)
     late = [e for e in generated if rng.random() < 0.08]
     late_ids = {id(e) for e in late}
@@ -94,11 +94,10 @@ def _cleanup(project_ids: list[int]) -> None:
     Project.objects.filter(pk__in=project_ids).delete()
 
 
-@pytest.fixture(scope="module")
-def dataset(django_db_setup, django_db_blocker):
+def _dataset(django_db_blocker, users: tuple[int, int], generate):
     with django_db_blocker.unblock():
         tenants = []
-        for tz_name, seed, users, typed_keys in (("America/New_York", 7, 60, 100), ("Asia/Kolkata", 11, 30, 2)):
+        for tz_name, seed, n, typed_keys in (("America/New_York", 7, users[0], 100), ("Asia/Kolkata", 11, users[1], 2)):
             # Fixed 2024 dates: keep raw events (and so rollup rebuilds) for those days.
             project = ProjectFactory(timezone=tz_name, raw_retention_days=10 * 365)
             tenants.append(
@@ -106,7 +105,7 @@ def dataset(django_db_setup, django_db_blocker):
                     project=project,
                     read_key=read_key_for(project),
                     ingest_key=ingest_key_for(project),
-                    events=_load(project, seed, users, typed_keys),
+                    events=_load(project, seed, n, typed_keys, generate),
                 )
             )
         try:
@@ -114,3 +113,14 @@ def dataset(django_db_setup, django_db_blocker):
         finally:
             duckdb_reset()
             _cleanup([t.project.pk for t in tenants])
+
+
+@pytest.fixture(scope="module")
+def dataset(django_db_setup, django_db_blocker):
+    yield from _dataset(django_db_blocker, (60, 30), oracle.generate)
+
+
+@pytest.fixture(scope="module")
+def web_dataset(django_db_setup, django_db_blocker):
+    """Web traffic (pageviews with the enrichment's columns, crawlers, sessionless pageviews)."""
+    yield from _dataset(django_db_blocker, (80, 40), web_oracle.generate)
