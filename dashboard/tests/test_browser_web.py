@@ -21,6 +21,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
+from analytics.models import Goal
 from dashboard.tests.test_browser import _chart_points
 from dashboard.tests.test_browser_segments import PASSWORD, _no_console_errors, _open, _screenshot, _text, browser
 from dashboard.tests.web_demo_data import web_events_delete, web_events_insert
@@ -270,4 +271,15 @@ def test_web_tab_of_a_site_without_visits_says_what_to_add(browser, live_server)
     assert "No pageviews in this range" in empty.text
     assert f'<script src="{live_server.url}/t.js" data-key="<ingest key>"></script>' in empty.text
     assert "No goals yet" in browser.find_element(By.ID, "web-goals-card").text
-    _no_console_errors(browser)
+
+    # A goal the API refuses is explained next to its field, in the API's words, and not stored.
+    form = browser.find_element(By.CSS_SELECTOR, "#web-goals-card [data-role=goal-form]")
+    form.find_element(By.NAME, "name").send_keys("Checkout")
+    form.find_element(By.NAME, "path").send_keys("checkout/*")
+    form.find_element(By.CSS_SELECTOR, "[data-action=add-goal]").click()
+    wait.until(lambda d: "path starts with '/'" in (_text(d, "#web-goals-card [data-error-for=path]") or ""))
+    assert form.find_element(By.NAME, "path").get_attribute("aria-invalid") == "true"
+    assert Goal.objects.filter(project=project).count() == 0
+    # The refused POST is logged as a failed load; any other error is not expected.
+    errors = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert all("/goals - Failed to load resource" in message for message in errors), errors

@@ -55,8 +55,9 @@ document.addEventListener("filterschange", () => {
   carryFiltersToLinks();
   load();
 });
+// Another project opens on its own Web page (the switcher's options are the projects' pages).
 document.querySelector("[data-role=project-switch]")?.addEventListener("change", (event) => {
-  window.location.assign(event.target.value);
+  window.location.assign(new URL("web/", new URL(event.target.value, window.location.href)));
 });
 
 carryFiltersToLinks();
