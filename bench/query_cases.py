@@ -65,6 +65,20 @@ def naive(sql: str, params: list | dict) -> Callable[[], list]:
     return run
 
 
+def naive_web(project: Project, period: Period, where: str = "") -> Callable[[], list]:
+    """The web overview's six numbers in PostgreSQL: visits by session, persons as user ids."""
+    return naive(
+        'WITH e AS (SELECT * FROM events WHERE project_id = %(p)s AND "timestamp" >= %(lo)s '
+        "AND \"timestamp\" < %(hi)s AND device_type IS DISTINCT FROM 'bot' " + where + "), "
+        "v AS (SELECT count(*) FILTER (WHERE event_name = '$pageview') AS pv, count(*) AS n, "
+        'max("timestamp") - min("timestamp") AS span FROM e GROUP BY session_id '
+        "HAVING count(*) FILTER (WHERE event_name = '$pageview') > 0) "
+        "SELECT (SELECT count(DISTINCT user_id) FROM e WHERE event_name = '$pageview'), sum(pv), count(*), "
+        "count(*) FILTER (WHERE pv = 1 AND n = 1), avg(extract(epoch FROM span)) FROM v",
+        {"p": project.pk, "lo": period.lo30, "hi": period.hi30},
+    )
+
+
 def endpoint_cases(
     *,
     project: Project,
@@ -147,7 +161,7 @@ def endpoint_cases(
         Case(
             "trends pageview by browser 30 days",
             300,
-            get("trends", event="pageview", breakdown="browser", **rng30),
+            get("trends", event="$pageview", breakdown="browser", **rng30),
             None,
         ),
         Case(
@@ -217,14 +231,14 @@ def endpoint_cases(
             300,
             get(
                 "trends",
-                event="pageview",
+                event="$pageview",
                 breakdown="path",
                 **rng30,
                 filters=json.dumps([_filter("column", "source", "ios")]),
             ),
             naive(
                 "SELECT (\"timestamp\" AT TIME ZONE %s)::date, properties ->> 'path', count(*) FROM events "
-                "WHERE project_id = %s AND event_name = 'pageview' AND source = 'ios' "
+                "WHERE project_id = %s AND event_name = '$pageview' AND source = 'ios' "
                 'AND "timestamp" >= %s AND "timestamp" < %s GROUP BY 1, 2',
                 [tz, project.pk, lo30, hi30],
             ),
@@ -293,6 +307,16 @@ def endpoint_cases(
             else []
         ),
         Case("live", None, get("live"), None),
+        # Issue 15: the web overview, one DuckDB pass (visits, pageviews, every list); naive: only
+        # its headline numbers (visits from one GROUP BY session_id) in PostgreSQL.
+        Case("web overview 30 days", 300, get("web", **rng30, compare="true"), naive_web(project, period)),
+        Case(
+            "web overview 30 days, filtered (device_type)",
+            400,
+            get("web", **rng30, compare="true", filters=json.dumps([_filter("column", "device_type", "mobile")])),
+            naive_web(project, period, "AND device_type = 'mobile'"),
+        ),
+        Case("web live", None, get("web/live"), None),
         Case("users page", None, get("users", limit=100), None),
         Case("events export page (1000)", None, get("events", **rng30), None),
         # Issue 14: the taxonomy, from the rollups' definitions and per-day stats, never the events.
@@ -400,7 +424,7 @@ def engine_cases(*, project: Project, period: Period) -> list[EngineCase]:
             "pageview by browser 30 days",
             lambda: trend_breakdown_duckdb(
                 project=project,
-                event="pageview",
+                event="$pageview",
                 date_from=d30,
                 date_to=end,
                 interval="day",
@@ -409,7 +433,7 @@ def engine_cases(*, project: Project, period: Period) -> list[EngineCase]:
             ),
             lambda: trends._trend_breakdown_pg(
                 project=project,
-                event="pageview",
+                event="$pageview",
                 date_from=d30,
                 date_to=end,
                 interval="day",

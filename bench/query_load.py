@@ -45,14 +45,15 @@ WITH users AS (
            floor(random() * 86000)::int AS session_start
     FROM user_days
 ), ev AS (
-    SELECT u, arrival, signs_up, d, session_start, i, random() AS r, random() AS r2
+    SELECT u, arrival, signs_up, d, session_start, i, random() AS r, random() AS r2,
+           floor(pow(random(), 3) * 60)::int AS page, hash(u, d) % 10 AS source_pick
     FROM sized, range(n) t(i)
 )
 SELECT
     {project_id} AS project_id,
     uuid() AS event_id,
     CASE WHEN i = 0 AND d = arrival AND signs_up THEN 'signup'
-         WHEN r < 0.62 THEN 'pageview'
+         WHEN r < 0.62 THEN '$pageview'
          WHEN r < 0.77 THEN 'click'
          WHEN r < 0.81 THEN 'search'
          WHEN r < 0.91 THEN 'view_product'
@@ -65,14 +66,31 @@ SELECT
     'session-' || u || '-' || d AS session_id,
     TIMESTAMPTZ '{start}' + to_days(d) + to_seconds(session_start + i * 20) AS "timestamp",
     TIMESTAMPTZ '{start}' + to_days(d) + to_seconds(session_start + i * 20 + 1) AS received_at,
-    CASE WHEN r < 0.62 THEN '{{"path": "/p' || floor(pow(random(), 3) * 60)::int
+    CASE WHEN r < 0.62 THEN '{{"path": "/p' || page
                             || '", "browser": "'
                             || ['chrome','safari','firefox','edge','other'][1 + floor(pow(r2, 2) * 5)::int]
                             || '"}}'
          WHEN r < 0.91 AND r >= 0.81 THEN '{{"product": ' || floor(random() * 500)::int || '}}'
          WHEN r < 0.975 AND r >= 0.96 THEN '{{"plan": "' || ['basic','pro','team'][1 + floor(r2 * 3)::int]
                             || '", "amount": ' || (10 + floor(r2 * 90)::int) || '}}'
-         ELSE '{{}}' END AS properties
+         ELSE '{{}}' END AS properties,
+    -- The web columns enrichment derives at capture: a device per user (3 % crawlers kept
+    -- flagged), a country per user, the page of pageviews, the session's source on its first event.
+    ['Chrome', 'Safari', 'Firefox', 'Edge', 'Samsung Internet'][1 + hash(u, 'b') % 5] AS browser,
+    ['Windows', 'macOS', 'iOS', 'Android', 'Linux'][1 + hash(u, 'o') % 5] AS os,
+    CASE WHEN hash(u, 'd') % 100 < 3 THEN 'bot'
+         ELSE ['desktop', 'desktop', 'mobile', 'mobile', 'tablet'][1 + hash(u, 'd') % 5] END AS device_type,
+    ['US', 'DE', 'FR', 'GB', 'IN', 'BR', 'JP', 'CA', 'ES', 'IT', 'NL', 'SE', 'PL', 'AU', 'MX']
+        [1 + floor(pow(hash(u, 'c') % 1000 / 1000.0, 2) * 15)::int] AS country,
+    CASE WHEN r < 0.62 THEN '/p' || page END AS pathname,
+    CASE WHEN i = 0 THEN ['www.google.com', 'www.google.com', 'news.ycombinator.com', 't.co', 'www.bing.com',
+                          NULL, NULL, NULL, 'duckduckgo.com', 'www.reddit.com'][1 + source_pick] END AS referrer_host,
+    CASE WHEN i = 0 THEN ['Organic Search', 'Organic Search', 'Referral', 'Organic Social', 'Paid Search',
+                          'Direct', 'Email', 'Direct', 'Organic Search', 'Organic Social'][1 + source_pick] END
+        AS channel,
+    CASE WHEN i = 0 AND source_pick IN (4, 6) THEN ['bing', 'newsletter'][1 + (source_pick = 6)::int] END
+        AS utm_source,
+    CASE WHEN i = 0 AND source_pick IN (4, 6) THEN 'campaign-' || (d // 7) END AS utm_campaign
 FROM ev
 ) TO '{path}' (FORMAT csv, HEADER false)
 """
@@ -91,9 +109,14 @@ def bench_project(*, slug: str, timezone: str, events: int, users: int, days: in
     have = 0
     if project is not None:
         with connection.cursor() as cur:
-            cur.execute('SELECT count(*), min("timestamp")::date FROM events WHERE project_id = %s', [project.pk])
-            have, first_day = cur.fetchone()
-        if reload or not have or abs(have - events) > events * 0.1:
+            cur.execute(
+                'SELECT count(*), min("timestamp")::date, count(*) FILTER (WHERE event_name = %s) '
+                "FROM events WHERE project_id = %s",
+                ["$pageview", project.pk],
+            )
+            have, first_day, pageviews = cur.fetchone()
+        # Data loaded before pageviews were `$pageview` with the web columns is loaded again.
+        if reload or not have or not pageviews or abs(have - events) > events * 0.1:
             with connection.cursor() as cur:
                 cur.execute("DELETE FROM events WHERE project_id = %s", [project.pk])
             derived_rows_delete(project_ids=[project.pk])  # else a reload leaves its rollups behind
@@ -149,7 +172,8 @@ def load(project: Project, start: dt.date, *, events: int, users: int, days: int
             pg.cursor() as c,
             c.copy(
                 "COPY events (project_id, event_id, event_name, source, user_id, is_anonymous, session_id, "
-                '"timestamp", received_at, properties) FROM STDIN (FORMAT csv)'
+                '"timestamp", received_at, properties, browser, os, device_type, country, pathname, '
+                "referrer_host, channel, utm_source, utm_campaign) FROM STDIN (FORMAT csv)"
             ) as copy,
             open(path, "rb") as f,
         ):

@@ -162,6 +162,9 @@ def web_overview_rows(
             )
     params.extend([limit] * (0 if totals_only else len(LISTS)))
     union = "\nUNION ALL\n".join(f"({branch})" for branch in branches)
+    # The period before (compare) needs the headline numbers only: no day, gap, entry or source.
+    pageview_columns = f", {day} AS day, {', '.join(PAGEVIEW_LISTS.values())}, {_GAP}" if not totals_only else ""
+    visit_columns = f",\n{_VISIT_PAGES},\n{sources}" if not totals_only else ""
     sql = f"""
     WITH ev AS ({relation}),
     b AS MATERIALIZED (
@@ -170,23 +173,25 @@ def web_overview_rows(
                pathname, country, device_type, browser, os, {", ".join(_SOURCES)}{flag_columns}
         FROM ev WHERE device_type IS DISTINCT FROM '{BOT}'
     ),
-    p AS MATERIALIZED (
-        SELECT person, visit, {day} AS day, {", ".join(PAGEVIEW_LISTS.values())},
-               epoch_us(lead(ts) OVER (PARTITION BY visit ORDER BY ts, event_id)) - epoch_us(ts) AS gap_us
-        FROM b WHERE pv
-    ),
+    p AS MATERIALIZED (SELECT person, visit{pageview_columns} FROM b WHERE pv),
     v AS MATERIALIZED (
         SELECT visit, count(*) FILTER (WHERE pv) AS pageviews, count(*) AS events,
-               epoch_us(max(ts)) - epoch_us(min(ts)) AS span_us,
-               arg_min_null(person, (ts, event_id)) FILTER (WHERE pv) AS person,
-               arg_min_null(pathname, (ts, event_id)) FILTER (WHERE pv) AS entry,
-               arg_max_null(pathname, (ts, event_id)) FILTER (WHERE pv) AS exit,
-               {sources}
+               epoch_us(max(ts)) - epoch_us(min(ts)) AS span_us{visit_columns}
         FROM b GROUP BY visit HAVING count(*) FILTER (WHERE pv) > 0
     )
     {union}
     """
     return _overview(query_rows(sql, params, tz=scope.tz), goals)
+
+
+# The time to the visit's next pageview (NULL for its last).
+_GAP = "epoch_us(lead(ts) OVER (PARTITION BY visit ORDER BY ts, event_id)) - epoch_us(ts) AS gap_us"
+# A visit's first pageview's person and path, and its last pageview's path.
+_VISIT_PAGES = (
+    "arg_min_null(person, (ts, event_id)) FILTER (WHERE pv) AS person, "
+    "arg_min_null(pathname, (ts, event_id)) FILTER (WHERE pv) AS entry, "
+    "arg_max_null(pathname, (ts, event_id)) FILTER (WHERE pv) AS exit"
+)
 
 
 def _label(name: str, column: str) -> str:

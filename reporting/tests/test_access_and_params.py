@@ -25,6 +25,9 @@ ENDPOINTS = [
     "users/u1-0",
     "events",
     "sessions",
+    "web",
+    "web/live",
+    "goals",
 ]
 
 
