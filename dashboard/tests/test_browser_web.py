@@ -254,6 +254,17 @@ def test_web_tab_shows_the_api_and_filters_by_clicking(browser, live_server, web
     )
     assert series == [[p["visitors"] for p in answer["series"]], [p["pageviews"] for p in answer["series"]]]
     assert _chart_points(driver, "web-visitors") == 2 * len(answer["series"])
+    # A page's bounce rate (of the visits that entered there) and time on page are on its row.
+    entered = next(
+        row for row in answer["pages"] if row["bounce_rate"] is not None and row["avg_time_on_page_seconds"] is not None
+    )
+    title = driver.execute_script(
+        "return [...document.querySelectorAll('#web-pages-card tr.web-row')]"
+        ".find(r => r.dataset.value === arguments[0]).querySelector('button').title",
+        entered["value"],
+    )
+    assert f"bounce rate {_percent(entered['bounce_rate'])}" in title
+    assert f"{_duration(entered['avg_time_on_page_seconds'])} on page" in title
     _show_tab(driver, wait, "web-pages-card", "entry_pages", answer["entry_pages"])
     _show_tab(driver, wait, "web-pages-card", "exit_pages", answer["exit_pages"])
     _show_tab(driver, wait, "web-sources-card", "referrers", answer["referrers"])

@@ -2,8 +2,16 @@
 // the same overview answer (switching tabs asks nothing), and each row is a button that adds the
 // row's value as a column filter to the filter bar, which reloads the page's numbers.
 
-import { clearChildren, el, formatNumber } from "./format.js";
-import { countryName, flagEmoji, isUnset } from "./web-format.js";
+import { clearChildren, el, formatNumber, formatPercent } from "./format.js";
+import { WEB_RATES, countryName, flagEmoji, formatDuration, isUnset } from "./web-format.js";
+
+// A page's bounce rate (of the visits that entered there) and time on page, on hover.
+function pageDetail(row) {
+  const known = (value) => value !== null && value !== undefined;
+  const bounce = known(row.bounce_rate) ? `bounce rate ${formatPercent(row.bounce_rate, WEB_RATES)}` : "no visit entered here";
+  const time = known(row.avg_time_on_page_seconds) ? `${formatDuration(row.avg_time_on_page_seconds)} on page` : "time on page unknown";
+  return `${bounce} · ${time}`;
+}
 
 const VISITORS = { key: "visitors", label: "Visitors" };
 const PAGEVIEWS = { key: "pageviews", label: "Pageviews" };
@@ -13,7 +21,7 @@ const PAGEVIEWS = { key: "pageviews", label: "Pageviews" };
 export const CARDS = {
   pages: [
     { field: "pages", tab: "Top pages", head: "Page", column: "pathname", columns: [VISITORS, PAGEVIEWS],
-      empty: "No page views in this range." },
+      empty: "No page views in this range.", detail: pageDetail },
     { field: "entry_pages", tab: "Entry pages", head: "Entry page", column: "pathname", columns: [VISITORS],
       empty: "No visits in this range." },
     { field: "exit_pages", tab: "Exit pages", head: "Exit page", column: "pathname", columns: [VISITORS],
@@ -121,6 +129,7 @@ export function mountWebCard(root, ctx, tabs) {
       const button = el("button", { type: "button", class: "web-row__button", text: label });
       button.dataset.action = "filter-by";
       button.title = unset ? `Show only visits without ${spec.head.toLowerCase()}` : `Show only ${spec.head.toLowerCase()} ${row.value}`;
+      if (spec.detail) button.title += ` (${spec.detail(row)})`;
       button.addEventListener("click", () => addRowFilter(ctx, filter));
       const bar = el("span", { class: "web-bar", "aria-hidden": "true" });
       bar.style.width = `${((Number(row.visitors) || 0) / top) * 100}%`;
