@@ -205,7 +205,9 @@ def _show_tab(driver: Any, wait: Any, card: str, field: str, rows: list[dict[str
     assert _rows_shown(driver, card) == _rows_expected(rows), field
 
 
-def _add_goal(driver: Any, wait: Any, name: str, *, path: str | None = None, event: str | None = None) -> None:
+def _add_goal(
+    driver: Any, wait: Any, name: str, *, path: str | None = None, event: str | None = None, where: tuple = ()
+) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
 
@@ -213,6 +215,9 @@ def _add_goal(driver: Any, wait: Any, name: str, *, path: str | None = None, eve
     form.find_element(By.NAME, "name").send_keys(name)
     Select(form.find_element(By.NAME, "kind")).select_by_value("event" if event else "pageview")
     form.find_element(By.NAME, "event" if event else "path").send_keys(event or path)
+    if where:
+        form.find_element(By.NAME, "filter_key").send_keys(where[0])
+        form.find_element(By.NAME, "filter_value").send_keys(where[1])
     form.find_element(By.CSS_SELECTOR, "[data-action=add-goal]").click()
     wait.until(lambda d: f"Added the goal “{name}”" in (_text(d, "#web-goals-card [data-role=goal-added]") or ""))
 
@@ -280,9 +285,15 @@ def test_web_tab_shows_the_api_and_filters_by_clicking(browser, live_server, web
     # A goal added in the card is stored through the goals API and listed with its conversions.
     _add_goal(driver, wait, "Checkout", path="/checkout/*")
     _add_goal(driver, wait, "Signed up", event="signup")
+    _add_goal(driver, wait, "Pro signups", event="signup", where=("plan", "pro"))
+    stored = {goal["name"]: goal for goal in api.get("goals")["results"]}
+    assert stored["Checkout"]["kind"] == "pageview" and stored["Checkout"]["path"] == "/checkout/*"
+    assert stored["Signed up"]["event"] == "signup" and stored["Signed up"]["filters"] == []
+    assert stored["Pro signups"]["filters"] == [{"type": "event", "key": "plan", "operator": "exact", "value": "pro"}]
     answer = api.get("web", **period)
-    assert [goal["name"] for goal in answer["goals"]] == ["Checkout", "Signed up"]
+    assert [goal["name"] for goal in answer["goals"]] == ["Checkout", "Signed up", "Pro signups"]
     assert all(goal["visitors"] > 0 for goal in answer["goals"])
+    assert answer["goals"][2]["conversions"] < answer["goals"][1]["conversions"]
     wait.until(lambda d: _settled(d) and _goals_shown(d) == _goals_expected(answer), "goals differ from the API's")
     driver.find_element(By.CSS_SELECTOR, "#web-sources-card .web-tab[data-tab=channels]").click()
     driver.find_element(By.CSS_SELECTOR, "#web-devices-card .web-tab[data-tab=devices]").click()

@@ -59,7 +59,9 @@ def web_events_insert(*, project_id: int, visitors: int = 45, days: int = 50, se
             events.append(RawEvent(project_id, PAGEVIEW, user, at, session_id=session, web=web))
             at += dt.timedelta(seconds=rng.randint(10, 240))
         if signup:
-            events.append(RawEvent(project_id, "signup", user, at, session_id=session, web={**where, "host": HOST}))
+            plan = {"plan": rng.choice(("free", "pro"))}
+            web = {**where, "host": HOST}
+            events.append(RawEvent(project_id, "signup", user, at, session_id=session, properties=plan, web=web))
 
     for n in range(visitors):
         user = f"visitor-{n:03d}"

@@ -71,7 +71,13 @@ export function mountWebGoals(root, ctx, { changed }) {
 
   function body() {
     const name = form.elements.name.value.trim();
-    if (kind.value === "event") return { name, kind: "event", event: form.elements.event.value.trim(), filters: [] };
+    if (kind.value === "event") {
+      // One optional "property = value" condition; the API takes any list of event/column filters.
+      const key = form.elements.filter_key.value.trim();
+      const value = form.elements.filter_value.value.trim();
+      const filters = key || value ? [{ type: "event", key, operator: "exact", value }] : [];
+      return { name, kind: "event", event: form.elements.event.value.trim(), filters };
+    }
     return { name, kind: "pageview", path: form.elements.path.value.trim() };
   }
 
