@@ -303,6 +303,12 @@ def test_web_tab_shows_the_api_and_filters_by_clicking(browser, live_server, web
     driver.set_window_size(1440, 1000)
     _no_console_errors(driver)
 
+    # The remove button takes a goal away (after asking) through DELETE goals/<id>.
+    driver.find_element(By.CSS_SELECTOR, "#web-goals-card [aria-label='Remove goal Pro signups']").click()
+    wait.until(lambda d: d.switch_to.alert).accept()
+    wait.until(lambda d: [row[0] for row in _goals_shown(d)] == ["Checkout", "Signed up"], "the goal is still listed")
+    assert [goal["name"] for goal in api.get("goals")["results"]] == ["Checkout", "Signed up"]
+
     # Clicking Germany adds "country = DE" to the filter bar; everything shows the filtered answer.
     driver.find_element(By.CSS_SELECTOR, "#web-countries-card tr[data-value=DE] [data-action=filter-by]").click()
     country = {"type": "column", "key": "country", "operator": "exact", "value": "DE"}
