@@ -25,6 +25,7 @@ from analytics.models import (
     DailyPropertyType,
     DayUsersBitmap,
     EventDefinition,
+    Goal,
     HourlyEventCount,
     PropertyDefinition,
     PropertyRollupGap,
@@ -85,6 +86,10 @@ DERIVED_TABLES: tuple[DerivedTable, ...] = (
 )
 
 PER_DAY_TABLES: tuple[DerivedTable, ...] = tuple(t for t in DERIVED_TABLES if t.per_day)
+
+# Tables of a project that its users define rather than derive from events (web goals): nothing
+# to rebuild, expire or erase (they hold no one's data); a foreign key takes them with the project.
+DEFINITION_TABLES: tuple[type[models.Model], ...] = (Goal,)
 
 
 def tables_with(user_data: UserData) -> tuple[DerivedTable, ...]:

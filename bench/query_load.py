@@ -46,7 +46,7 @@ WITH users AS (
     FROM user_days
 ), ev AS (
     SELECT u, arrival, signs_up, d, session_start, i, random() AS r, random() AS r2,
-           floor(pow(random(), 3) * 60)::int AS page, hash(u, d) % 10 AS source_pick
+           floor(pow(random(), 3) * 60)::int AS page, (hash(u, d) % 10)::int AS source_pick
     FROM sized, range(n) t(i)
 )
 SELECT
@@ -76,10 +76,10 @@ SELECT
          ELSE '{{}}' END AS properties,
     -- The web columns enrichment derives at capture: a device per user (3 % crawlers kept
     -- flagged), a country per user, the page of pageviews, the session's source on its first event.
-    ['Chrome', 'Safari', 'Firefox', 'Edge', 'Samsung Internet'][1 + hash(u, 'b') % 5] AS browser,
-    ['Windows', 'macOS', 'iOS', 'Android', 'Linux'][1 + hash(u, 'o') % 5] AS os,
+    ['Chrome', 'Safari', 'Firefox', 'Edge', 'Samsung Internet'][1 + (hash(u, 'b') % 5)::int] AS browser,
+    ['Windows', 'macOS', 'iOS', 'Android', 'Linux'][1 + (hash(u, 'o') % 5)::int] AS os,
     CASE WHEN hash(u, 'd') % 100 < 3 THEN 'bot'
-         ELSE ['desktop', 'desktop', 'mobile', 'mobile', 'tablet'][1 + hash(u, 'd') % 5] END AS device_type,
+         ELSE ['desktop', 'desktop', 'mobile', 'mobile', 'tablet'][1 + (hash(u, 'd') % 5)::int] END AS device_type,
     ['US', 'DE', 'FR', 'GB', 'IN', 'BR', 'JP', 'CA', 'ES', 'IT', 'NL', 'SE', 'PL', 'AU', 'MX']
         [1 + floor(pow(hash(u, 'c') % 1000 / 1000.0, 2) * 15)::int] AS country,
     CASE WHEN r < 0.62 THEN '/p' || page END AS pathname,
