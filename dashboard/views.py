@@ -1,5 +1,5 @@
-"""Server side of the dashboard: the project picker and each project's pages (reports, cohorts,
-persons). All numbers come from the reporting API.
+"""Server side of the dashboard: the project picker and each project's pages (reports, web,
+cohorts, persons). All numbers come from the reporting API.
 
 The pages render no data themselves; the browser fetches ``/api/v1/projects/<slug>/…`` with the
 session, exactly as any other client of that API would, so there is one query path to trust. The
@@ -25,6 +25,9 @@ from projects.models import Project
 # on how the reporting app names its routes.
 API_PREFIX = "/api/v1/projects/"
 DEFAULT_RANGE_DAYS = 30
+# The web tracker's path (ingestion's route, as the README documents it), for the Web page's
+# "add the snippet" empty state.
+TRACKER_PATH = "/t.js"
 
 
 @login_required
@@ -56,6 +59,8 @@ def _render_project_page(request: HttpRequest, project: Project, template: str) 
         "livePollSeconds": 5,
         "pickerUrl": reverse("dashboard:picker"),
         "projectUrl": reverse("dashboard:project", args=[project.slug]),
+        "webUrl": reverse("dashboard:web", args=[project.slug]),
+        "trackerUrl": request.build_absolute_uri(TRACKER_PATH),
         "cohortsUrl": reverse("dashboard:cohorts", args=[project.slug]),
         "personsUrl": reverse("dashboard:persons", args=[project.slug]),
     }
@@ -83,3 +88,8 @@ def cohorts_page(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 def persons_page(request: HttpRequest, slug: str) -> HttpResponse:
     return _render_project_page(request, _readable_project(request, slug), "dashboard/persons.html")
+
+
+@login_required
+def web_page(request: HttpRequest, slug: str) -> HttpResponse:
+    return _render_project_page(request, _readable_project(request, slug), "dashboard/web.html")
