@@ -100,3 +100,29 @@ def test_a_directory_is_not_a_database(tmp_path: Path, geoip_setting) -> None:
     geoip_setting(str(tmp_path))
     with pytest.raises(ImproperlyConfigured, match="not a file"):
         geoip_check()
+
+
+@pytest.mark.parametrize("content", [None, b"not a MaxMind database"])
+def test_a_bad_geoip_database_stops_start_up_in_one_line(tmp_path, content):
+    """`manage.py check` (as `make run`'s preflight) exits 2 with one line naming the file."""
+    import os
+    import subprocess
+    import sys
+
+    from config.settings import BASE_DIR
+
+    path = tmp_path / "GeoLite2-City.mmdb"
+    if content is not None:
+        path.write_bytes(content)
+    env = {**os.environ, "DEBUG": "true", "GEOIP_DATABASE": str(path), "EVENTBASE_DATA_DIR": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, str(BASE_DIR / "manage.py"), "check"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=BASE_DIR,
+    )
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.startswith("configuration error:") and str(path) in result.stderr
