@@ -39,6 +39,27 @@ sys.path.insert(0, str(ROOT))
 
 from bench.stack import stack_start, stack_stop, unlimited_project  # noqa: E402
 
+# The web columns of events (events.models.WEB_COLUMNS), named here: the bench runs without Django.
+WEB_COLUMNS = (
+    "browser",
+    "browser_version",
+    "os",
+    "os_version",
+    "device_type",
+    "country",
+    "region",
+    "city",
+    "host",
+    "pathname",
+    "referrer_host",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_content",
+    "utm_term",
+    "channel",
+)
+
 EVENTS = int(os.environ.get("BENCH_EVENTS", "1000000"))
 PER_REQUEST = 100
 PORT = int(os.environ.get("BENCH_PORT", "8399"))
@@ -185,14 +206,19 @@ def bare_copy_rate(db_url: str, project_id: int) -> tuple[int, float]:
         data = []
         with cur.copy(
             "COPY (SELECT %s, event_id, event_name, source, user_id, is_anonymous, session_id, timestamp, "
-            "received_at, properties, ip, user_agent FROM events WHERE project_id = %s) TO STDOUT",
+            f"received_at, properties, ip, user_agent, {', '.join(WEB_COLUMNS)} FROM events WHERE project_id = %s) "
+            "TO STDOUT",
             [other, project_id],
         ) as copy:
             for chunk in copy:
                 data.append(bytes(chunk))
         rows = sum(chunk.count(b"\n") for chunk in data)
         started = time.perf_counter()
-        with cur.copy("COPY events FROM STDIN") as copy:
+        columns = (
+            "project_id, event_id, event_name, source, user_id, is_anonymous, session_id, timestamp, "
+            f"received_at, properties, ip, user_agent, {', '.join(WEB_COLUMNS)}"
+        )
+        with cur.copy(f"COPY events ({columns}) FROM STDIN") as copy:
             for chunk in data:
                 copy.write(chunk)
         conn.commit()
@@ -378,8 +404,8 @@ def cache_hit_rates(log: Path) -> None:
                 hits_misses = totals.setdefault(name, [0, 0])
                 hits_misses[0] += stats["hits"]
                 hits_misses[1] += stats["misses"]
-    if not totals:
-        return
+    if not any(hits + misses for hits, misses in totals.values()):
+        return  # WEB_ENRICHMENT=false
     print("enrichment cache hit rates (all web workers):")
     for name, (hits, misses) in totals.items():
         print(f"  {name:<12} {hits / max(hits + misses, 1):>7.1%} of {hits + misses:,} lookups")
