@@ -12,80 +12,28 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import shutil
 from collections.abc import Iterator
 from decimal import ROUND_HALF_UP, Decimal
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.test import Client
 
 from analytics.models import Goal
-from config.browser_testing import WAIT_SECONDS, headless_chromium
-from dashboard.tests.test_browser import _chart_points, _reporting_api_available
+from dashboard.tests.browser_support import PASSWORD
+from dashboard.tests.browser_support import no_console_errors as _no_console_errors
+from dashboard.tests.browser_support import open_page as _open
+from dashboard.tests.browser_support import screenshot as _screenshot
+from dashboard.tests.browser_support import text_of as _text
+from dashboard.tests.test_browser import _chart_points
 from dashboard.tests.web_demo_data import web_events_delete, web_events_insert
 from projects.tests.factories import ProjectFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-PASSWORD = "a-long-test-password"
-
 METRICS = ("visitors", "visits", "pageviews", "views_per_visit", "bounce_rate", "visit_duration_seconds")
-
-
-# --- the browser, as the other browser tests drive it (kept here so this file stands alone) ------
-
-
-@pytest.fixture
-def browser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    if not _reporting_api_available():
-        pytest.skip("reporting API not available")
-    with headless_chromium(tmp_path / "chromium-profile", monkeypatch, window="1440,1000", console_log=True) as driver:
-        yield driver
-
-
-def _open(driver: Any, base_url: str, path: str) -> Any:
-    """Logs in as the superuser and opens the page; answers a wait."""
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as ec
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    wait = WebDriverWait(driver, WAIT_SECONDS)
-    driver.get(f"{base_url}/admin/login/?next={path}")
-    driver.find_element(By.NAME, "username").send_keys("admin")
-    driver.find_element(By.NAME, "password").send_keys(PASSWORD)
-    driver.find_element(By.CSS_SELECTOR, "input[type=submit], button[type=submit]").click()
-    wait.until(ec.url_contains(path))
-    wait.until(lambda d: d.execute_script("return document.readyState") == "complete")
-    driver.get_log("browser")  # drop the login page's messages
-    return wait
-
-
-def _screenshot(driver: Any, name: str, selector: str) -> None:
-    target = settings.BASE_DIR / "var" / "screenshots" / name
-    target.parent.mkdir(parents=True, exist_ok=True)
-    node = driver.find_element("css selector", selector)
-    driver.execute_script("arguments[0].scrollIntoView({block: 'start'})", node)
-    assert node.screenshot(str(target))
-    if os.environ.get("EVENTBASE_UPDATE_DOCS_SCREENSHOT"):
-        docs = settings.BASE_DIR / "docs" / "screenshots" / name
-        docs.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(target, docs)
-
-
-def _text(driver: Any, selector: str) -> str | None:
-    """An element's text read in one script, so a list re-rendered meanwhile cannot go stale."""
-    return driver.execute_script("return document.querySelector(arguments[0])?.textContent ?? null", selector)
-
-
-def _no_console_errors(driver: Any) -> None:
-    errors = [entry["message"] for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
-    assert errors == []
 
 
 # --- data -------------------------------------------------------------------------------------

@@ -40,27 +40,14 @@ async function load() {
   goals.setBusy(false);
 }
 
-// The other tabs open with the same filters (the URL's ?filters=, shared by every page).
-function carryFiltersToLinks() {
-  for (const link of document.querySelectorAll("a[data-keeps-filters]")) {
-    const url = new URL(link.href);
-    if (ctx.filters.param) url.searchParams.set("filters", ctx.filters.param);
-    else url.searchParams.delete("filters");
-    link.href = url.toString();
-  }
-}
-
 document.addEventListener("rangechange", load);
-document.addEventListener("filterschange", () => {
-  carryFiltersToLinks();
-  load();
-});
+// (The filter bar itself carries its filters to the other tabs' links.)
+document.addEventListener("filterschange", load);
 // Another project opens on its own Web page (the switcher's options are the projects' pages).
 document.querySelector("[data-role=project-switch]")?.addEventListener("change", (event) => {
   window.location.assign(new URL("web/", new URL(event.target.value, window.location.href)));
 });
 
-carryFiltersToLinks();
 load();
 
 // For the browser test and for poking at the page from the console.
