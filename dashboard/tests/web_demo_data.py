@@ -25,9 +25,9 @@ DEVICES = (
     ("desktop", "Chrome", "Windows"),
     ("desktop", "Firefox", "Linux"),
     ("desktop", "Safari", "macOS"),
-    ("mobile", "Mobile Safari", "iOS"),
-    ("mobile", "Chrome Mobile", "Android"),
-    ("tablet", "Mobile Safari", "iPadOS"),
+    ("mobile", "Safari", "iOS"),
+    ("mobile", "Chrome", "Android"),
+    ("tablet", "Safari", "iPadOS"),
 )
 # (referrer host, channel, utm source, utm campaign) of a visit's entry.
 SOURCES = (

@@ -23,7 +23,16 @@ from typing import Any
 
 from events.models import WEB_COLUMNS
 from ingestion.enrichment import channels
-from ingestion.enrichment.client import ClientInfo, _client, client_info, geoip_check, ip_fields, ua_fields, warm_up
+from ingestion.enrichment.client import (
+    ClientInfo,
+    _client,
+    browser_brand,
+    client_info,
+    geoip_check,
+    ip_fields,
+    ua_fields,
+    warm_up,
+)
 from ingestion.enrichment.client import clear_caches as _clear_client_caches
 from ingestion.enrichment.page import UTM_KEYS, _cached_parse, clean, page_channel, page_fields
 
@@ -78,7 +87,13 @@ _NO_SDK = (None, None, None, None, None)
 @lru_cache(maxsize=4096, typed=True)
 def _sdk_fields(browser: Any, browser_version: Any, os_: Any, os_version: Any, device_type: Any) -> SdkFields:
     """posthog-js's $browser, $browser_version, $os, $os_version, $device_type, normalised."""
-    return clean(browser, 64), _major(browser_version), clean(os_, 64), _major(os_version), _device(device_type)
+    return (
+        browser_brand(clean(browser, 64)),
+        _major(browser_version),
+        clean(os_, 64),
+        _major(os_version),
+        _device(device_type),
+    )
 
 
 def _mapping(value: Any) -> Mapping[str, Any] | None:

@@ -161,6 +161,30 @@ def _device_type(ua: str, os_family: str | None, device_family: str | None, devi
     return "other"
 
 
+# A browser is counted by its brand, as Plausible lists browsers: the mobile and desktop builds of
+# one browser are one row (the device is the devices list's business), and posthog-js's names for
+# them (sent as $browser) are the same rows as the user agent's.
+_BROWSER_BRANDS = {
+    "Chrome Mobile": "Chrome",
+    "Chrome Mobile iOS": "Chrome",
+    "Chrome Mobile WebView": "Chrome",
+    "Chrome iOS": "Chrome",  # posthog-js
+    "Mobile Safari": "Safari",
+    "Mobile Safari UI/WKWebView": "Safari",
+    "Firefox Mobile": "Firefox",
+    "Firefox iOS": "Firefox",
+    "Edge Mobile": "Edge",
+    "Microsoft Edge": "Edge",  # posthog-js
+    "Opera Mobile": "Opera",
+    "Internet Explorer": "IE",  # posthog-js; ua-parser says IE
+}
+
+
+def browser_brand(name: str | None) -> str | None:
+    """The brand a browser is counted under (``Mobile Safari`` → ``Safari``)."""
+    return _BROWSER_BRANDS.get(name, name) if name else name
+
+
 def _family(name: str | None) -> str | None:
     """A family name ua-parser matched, fit to store ("Other" is its "no match")."""
     if not name or name == "Other":
@@ -178,7 +202,7 @@ def ua_fields(ua: str) -> UaFields:
     except Exception:  # the parser's own bug on some odd string must not lose the event
         return (None, None, None, None, "other", not _http_library(ua) and _is_crawler(ua))
     agent, os_, device = result.user_agent, result.os, result.device
-    browser = _family(agent.family) if agent is not None else None
+    browser = browser_brand(_family(agent.family)) if agent is not None else None
     os_family = _family(os_.family) if os_ is not None else None
     device_family = device.family if device is not None else None
     # crawlerdetect costs ~0.3-1 ms: skip it when ua-parser already knows a spider.

@@ -66,7 +66,7 @@ def test_a_pageview_is_stored_with_what_its_request_says(project, ingest_key, cl
     (row,) = stored(project.pk)
     assert row["ip"] is None
     assert _web(row) == {
-        "browser": "Mobile Safari",
+        "browser": "Safari",
         "browser_version": "17",
         "os": "iOS",
         "os_version": "17",

@@ -84,14 +84,14 @@ XBOX = (
         (SAFARI_MAC, ("Safari", "18", "Mac OS X", "10", "desktop")),
         (EDGE_WIN, ("Edge", "131", "Windows", "10", "desktop")),
         (CHROME_OS, ("Chrome", "131", "Chrome OS", "14541", "desktop")),
-        (IPHONE_SAFARI, ("Mobile Safari", "17", "iOS", "17", "mobile")),
-        (IPHONE_CHROME, ("Chrome Mobile iOS", "131", "iOS", "18", "mobile")),
-        (IPAD, ("Mobile Safari", "17", "iOS", "17", "tablet")),
-        (ANDROID_PIXEL, ("Chrome Mobile", "131", "Android", "14", "mobile")),
-        (ANDROID_REDUCED, ("Chrome Mobile", "131", "Android", "10", "mobile")),
+        (IPHONE_SAFARI, ("Safari", "17", "iOS", "17", "mobile")),
+        (IPHONE_CHROME, ("Chrome", "131", "iOS", "18", "mobile")),
+        (IPAD, ("Safari", "17", "iOS", "17", "tablet")),
+        (ANDROID_PIXEL, ("Chrome", "131", "Android", "14", "mobile")),
+        (ANDROID_REDUCED, ("Chrome", "131", "Android", "10", "mobile")),
         (SAMSUNG_PHONE, ("Samsung Internet", "26", "Android", "14", "mobile")),
         (ANDROID_TABLET, ("Chrome", "131", "Android", "13", "tablet")),
-        (FIREFOX_ANDROID_TABLET, ("Firefox Mobile", "133", "Android", "14", "tablet")),
+        (FIREFOX_ANDROID_TABLET, ("Firefox", "133", "Android", "14", "tablet")),
         (KINDLE, ("Amazon Silk", "131", "Android", "11", "tablet")),
         (XBOX, ("Edge", "44", "Windows", "10", "other")),
     ],
@@ -259,7 +259,7 @@ def test_long_user_agents_share_their_head() -> None:
 def test_an_unpaired_surrogate_does_not_hide_the_browser() -> None:
     # ua-parser's Rust side takes UTF-8 only: the user agent is made storable and parsed again.
     info = client_info(None, IPHONE_SAFARI + " \ud800")
-    assert (info.browser, info.os, info.device_type) == ("Mobile Safari", "iOS", "mobile")
+    assert (info.browser, info.os, info.device_type) == ("Safari", "iOS", "mobile")
 
 
 @pytest.mark.parametrize(
@@ -277,3 +277,22 @@ def test_an_unpaired_surrogate_does_not_hide_the_browser() -> None:
 )
 def test_tvs_and_consoles_are_other(ua: str) -> None:
     assert client_info(None, ua).device_type == "other"
+
+
+@pytest.mark.parametrize(
+    ("sdk_browser", "ua", "brand"),
+    [
+        ("Microsoft Edge", EDGE_WIN, "Edge"),
+        ("Mobile Safari", IPHONE_SAFARI, "Safari"),
+        ("Chrome iOS", IPHONE_CHROME, "Chrome"),
+        ("Firefox iOS", "", "Firefox"),
+    ],
+)
+def test_a_browser_is_its_brand_whether_the_sdk_or_the_user_agent_names_it(sdk_browser, ua, brand) -> None:
+    """posthog-js's $browser and the user agent's family land in the same row of the browsers list."""
+    from ingestion.enrichment import enrich
+
+    from_sdk, _ = enrich(client_info(None, None), {"$browser": sdk_browser})
+    assert from_sdk[0] == brand
+    if ua:
+        assert client_info(None, ua).browser == brand

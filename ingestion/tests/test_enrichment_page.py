@@ -40,7 +40,7 @@ def test_a_posthog_pageview() -> None:
         client,
     )
     assert got == {
-        "browser": "Mobile Safari",
+        "browser": "Safari",
         "browser_version": "17",
         "os": "iOS",
         "os_version": "17",
@@ -325,7 +325,7 @@ def test_sdk_device_fields_win() -> None:
     got = fields({"$device_type": "Console", "$browser": ["no"], "$browser_version": True, "$os": ""}, client)
     assert (got["device_type"], got["browser"], got["browser_version"], got["os"]) == (
         "other",
-        "Mobile Safari",
+        "Safari",
         "17",
         "iOS",
     )
