@@ -187,6 +187,7 @@ def _goals_expected(answer: dict[str, Any]) -> list[list[str]]:
 
 def test_web_tab_shows_the_api_and_filters_by_clicking(browser, live_server, web_project, api):
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
 
     driver = browser
     page = f"/dashboard/{web_project.slug}/web/"
@@ -291,6 +292,20 @@ def test_web_tab_shows_the_api_and_filters_by_clicking(browser, live_server, web
     _no_console_errors(driver)  # every report of the Reports page takes the web columns' filters
     driver.back()
     _page_matches(driver, wait, both, "back on the Web tab")
+
+    # Any column can be filtered from the bar too: type, column, operator, value.
+    bar = driver.find_element(By.ID, "filter-bar")
+    Select(bar.find_element(By.NAME, "filter_type")).select_by_value("column")
+    Select(bar.find_element(By.NAME, "filter_column")).select_by_value("device_type")
+    Select(bar.find_element(By.NAME, "filter_operator")).select_by_value("exact")
+    bar.find_element(By.NAME, "filter_value").send_keys("desktop")
+    bar.find_element(By.CSS_SELECTOR, "[data-action=add-filter]").click()
+    desktop = {"type": "column", "key": "device_type", "operator": "exact", "value": "desktop"}
+    wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#filter-bar [data-role=filter-chip]")) == 3)
+    assert json.loads(parse_qs(urlparse(driver.current_url).query)["filters"][0]) == [country, direct, desktop]
+    three = api.get("web", **period, filters=json.dumps([country, direct, desktop]))
+    assert [row["value"] for row in three["devices"]] == ["desktop"]
+    _page_matches(driver, wait, three, "filtered by a column typed in the bar")
     _no_console_errors(driver)
 
 

@@ -3,15 +3,7 @@
 // send the same `breakdown` object, so both pick it with the same controls.
 
 import { clearChildren, el } from "../format.js";
-import { cohortList, suggest } from "./filter-row.js";
-
-// The event columns the API breaks down by (COLUMN_KEYS in analytics/query/filters.py).
-export const COLUMNS = [
-  ["event", "Event name"],
-  ["source", "Source"],
-  ["user_id", "User id"],
-  ["session_id", "Session id"],
-];
+import { COLUMNS, cohortList, suggest } from "./filter-row.js";
 
 // `form` holds a `breakdown_type` select, a `breakdown_key` input (with its own datalist) in a
 // [data-role=breakdown-key-field] and an empty [data-role=breakdown-cohorts] box.

@@ -24,9 +24,35 @@ export const OPERATORS = [
 export const OPERATOR_LABEL = new Map(OPERATORS);
 export const NO_VALUE = new Set(["is_set", "is_not_set"]);
 export const NUMERIC = new Set(["gt", "gte", "lt", "lte"]);
+// The event columns filters and breakdowns take (COLUMN_KEYS in analytics/query/filters.py):
+// the built-in ones and those web enrichment derives at capture.
+export const COLUMNS = [
+  ["event", "Event name"],
+  ["source", "Source"],
+  ["user_id", "User id"],
+  ["session_id", "Session id"],
+  ["browser", "Browser"],
+  ["browser_version", "Browser version"],
+  ["os", "OS"],
+  ["os_version", "OS version"],
+  ["device_type", "Device type"],
+  ["country", "Country (ISO code)"],
+  ["region", "Region"],
+  ["city", "City"],
+  ["host", "Host"],
+  ["pathname", "Page path"],
+  ["referrer_host", "Referrer"],
+  ["utm_source", "UTM source"],
+  ["utm_medium", "UTM medium"],
+  ["utm_campaign", "UTM campaign"],
+  ["utm_content", "UTM content"],
+  ["utm_term", "UTM term"],
+  ["channel", "Channel"],
+];
 const TYPES = [
   ["event", "Event property"],
   ["person", "Person property"],
+  ["column", "Column (browser, country, page…)"],
   ["cohort", "Cohort"],
 ];
 
@@ -92,6 +118,8 @@ export function mountFilterRow(container, ctx, { prefix = "filter", types = TYPE
   for (const [value, text] of OPERATORS) operator.append(el("option", { value, text }));
   const value = el("input", { name: `${prefix}_value`, autocomplete: "off", placeholder: "e.g. pro" });
   const cohort = el("select", { name: `${prefix}_cohort` });
+  const column = el("select", { name: `${prefix}_column` });
+  for (const [value, text] of COLUMNS) column.append(el("option", { value, text }));
   const valueList = lists ? document.getElementById(lists.values) : el("datalist", { id: `filter-row-values-${n}` });
   if (!lists) container.append(valueList);
   value.setAttribute("list", valueList.id);
@@ -102,10 +130,11 @@ export function mountFilterRow(container, ctx, { prefix = "filter", types = TYPE
   const operatorField = field("Operator", operator);
   const valueField = field("Value", value);
   const cohortField = field("Cohort", cohort);
-  container.prepend(typeField, keyField, operatorField, valueField, cohortField);
+  const columnField = field("Column", column);
+  container.prepend(typeField, keyField, columnField, operatorField, valueField, cohortField);
 
   function loadKeys() {
-    if (type.value === "cohort") return;
+    if (type.value === "cohort" || type.value === "column") return;
     if (lists) {
       suggest(ctx, document.getElementById(lists.keys), "definitions/properties", { type: type.value }, (row) => row.key);
       key.setAttribute("list", lists.keys);
@@ -115,7 +144,8 @@ export function mountFilterRow(container, ctx, { prefix = "filter", types = TYPE
   }
 
   function loadValues() {
-    if (type.value === "cohort" || !key.value.trim()) return;
+    // The taxonomy's top values are of properties; a column's values are not suggested.
+    if (type.value === "cohort" || type.value === "column" || !key.value.trim()) return;
     const params = { type: type.value, q: value.value.trim(), limit: 20 };
     suggest(ctx, valueList, `definitions/properties/${encodeURIComponent(key.value.trim())}/values`, params, (r) => r.value);
   }
@@ -135,7 +165,9 @@ export function mountFilterRow(container, ctx, { prefix = "filter", types = TYPE
 
   function showFields() {
     const isCohort = type.value === "cohort";
-    keyField.hidden = isCohort;
+    const isColumn = type.value === "column";
+    keyField.hidden = isCohort || isColumn;
+    columnField.hidden = !isColumn;
     operatorField.hidden = isCohort;
     valueField.hidden = isCohort || NO_VALUE.has(operator.value);
     cohortField.hidden = !isCohort;
@@ -147,7 +179,7 @@ export function mountFilterRow(container, ctx, { prefix = "filter", types = TYPE
       if (!cohort.value) throw new Error("Pick a cohort, or create one on the Cohorts page first.");
       return { type: "cohort", value: Number(cohort.value) };
     }
-    const k = key.value.trim();
+    const k = type.value === "column" ? column.value : key.value.trim();
     if (!k) {
       if (optional) return null;
       throw new Error("Type or pick a property key.");
