@@ -49,11 +49,11 @@ from events.partitions import partition_name
 logger = logging.getLogger(__name__)
 
 # The columns of a file: those of ``events`` that queries read (not ip and user_agent).
-BASE_COLUMNS = (
-    'event_id, event_name, source, user_id, is_anonymous, session_id, "timestamp", received_at, properties, '
-    + ", ".join(WEB_COLUMNS)
-)
-COLUMNS = BASE_COLUMNS.replace("properties,", "CAST(properties AS VARCHAR) AS properties,")
+_NAMES = ("event_id", "event_name", "source", "user_id", "is_anonymous", "session_id", '"timestamp"', "received_at",
+          "properties", *WEB_COLUMNS)  # fmt: skip
+BASE_COLUMNS = ", ".join(_NAMES)
+# The same, read from PostgreSQL: properties as JSON text, as a file holds them.
+COLUMNS = ", ".join("CAST(properties AS VARCHAR) AS properties" if name == "properties" else name for name in _NAMES)
 # Bumped when a file's columns change: the job rewrites files of an older layout (newest days first).
 LAYOUT = 3
 # Files of an older layout lack columns queries read now (2: the web columns): until the job has

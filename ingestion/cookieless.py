@@ -1,28 +1,22 @@
 """Cookieless visitors: an anonymous id that is the same within one UTC day, and only that day.
 
 A project in cookieless mode stores no id in the visitor's browser (``/t.js`` with
-``data-cookieless``); an event sent without a user id gets
-
-    anon_ + HMAC-SHA256(salt of the day, IP \\n user agent \\n site host)[:32]
-
-as Plausible does. Each project's salt of a UTC day is a random secret kept only in Redis and
-expiring an hour after its day ends, so once it is gone nobody (the operator included) can link a
-visitor's days or recompute an id from an IP address. The honest consequence, in the README:
-visitors are unique per day, not across days, and a visitor whose IP or browser changes during
-the day is counted twice. If Redis loses the day's salt (a reset), a new one is drawn and that
-day's visitors may be counted twice.
+``data-cookieless``); an event sent without a user id gets ``ingestion.identity.anonymous_id``
+keyed by the salt of the day and with the site's host, as Plausible does. Each project's salt of
+a UTC day is a random secret kept only in Redis and expiring an hour after its day ends, so once
+it is gone nobody (the operator included) can link a visitor's days or recompute an id from an
+IP address. The honest consequence, in the README: visitors are unique per day, not across days,
+and a visitor whose IP or browser changes during the day is counted twice. If Redis loses the
+day's salt (a reset), a new one is drawn and that day's visitors may be counted twice.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 import secrets
 
 from core import keys
 from core.redis import get_redis
-from ingestion.identity import ANONYMOUS_PREFIX
 
 # (project id, day) -> salt, so a salt costs Redis one round trip per process and day.
 _salts: dict[tuple[int, dt.date], str] = {}
@@ -45,9 +39,3 @@ def daily_salt(project_id: int, day: dt.date) -> str:
         del _salts[old]  # a past day's salt is not kept in memory either
     _salts[(project_id, day)] = value
     return value
-
-
-def cookieless_id(*, salt: str, ip: str, user_agent: str, host: str | None) -> str:
-    """The visitor's id for the salt's day."""
-    digest = hmac.new(salt.encode(), f"{ip}\n{user_agent}\n{host or ''}".encode(), hashlib.sha256).hexdigest()
-    return ANONYMOUS_PREFIX + digest[:32]

@@ -13,13 +13,15 @@ from projects.models import IpHandling
 ANONYMOUS_PREFIX = "anon_"
 
 
-def anonymous_id(*, salt: str, ip: str, user_agent: str) -> str:
+def anonymous_id(*, salt: str, ip: str, user_agent: str, site: str | None = None) -> str:
     """A stable id for a visitor who sent no user_id: HMAC of IP and User-Agent under the project salt.
 
     Keyed by a per-project secret so the id can neither be reversed to the IP/User-Agent pair by
-    brute force nor joined across projects.
+    brute force nor joined across projects. A cookieless project's salt is the day's
+    (ingestion.cookieless) and ``site`` the page's host, so the id lasts a day and one site.
     """
-    digest = hmac.new(salt.encode(), f"{ip}\n{user_agent}".encode(), hashlib.sha256).hexdigest()
+    message = f"{ip}\n{user_agent}" if site is None else f"{ip}\n{user_agent}\n{site}"
+    digest = hmac.new(salt.encode(), message.encode(), hashlib.sha256).hexdigest()
     return ANONYMOUS_PREFIX + digest[:32]
 
 

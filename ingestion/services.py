@@ -17,7 +17,7 @@ from core import keys
 from core.clock import EPOCH, MICROSECOND, to_micros
 from core.redis import get_redis
 from ingestion import buffer, ledger, records
-from ingestion.cookieless import cookieless_id, daily_salt
+from ingestion.cookieless import daily_salt
 from ingestion.enrichment import HOST, WEB_COLUMNS, client_info, enrich, flagged_as_bot
 from ingestion.identity import anonymous_id, stored_ip
 from ingestion.validation import LATE_AFTER, Batch
@@ -80,9 +80,9 @@ def ingest_batch(*, project: Project, batch: Batch, client: Client, received_at:
         user_id, is_anonymous = event.user_id, False
         if user_id is None:
             host = web[HOST] if project.cookieless else None
-            user_id = anonymous.get(host) or anonymous.setdefault(
-                host, _anonymous_id(project, client, host, received_at)
-            )
+            user_id = anonymous.get(host)
+            if user_id is None:
+                user_id = anonymous[host] = _anonymous_id(project, client, host, received_at)
             is_anonymous = True
         timestamp = event.timestamp
         if timestamp < late_before:
@@ -129,7 +129,7 @@ def _anonymous_id(project: Project, client: Client, host: str | None, received_a
     """The id of a visitor who sent none: permanent, or for the day in a cookieless project."""
     if project.cookieless:
         salt = daily_salt(project.pk, received_at.astimezone(dt.UTC).date())
-        return cookieless_id(salt=salt, ip=client.ip, user_agent=client.user_agent, host=host)
+        return anonymous_id(salt=salt, ip=client.ip, user_agent=client.user_agent, site=host or "")
     return anonymous_id(salt=project.anonymous_salt, ip=client.ip, user_agent=client.user_agent)
 
 

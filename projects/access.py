@@ -190,7 +190,8 @@ class ProjectAPIView(APIView):
         if changed:
             raise TypeError(f"{cls.__name__} may not change {', '.join(changed)}: access is ProjectAPIView's.")
 
-    def validated(self, serializer_class: Any, data: Any) -> dict[str, Any]:
-        serializer = serializer_class(data=data, context={"project": self.project})
+    def validated(self, serializer_class: Any, data: Any, *, partial: bool = False, **context: Any) -> dict[str, Any]:
+        """``data`` validated by ``serializer_class`` with the project (and ``context``) in its context."""
+        serializer = serializer_class(data=data, partial=partial, context={"project": self.project, **context})
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data

@@ -72,9 +72,7 @@ class CohortView(ReportingAPIView):
     def patch(self, request: Request, slug: str, cohort_id: int) -> Response:
         """Rename or redefine a cohort; a new definition is computed again by the job."""
         cohort = self._cohort(cohort_id)
-        serializer = c.CohortInput(data=request.data, partial=True, context={"project": self.project, "cohort": cohort})
-        serializer.is_valid(raise_exception=True)
-        changes = serializer.validated_data
+        changes = self.validated(c.CohortInput, request.data, partial=True, cohort=cohort)
         with transaction.atomic():
             cohort.name = changes["name"]
             fields = ["name", "updated_at"]

@@ -75,9 +75,8 @@ class GoalView(ReportingAPIView):
     def patch(self, request: Request, slug: str, goal_id: int) -> Response:
         """Change a goal's name or definition (a new kind drops the other kind's fields)."""
         goal = self._goal(goal_id)
-        serializer = w.GoalInput(data=request.data, context={"project": self.project, "goal": goal})
-        serializer.is_valid(raise_exception=True)
-        return Response(w.goal_out(goal_update(goal=goal, definition=serializer.validated_data["definition"])))
+        definition = self.validated(w.GoalInput, request.data, goal=goal)["definition"]
+        return Response(w.goal_out(goal_update(goal=goal, definition=definition)))
 
     @extend_schema(tags=TAG, responses={204: None})
     def delete(self, request: Request, slug: str, goal_id: int) -> Response:

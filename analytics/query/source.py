@@ -132,14 +132,14 @@ def _stored_rows(scope: EventScope, lo: dt.datetime, hi: dt.datetime, keys: tupl
     for typed, days in by_keys.items():
         files = ", ".join(duckdb_sql_string(str(columnar_path(scope.project_id, day))) for day in days)
         branches.append(
-            f"SELECT {int(scope.project_id)} AS project_id, {_COLUMNS}{_typed_columns(keys, typed)} "
+            f"SELECT {int(scope.project_id)} AS project_id, {BASE_COLUMNS}{_typed_columns(keys, typed)} "
             f"FROM read_parquet([{files}], union_by_name = true) WHERE {_between(lo, hi)}{names}"
         )
     for start, end in _runs([day for day in daysmod.days_between(first, last) if day not in clean]):
         run_lo = max(lo, dt.datetime.combine(start, dt.time(), tzinfo=dt.UTC))
         run_hi = min(hi, dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC))
         branches.append(
-            f"SELECT *{_typed_columns(keys, frozenset())} FROM (SELECT project_id, {_PG_COLUMNS} "
+            f"SELECT *{_typed_columns(keys, frozenset())} FROM (SELECT project_id, {COLUMNS} "
             f"FROM {ATTACHED_AS}.public.events WHERE project_id = {int(scope.project_id)} "
             f"AND {_between(run_lo, run_hi)}{names})"
         )
@@ -160,10 +160,6 @@ def _typed_columns(keys: tuple[str, ...], stored: frozenset[str]) -> str:
             text = extracted[key]
             columns.append(f"{text} AS {text_column(key)}, TRY_CAST({text} AS DOUBLE) AS {number_column(key)}")
     return "".join(", " + column for column in columns)
-
-
-_COLUMNS = BASE_COLUMNS
-_PG_COLUMNS = COLUMNS
 
 
 _WEB = ", ".join(f"e.{name}" for name in WEB_COLUMNS)

@@ -148,8 +148,8 @@ def web_overview_rows(
             "SELECT 'day', CAST(value AS VARCHAR), count(*), sum(n), NULL, NULL, NULL, NULL "
             f"FROM (SELECT {day} AS value, person, count(*) AS n FROM p GROUP BY 1, 2) GROUP BY value"
         )
-        branches += [_pageview_list(name, column) for name, column in PAGEVIEW_LISTS.items()]
-        branches += [_visit_list(name, column) for name, column in VISIT_LISTS.items()]
+        branches += [_pageview_list(name, column, limit) for name, column in PAGEVIEW_LISTS.items()]
+        branches += [_visit_list(name, column, limit) for name, column in VISIT_LISTS.items()]
         if goals:
             goal_list = ", ".join(f"CASE WHEN g{i} THEN {i} END" for i in range(len(goals)))
             any_goal = " OR ".join(f"g{i}" for i in range(len(goals)))
@@ -158,7 +158,6 @@ def web_overview_rows(
                 f"FROM (SELECT person, unnest([{goal_list}]) AS g FROM b WHERE {any_goal}) "
                 "WHERE g IS NOT NULL AND person IN (SELECT person FROM p) GROUP BY g"
             )
-        params.extend([limit] * len(LISTS))
     union = "\nUNION ALL\n".join(f"({branch})" for branch in branches)
     # The period before (compare) needs the headline numbers only: no entry, exit or source.
     visit_columns = f",\n{_VISIT_PAGES}" if not totals_only else ""
@@ -207,31 +206,32 @@ def _label(name: str, column: str) -> str:
     return f"coalesce({column}, '{missing}')"
 
 
-def _ranked(name: str, pairs: str, extra: str = "NULL, NULL, NULL, NULL", joins: str = "") -> str:
+def _ranked(name: str, pairs: str, limit: int, extra: str = "NULL, NULL, NULL, NULL", joins: str = "") -> str:
     """A list's top rows from ``pairs`` (one row per value and person: ``value``, ``raw``, ``n``):
     distinct persons counted as rows of the pairs, which DuckDB does several times faster than
-    ``count(DISTINCT person)`` per group."""
+    ``count(DISTINCT person)`` per group. ``limit`` is written in (an int), so the statement's
+    parameters are only the goals' and filters' values, in the order their text appears."""
     return (
         f"SELECT '{name}', l.value, count(*) AS visitors, sum(l.n), {extra} FROM ({pairs}) l{joins} "
-        "GROUP BY l.value ORDER BY visitors DESC, l.value LIMIT ?"
+        f"GROUP BY l.value ORDER BY visitors DESC, l.value LIMIT {int(limit)}"
     )
 
 
-def _pageview_list(name: str, column: str) -> str:
+def _pageview_list(name: str, column: str, limit: int) -> str:
     pairs = (
         f"SELECT {_label(name, column)} AS value, any_value({column}) AS raw, count(*) AS n FROM p GROUP BY 1, person"
     )
     if name != "pages":
-        return _ranked(name, pairs)
+        return _ranked(name, pairs, limit)
     extra = "any_value(ent.n), any_value(ent.bounces), any_value(gap.gap_us), any_value(gap.gaps)"
-    return _ranked(name, pairs, extra, _PAGE_EXTRAS)
+    return _ranked(name, pairs, limit, extra, _PAGE_EXTRAS)
 
 
-def _visit_list(name: str, column: str) -> str:
+def _visit_list(name: str, column: str, limit: int) -> str:
     # Entry and exit pages count the visits (entrances, exits); sources all their pageviews.
     n = "count(*)" if column in ("entry", "exit") else "sum(pageviews)"
     where = f" WHERE {column} IS NOT NULL" if name in _TAGGED_ONLY else ""
-    return _ranked(name, f"SELECT {_label(name, column)} AS value, {n} AS n FROM v{where} GROUP BY 1, person")
+    return _ranked(name, f"SELECT {_label(name, column)} AS value, {n} AS n FROM v{where} GROUP BY 1, person", limit)
 
 
 def _goal_flag(goal: GoalSpec, scope: EventScope, params: list[Any]) -> str:

@@ -149,12 +149,13 @@ def test_cookieless_visitors_are_one_per_day_and_not_across_days(project, ingest
     salt_key = keys.cookieless_salt(project.pk, today)
     assert 0 < get_redis().ttl(salt_key) <= keys.COOKIELESS_SALT_TTL_SECONDS
     # Tomorrow's salt is another: the same visitor gets another id.
-    from ingestion.cookieless import cookieless_id, daily_salt
+    from ingestion.cookieless import daily_salt
+    from ingestion.identity import anonymous_id
 
     tomorrow = daily_salt(project.pk, today + dt.timedelta(days=1))
     assert tomorrow != daily_salt(project.pk, today)
-    assert cookieless_id(salt=tomorrow, ip=LONDON_IP, user_agent=IPHONE, host="a.example") != first
-    assert cookieless_id(salt=daily_salt(project.pk, today), ip=LONDON_IP, user_agent=IPHONE, host="a.example") == first
+    assert anonymous_id(salt=tomorrow, ip=LONDON_IP, user_agent=IPHONE, site="a.example") != first
+    assert anonymous_id(salt=daily_salt(project.pk, today), ip=LONDON_IP, user_agent=IPHONE, site="a.example") == first
 
 
 def test_entries_buffered_before_the_web_columns_are_stored(project, flush):

@@ -57,7 +57,7 @@ def web_overview(
     if compare:
         first, last = previous_period(date_from, date_to)
         earlier = EventScope(project.pk, tz, first, last, filters=filters)
-        previous = numbers(web_overview_rows(earlier, limit=limit, totals_only=True).totals)
+        previous = numbers(web_overview_rows(earlier, totals_only=True).totals)
     answer: dict = {**numbers(overview.totals), "compare": previous, "series": _series(overview, date_from, date_to)}
     for name, rows in overview.lists.items():
         answer[name] = [{"value": row.value, "visitors": row.visitors, "pageviews": row.pageviews} for row in rows]
@@ -65,16 +65,18 @@ def web_overview(
         entry["bounce_rate"] = percent(row.bounces, row.entries) if row.entries else None
         entry["avg_time_on_page_seconds"] = mean_seconds(row.gap_us, row.gaps) if row.gaps else None
     visitors = overview.totals.visitors
-    answer["goals"] = [
-        {
-            "goal_id": goal.id,
-            "name": goal.name,
-            "visitors": overview.goals.get(goal.id, (0, 0))[0],
-            "conversions": overview.goals.get(goal.id, (0, 0))[1],
-            "conversion_rate": percent(overview.goals.get(goal.id, (0, 0))[0], visitors),
-        }
-        for goal in goals
-    ]
+    answer["goals"] = []
+    for goal in goals:
+        reached, conversions = overview.goals.get(goal.id, (0, 0))
+        answer["goals"].append(
+            {
+                "goal_id": goal.id,
+                "name": goal.name,
+                "visitors": reached,
+                "conversions": conversions,
+                "conversion_rate": percent(reached, visitors),
+            }
+        )
     return answer
 
 

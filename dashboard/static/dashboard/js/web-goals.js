@@ -4,6 +4,7 @@
 
 import { clearChildren, el, formatNumber, formatPercent } from "./format.js";
 import { Panel } from "./panel.js";
+import { suggest } from "./panels/filter-row.js";
 import { WEB_RATES } from "./web-format.js";
 
 export function mountWebGoals(root, ctx, { changed }) {
@@ -16,16 +17,6 @@ export function mountWebGoals(root, ctx, { changed }) {
 
   function showKind() {
     for (const node of form.querySelectorAll("[data-for-kind]")) node.hidden = node.dataset.forKind !== kind.value;
-  }
-
-  async function loadEventNames() {
-    const list = document.getElementById("goal-events");
-    try {
-      const data = await ctx.api.get("definitions/events");
-      for (const row of data.results || []) list.append(el("option", { value: row.name }));
-    } catch {
-      // Suggestions only: the field still takes any event name.
-    }
   }
 
   async function remove(goal) {
@@ -93,12 +84,11 @@ export function mountWebGoals(root, ctx, { changed }) {
   });
   kind.addEventListener("change", showKind);
   showKind();
-  loadEventNames();
+  // Suggestions only: the field still takes any event name.
+  suggest(ctx, document.getElementById("goal-events"), "definitions/events", {}, (row) => row.name);
 
   return {
     show,
-    setBusy(busy) {
-      root.setAttribute("aria-busy", busy ? "true" : "false");
-    },
+    setBusy: (busy) => panel.setBusy(busy),
   };
 }

@@ -3,6 +3,7 @@
 // row's value as a column filter to the filter bar, which reloads the page's numbers.
 
 import { clearChildren, el, formatNumber, formatPercent } from "./format.js";
+import { Panel } from "./panel.js";
 import { WEB_RATES, countryName, flagEmoji, formatDuration, isUnset } from "./web-format.js";
 
 // A page's bounce rate (of the visits that entered there) and time on page, on hover.
@@ -65,6 +66,7 @@ export function addRowFilter(ctx, filter) {
 }
 
 export function mountWebCard(root, ctx, tabs) {
+  const panel = new Panel(root, ctx); // its busy flag; the overview shows this card's errors
   let current = 0;
   let data = null;
   const id = root.id;
@@ -149,12 +151,10 @@ export function mountWebCard(root, ctx, tabs) {
     // The overview answer, null when it failed, undefined while it loads.
     show(answer) {
       data = answer ?? null;
-      root.setAttribute("aria-busy", "false");
+      panel.setBusy(false);
       render();
     },
-    setBusy(busy) {
-      root.setAttribute("aria-busy", busy ? "true" : "false");
-    },
+    setBusy: (busy) => panel.setBusy(busy),
     select,
   };
 }

@@ -24,10 +24,6 @@ export function mountFunnel(root, ctx) {
   let counter = 0;
   let shown = []; // the rows on screen, read by the chart's tooltip
 
-  function stepInputs() {
-    return [...list.querySelectorAll("input[name=steps]")];
-  }
-
   function renumber() {
     const items = [...list.children];
     items.forEach((item, i) => {
