@@ -33,10 +33,11 @@ from psycopg import sql
 from analytics.registry import UserData, tables_with
 from analytics.retention import raw_events_kept_from, retention_archive_dirs
 from analytics.rollups import rollup_rebuild_days
+from analytics.web_days import web_days_forget
 from core import days as daysmod
 from core import locks
 from core.redis import get_redis
-from events.columnar import columnar_forget
+from events.columnar import columnar_forget, columnar_mark_partition
 from events.partitions import list_partitions
 from ingestion import buffer
 from ingestion.dead_letters import dead_letters_naming
@@ -163,9 +164,13 @@ def _erase_ids(
     utc_days = _erase_events(cur, project, ids, result, progress)
     if utc_days and not result.dry_run:
         columnar_forget(project_id=project.pk, days=utc_days)  # their files go when this commits
+        for day in utc_days:  # and are written again from the events left (the web rollup's too)
+            columnar_mark_partition(day, project_id=project.pk)
     _erase_user_rollups(cur, project, ids, result)
     tz = daysmod.zone(project.timezone)
     local_days = set().union(*(daysmod.local_days_of_utc_date(d, tz) for d in utc_days)) if utc_days else set()
+    if local_days and not result.dry_run:
+        web_days_forget(project_id=project.pk, days=local_days)  # the web rollup's files too
     # A local day that retention has begun to remove raw events of would be rebuilt from a part
     # of them; it keeps its counts, and the bits and rows cleared above are all that named the ids.
     local_days = {day for day in local_days if day >= raw_events_kept_from(project.pk)}

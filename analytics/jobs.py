@@ -6,6 +6,7 @@ import logging
 
 from analytics.cohorts import cohorts_compute_due
 from analytics.rollups import rollups_catch_up, rollups_process_dirty
+from analytics.web_days import web_days_build
 from events.columnar import columnar_write_dirty
 from events.partitions import create_upcoming_partitions
 
@@ -35,6 +36,14 @@ def write_columnar_days() -> int:
     if written:
         logger.info("columnar days written", extra={"days": written})
     return written
+
+
+def build_web_days() -> int:
+    """Build the web rollup's days whose files are missing or stale; returns the days built."""
+    built = web_days_build()
+    if built:
+        logger.info("web days built", extra={"days": built})
+    return built
 
 
 def compute_cohorts() -> int:

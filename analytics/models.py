@@ -8,6 +8,7 @@ see analytics/rollups.py), so rebuilding is idempotent and late events correct p
 project deletion row by row through millions of rollup rows.
 """
 
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
 
@@ -233,6 +234,28 @@ class DailyPropertySample(models.Model):
         indexes = [
             models.Index(fields=["project_id", "event_name", "key", "day"], name="analytics_prop_samples_by_key")
         ]
+
+
+class WebDay(models.Model):
+    """A (project, local day) of the web rollup (analytics.web_days): its files hold the day's
+    pageview pairs, visit parts and page gaps (analytics.query.web_rows), built in ``tz`` from
+    the events as they were when the UTC days it overlaps had the files named by ``sources``.
+    The overview reads a day's files while ``tz``, ``layout`` and ``sources`` still hold."""
+
+    pk = models.CompositePrimaryKey("project_id", "local_date")
+    project_id = models.IntegerField()
+    local_date = models.DateField()  # not ``day``: a manifest, not rebuilt with the rollups' days
+    tz = models.TextField()
+    layout = models.SmallIntegerField()
+    sources = models.TextField()  # the overlapping UTC days' columnar files, as web_days.sources_stamp
+    mixed = ArrayField(models.TextField(), default=list)  # dimensions some visit part disagrees on
+    built_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "analytics_web_day"
+
+    def __str__(self) -> str:
+        return f"{self.project_id} {self.local_date}"
 
 
 class Goal(models.Model):

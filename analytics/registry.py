@@ -31,6 +31,7 @@ from analytics.models import (
     PropertyRollupGap,
     TrackedUser,
     UserDay,
+    WebDay,
 )
 from events.models import ColumnarDay, ColumnarDirtyDay, RollupDirtyDay
 
@@ -83,6 +84,9 @@ DERIVED_TABLES: tuple[DerivedTable, ...] = (
     # forgotten by erasure and retention through columnar_forget.
     DerivedTable(ColumnarDay, per_day=False),
     DerivedTable(ColumnarDirtyDay, per_day=False),
+    # The web rollup's manifest (analytics.web_days): its files hold user ids, forgotten by erasure
+    # and retention through web_days_forget.
+    DerivedTable(WebDay, per_day=False),
 )
 
 PER_DAY_TABLES: tuple[DerivedTable, ...] = tuple(t for t in DERIVED_TABLES if t.per_day)

@@ -29,6 +29,7 @@ from psycopg import sql
 
 from analytics.models import FillState
 from analytics.registry import PER_DAY_TABLES
+from analytics.web_days import web_days_forget
 from core import days as daysmod
 from events.columnar import columnar_forget
 from events.duck import ATTACHED_AS, duckdb_cursor
@@ -232,6 +233,7 @@ def retention_enforce(
             # Expired days leave the columnar tier too, whichever of the two steps removed them.
             with transaction.atomic():
                 columnar_forget(project_id=p.project_id, before=p.raw_cutoff)
+                web_days_forget(project_id=p.project_id, before=p.raw_cutoff)
             cutoff = dt.datetime.combine(p.raw_cutoff, dt.time(), tzinfo=dt.UTC)
             FillState.objects.update_or_create(
                 name=_fill_state_name(p.project_id), defaults={"end_time": cutoff, "state": FillState.DONE}

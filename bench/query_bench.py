@@ -5,7 +5,7 @@
 
 Without DATABASE_URL it starts its own embedded PostgreSQL and Valkey under BENCH_DATA_DIR
 (default ./var/bench) and stops them at the end; the data stays there, and a rerun with the same
-size reuses it (BENCH_RELOAD=1 forces a fresh load).
+size reuses it (BENCH_RELOAD=1 forces a fresh load; BENCH_ONLY=web times only the cases named so).
 
 Loading (``bench/query_load.py``): DuckDB generates the rows (vectorised, seconds for 10M) into a
 CSV file that is streamed into the real, partitioned ``events`` table with COPY FROM STDIN, i.e.
@@ -40,6 +40,9 @@ CLIENTS = int(os.environ.get("BENCH_CLIENTS", "8"))
 CONCURRENT_SECONDS = float(os.environ.get("BENCH_CONCURRENT_SECONDS", "30"))
 TIMEZONE = os.environ.get("BENCH_TIMEZONE", "Europe/Paris")
 PERSONS = int(os.environ.get("BENCH_PERSONS", "50000"))  # of the person taxonomy's project
+# Only the endpoint cases whose name contains this text (e.g. "web"), and no engines or
+# concurrency tables: to measure one target again without the whole run.
+ONLY = os.environ.get("BENCH_ONLY", "")
 SLUG = "bench-query"
 
 
@@ -103,6 +106,7 @@ def run_bench() -> int:
         persons=(people_client, f"/api/v1/projects/{SLUG}-persons/"),
         cohort_id=cohort_id,
     )
+    cases = [case for case in cases if ONLY in case.name]
     key_cache.clear()
     total, users, in30 = loaded_counts(project, period.lo30, period.hi30)
     say("")
@@ -110,6 +114,8 @@ def run_bench() -> int:
     say(f"repeat: {REPEAT} (naive: {NAIVE_REPEAT})  timezone: {period.tz}")
     say("")
     failures = endpoints_table(cases, repeat=REPEAT, naive_repeat=NAIVE_REPEAT)
+    if ONLY:
+        return 1 if failures and os.environ.get("BENCH_STRICT") == "1" else 0
     engines_table(engine_cases(project=project, period=period), repeat=NAIVE_REPEAT)
     # The filtered questions from several clients at once: one client (and connection) each, in
     # this process, as gunicorn's threads of one worker would; DuckDB and psycopg release the GIL.

@@ -19,6 +19,7 @@ from django.db import connection, transaction
 
 from analytics.cohorts import cohort_compute
 from analytics.rollups import derived_rows_delete, rollups_process_dirty
+from analytics.web_days import web_days_build
 from bench.query_measure import say
 from events.columnar import columnar_mark_partition, columnar_write_dirty
 from events.dirty import rollups_mark_dirty
@@ -141,6 +142,7 @@ def bench_project(*, slug: str, timezone: str, events: int, users: int, days: in
         if not built or os.environ.get("BENCH_REBUILD") == "1":
             build_rollups(project, start, days=days)
     write_columnar(project, rewrite=os.environ.get("BENCH_COLUMNAR_REWRITE") == "1")
+    build_web_days()
     return project, start, end
 
 
@@ -212,6 +214,14 @@ def write_columnar(project: Project, *, rewrite: bool) -> None:
     if written:
         keys = settings.EVENTBASE["COLUMNAR_PROPERTY_KEYS"]
         say(f"columnar: {written} days written in {time.perf_counter() - t0:.1f}s (up to {keys} typed keys)")
+
+
+def build_web_days() -> None:
+    """The web rollup of the days missing or stale (all of them after a load), as the job does."""
+    t0 = time.perf_counter()
+    built = web_days_build(max_days=100_000, deadline_seconds=3600)
+    if built:
+        say(f"web rollup: {built} local days built in {time.perf_counter() - t0:.1f}s")
 
 
 def loaded_counts(project: Project, lo30: dt.datetime, hi30: dt.datetime) -> tuple[int, int, int]:

@@ -35,6 +35,9 @@ def _jobs() -> list[PeriodicJob]:
         # Days changed since their columnar file are read from PostgreSQL until rewritten: a
         # slower cadence costs speed, never correctness.
         PeriodicJob(analytics_jobs.write_columnar_days, "default", interval=30, ttl=25, timeout=300),
+        # The web rollup of the days the columnar tier wrote; until then the web overview reads
+        # those days' events, so, again, a slower cadence costs speed only.
+        PeriodicJob(analytics_jobs.build_web_days, "default", interval=30, ttl=25, timeout=300),
         # New and changed cohorts within seconds; every cohort again after COHORT_REFRESH_SECONDS.
         PeriodicJob(analytics_jobs.compute_cohorts, "default", interval=10, ttl=9, timeout=300),
         # /health evaluates the same alerts on every probe; this job is what logs them.

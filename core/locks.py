@@ -9,3 +9,4 @@ ROLLUPS_PER_PROJECT = 7_301  # rebuilding a project's rollups, and erasing from 
 PERSONS_PER_PROJECT = 7_302  # person writes of one project (persons.services)
 COLUMNAR = 7_301_002  # writing the columnar tier's files (events.columnar): one writer at a time
 COHORTS = 7_301_003  # computing cohorts' members (analytics.cohorts): one computer at a time
+WEB_ROLLUP = 7_301_004  # building the web rollup's files (analytics.web_days): one builder at a time

@@ -33,28 +33,32 @@ Definitions (the README's reporting API says the same):
   ``visitors`` are the visitors (above) with such an event, ``conversions`` their matching
   events, ``conversion_rate`` visitors / all visitors in percent with one decimal.
 
-Why one statement: the events are read once into ``b`` (the columns the lists need, a flag per
-goal) and the visits derived from it once (``v``: one group per visit with its entry, exit,
-source and span); every number and list is an aggregation over those, in one ``UNION ALL``, so
-DuckDB scans the Parquet files and PostgreSQL once. Distinct persons are counted as rows of
-(value, person) pairs, several times faster in DuckDB than ``count(DISTINCT person)`` per group;
-time on page is one window over the pageviews that sorts only page, visit and time.
+Where the rows come from: the web rollup (analytics.web_days) holds each local day's pageview
+pairs, visit parts and page gaps (analytics.query.web_rows); a day without current files, or
+whose visit parts disagree on a dimension the filters test, is computed from its events in the
+same statement, and a filter that is not a column filter on a dimension reads every day's
+events. Every number and list is then an aggregation over the merged rows, in one ``UNION
+ALL``: persons are joined to the ids once, a visit's parts merged once. Distinct persons are
+counted as rows of (value, person) pairs, several times faster in DuckDB than
+``count(DISTINCT person)`` per group.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from analytics.query.filters import NO_FILTERS, Filters
-from analytics.query.local_days import local_date_sql
+from analytics.query.filters import COLUMN_KEYS, NO_FILTERS, Filters, PropertyFilter, filter_leaves
 from analytics.query.predicates import Relation, event_property_keys, filters_predicate
 from analytics.query.source import EventScope, events_relation, query_rows
+from analytics.query.web_rows import BOT, DIMENSIONS, SOURCES, base_sql, gaps_sql, pairs_sql, parts_sql
+from analytics.web_days import web_day_paths, web_days_current
+from core import days as daysmod
+from events.duck import ATTACHED_AS, duckdb_sql_string
+from persons.identity import person_join_duckdb, person_key_duckdb
 
-PAGEVIEW = "$pageview"
-BOT = "bot"
 NONE_LABEL = "(none)"
 DIRECT_LABEL = "Direct / None"
 
@@ -76,7 +80,6 @@ VISIT_LISTS: dict[str, str] = {
     "utm_campaigns": "utm_campaign",
 }
 LISTS = (*PAGEVIEW_LISTS, *VISIT_LISTS)
-_SOURCES = ("referrer_host", "channel", "utm_source", "utm_campaign")
 _MISSING = {"referrers": DIRECT_LABEL}
 _TAGGED_ONLY = ("utm_sources", "utm_campaigns")
 
@@ -127,78 +130,193 @@ class Overview:
     goals: dict[int, tuple[int, int]] = field(default_factory=dict)  # goal id -> (visitors, conversions)
 
 
+@dataclass
+class _Statement:
+    """A ``WITH … UNION ALL …`` statement built in its text's order, so its parameters follow
+    the text: the common table expressions' first, then the branches'."""
+
+    ctes: list[tuple[str, str, list[Any]]] = field(default_factory=list)
+    branches: list[tuple[str, list[Any]]] = field(default_factory=list)
+
+    def cte(self, name: str, text: str, params: list[Any] | None = None, *, materialized: bool = False) -> None:
+        self.ctes.append((name, f"{'MATERIALIZED ' if materialized else ''}({text})", params or []))
+
+    def branch(self, text: str, params: list[Any] | None = None) -> None:
+        self.branches.append((text, params or []))
+
+    def sql(self) -> tuple[str, list[Any]]:
+        text = "WITH " + ",\n".join(f"{name} AS {body}" for name, body, _ in self.ctes) + "\n"
+        text += "\nUNION ALL\n".join(f"({branch})" for branch, _ in self.branches)
+        params = [v for *_, more in self.ctes for v in more] + [v for _, more in self.branches for v in more]
+        return text, params
+
+
 def web_overview_rows(
     scope: EventScope, *, goals: tuple[GoalSpec, ...] = (), limit: int = 20, totals_only: bool = False
 ) -> Overview:
     """The overview of the scope's events (its filters applied, bots left out)."""
-    scope = scope.reading(*(key for goal in goals for key in event_property_keys(goal.filters)))
-    relation, params = events_relation(scope)
-    lo, hi = scope.bounds
-    flags = [_goal_flag(goal, scope, params) for goal in goals]
-    flag_columns = "".join(f", {flag} AS g{i}" for i, flag in enumerate(flags))
-    branches = [
-        "SELECT 'total' AS kind, NULL AS value, count(*) AS a, sum(n) AS b, "
-        "NULL AS c, NULL AS d, NULL AS e, NULL AS f FROM (SELECT person, count(*) AS n FROM p GROUP BY person)",
-        "SELECT 'visits', NULL, count(*), count(*) FILTER (WHERE pageviews = 1 AND events = 1), "
-        "sum(span_us), NULL, NULL, NULL FROM v",
-    ]
-    if not totals_only:
-        day = local_date_sql("ts", lo=lo, hi=hi, tz=scope.tz)
-        branches.append(
-            "SELECT 'day', CAST(value AS VARCHAR), count(*), sum(n), NULL, NULL, NULL, NULL "
-            f"FROM (SELECT {day} AS value, person, count(*) AS n FROM p GROUP BY 1, 2) GROUP BY value"
-        )
-        branches += [_pageview_list(name, column, limit) for name, column in PAGEVIEW_LISTS.items()]
-        branches += [_visit_list(name, column, limit) for name, column in VISIT_LISTS.items()]
-        if goals:
-            goal_list = ", ".join(f"CASE WHEN g{i} THEN {i} END" for i in range(len(goals)))
-            any_goal = " OR ".join(f"g{i}" for i in range(len(goals)))
-            branches.append(
-                "SELECT 'goal', CAST(g AS VARCHAR), count(DISTINCT person), count(*), NULL, NULL, NULL, NULL "
-                f"FROM (SELECT person, unnest([{goal_list}]) AS g FROM b WHERE {any_goal}) "
-                "WHERE g IS NOT NULL AND person IN (SELECT person FROM p) GROUP BY g"
-            )
-    union = "\nUNION ALL\n".join(f"({branch})" for branch in branches)
-    # The period before (compare) needs the headline numbers only: no entry, exit or source.
-    visit_columns = f",\n{_VISIT_PAGES}" if not totals_only else ""
-    sql = f"""
-    WITH ev AS ({relation}),
-    b AS MATERIALIZED (
-        SELECT person, ts, event_id, event_name = '{PAGEVIEW}' AS pv,
-               coalesce(session_id, 'event:' || CAST(event_id AS VARCHAR)) AS visit,
-               pathname, country, device_type, browser, os, {", ".join(_SOURCES)}{flag_columns}
-        FROM ev WHERE device_type IS DISTINCT FROM '{BOT}'
-    ),
-    p AS (SELECT * FROM b WHERE pv),
-    v AS MATERIALIZED (
-        SELECT visit, count(*) FILTER (WHERE pv) AS pageviews, count(*) AS events,
-               epoch_us(max(ts)) - epoch_us(min(ts)) AS span_us{visit_columns}
-        FROM b GROUP BY visit HAVING count(*) FILTER (WHERE pv) > 0
+    st = _Statement()
+    _day_rows(scope, st)
+    person = person_key_duckdb(events="x", link="d")
+    join = person_join_duckdb(catalog=ATTACHED_AS, events="x", link="d")
+    ids = f"SELECT *, {int(scope.project_id)} AS project_id FROM"
+    columns = ", ".join(PERSON_LIST_COLUMNS)
+    st.cte(
+        "pr", f"SELECT day, pathname, {person} AS person, {columns}, n FROM ({ids} pairs) x {join}", materialized=True
     )
-    {union}
-    """
+    st.cte("pd", f"SELECT day, person, {columns}, sum(n) AS n FROM pr GROUP BY ALL", materialized=True)
+    st.cte("v", f"SELECT x.*, {person} AS person FROM ({ids} ({_VISITS})) x {join}", materialized=True)
+    st.branch(
+        "SELECT 'total' AS kind, NULL AS value, count(*) AS a, sum(n) AS b, NULL AS c, NULL AS d, NULL AS e, "
+        "NULL AS f FROM (SELECT person, sum(n) AS n FROM pd GROUP BY person)"
+    )
+    st.branch(
+        "SELECT 'visits', NULL, count(*), count(*) FILTER (WHERE pageviews = 1 AND events = 1), "
+        "sum(span_us), NULL, NULL, NULL FROM v"
+    )
+    if not totals_only:
+        st.cte("pp", "SELECT pathname, person, sum(n) AS n FROM pr GROUP BY ALL", materialized=True)
+        st.branch(
+            "SELECT 'day', CAST(day AS VARCHAR), count(*), sum(n), NULL, NULL, NULL, NULL "
+            "FROM (SELECT day, person, sum(n) AS n FROM pd GROUP BY 1, 2) GROUP BY day"
+        )
+        for name, column in PAGEVIEW_LISTS.items():
+            st.branch(_pageview_list(name, column, limit))
+        for name, column in VISIT_LISTS.items():
+            st.branch(_visit_list(name, column, limit))
+        _goal_branches(scope, goals, st)
+    sql, params = st.sql()
     return _overview(query_rows(sql, params, tz=scope.tz), goals)
 
 
-# A visit's first pageview's person, path and source, and its last pageview's path. (ts, event_id)
-# orders pageviews of the same instant as the oracle does.
-_VISIT_PAGES = ",\n".join(
-    [
-        "arg_min_null(person, (ts, event_id)) FILTER (WHERE pv) AS person",
-        "arg_min_null(pathname, (ts, event_id)) FILTER (WHERE pv) AS entry",
-        "arg_max_null(pathname, (ts, event_id)) FILTER (WHERE pv) AS exit",
-        *(f"arg_min_null({c}, (ts, event_id)) FILTER (WHERE pv) AS {c}" for c in _SOURCES),
-    ]
+def _day_rows(scope: EventScope, st: _Statement) -> None:
+    """``pairs``, ``parts`` and ``gaps`` of the scope's days: from the web rollup's files where a
+    day may be read from them (the dimension filters applied to their rows), else from the
+    day's events (the filters applied to those)."""
+    files, raw_days = _day_sources(scope)
+    raw: dict[str, str] = {}
+    if raw_days:
+        relations, params = [], []
+        for first, last in _runs(raw_days):
+            relation, more = events_relation(replace(scope, date_from=first, date_to=last))
+            relations.append(f"({relation})")
+            params += more
+        st.cte("raw_ev", "\nUNION ALL\n".join(relations), params)
+        lo, hi = scope.bounds
+        st.cte("rb", base_sql("SELECT * FROM raw_ev", lo=lo, hi=hi, tz=scope.tz), materialized=True)
+        raw = {"pairs": pairs_sql("rb"), "parts": parts_sql("rb"), "gaps": gaps_sql("rb")}
+    for kind in ("pairs", "parts", "gaps"):
+        branches, params = [], []
+        # A part's dimensions disagreed on by its events are only for deciding which days to read.
+        columns = "* EXCLUDE (mixed)" if kind == "parts" else "*"
+        if files:
+            predicate = filters_predicate(scope.filters, tz=scope.tz, relation=Relation(alias="w"))
+            paths = ", ".join(duckdb_sql_string(str(web_day_paths(scope.project_id, d)[kind])) for d in files)
+            branches.append(f"SELECT {columns} FROM read_parquet([{paths}]) w WHERE {predicate.sql}")
+            params += predicate.params
+        if kind in raw:
+            branches.append(f"SELECT {columns} FROM ({raw[kind]})")
+        st.cte(kind, "\nUNION ALL BY NAME\n".join(f"({b})" for b in branches), params)
+
+
+# Countries, devices, browsers and os are counted from each person's pageviews per day and value.
+PERSON_LIST_COLUMNS = ("country", "device_type", "browser", "os")
+
+# A visit from its parts: counts summed, its span from the first to the last instant of any part,
+# its entry (person, page, source) from the part with the first pageview and its exit from the
+# part with the last; (time, event id) orders pageviews of one instant as the oracle does.
+_VISITS = (
+    ",\n".join(
+        [
+            "SELECT visit, sum(pageviews) AS pageviews, sum(events) AS events",
+            "epoch_us(max(max_ts)) - epoch_us(min(min_ts)) AS span_us",
+            *(
+                f"arg_min_null({c}, (first_ts, first_id)) FILTER (WHERE pageviews > 0) AS {c}"
+                for c in ("user_id", "entry", *SOURCES)
+            ),
+            "arg_max_null(exit, (last_ts, last_id)) FILTER (WHERE pageviews > 0) AS exit",
+        ]
+    )
+    + " FROM parts GROUP BY visit HAVING sum(pageviews) > 0"
 )
 # Per page: the visits that entered on it and their bounces, and the times from its pageviews to
-# the visit's next pageview (a window sorting only what it needs: the page, the visit, the time).
+# the visit's next pageview: within a part (the gaps rows), and from a part's last pageview to the
+# next part's first (a visit over midnight).
 _PAGE_EXTRAS = """
     LEFT JOIN (SELECT entry, count(*) AS n, count(*) FILTER (WHERE pageviews = 1 AND events = 1) AS bounces
                FROM v GROUP BY entry) ent ON ent.entry IS NOT DISTINCT FROM l.raw
-    LEFT JOIN (SELECT pathname, sum(gap_us) AS gap_us, count(gap_us) AS gaps
-               FROM (SELECT pathname, epoch_us(lead(ts) OVER (PARTITION BY visit ORDER BY ts, event_id))
-                                      - epoch_us(ts) AS gap_us FROM p)
+    LEFT JOIN (SELECT pathname, sum(gap_us) AS gap_us, sum(gaps) AS gaps FROM (
+                   SELECT pathname, gap_us, gaps FROM gaps
+                   UNION ALL
+                   SELECT exit, next_us - epoch_us(last_ts), 1 FROM (
+                       SELECT exit, last_ts,
+                              epoch_us(lead(first_ts) OVER (PARTITION BY visit ORDER BY first_ts)) AS next_us
+                       FROM parts WHERE pageviews > 0) WHERE next_us IS NOT NULL)
                GROUP BY pathname) gap ON gap.pathname IS NOT DISTINCT FROM l.raw"""
+
+
+def _day_sources(scope: EventScope) -> tuple[list[dt.date], list[dt.date]]:
+    """The local days read from the web rollup's files, and those read from their events: every
+    day's events when a filter tests anything but a dimension column; else the days without
+    current files, and those with a visit part that disagrees on a dimension the filters test."""
+    days = daysmod.days_between(scope.date_from, scope.date_to)
+    tested = _dimensions_tested(scope.filters)
+    if tested is None:
+        return [], days
+    current = web_days_current(scope.project_id, scope.tz, scope.date_from, scope.date_to)
+    files = [day for day in days if day in current and not current[day] & tested]
+    return files, [day for day in days if day not in files]
+
+
+def _dimensions_tested(filters: Filters) -> frozenset[str] | None:
+    """The dimension columns the filters test; None when one tests anything else."""
+    columns = set()
+    for leaf in filter_leaves(filters):
+        if not isinstance(leaf, PropertyFilter) or leaf.type != "column" or COLUMN_KEYS[leaf.key] not in DIMENSIONS:
+            return None
+        columns.add(COLUMN_KEYS[leaf.key])
+    return frozenset(columns)
+
+
+def _runs(days: list[dt.date]) -> list[tuple[dt.date, dt.date]]:
+    runs: list[tuple[dt.date, dt.date]] = []
+    for day in days:
+        if runs and runs[-1][1] + dt.timedelta(days=1) == day:
+            runs[-1] = (runs[-1][0], day)
+        else:
+            runs.append((day, day))
+    return runs
+
+
+def _goal_branches(scope: EventScope, goals: tuple[GoalSpec, ...], st: _Statement) -> None:
+    """Pageview goals from the persons' pages; event goals from the scope's events of their names
+    (filters applied, bots left out), their persons among the visitors."""
+    pages = [(i, goal) for i, goal in enumerate(goals) if goal.kind == "pageview"]
+    if pages:
+        flags = ", ".join(f"CASE WHEN regexp_full_match(pathname, ?) THEN {i} END" for i, _ in pages)
+        st.cte(
+            "pg",
+            f"SELECT g, person, sum(n) AS n FROM (SELECT person, n, unnest([{flags}]) AS g FROM pp) "
+            "WHERE g IS NOT NULL GROUP BY g, person",
+            [glob_regex(goal.path or "") for _, goal in pages],
+        )
+        st.branch("SELECT 'goal', CAST(g AS VARCHAR), count(*), sum(n), NULL, NULL, NULL, NULL FROM pg GROUP BY g")
+    events = [(i, goal) for i, goal in enumerate(goals) if goal.kind == "event"]
+    if events:
+        keys = (key for _, goal in events for key in event_property_keys(goal.filters))
+        names = tuple(dict.fromkeys(goal.event or "" for _, goal in events))
+        goal_scope = replace(scope, events=names).reading(*keys)
+        st.cte("ev", *events_relation(goal_scope))
+        params: list[Any] = []
+        flags = ", ".join(f"CASE WHEN {_event_flag(goal, goal_scope, params)} THEN {i} END" for i, goal in events)
+        st.cte(
+            "eg",
+            f"SELECT g, person, count(*) AS n FROM (SELECT person, unnest([{flags}]) AS g FROM ev "
+            f"WHERE device_type IS DISTINCT FROM '{BOT}') WHERE g IS NOT NULL AND person IN (SELECT person FROM pd) "
+            "GROUP BY g, person",
+            params,
+        )
+        st.branch("SELECT 'goal', CAST(g AS VARCHAR), count(*), sum(n), NULL, NULL, NULL, NULL FROM eg GROUP BY g")
 
 
 def _label(name: str, column: str) -> str:
@@ -218,9 +336,9 @@ def _ranked(name: str, pairs: str, limit: int, extra: str = "NULL, NULL, NULL, N
 
 
 def _pageview_list(name: str, column: str, limit: int) -> str:
-    pairs = (
-        f"SELECT {_label(name, column)} AS value, any_value({column}) AS raw, count(*) AS n FROM p GROUP BY 1, person"
-    )
+    source = "pp" if name == "pages" else "pd"
+    label = _label(name, column)
+    pairs = f"SELECT {label} AS value, any_value({column}) AS raw, sum(n) AS n FROM {source} GROUP BY 1, person"
     if name != "pages":
         return _ranked(name, pairs, limit)
     extra = "any_value(ent.n), any_value(ent.bounces), any_value(gap.gap_us), any_value(gap.gaps)"
@@ -234,11 +352,8 @@ def _visit_list(name: str, column: str, limit: int) -> str:
     return _ranked(name, f"SELECT {_label(name, column)} AS value, {n} AS n FROM v{where} GROUP BY 1, person", limit)
 
 
-def _goal_flag(goal: GoalSpec, scope: EventScope, params: list[Any]) -> str:
-    """Whether a row of the relation reaches ``goal`` (params appended in the text's order)."""
-    if goal.kind == "pageview":
-        params.append(glob_regex(goal.path or ""))
-        return f"(event_name = '{PAGEVIEW}' AND regexp_full_match(pathname, ?))"
+def _event_flag(goal: GoalSpec, scope: EventScope, params: list[Any]) -> str:
+    """Whether a row of ``ev`` reaches the event goal (params appended in the text's order)."""
     params.append(goal.event)
     predicate = filters_predicate(
         goal.filters,

@@ -9,7 +9,8 @@ from analytics.goals import goal_specs
 from analytics.query.filters import NO_FILTERS, Filters
 from analytics.query.source import EventScope
 from analytics.query.trends import previous_period
-from analytics.query.web import BOT, NONE_LABEL, PAGEVIEW, Overview, Totals, web_overview_rows
+from analytics.query.web import NONE_LABEL, Overview, Totals, web_overview_rows
+from analytics.query.web_rows import BOT, PAGEVIEW
 from core import days as daysmod
 from persons.identity import person_key
 from projects.models import Project

@@ -19,6 +19,7 @@ from rest_framework.test import APIClient
 
 from analytics.rollups import derived_rows_delete, rollups_process_dirty
 from analytics.tests.factories import RawEvent, events_delete, events_insert, touched_days, unique_events
+from analytics.web_days import web_days_build, web_days_forget
 from core import days as daysmod
 from events.columnar import columnar_forget, columnar_write_dirty
 from events.dirty import rollups_mark_dirty
@@ -74,6 +75,10 @@ def _load(project: Project, seed: int, users: int, typed_keys: int, generate=ora
     # typed columns for every key, the other's for two: the rest of its keys come from the JSON.
     with override_settings(EVENTBASE={**settings.EVENTBASE, "COLUMNAR_PROPERTY_KEYS": typed_keys}):
         columnar_write_dirty(max_days=10_000, settle_seconds=0)
+    if generate is web_oracle.generate:
+        # The web rollup of every day (the project loaded before: again, as its files were
+        # rewritten); the late events send their days back to their events.
+        web_days_build(max_days=10_000)
     second = late + duplicates
     events_insert(second)
     rollups_mark_dirty(touched=touched_days(second))
@@ -86,6 +91,7 @@ def _cleanup(project_ids: list[int]) -> None:
     with transaction.atomic():
         for project_id in project_ids:
             columnar_forget(project_id=project_id)
+            web_days_forget(project_id=project_id)
     with connection.cursor() as cur:
         cur.execute("DELETE FROM events_columnar_dirty WHERE project_id = ANY(%s)", [project_ids])
     derived_rows_delete(project_ids=project_ids)
