@@ -238,7 +238,10 @@ def test_segmenting_by_clicking(browser, live_server, demo_project, api, tmp_pat
     bar = driver.find_element(By.ID, "filter-bar")
     wait.until(
         lambda d: (
-            "plan" in d.execute_script("return [...document.querySelectorAll('#filter-keys option')].map(o => o.value)")
+            "plan"
+            in d.execute_script(
+                "return [...document.querySelector('#filter-bar [name=filter_key]').list.options].map(o => o.value)"
+            )
         )
     )
     bar.find_element(By.NAME, "filter_key").send_keys("plan")
@@ -247,7 +250,9 @@ def test_segmenting_by_clicking(browser, live_server, demo_project, api, tmp_pat
     wait.until(
         lambda d: (
             "free"
-            in d.execute_script("return [...document.querySelectorAll('#filter-values option')].map(o => o.value)")
+            in d.execute_script(
+                "return [...document.querySelector('#filter-bar [name=filter_value]').list.options].map(o => o.value)"
+            )
         )
     )
     bar.find_element(By.NAME, "filter_value").send_keys("free")

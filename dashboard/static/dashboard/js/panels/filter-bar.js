@@ -31,10 +31,7 @@ export function describeFilter(filter, cohortNames = new Map()) {
 export function mountFilterBar(form, ctx) {
   const chips = form.querySelector("[data-role=chips]");
   const formError = form.querySelector("[data-role=filter-form-error]");
-  const row = mountFilterRow(form.querySelector("[data-role=filter-row]"), ctx, {
-    prefix: "filter",
-    lists: { keys: "filter-keys", values: "filter-values" },
-  });
+  const row = mountFilterRow(form.querySelector("[data-role=filter-row]"), ctx, { prefix: "filter" });
   const cohortNames = new Map();
   let filters = filtersFromUrl();
 

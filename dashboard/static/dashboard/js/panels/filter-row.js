@@ -84,8 +84,10 @@ export function cohortList(ctx, { fresh = false } = {}) {
   return ctx.cohortList;
 }
 
-// Rows of the same type share one list of keys (ten series rows need not ask ten times).
-function sharedKeyList(ctx, type) {
+// The page's one list of property keys per type (event, person), asked once: every filter row,
+// the breakdown pickers and the other key inputs point at it, so ten controls need not ask ten
+// times.
+export function sharedKeyList(ctx, type) {
   const id = `filter-row-keys-${type}`;
   let list = document.getElementById(id);
   if (!list) {
@@ -105,10 +107,9 @@ function field(labelText, control, extra = {}) {
 }
 
 // Builds the controls in `container`. `prefix` names them (`<prefix>_key`, …) so a form can tell
-// rows apart; `lists` pins the datalists' ids (the filter bar's are read by other controls).
-// Returns { read, reset }: read() gives the filter, null for a row left empty, or throws an
+// rows apart. Returns { read, reset }: read() gives the filter, null for a row left empty, or throws an
 // Error saying what to fill in.
-export function mountFilterRow(container, ctx, { prefix = "filter", types = TYPES, lists = null, optional = false } = {}) {
+export function mountFilterRow(container, ctx, { prefix = "filter", types = TYPES, optional = false } = {}) {
   counter += 1;
   const n = counter;
   const type = el("select", { name: `${prefix}_type` });
@@ -120,8 +121,8 @@ export function mountFilterRow(container, ctx, { prefix = "filter", types = TYPE
   const cohort = el("select", { name: `${prefix}_cohort` });
   const column = el("select", { name: `${prefix}_column` });
   for (const [value, text] of COLUMNS) column.append(el("option", { value, text }));
-  const valueList = lists ? document.getElementById(lists.values) : el("datalist", { id: `filter-row-values-${n}` });
-  if (!lists) container.append(valueList);
+  const valueList = el("datalist", { id: `filter-row-values-${n}` });
+  container.append(valueList);
   value.setAttribute("list", valueList.id);
 
   const typeField = field("Type", type);
@@ -135,12 +136,7 @@ export function mountFilterRow(container, ctx, { prefix = "filter", types = TYPE
 
   function loadKeys() {
     if (type.value === "cohort" || type.value === "column") return;
-    if (lists) {
-      suggest(ctx, document.getElementById(lists.keys), "definitions/properties", { type: type.value }, (row) => row.key);
-      key.setAttribute("list", lists.keys);
-    } else {
-      key.setAttribute("list", sharedKeyList(ctx, type.value).id);
-    }
+    key.setAttribute("list", sharedKeyList(ctx, type.value).id);
   }
 
   function loadValues() {

@@ -2,7 +2,7 @@
 // math (with its numeric property for sum, avg, …) and filters of its own (the shared filter rows).
 
 import { el } from "../format.js";
-import { mountFilterList } from "./filter-row.js";
+import { mountFilterList, sharedKeyList } from "./filter-row.js";
 
 export const MAX_SERIES = 10; // the API's limit
 const MATHS = [
@@ -46,7 +46,7 @@ export function addSeriesRow(list, ctx, { event = "", math = "total" } = {}, onC
   eventInput.setAttribute("list", "event-names");
   const mathSelect = select("series_math", MATHS, math);
   const property = el("input", { name: "series_property", autocomplete: "off", placeholder: "e.g. amount" });
-  property.setAttribute("list", "filter-keys");
+  property.setAttribute("list", sharedKeyList(ctx, "event").id);
   const propertyField = field("Numeric property", property);
   const filters = el("div", { class: "series__filters", "data-role": "series-filters" });
   filters.append(el("span", { class: "series__filters-title muted", text: "Only where (all of)" }));
