@@ -2,6 +2,7 @@
 // exactly N times in the last D days), turned into the body of POST cohorts, or filled from a
 // cohort's definition to change it with PATCH.
 
+import { field, select } from "./fields.js";
 import { el } from "./format.js";
 import { NO_VALUE, NUMERIC, OPERATORS } from "./panels/filter-row.js";
 
@@ -10,20 +11,6 @@ const COUNT_OPERATORS = [
   ["lte", "at most"],
   ["exact", "exactly"],
 ];
-
-let counter = 0;
-
-function labelled(text, control) {
-  counter += 1;
-  control.id = `cohort-row-${counter}`;
-  return el("div", { class: "field" }, el("label", { htmlFor: control.id, text }), control);
-}
-
-function select(name, options, selected) {
-  const node = el("select", { name });
-  for (const [value, text] of options) node.append(el("option", { value, text, selected: value === selected }));
-  return node;
-}
 
 function removable(list, row) {
   const remove = el("button", { type: "button", class: "icon-button", text: "×", "aria-label": "Remove this row" });
@@ -46,9 +33,9 @@ export function addPersonRow(list, { key: k = "", operator: op = "exact", value:
   const row = el(
     "li",
     { class: "series", "data-role": "person-row" },
-    labelled("Person property", key),
-    labelled("Operator", operator),
-    labelled("Value", value),
+    field("Person property", key),
+    field("Operator", operator),
+    field("Value", value),
   );
   return removable(list, row);
 }
@@ -59,10 +46,10 @@ export function addBehaviourRow(list, { event: name = "", operator = "gte", coun
   const row = el(
     "li",
     { class: "series", "data-role": "behaviour-row" },
-    labelled("Did event", event),
-    labelled("How often", select("behaviour_operator", COUNT_OPERATORS, operator)),
-    labelled("Times", el("input", { name: "behaviour_count", type: "number", min: "0", value: String(count), class: "input--short" })),
-    labelled("In the last … days", el("input", { name: "behaviour_days", type: "number", min: "1", value: String(days), class: "input--short" })),
+    field("Did event", event),
+    field("How often", select("behaviour_operator", COUNT_OPERATORS, operator)),
+    field("Times", el("input", { name: "behaviour_count", type: "number", min: "0", value: String(count), class: "input--short" })),
+    field("In the last … days", el("input", { name: "behaviour_days", type: "number", min: "1", value: String(days), class: "input--short" })),
   );
   // The form has no controls for a behaviour's own filters (only the API sets them): they are
   // kept as they are, so changing a cohort here does not drop them.
@@ -90,7 +77,7 @@ export function fillCohortForm(form, cohort) {
 export function cohortBody(form) {
   const name = form.elements.name.value.trim();
   if (!name) throw new Error("Give the cohort a name.");
-  const get = (row, field) => row.querySelector(`[name=${field}]`).value.trim();
+  const get = (row, name) => row.querySelector(`[name=${name}]`).value.trim();
   const filters = [...form.querySelectorAll("[data-role=person-row]")].map((row, i) => {
     const key = get(row, "person_key");
     if (!key) throw new Error(`Person property row ${i + 1}: pick a property, or remove the row.`);

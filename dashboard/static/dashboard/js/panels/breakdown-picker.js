@@ -2,6 +2,7 @@
 // (suggested from the taxonomy), one of the built-in columns, or a set of cohorts. Both builders
 // send the same `breakdown` object, so both pick it with the same controls.
 
+import { field, select } from "../fields.js";
 import { clearChildren, el } from "../format.js";
 import { COLUMNS, cohortList, sharedKeyList } from "./filter-row.js";
 
@@ -12,9 +13,8 @@ export function mountBreakdownPicker(form, ctx) {
   const key = form.elements.breakdown_key;
   const keyField = form.querySelector("[data-role=breakdown-key-field]");
   const cohortBox = form.querySelector("[data-role=breakdown-cohorts]");
-  const column = el("select", { name: "breakdown_column", id: `${key.id}-column` });
-  for (const [value, text] of COLUMNS) column.append(el("option", { value, text }));
-  const columnField = el("div", { class: "field" }, el("label", { htmlFor: column.id, text: "Column" }), column);
+  const column = select("breakdown_column", COLUMNS);
+  const columnField = field("Column", column);
   keyField.after(columnField);
 
   async function loadCohorts() {

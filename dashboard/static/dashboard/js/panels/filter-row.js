@@ -3,6 +3,7 @@
 // the funnel steps all build their filters with it, so a filter is edited the same way everywhere
 // and a fix to it (an operator, a check) lands in every place at once.
 
+import { field, select } from "../fields.js";
 import { clearChildren, el } from "../format.js";
 
 export const OPERATORS = [
@@ -98,13 +99,7 @@ export function sharedKeyList(ctx, type) {
   return list;
 }
 
-let counter = 0;
-
-function field(labelText, control, extra = {}) {
-  counter += 1;
-  control.id ||= `filter-row-${counter}`;
-  return el("div", { class: "field", ...extra }, el("label", { htmlFor: control.id, text: labelText }), control);
-}
+let counter = 0; // numbers each row's own list of values
 
 // Builds the controls in `container`. `prefix` names them (`<prefix>_key`, …) so a form can tell
 // rows apart. Returns { read, reset }: read() gives the filter, null for a row left empty, or throws an
@@ -112,15 +107,12 @@ function field(labelText, control, extra = {}) {
 export function mountFilterRow(container, ctx, { prefix = "filter", types = TYPES, optional = false } = {}) {
   counter += 1;
   const n = counter;
-  const type = el("select", { name: `${prefix}_type` });
-  for (const [value, text] of types) type.append(el("option", { value, text }));
+  const type = select(`${prefix}_type`, types);
   const key = el("input", { name: `${prefix}_key`, autocomplete: "off", placeholder: optional ? "optional, e.g. plan" : "e.g. plan" });
-  const operator = el("select", { name: `${prefix}_operator` });
-  for (const [value, text] of OPERATORS) operator.append(el("option", { value, text }));
+  const operator = select(`${prefix}_operator`, OPERATORS);
   const value = el("input", { name: `${prefix}_value`, autocomplete: "off", placeholder: "e.g. pro" });
   const cohort = el("select", { name: `${prefix}_cohort` });
-  const column = el("select", { name: `${prefix}_column` });
-  for (const [value, text] of COLUMNS) column.append(el("option", { value, text }));
+  const column = select(`${prefix}_column`, COLUMNS);
   const valueList = el("datalist", { id: `filter-row-values-${n}` });
   container.append(valueList);
   value.setAttribute("list", valueList.id);
