@@ -102,9 +102,9 @@ export function sharedKeyList(ctx, type) {
 let counter = 0; // numbers each row's own list of values
 
 // Builds the controls in `container`. `prefix` names them (`<prefix>_key`, …) so a form can tell
-// rows apart. Returns { read, reset }: read() gives the filter, null for a row left empty, or throws an
+// rows apart; `initial` fills them from a filter (a saved definition being changed). Returns { read, reset }: read() gives the filter, null for a row left empty, or throws an
 // Error saying what to fill in.
-export function mountFilterRow(container, ctx, { prefix = "filter", types = TYPES, optional = false } = {}) {
+export function mountFilterRow(container, ctx, { prefix = "filter", types = TYPES, optional = false, initial = null } = {}) {
   counter += 1;
   const n = counter;
   const type = select(`${prefix}_type`, types);
@@ -182,6 +182,12 @@ export function mountFilterRow(container, ctx, { prefix = "filter", types = TYPE
     return filter;
   }
 
+  if (initial) {
+    type.value = initial.type ?? type.value;
+    key.value = initial.key ?? "";
+    operator.value = initial.operator ?? "exact";
+    value.value = initial.value ?? "";
+  }
   type.addEventListener("change", () => {
     key.value = "";
     value.value = "";
