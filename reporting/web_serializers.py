@@ -6,8 +6,9 @@ from typing import Any
 
 from rest_framework import serializers
 
-from analytics.goals import GoalError, goal_definition_parse
+from analytics.goals import GOAL_FILTER_TYPES, GoalDefinition
 from analytics.models import Goal
+from analytics.query.filters import FilterError, PropertyFilter, filter_leaves, filters_parse
 from reporting.outputs import _Out
 from reporting.query_fields import FiltersField
 from reporting.serializers import MAX_RAW_DAYS, _RangeInput
@@ -85,7 +86,12 @@ class WebLiveOutput(_Out):
 
 
 class GoalInput(serializers.Serializer):
-    """POST (name, kind and path or event required) and PATCH (the fields to change) bodies."""
+    """POST (name, kind and path or event required) and PATCH (the fields to change) bodies.
+
+    The one check of a goal's definition: the fields' types and lengths here, then ``validate``
+    fills a PATCH from the goal (a change of kind drops the other kind's fields) and checks the
+    whole; ``goal_create``/``goal_update`` store the :class:`GoalDefinition` it answers as it is.
+    """
 
     name = serializers.CharField(max_length=200, required=False)
     kind = serializers.ChoiceField(choices=[Goal.PAGEVIEW, Goal.EVENT], required=False)
@@ -93,17 +99,54 @@ class GoalInput(serializers.Serializer):
     event = serializers.CharField(max_length=200, required=False)
     filters = serializers.JSONField(required=False, help_text="event: event and column filters.")
 
+    def validate_path(self, path: str) -> str:
+        if not path.startswith("/"):
+            raise serializers.ValidationError("a pageview goal's path starts with '/', e.g. '/checkout/*'.")
+        return path
+
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         unknown = set(self.initial_data or {}) - set(self.fields)
         if unknown:
             raise serializers.ValidationError(
                 {sorted(unknown)[0]: "unknown field; a goal has " + ", ".join(self.fields)}
             )
+        goal: Goal | None = self.context.get("goal")
+        merged: dict[str, Any] = {}
+        if goal is not None:
+            merged = {"name": goal.name, "kind": goal.kind, "path": goal.path, "event": goal.event}
+            merged["filters"] = goal.filters
+            if attrs.get("kind", goal.kind) != goal.kind:
+                merged.update(path="", event="", filters=[])
+        merged.update(attrs)
+        if not merged.get("name"):
+            raise _invalid("name", "a goal needs a name of 1 to 200 characters.")
+        name, kind = merged["name"], merged.get("kind")
+        if kind is None:
+            raise _invalid("kind", f"must be {Goal.PAGEVIEW!r} or {Goal.EVENT!r}.")
+        if kind == Goal.PAGEVIEW:
+            for other in ("event", "filters"):
+                if attrs.get(other):
+                    raise _invalid(other, f"a pageview goal has a path, not {other}.")
+            if not merged.get("path"):
+                raise _invalid("path", "a pageview goal's path starts with '/', e.g. '/checkout/*'.")
+            return {"definition": GoalDefinition(name, kind, merged["path"], "", [])}
+        if attrs.get("path"):
+            raise _invalid("path", "an event goal has an event (and filters), not a path.")
+        if not merged.get("event"):
+            raise _invalid("event", "an event goal names its event (1 to 200 characters).")
+        filters = merged.get("filters") or []
         try:
-            definition = goal_definition_parse(attrs, instance=self.context.get("goal"))
-        except GoalError as exc:
-            raise serializers.ValidationError({exc.field: exc.message}) from None
-        return {"definition": definition}
+            parsed = filters_parse(filters, path="filters")
+        except FilterError as exc:
+            raise _invalid("filters", str(exc)) from None
+        for i, leaf in enumerate(filter_leaves(parsed)):
+            if not isinstance(leaf, PropertyFilter) or leaf.type not in GOAL_FILTER_TYPES:
+                raise _invalid("filters", f"filter {i}: a goal's filters are of type event or column.")
+        return {"definition": GoalDefinition(name, kind, "", merged["event"], filters)}
+
+
+def _invalid(field: str, message: str) -> serializers.ValidationError:
+    return serializers.ValidationError({field: message})
 
 
 def goal_out(goal: Goal) -> dict:

@@ -24,6 +24,18 @@ def create_a_cohort_and_open_a_member(driver: Any, wait: Any, api: Any) -> dict[
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#cohort-list-panel [data-role=rows] td"))
     form = driver.find_element(By.CSS_SELECTOR, "#cohort-create-panel form")
     form.find_element(By.NAME, "name").send_keys("Buyers")
+    # A person-property row checks its value before anything is sent: ">" compares numbers.
+    form.find_element(By.CSS_SELECTOR, "[data-action=add-person-row]").click()
+    person = form.find_element(By.CSS_SELECTOR, "[data-role=person-row]")
+    person.find_element(By.NAME, "person_key").send_keys("plan")
+    Select(person.find_element(By.NAME, "person_operator")).select_by_value("gt")
+    person.find_element(By.NAME, "person_value").send_keys("lots")
+    form.find_element(By.CSS_SELECTOR, "[data-action=create-cohort]").click()
+    error = "#cohort-create-panel [data-error-for=filters]"
+    wait.until(lambda d: "Person property row 1" in (text_of(d, error) or ""), "the row's error is not shown")
+    assert "compares numbers" in (text_of(driver, error) or "")
+    assert api.get("cohorts")["results"] == []
+    person.find_element(By.CSS_SELECTOR, "[aria-label='Remove this row']").click()
     row = form.find_element(By.CSS_SELECTOR, "[data-role=behaviour-row]")
     row.find_element(By.NAME, "behaviour_event").send_keys("purchase")
     Select(row.find_element(By.NAME, "behaviour_operator")).select_by_value("gte")

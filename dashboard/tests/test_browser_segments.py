@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, quote, urlparse
 
 import pytest
 
@@ -238,7 +238,10 @@ def test_segmenting_by_clicking(browser, live_server, demo_project, api, tmp_pat
     bar = driver.find_element(By.ID, "filter-bar")
     wait.until(
         lambda d: (
-            "plan" in d.execute_script("return [...document.querySelectorAll('#filter-keys option')].map(o => o.value)")
+            "plan"
+            in d.execute_script(
+                "return [...document.querySelector('#filter-bar [name=filter_key]').list.options].map(o => o.value)"
+            )
         )
     )
     bar.find_element(By.NAME, "filter_key").send_keys("plan")
@@ -247,7 +250,9 @@ def test_segmenting_by_clicking(browser, live_server, demo_project, api, tmp_pat
     wait.until(
         lambda d: (
             "free"
-            in d.execute_script("return [...document.querySelectorAll('#filter-values option')].map(o => o.value)")
+            in d.execute_script(
+                "return [...document.querySelector('#filter-bar [name=filter_value]').list.options].map(o => o.value)"
+            )
         )
     )
     bar.find_element(By.NAME, "filter_value").send_keys("free")
@@ -297,6 +302,13 @@ def test_segmenting_by_clicking(browser, live_server, demo_project, api, tmp_pat
     beta = upload_a_static_cohort(driver, wait, api, tmp_path)
     drain_refused(driver, "cohorts")  # the refused upload; the page said why
     edit_cohorts(driver, wait, api, buyers, beta)
+    # A cohort's chip names it: the bar asks for the cohorts once a chip needs them.
+    by_cohort = json.dumps([{"type": "cohort", "value": buyers["id"]}])
+    driver.get(f"{live_server.url}{page}?filters={quote(by_cohort)}")
+    chip = "#filter-bar [data-role=filter-chip]"
+    wait.until(
+        lambda d: (text_of(d, chip) or "").startswith("in cohort Activated"), "the chip does not name the cohort"
+    )
     funnel_by_cohort(driver, wait, api, f"{live_server.url}{page}")
     delete_the_cohorts(driver, wait, api, f"{live_server.url}{page}")
     no_console_errors(driver)

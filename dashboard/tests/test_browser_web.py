@@ -77,8 +77,11 @@ def _percent(value: float) -> str:
 
 
 def _duration(seconds: float) -> str:
+    """format.js's formatDuration."""
     total = math.floor(seconds + 0.5)
-    h, m, s = total // 3600, total % 3600 // 60, total % 60
+    d, h, m, s = total // 86400, total % 86400 // 3600, total % 3600 // 60, total % 60
+    if d:
+        return f"{d}d {h}h"
     return f"{h}h {m}m" if h else f"{m}m {s}s" if m else f"{s}s"
 
 

@@ -298,6 +298,8 @@ def test_goals_crud(staff):
         ({"name": "x", "kind": "visit", "path": "/a"}, "kind"),
         ({"name": "x", "kind": "pageview"}, "path"),
         ({"name": "x", "kind": "pageview", "path": "checkout"}, "path"),
+        ({"name": "x", "kind": "pageview", "path": "/a\x00b"}, "path"),
+        ({"name": "x" * 201, "kind": "pageview", "path": "/a"}, "name"),
         ({"name": "x", "kind": "pageview", "path": "/a", "event": "signup"}, "event"),
         ({"name": "x", "kind": "event"}, "event"),
         ({"name": "x", "kind": "event", "event": "signup", "path": "/a"}, "path"),

@@ -2,28 +2,16 @@
 // exactly N times in the last D days), turned into the body of POST cohorts, or filled from a
 // cohort's definition to change it with PATCH.
 
+import { field, select } from "./fields.js";
 import { el } from "./format.js";
-import { NO_VALUE, NUMERIC, OPERATORS } from "./panels/filter-row.js";
+import { mountFilterRow } from "./panels/filter-row.js";
 
+const PERSON_ONLY = [["person", "Person property"]];
 const COUNT_OPERATORS = [
   ["gte", "at least"],
   ["lte", "at most"],
   ["exact", "exactly"],
 ];
-
-let counter = 0;
-
-function labelled(text, control) {
-  counter += 1;
-  control.id = `cohort-row-${counter}`;
-  return el("div", { class: "field" }, el("label", { htmlFor: control.id, text }), control);
-}
-
-function select(name, options, selected) {
-  const node = el("select", { name });
-  for (const [value, text] of options) node.append(el("option", { value, text, selected: value === selected }));
-  return node;
-}
 
 function removable(list, row) {
   const remove = el("button", { type: "button", class: "icon-button", text: "×", "aria-label": "Remove this row" });
@@ -33,23 +21,13 @@ function removable(list, row) {
   return row;
 }
 
-export function addPersonRow(list, { key: k = "", operator: op = "exact", value: v = "" } = {}) {
-  const key = el("input", { name: "person_key", autocomplete: "off", placeholder: "e.g. country", value: k });
-  key.setAttribute("list", "person-keys");
-  const operator = select("person_operator", OPERATORS, op);
-  const value = el("input", { name: "person_value", autocomplete: "off", placeholder: "e.g. FR", value: v ?? "" });
-  const sync = () => {
-    value.disabled = NO_VALUE.has(operator.value);
-  };
-  operator.addEventListener("change", sync);
-  sync();
-  const row = el(
-    "li",
-    { class: "series", "data-role": "person-row" },
-    labelled("Person property", key),
-    labelled("Operator", operator),
-    labelled("Value", value),
-  );
+// A person-property row is the shared filter row with the person type only, so it suggests
+// keys and values and checks its value (a number for >, <, …) as every other filter does.
+const personRows = new WeakMap(); // row → its filter row
+
+export function addPersonRow(list, ctx, filter = null) {
+  const row = el("li", { class: "series", "data-role": "person-row" });
+  personRows.set(row, mountFilterRow(row, ctx, { prefix: "person", types: PERSON_ONLY, initial: filter }));
   return removable(list, row);
 }
 
@@ -59,10 +37,10 @@ export function addBehaviourRow(list, { event: name = "", operator = "gte", coun
   const row = el(
     "li",
     { class: "series", "data-role": "behaviour-row" },
-    labelled("Did event", event),
-    labelled("How often", select("behaviour_operator", COUNT_OPERATORS, operator)),
-    labelled("Times", el("input", { name: "behaviour_count", type: "number", min: "0", value: String(count), class: "input--short" })),
-    labelled("In the last … days", el("input", { name: "behaviour_days", type: "number", min: "1", value: String(days), class: "input--short" })),
+    field("Did event", event),
+    field("How often", select("behaviour_operator", COUNT_OPERATORS, operator)),
+    field("Times", el("input", { name: "behaviour_count", type: "number", min: "0", value: String(count), class: "input--short" })),
+    field("In the last … days", el("input", { name: "behaviour_days", type: "number", min: "1", value: String(days), class: "input--short" })),
   );
   // The form has no controls for a behaviour's own filters (only the API sets them): they are
   // kept as they are, so changing a cohort here does not drop them.
@@ -74,48 +52,59 @@ export function addBehaviourRow(list, { event: name = "", operator = "gte", coun
 // the rows empty) when the definition holds what the rows cannot show (an OR group, a cohort
 // filter, a list of values): the form then changes the name only, so saving cannot lose part of
 // the rule.
-export function fillCohortForm(form, cohort) {
+export function fillCohortForm(form, ctx, cohort) {
   for (const row of form.querySelectorAll("[data-role=person-row], [data-role=behaviour-row]")) row.remove();
   form.elements.name.value = cohort.name;
   const definition = cohort.definition || {};
   const filters = definition.filters || [];
   if (cohort.kind !== "dynamic" || !filters.every((f) => f.type === "person" && !Array.isArray(f.value))) return false;
   form.elements.match.value = definition.match || "all";
-  for (const filter of filters) addPersonRow(form.querySelector("[data-role=person-rows]"), filter);
+  for (const filter of filters) addPersonRow(form.querySelector("[data-role=person-rows]"), ctx, filter);
   for (const row of definition.behaviour || []) addBehaviourRow(form.querySelector("[data-role=behaviour-rows]"), row);
   return true;
 }
 
-// The POST cohorts body; throws an Error saying what to fill in.
+// What cohortBody refuses, with the body field it belongs to (the form shows it in that field's
+// error slot, where the API's 400 for the same field would go).
+export class CohortFormError extends Error {
+  constructor(param, message) {
+    super(message);
+    this.param = param;
+  }
+}
+
+// The POST cohorts body; throws a CohortFormError saying what to fill in.
 export function cohortBody(form) {
   const name = form.elements.name.value.trim();
-  if (!name) throw new Error("Give the cohort a name.");
-  const get = (row, field) => row.querySelector(`[name=${field}]`).value.trim();
+  if (!name) throw new CohortFormError("name", "Give the cohort a name.");
+  const get = (row, control) => row.querySelector(`[name=${control}]`).value.trim();
   const filters = [...form.querySelectorAll("[data-role=person-row]")].map((row, i) => {
-    const key = get(row, "person_key");
-    if (!key) throw new Error(`Person property row ${i + 1}: pick a property, or remove the row.`);
-    const operator = get(row, "person_operator");
-    const filter = { type: "person", key, operator };
-    if (!NO_VALUE.has(operator)) {
-      const value = get(row, "person_value");
-      if (!value) throw new Error(`Person property row ${i + 1}: type a value.`);
-      filter.value = NUMERIC.has(operator) ? Number(value) : value;
+    try {
+      return personRows.get(row).read();
+    } catch (error) {
+      throw new CohortFormError("filters", `Person property row ${i + 1}: ${error.message}`);
     }
-    return filter;
   });
   const behaviour = [...form.querySelectorAll("[data-role=behaviour-row]")].map((row, i) => {
     const event = get(row, "behaviour_event");
-    if (!event) throw new Error(`Behaviour row ${i + 1}: pick an event, or remove the row.`);
+    if (!event) throw new CohortFormError("behaviour", `Behaviour row ${i + 1}: pick an event, or remove the row.`);
+    const number = (control, what) => {
+      const text = get(row, control);
+      if (!text || !Number.isFinite(Number(text))) {
+        throw new CohortFormError("behaviour", `Behaviour row ${i + 1}: type the number of ${what}.`);
+      }
+      return Number(text);
+    };
     return {
       event,
       operator: get(row, "behaviour_operator"),
-      count: Number(get(row, "behaviour_count")),
-      days: Number(get(row, "behaviour_days")),
+      count: number("behaviour_count", "times"),
+      days: number("behaviour_days", "days"),
       filters: JSON.parse(row.dataset.filters || "[]"),
     };
   });
   if (!filters.length && !behaviour.length) {
-    throw new Error("Add at least one person property or behaviour row: a cohort needs a rule.");
+    throw new CohortFormError("filters", "Add at least one person property or behaviour row: a cohort needs a rule.");
   }
   return { name, kind: "dynamic", match: form.elements.match.value, filters, behaviour };
 }

@@ -3,7 +3,7 @@
 // cohort picked in the list, page by page.
 
 import { ApiClient } from "./api.js";
-import { addBehaviourRow, addPersonRow, cohortBody, fillCohortForm } from "./cohort-form.js";
+import { CohortFormError, addBehaviourRow, addPersonRow, cohortBody, fillCohortForm } from "./cohort-form.js";
 import { mountCohortUpload } from "./cohort-upload.js";
 import { clearChildren, el, formatDateTime, formatNumber } from "./format.js";
 import { Panel } from "./panel.js";
@@ -134,7 +134,7 @@ function startEditing(cohort) {
   resetForm();
   createPanel.clearErrors();
   editing = cohort;
-  editingRule = fillCohortForm(form, cohort);
+  editingRule = fillCohortForm(form, ctx, cohort);
   for (const node of form.querySelectorAll("[data-role=definition], [data-role=match-field]")) node.hidden = !editingRule;
   createPanel.$("[data-role=form-title]").textContent = `Edit “${cohort.name}”`;
   createPanel.$("[data-role=created]").textContent = editingRule
@@ -161,7 +161,7 @@ function stopEditing() {
 function requestBody() {
   if (editing && !editingRule) {
     const name = form.elements.name.value.trim();
-    if (!name) throw new Error("Give the cohort a name.");
+    if (!name) throw new CohortFormError("name", "Give the cohort a name.");
     return { name };
   }
   return cohortBody(form);
@@ -175,8 +175,10 @@ form.addEventListener("submit", async (event) => {
   try {
     body = requestBody();
   } catch (error) {
+    // Shown where the API's 400 for the same field would be, before anything is sent.
     createPanel.clearErrors();
-    createPanel.$(":scope > [data-role=error]").textContent = error.message;
+    const slot = form.querySelector(`[data-error-for~="${error.param}"]`);
+    (slot || createPanel.$(":scope > [data-role=error]")).textContent = error.message;
     return;
   }
   const changing = editing;
@@ -211,7 +213,7 @@ mountCohortUpload(uploadPanel, ctx, {
   },
 });
 form.querySelector("[data-action=add-person-row]").addEventListener("click", () => {
-  addPersonRow(form.querySelector("[data-role=person-rows]")).querySelector("input").focus();
+  addPersonRow(form.querySelector("[data-role=person-rows]"), ctx).querySelector("input").focus();
 });
 form.querySelector("[data-action=add-behaviour-row]").addEventListener("click", () => {
   addBehaviourRow(form.querySelector("[data-role=behaviour-rows]")).querySelector("input").focus();
@@ -227,7 +229,6 @@ document.querySelector("[data-role=project-switch]")?.addEventListener("change",
 
 addBehaviourRow(form.querySelector("[data-role=behaviour-rows]"));
 suggest(ctx, document.getElementById("event-names"), "definitions/events", {}, (row) => row.name);
-suggest(ctx, document.getElementById("person-keys"), "definitions/properties", { type: "person" }, (row) => row.key);
 loadCohorts();
 
 // For the browser test and for poking at the page from the console.

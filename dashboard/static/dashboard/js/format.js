@@ -14,6 +14,21 @@ export function formatPercent(value, { isFraction = false } = {}) {
   return `${pct.toFixed(pct >= 10 || pct === 0 ? 0 : 1)}%`;
 }
 
+// 0 → "0s", 75 → "1m 15s", 3725 → "1h 2m", 93600 → "1d 2h": a visit's length, a time on page,
+// a funnel's time to convert; "–" for none.
+export function formatDuration(seconds) {
+  if (seconds === null || seconds === undefined || Number.isNaN(Number(seconds))) return "–";
+  const total = Math.round(Number(seconds));
+  const d = Math.floor(total / 86400);
+  const h = Math.floor((total % 86400) / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = total % 60;
+  if (d) return `${d}d ${h}h`;
+  if (h) return `${h}h ${m}m`;
+  if (m) return `${m}m ${s}s`;
+  return `${s}s`;
+}
+
 // "complete until 12:03:05" in the project's time zone; the date is added when it is not today.
 export function formatCompleteUntil(iso, timeZone) {
   if (!iso) return "";

@@ -1,7 +1,7 @@
-// Formatting of the Web page: flags, country names, durations and the change from the previous
+// Formatting of the Web page: flags, country names, its numbers and the change from the previous
 // period. Plain functions, no DOM, so the rules are in one place.
 
-import { formatNumber, formatPercent } from "./format.js";
+import { formatDuration, formatNumber, formatPercent } from "./format.js";
 
 // The overview's bounce_rate and conversion_rate are percentages (42.5), as the web API documents.
 export const WEB_RATES = { isFraction: false };
@@ -29,18 +29,6 @@ export function countryName(code) {
   } catch {
     return code;
   }
-}
-
-// 0 → "0s", 75 → "1m 15s", 3725 → "1h 2m".
-export function formatDuration(seconds) {
-  if (seconds === null || seconds === undefined || Number.isNaN(Number(seconds))) return "–";
-  const total = Math.round(Number(seconds));
-  const h = Math.floor(total / 3600);
-  const m = Math.floor((total % 3600) / 60);
-  const s = total % 60;
-  if (h) return `${h}h ${m}m`;
-  if (m) return `${m}m ${s}s`;
-  return `${s}s`;
 }
 
 // How each number of the row reads.

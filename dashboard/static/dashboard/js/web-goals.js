@@ -4,7 +4,7 @@
 
 import { clearChildren, el, formatNumber, formatPercent } from "./format.js";
 import { Panel } from "./panel.js";
-import { suggest } from "./panels/filter-row.js";
+import { sharedKeyList, suggest } from "./panels/filter-row.js";
 import { WEB_RATES } from "./web-format.js";
 
 export function mountWebGoals(root, ctx, { changed }) {
@@ -14,6 +14,7 @@ export function mountWebGoals(root, ctx, { changed }) {
   const form = panel.$("[data-role=goal-form]");
   const added = panel.$("[data-role=goal-added]");
   const kind = form.elements.kind;
+  form.elements.filter_key.setAttribute("list", sharedKeyList(ctx, "event").id);
 
   function showKind() {
     for (const node of form.querySelectorAll("[data-for-kind]")) node.hidden = node.dataset.forKind !== kind.value;

@@ -2,9 +2,9 @@
 // the same overview answer (switching tabs asks nothing), and each row is a button that adds the
 // row's value as a column filter to the filter bar, which reloads the page's numbers.
 
-import { clearChildren, el, formatNumber, formatPercent } from "./format.js";
+import { clearChildren, el, formatDuration, formatNumber, formatPercent } from "./format.js";
 import { Panel } from "./panel.js";
-import { WEB_RATES, countryName, flagEmoji, formatDuration, isUnset } from "./web-format.js";
+import { WEB_RATES, countryName, flagEmoji, isUnset } from "./web-format.js";
 
 // A page's bounce rate (of the visits that entered there) and time on page, on hover.
 function pageDetail(row) {

@@ -2,19 +2,19 @@
 // (suggested from the taxonomy), one of the built-in columns, or a set of cohorts. Both builders
 // send the same `breakdown` object, so both pick it with the same controls.
 
+import { field, select } from "../fields.js";
 import { clearChildren, el } from "../format.js";
-import { COLUMNS, cohortList, suggest } from "./filter-row.js";
+import { COLUMNS, cohortList, sharedKeyList } from "./filter-row.js";
 
-// `form` holds a `breakdown_type` select, a `breakdown_key` input (with its own datalist) in a
-// [data-role=breakdown-key-field] and an empty [data-role=breakdown-cohorts] box.
+// `form` holds a `breakdown_type` select, a `breakdown_key` input in a [data-role=breakdown-key-field]
+// (suggested from the page's shared key list of the type) and an empty [data-role=breakdown-cohorts] box.
 export function mountBreakdownPicker(form, ctx) {
   const type = form.elements.breakdown_type;
   const key = form.elements.breakdown_key;
   const keyField = form.querySelector("[data-role=breakdown-key-field]");
   const cohortBox = form.querySelector("[data-role=breakdown-cohorts]");
-  const column = el("select", { name: "breakdown_column", id: `${key.id}-column` });
-  for (const [value, text] of COLUMNS) column.append(el("option", { value, text }));
-  const columnField = el("div", { class: "field" }, el("label", { htmlFor: column.id, text: "Column" }), column);
+  const column = select("breakdown_column", COLUMNS);
+  const columnField = field("Column", column);
   keyField.after(columnField);
 
   async function loadCohorts() {
@@ -36,9 +36,7 @@ export function mountBreakdownPicker(form, ctx) {
     keyField.hidden = kind !== "event" && kind !== "person";
     columnField.hidden = kind !== "column";
     cohortBox.hidden = kind !== "cohort";
-    if (!keyField.hidden) {
-      suggest(ctx, document.getElementById(key.getAttribute("list")), "definitions/properties", { type: kind }, (r) => r.key);
-    }
+    if (!keyField.hidden) key.setAttribute("list", sharedKeyList(ctx, kind).id);
     if (kind === "cohort" && !cohortBox.children.length) loadCohorts();
   }
 

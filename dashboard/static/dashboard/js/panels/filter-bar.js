@@ -31,20 +31,23 @@ export function describeFilter(filter, cohortNames = new Map()) {
 export function mountFilterBar(form, ctx) {
   const chips = form.querySelector("[data-role=chips]");
   const formError = form.querySelector("[data-role=filter-form-error]");
-  const row = mountFilterRow(form.querySelector("[data-role=filter-row]"), ctx, {
-    prefix: "filter",
-    lists: { keys: "filter-keys", values: "filter-values" },
-  });
+  const row = mountFilterRow(form.querySelector("[data-role=filter-row]"), ctx, { prefix: "filter" });
   const cohortNames = new Map();
   let filters = filtersFromUrl();
 
-  // The chips name cohorts, not ids; until the list is in, they show "#id".
+  // The chips name cohorts, not ids; until the list is in, they show "#id". The list is asked for
+  // only once a chip needs it (most pages have no cohort filter); the row's picker asks for
+  // itself when its type is set to cohort, and both share cohortList's one request.
+  let namesAsked = false;
   async function loadCohortNames() {
+    const isCohort = (f) => f.type === "cohort" || (Array.isArray(f.any) && f.any.some(isCohort));
+    if (namesAsked || !filters.some(isCohort)) return;
+    namesAsked = true;
     try {
       for (const cohort of await cohortList(ctx)) cohortNames.set(String(cohort.id), cohort.name);
       renderChips();
     } catch {
-      // The row's cohort picker says the list could not be loaded.
+      namesAsked = false; // asked again with the next change; the row's picker says it failed
     }
   }
 
@@ -81,6 +84,7 @@ export function mountFilterBar(form, ctx) {
     carryToLinks();
     for (const slot of form.querySelectorAll("[data-error-for]")) slot.textContent = "";
     renderChips();
+    loadCohortNames();
     document.dispatchEvent(new CustomEvent("filterschange", { detail: { filters: [...filters] } }));
   }
 

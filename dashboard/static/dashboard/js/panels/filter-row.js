@@ -3,6 +3,7 @@
 // the funnel steps all build their filters with it, so a filter is edited the same way everywhere
 // and a fix to it (an operator, a check) lands in every place at once.
 
+import { field, select } from "../fields.js";
 import { clearChildren, el } from "../format.js";
 
 export const OPERATORS = [
@@ -84,8 +85,10 @@ export function cohortList(ctx, { fresh = false } = {}) {
   return ctx.cohortList;
 }
 
-// Rows of the same type share one list of keys (ten series rows need not ask ten times).
-function sharedKeyList(ctx, type) {
+// The page's one list of property keys per type (event, person), asked once: every filter row,
+// the breakdown pickers and the other key inputs point at it, so ten controls need not ask ten
+// times.
+export function sharedKeyList(ctx, type) {
   const id = `filter-row-keys-${type}`;
   let list = document.getElementById(id);
   if (!list) {
@@ -96,32 +99,22 @@ function sharedKeyList(ctx, type) {
   return list;
 }
 
-let counter = 0;
-
-function field(labelText, control, extra = {}) {
-  counter += 1;
-  control.id ||= `filter-row-${counter}`;
-  return el("div", { class: "field", ...extra }, el("label", { htmlFor: control.id, text: labelText }), control);
-}
+let counter = 0; // numbers each row's own list of values
 
 // Builds the controls in `container`. `prefix` names them (`<prefix>_key`, …) so a form can tell
-// rows apart; `lists` pins the datalists' ids (the filter bar's are read by other controls).
-// Returns { read, reset }: read() gives the filter, null for a row left empty, or throws an
+// rows apart; `initial` fills them from a filter (a saved definition being changed). Returns { read, reset }: read() gives the filter, null for a row left empty, or throws an
 // Error saying what to fill in.
-export function mountFilterRow(container, ctx, { prefix = "filter", types = TYPES, lists = null, optional = false } = {}) {
+export function mountFilterRow(container, ctx, { prefix = "filter", types = TYPES, optional = false, initial = null } = {}) {
   counter += 1;
   const n = counter;
-  const type = el("select", { name: `${prefix}_type` });
-  for (const [value, text] of types) type.append(el("option", { value, text }));
+  const type = select(`${prefix}_type`, types);
   const key = el("input", { name: `${prefix}_key`, autocomplete: "off", placeholder: optional ? "optional, e.g. plan" : "e.g. plan" });
-  const operator = el("select", { name: `${prefix}_operator` });
-  for (const [value, text] of OPERATORS) operator.append(el("option", { value, text }));
+  const operator = select(`${prefix}_operator`, OPERATORS);
   const value = el("input", { name: `${prefix}_value`, autocomplete: "off", placeholder: "e.g. pro" });
   const cohort = el("select", { name: `${prefix}_cohort` });
-  const column = el("select", { name: `${prefix}_column` });
-  for (const [value, text] of COLUMNS) column.append(el("option", { value, text }));
-  const valueList = lists ? document.getElementById(lists.values) : el("datalist", { id: `filter-row-values-${n}` });
-  if (!lists) container.append(valueList);
+  const column = select(`${prefix}_column`, COLUMNS);
+  const valueList = el("datalist", { id: `filter-row-values-${n}` });
+  container.append(valueList);
   value.setAttribute("list", valueList.id);
 
   const typeField = field("Type", type);
@@ -135,12 +128,7 @@ export function mountFilterRow(container, ctx, { prefix = "filter", types = TYPE
 
   function loadKeys() {
     if (type.value === "cohort" || type.value === "column") return;
-    if (lists) {
-      suggest(ctx, document.getElementById(lists.keys), "definitions/properties", { type: type.value }, (row) => row.key);
-      key.setAttribute("list", lists.keys);
-    } else {
-      key.setAttribute("list", sharedKeyList(ctx, type.value).id);
-    }
+    key.setAttribute("list", sharedKeyList(ctx, type.value).id);
   }
 
   function loadValues() {
@@ -194,6 +182,12 @@ export function mountFilterRow(container, ctx, { prefix = "filter", types = TYPE
     return filter;
   }
 
+  if (initial) {
+    type.value = initial.type ?? type.value;
+    key.value = initial.key ?? "";
+    operator.value = initial.operator ?? "exact";
+    value.value = initial.value ?? "";
+  }
   type.addEventListener("change", () => {
     key.value = "";
     value.value = "";

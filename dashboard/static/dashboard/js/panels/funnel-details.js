@@ -1,16 +1,7 @@
 // What a funnel answers beside its bars: the time to convert (ten bins from first to last step)
 // and, with a breakdown, one row per value of the step-1 event that starts each path.
 
-import { clearChildren, el, formatNumber, formatPercent } from "../format.js";
-
-export function formatDuration(seconds) {
-  if (seconds === null || seconds === undefined) return "–";
-  const s = Number(seconds);
-  if (s < 60) return `${Math.round(s)} s`;
-  if (s < 3600) return `${Math.round(s / 60)} min`;
-  if (s < 86400) return `${(s / 3600).toFixed(1)} h`;
-  return `${(s / 86400).toFixed(1)} d`;
-}
+import { clearChildren, el, formatDuration, formatNumber, formatPercent } from "../format.js";
 
 export function drawTimeToConvert(list, bins) {
   clearChildren(list);

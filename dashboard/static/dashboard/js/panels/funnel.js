@@ -3,11 +3,11 @@
 // previous step, the time to convert and, with a breakdown, one row per value (or per cohort).
 
 import { ensureChart, setSeries } from "../charts.js";
-import { clearChildren, el, formatNumber, formatPercent } from "../format.js";
+import { clearChildren, el, formatDuration, formatNumber, formatPercent } from "../format.js";
 import { Panel } from "../panel.js";
 import { mountBreakdownPicker } from "./breakdown-picker.js";
 import { mountFilterList } from "./filter-row.js";
-import { drawBreakdown, drawTimeToConvert, formatDuration } from "./funnel-details.js";
+import { drawBreakdown, drawTimeToConvert } from "./funnel-details.js";
 
 const MIN_STEPS = 2;
 const MAX_STEPS = 10;

@@ -1,8 +1,9 @@
 // The series rows of the trends builder: each is a letter (the name a formula uses), an event, a
 // math (with its numeric property for sum, avg, …) and filters of its own (the shared filter rows).
 
+import { field, select } from "../fields.js";
 import { el } from "../format.js";
-import { mountFilterList } from "./filter-row.js";
+import { mountFilterList, sharedKeyList } from "./filter-row.js";
 
 export const MAX_SERIES = 10; // the API's limit
 const MATHS = [
@@ -21,20 +22,7 @@ const MATHS = [
 ];
 const PROPERTY_MATHS = new Set(["sum", "avg", "min", "max", "median", "p90", "p95", "p99"]);
 
-let counter = 0;
 const rowFilters = new WeakMap(); // series row → its filter list
-
-function field(labelText, control) {
-  counter += 1;
-  control.id = `trends-series-${counter}`;
-  return el("div", { class: "field" }, el("label", { htmlFor: control.id, text: labelText }), control);
-}
-
-function select(name, options, selected) {
-  const node = el("select", { name });
-  for (const [value, text] of options) node.append(el("option", { value, text, selected: value === selected }));
-  return node;
-}
 
 export function letter(index) {
   return String.fromCharCode(65 + index);
@@ -46,7 +34,7 @@ export function addSeriesRow(list, ctx, { event = "", math = "total" } = {}, onC
   eventInput.setAttribute("list", "event-names");
   const mathSelect = select("series_math", MATHS, math);
   const property = el("input", { name: "series_property", autocomplete: "off", placeholder: "e.g. amount" });
-  property.setAttribute("list", "filter-keys");
+  property.setAttribute("list", sharedKeyList(ctx, "event").id);
   const propertyField = field("Numeric property", property);
   const filters = el("div", { class: "series__filters", "data-role": "series-filters" });
   filters.append(el("span", { class: "series__filters-title muted", text: "Only where (all of)" }));
