@@ -1,7 +1,7 @@
 """The web rollup: each (project, local day) of the web overview's rows as Parquet files, so the
 overview reads a few thousand rows a day instead of every event.
 
-What a day holds is analytics.query.web_rows's pairs, parts and gaps of its events; a day is
+What a day holds is analytics.query.web_rows's relations of its events; a day is
 built from the query layer's events (its columnar files, or PostgreSQL) in the project's time
 zone, by ``web_days_build`` (a periodic job after the columnar tier's).
 
@@ -31,7 +31,7 @@ import duckdb
 from django.db import connection, transaction
 
 from analytics.query.source import EventScope, events_relation
-from analytics.query.web_rows import base_sql, gaps_sql, pairs_sql, parts_sql
+from analytics.query.web_rows import RELATIONS, base_sql
 from core import days as daysmod
 from core import locks
 from events.columnar import READABLE_LAYOUT, columnar_root
@@ -41,14 +41,13 @@ logger = logging.getLogger(__name__)
 
 # Bumped when web_rows's relations change: days of an older layout are computed from events
 # until rebuilt.
-LAYOUT = 1
-KINDS = ("pairs", "parts", "gaps")
+LAYOUT = 2  # 2: a visitors file
 DAYS_PER_RUN = 60
 
 
 def web_day_paths(project_id: int, day: dt.date) -> dict[str, Path]:
     folder = columnar_root() / "web" / f"project={int(project_id)}"
-    return {kind: folder / f"{day.isoformat()}.{kind}.parquet" for kind in KINDS}
+    return {kind: folder / f"{day.isoformat()}.{kind}.parquet" for kind in RELATIONS}
 
 
 def utc_dates_of(day: dt.date, tz: zoneinfo.ZoneInfo) -> list[dt.date]:
@@ -186,7 +185,7 @@ def web_day_build(project_id: int, tz: zoneinfo.ZoneInfo, day: dt.date) -> bool:
     try:
         cur.execute(f"SET TimeZone = '{tz.key}'")
         cur.execute(f"CREATE OR REPLACE TEMP TABLE web_day AS {base_sql(relation, lo=lo, hi=hi, tz=tz)}", params)
-        for kind, rows in (("pairs", pairs_sql), ("parts", parts_sql), ("gaps", gaps_sql)):
+        for kind, rows in RELATIONS.items():
             tmp = paths[kind].with_suffix(f".tmp{os.getpid()}")
             # COPY takes no parameters; the only literals here are our own path and dates.
             cur.execute(f"COPY ({rows('web_day')}) TO '{tmp}' (FORMAT parquet, COMPRESSION zstd)")

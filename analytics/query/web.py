@@ -53,7 +53,7 @@ from typing import Any
 from analytics.query.filters import COLUMN_KEYS, NO_FILTERS, Filters, PropertyFilter, filter_leaves
 from analytics.query.predicates import Relation, event_property_keys, filters_predicate
 from analytics.query.source import EventScope, events_relation, query_rows
-from analytics.query.web_rows import BOT, DIMENSIONS, SOURCES, base_sql, gaps_sql, pairs_sql, parts_sql
+from analytics.query.web_rows import BOT, DIMENSIONS, RELATIONS, SOURCES, base_sql
 from analytics.web_days import web_day_paths, web_days_current
 from core import days as daysmod
 from events.duck import ATTACHED_AS, duckdb_sql_string
@@ -158,14 +158,14 @@ def web_overview_rows(
     st = _Statement()
     _day_rows(scope, st)
     person = person_key_duckdb(events="x", link="d")
-    join = person_join_duckdb(catalog=ATTACHED_AS, events="x", link="d")
+    # Ids become persons once per row of each relation: the join reads the project's links once.
+    join = f"x {person_join_duckdb(catalog=ATTACHED_AS, events='x', link='d')}"
     ids = f"SELECT *, {int(scope.project_id)} AS project_id FROM"
     columns = ", ".join(PERSON_LIST_COLUMNS)
-    st.cte(
-        "pr", f"SELECT day, pathname, {person} AS person, {columns}, n FROM ({ids} pairs) x {join}", materialized=True
-    )
-    st.cte("pd", f"SELECT day, person, {columns}, sum(n) AS n FROM pr GROUP BY ALL", materialized=True)
-    st.cte("v", f"SELECT x.*, {person} AS person FROM ({ids} ({_VISITS})) x {join}", materialized=True)
+    st.cte("pd", f"SELECT day, {person} AS person, {columns}, sum(n) AS n FROM ({ids} visitors) {join} GROUP BY ALL",
+           materialized=True)  # fmt: skip
+    st.cte("multi", "SELECT visit FROM parts GROUP BY visit HAVING count(*) > 1", materialized=True)
+    st.cte("v", f"SELECT x.*, {person} AS person FROM ({ids} ({_VISITS})) {join}", materialized=True)
     st.branch(
         "SELECT 'total' AS kind, NULL AS value, count(*) AS a, sum(n) AS b, NULL AS c, NULL AS d, NULL AS e, "
         "NULL AS f FROM (SELECT person, sum(n) AS n FROM pd GROUP BY person)"
@@ -175,13 +175,21 @@ def web_overview_rows(
         "sum(span_us), NULL, NULL, NULL FROM v"
     )
     if not totals_only:
-        st.cte("pp", "SELECT pathname, person, sum(n) AS n FROM pr GROUP BY ALL", materialized=True)
+        # A page's persons: missing paths are "(none)" here already (a goal's glob starts with "/").
+        st.cte("pp", f"SELECT {_label('pages', 'pathname')} AS value, {person} AS person, n "
+                     f"FROM ({ids} pairs) {join}")  # fmt: skip
         st.branch(
             "SELECT 'day', CAST(day AS VARCHAR), count(*), sum(n), NULL, NULL, NULL, NULL "
             "FROM (SELECT day, person, sum(n) AS n FROM pd GROUP BY 1, 2) GROUP BY day"
         )
+        st.branch(_pages_list(limit))
         for name, column in PAGEVIEW_LISTS.items():
-            st.branch(_pageview_list(name, column, limit))
+            if name != "pages":
+                st.branch(
+                    _ranked(
+                        name, f"SELECT {_label(name, column)} AS value, sum(n) AS n FROM pd GROUP BY 1, person", limit
+                    )
+                )
         for name, column in VISIT_LISTS.items():
             st.branch(_visit_list(name, column, limit))
         _goal_branches(scope, goals, st)
@@ -190,11 +198,10 @@ def web_overview_rows(
 
 
 def _day_rows(scope: EventScope, st: _Statement) -> None:
-    """``pairs``, ``parts`` and ``gaps`` of the scope's days: from the web rollup's files where a
-    day may be read from them (the dimension filters applied to their rows), else from the
-    day's events (the filters applied to those)."""
+    """The relations of web_rows for the scope's days: from the web rollup's files where a day
+    may be read from them (the dimension filters applied to their rows), else from the day's
+    events (the filters applied to those)."""
     files, raw_days = _day_sources(scope)
-    raw: dict[str, str] = {}
     if raw_days:
         relations, params = [], []
         for first, last in _runs(raw_days):
@@ -204,8 +211,7 @@ def _day_rows(scope: EventScope, st: _Statement) -> None:
         st.cte("raw_ev", "\nUNION ALL\n".join(relations), params)
         lo, hi = scope.bounds
         st.cte("rb", base_sql("SELECT * FROM raw_ev", lo=lo, hi=hi, tz=scope.tz), materialized=True)
-        raw = {"pairs": pairs_sql("rb"), "parts": parts_sql("rb"), "gaps": gaps_sql("rb")}
-    for kind in ("pairs", "parts", "gaps"):
+    for kind, rows in RELATIONS.items():
         branches, params = [], []
         # A part's dimensions disagreed on by its events are only for deciding which days to read.
         columns = "* EXCLUDE (mixed)" if kind == "parts" else "*"
@@ -214,8 +220,8 @@ def _day_rows(scope: EventScope, st: _Statement) -> None:
             paths = ", ".join(duckdb_sql_string(str(web_day_paths(scope.project_id, d)[kind])) for d in files)
             branches.append(f"SELECT {columns} FROM read_parquet([{paths}]) w WHERE {predicate.sql}")
             params += predicate.params
-        if kind in raw:
-            branches.append(f"SELECT {columns} FROM ({raw[kind]})")
+        if raw_days:
+            branches.append(f"SELECT {columns} FROM ({rows('rb')})")
         st.cte(kind, "\nUNION ALL BY NAME\n".join(f"({b})" for b in branches), params)
 
 
@@ -224,35 +230,46 @@ PERSON_LIST_COLUMNS = ("country", "device_type", "browser", "os")
 
 # A visit from its parts: counts summed, its span from the first to the last instant of any part,
 # its entry (person, page, source) from the part with the first pageview and its exit from the
-# part with the last; (time, event id) orders pageviews of one instant as the oracle does.
+# part with the last. A visit's parts are of different days, so their first (last) pageviews are
+# at different instants: the time alone orders them. Most visits have one part, taken as it is:
+# only the visits with several (``multi``) are merged.
+_ENTRY = ("user_id", "entry", *SOURCES)
 _VISITS = (
-    ",\n".join(
+    "SELECT visit, 1 AS parts, pageviews, events, epoch_us(max_ts) - epoch_us(min_ts) AS span_us, "
+    f"{', '.join(_ENTRY)}, exit FROM parts ANTI JOIN multi USING (visit) WHERE pageviews > 0\nUNION ALL\n"
+    + ",\n".join(
         [
-            "SELECT visit, sum(pageviews) AS pageviews, sum(events) AS events",
+            "SELECT visit, count(*) AS parts, sum(pageviews) AS pageviews, sum(events) AS events",
             "epoch_us(max(max_ts)) - epoch_us(min(min_ts)) AS span_us",
-            *(
-                f"arg_min_null({c}, (first_ts, first_id)) FILTER (WHERE pageviews > 0) AS {c}"
-                for c in ("user_id", "entry", *SOURCES)
-            ),
-            "arg_max_null(exit, (last_ts, last_id)) FILTER (WHERE pageviews > 0) AS exit",
+            *(f"arg_min_null({c}, first_ts) FILTER (WHERE pageviews > 0) AS {c}" for c in _ENTRY),
+            "arg_max_null(exit, last_ts) FILTER (WHERE pageviews > 0) AS exit",
         ]
     )
-    + " FROM parts GROUP BY visit HAVING sum(pageviews) > 0"
+    + " FROM parts SEMI JOIN multi USING (visit) GROUP BY visit HAVING sum(pageviews) > 0"
 )
-# Per page: the visits that entered on it and their bounces, and the times from its pageviews to
-# the visit's next pageview: within a part (the gaps rows), and from a part's last pageview to the
-# next part's first (a visit over midnight).
-_PAGE_EXTRAS = """
-    LEFT JOIN (SELECT entry, count(*) AS n, count(*) FILTER (WHERE pageviews = 1 AND events = 1) AS bounces
-               FROM v GROUP BY entry) ent ON ent.entry IS NOT DISTINCT FROM l.raw
-    LEFT JOIN (SELECT pathname, sum(gap_us) AS gap_us, sum(gaps) AS gaps FROM (
+
+
+def _pages_list(limit: int) -> str:
+    """The top pages by persons, with the visits that entered on each and their bounces, and the
+    times from its pageviews to the visit's next pageview: within a part (the gaps rows), and
+    from a part's last pageview to the next part's first (a visit over midnight)."""
+    none = _label("pages", "pathname")
+    return f"""
+    SELECT 'pages', l.value, l.visitors, l.n, ent.n, ent.bounces, gap.gap_us, gap.gaps
+    FROM (SELECT value, count(DISTINCT person) AS visitors, sum(n) AS n FROM pp GROUP BY value
+          ORDER BY visitors DESC, value LIMIT {int(limit)}) l
+    LEFT JOIN (SELECT {_label("pages", "entry")} AS value, count(*) AS n,
+                      count(*) FILTER (WHERE pageviews = 1 AND events = 1) AS bounces
+               FROM v GROUP BY 1) ent ON ent.value = l.value
+    LEFT JOIN (SELECT {none} AS value, sum(gap_us) AS gap_us, sum(gaps) AS gaps FROM (
                    SELECT pathname, gap_us, gaps FROM gaps
                    UNION ALL
                    SELECT exit, next_us - epoch_us(last_ts), 1 FROM (
                        SELECT exit, last_ts,
                               epoch_us(lead(first_ts) OVER (PARTITION BY visit ORDER BY first_ts)) AS next_us
-                       FROM parts WHERE pageviews > 0) WHERE next_us IS NOT NULL)
-               GROUP BY pathname) gap ON gap.pathname IS NOT DISTINCT FROM l.raw"""
+                       FROM parts SEMI JOIN multi USING (visit) WHERE pageviews > 0)
+                   WHERE next_us IS NOT NULL)
+               GROUP BY 1) gap ON gap.value = l.value"""
 
 
 def _day_sources(scope: EventScope) -> tuple[list[dt.date], list[dt.date]]:
@@ -293,7 +310,7 @@ def _goal_branches(scope: EventScope, goals: tuple[GoalSpec, ...], st: _Statemen
     (filters applied, bots left out), their persons among the visitors."""
     pages = [(i, goal) for i, goal in enumerate(goals) if goal.kind == "pageview"]
     if pages:
-        flags = ", ".join(f"CASE WHEN regexp_full_match(pathname, ?) THEN {i} END" for i, _ in pages)
+        flags = ", ".join(f"CASE WHEN regexp_full_match(value, ?) THEN {i} END" for i, _ in pages)
         st.cte(
             "pg",
             f"SELECT g, person, sum(n) AS n FROM (SELECT person, n, unnest([{flags}]) AS g FROM pp) "
@@ -324,25 +341,15 @@ def _label(name: str, column: str) -> str:
     return f"coalesce({column}, '{missing}')"
 
 
-def _ranked(name: str, pairs: str, limit: int, extra: str = "NULL, NULL, NULL, NULL", joins: str = "") -> str:
-    """A list's top rows from ``pairs`` (one row per value and person: ``value``, ``raw``, ``n``):
-    distinct persons counted as rows of the pairs, which DuckDB does several times faster than
+def _ranked(name: str, pairs: str, limit: int) -> str:
+    """A list's top rows from ``pairs`` (one row per value and person: ``value``, ``n``): distinct
+    persons counted as rows of the pairs, which DuckDB does several times faster than
     ``count(DISTINCT person)`` per group. ``limit`` is written in (an int), so the statement's
     parameters are only the goals' and filters' values, in the order their text appears."""
     return (
-        f"SELECT '{name}', l.value, count(*) AS visitors, sum(l.n), {extra} FROM ({pairs}) l{joins} "
+        f"SELECT '{name}', l.value, count(*) AS visitors, sum(l.n), NULL, NULL, NULL, NULL FROM ({pairs}) l "
         f"GROUP BY l.value ORDER BY visitors DESC, l.value LIMIT {int(limit)}"
     )
-
-
-def _pageview_list(name: str, column: str, limit: int) -> str:
-    source = "pp" if name == "pages" else "pd"
-    label = _label(name, column)
-    pairs = f"SELECT {label} AS value, any_value({column}) AS raw, sum(n) AS n FROM {source} GROUP BY 1, person"
-    if name != "pages":
-        return _ranked(name, pairs, limit)
-    extra = "any_value(ent.n), any_value(ent.bounces), any_value(gap.gap_us), any_value(gap.gaps)"
-    return _ranked(name, pairs, limit, extra, _PAGE_EXTRAS)
 
 
 def _visit_list(name: str, column: str, limit: int) -> str:

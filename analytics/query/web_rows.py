@@ -2,12 +2,14 @@
 the overview computes on the fly for the days without a current rollup. One definition of both,
 so a day reads the same from a file as from its events.
 
-A day's events (bots left out, the request's filters applied) become three relations:
+A day's events (bots left out, the request's filters applied) become four relations:
 
 - **pairs**: one row per (pathname, user id, dimensions) of the day's pageviews with their
-  count. Visitors, pageviews, the series and the pages, countries, devices, browsers and os lists
-  are sums and distinct persons over these. Ids, not persons, are stored: a query resolves them
-  to persons (persons.identity) when it runs, so an identity merge changes no stored row.
+  count: the pages list and the pageview goals are sums and distinct persons over these.
+- **visitors**: the same without the pathname, one row per (user id, dimensions): visitors,
+  pageviews, the series and the countries, devices, browsers and os lists.
+  Ids, not persons, are stored: a query resolves them to persons (persons.identity) when it runs,
+  so an identity merge changes no stored row.
 - **parts**: one row per (day, visit) — a visit's part within the day: its events and pageviews,
   first and last instants, its first pageview (time, id, user id, path, source) and last pageview
   (time, id, path), and the dimensions when all its events agree on them. A query merges a
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
+from collections.abc import Callable
 
 from analytics.query.local_days import local_date_sql
 
@@ -52,6 +55,10 @@ def base_sql(relation: str, *, lo: dt.datetime, hi: dt.datetime, tz: zoneinfo.Zo
 
 def pairs_sql(base: str) -> str:
     return f"SELECT day, pathname, user_id, {_DIMS}, count(*) AS n FROM {base} WHERE pv GROUP BY ALL"
+
+
+def visitors_sql(base: str) -> str:
+    return f"SELECT day, user_id, {_DIMS}, count(*) AS n FROM {base} WHERE pv GROUP BY ALL"
 
 
 def parts_sql(base: str) -> str:
@@ -85,3 +92,12 @@ def gaps_sql(base: str) -> str:
         "epoch_us(lead(ts) OVER (PARTITION BY day, visit ORDER BY ts, event_id)) - epoch_us(ts) AS gap_us "
         f"FROM {base} WHERE pv) GROUP BY ALL HAVING count(gap_us) > 0"
     )
+
+
+# The relations of a day, by name: a rollup file each (analytics.web_days).
+RELATIONS: dict[str, Callable[[str], str]] = {
+    "pairs": pairs_sql,
+    "visitors": visitors_sql,
+    "parts": parts_sql,
+    "gaps": gaps_sql,
+}
