@@ -1,10 +1,20 @@
 """Backfill: historical events from a file, through the same validation, dedupe and ledger as the API.
 
 Input is NDJSON (one native event per line, as in ``POST /api/v1/events``) or CSV with the native
-field names as columns, or the export columns ``event_id, occurred_at, user_id, event_type,
-properties_json``. Files are read as a stream (``.gz`` too), ``BATCH_SIZE`` events at a time, so
-their size does not matter. Rate limits do not apply (this is the operator, not a client), but
-the events count in the ledger and the monthly quota like any other.
+field names as columns (so a file of ``GET …/events``, see below), or the columns ``event_id,
+occurred_at, user_id, event_type, properties_json``. Files are read as a stream (``.gz`` too),
+``BATCH_SIZE`` events at a time, so their size does not matter. Rate limits do not apply (this is
+the operator, not a client), but the events count in the ledger and the monthly quota like any
+other.
+
+A file of ``GET …/events`` (csv or ndjson) imports as it is, with three differences from the
+rows exported: ``received_at`` is the import's (a new receipt), ``is_anonymous`` is false (every id
+is taken as the client's), and an event without a ``session_id`` gets a server session, as at
+capture. Its web columns (browser … channel) are stored as they are: they cannot be derived
+again (that needs the request's IP and user agent), so a line that carries any of them, or a csv
+whose header names any, keeps them, nulls included (``ingestion.validation.stored_web_columns``).
+A line that carries none has them derived from its properties, as at capture. Either way, a
+project that drops bots drops events whose ``device_type`` is ``bot``.
 
 Re-running a file is safe: a line without an ``event_id`` gets one derived from its content and
 the project, so the same line is recognised as a duplicate (by the Redis window for a day, then by
@@ -31,6 +41,7 @@ from typing import IO, Any
 import orjson
 
 from analytics.rollups import rollups_process_dirty
+from events.models import WEB_COLUMNS
 from ingestion.flush import drain
 from ingestion.ledger import ledger_sync
 from ingestion.selectors import buffered_entries
@@ -44,7 +55,7 @@ MAX_BUFFERED_ENTRIES = 200  # drain before appending more: a backfill must not f
 CLIENT = Client(ip="", user_agent="backfill")
 # Fixed namespace: the same line of the same project always gets the same event id.
 _ID_NAMESPACE = uuid.UUID("5d0c6f58-3c1b-4a52-9a53-8f0f1d3b8a11")
-# The CSV export's column names, mapped to the native ones.
+# Other names a csv may give native fields (not the names of GET …/events, which are native).
 _CSV_ALIASES = {"event_type": "event", "properties_json": "properties"}
 
 Progress = Callable[[str], None]
@@ -55,6 +66,7 @@ class BackfillReport:
     lines: int = 0
     accepted: int = 0
     duplicates: int = 0
+    bots: int = 0  # crawlers' and spam referrers' events, not stored (the project's bot setting)
     rejected: int = 0
     rejections: list[tuple[int, str]] = field(default_factory=list)  # (line, error); the first 1000 kept
     days_rebuilt: int = 0
@@ -108,7 +120,11 @@ def _csv_records(stream: IO[str]) -> Iterator[Record]:
         error = None
         for name, value in zip(columns, row, strict=False):
             if value == "":
-                continue  # an empty cell is an absent field, not an empty string
+                # An empty cell is an absent field, not an empty string; a web column's is null, so
+                # that a file whose header names them keeps them even when a row has none.
+                if name in WEB_COLUMNS:
+                    event[name] = None
+                continue
             if name == "properties":
                 try:
                     value = orjson.loads(value)
@@ -185,6 +201,7 @@ def backfill_file(
             received_at=received_at,
             sent_at_raw=None,
             allowed_sources=sources,
+            stored_web=True,
         )
         for error in batch.errors:
             rejected(records[error["index"]], error["error"])
@@ -194,6 +211,7 @@ def backfill_file(
         result = ingest_batch(project=project, batch=batch, client=CLIENT, received_at=received_at)
         report.accepted += result.accepted
         report.duplicates += result.duplicates
+        report.bots += result.bots
         _drain_below(MAX_BUFFERED_ENTRIES)
 
     with _open(path) as stream:
@@ -230,6 +248,7 @@ def backfill_file(
             "lines": report.lines,
             "accepted": report.accepted,
             "duplicates": report.duplicates,
+            "bots": report.bots,
             "rejected": report.rejected,
         },
     )

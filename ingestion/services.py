@@ -24,6 +24,7 @@ from ingestion.validation import LATE_AFTER, Batch
 from projects.models import BotHandling, Project
 
 NOT_DERIVED: tuple[str | None, ...] = (None,) * len(WEB_COLUMNS)  # WEB_ENRICHMENT off
+DEVICE_TYPE = WEB_COLUMNS.index("device_type")
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,12 @@ def ingest_batch(*, project: Project, batch: Batch, client: Client, received_at:
     stream_events = []
     late = 0
     for _index, event in batch.events:
-        if client_derived is None:
+        if event.web is not None:  # stored before (a backfilled export): kept, bots as the project says
+            web = event.web
+            if drop_bots and web[DEVICE_TYPE] == "bot":
+                result.bots += 1
+                continue
+        elif client_derived is None:
             web = NOT_DERIVED
         else:
             web, spam = enrich(client_derived, event.properties)

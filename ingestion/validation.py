@@ -18,6 +18,7 @@ from typing import Annotated, Any
 import msgspec
 import orjson
 
+from events.models import WEB_COLUMNS
 from ingestion.errors import EventError, RequestError
 from ingestion.fields import (
     CANONICAL_UUID,
@@ -45,6 +46,7 @@ MAX_EVENT_NAME = 200
 MAX_ID_LENGTH = 200
 LATE_AFTER = dt.timedelta(days=1)
 DEFAULT_SOURCE = "api"
+MAX_WEB_VALUE = 2048  # the longest value enrichment stores (a pathname)
 
 
 @dataclass(slots=True)
@@ -61,6 +63,9 @@ class Event:
     # The same object as parsed, for enrichment at capture (page URL, referrer, UTM, SDK device
     # fields) without parsing the JSON again; None when the event has no properties.
     properties: dict[str, Any] | None = None
+    # The web columns (WEB_COLUMNS order) as they were stored before, taken instead of deriving
+    # them: only a backfill sets them (``stored_web``), so no client can claim a country.
+    web: tuple[str | None, ...] | None = None
 
 
 @dataclass
@@ -150,8 +155,10 @@ def validate_native_event(
     received_at: dt.datetime,
     request_sent_at: dt.datetime | None,
     allowed_sources: frozenset[str] | None,
+    stored_web: bool = False,
 ) -> Event:
-    """Validate one event of the native API (``POST /api/v1/events``).
+    """Validate one event of the native API (``POST /api/v1/events``); with ``stored_web`` (the
+    backfill), also its web columns as an export writes them (``stored_web_columns``).
 
     This runs for every event received, so the common shape of each field is accepted inline and
     the helpers (which word the errors) are called only for anything else.
@@ -203,7 +210,23 @@ def validate_native_event(
         timestamp = corrected_timestamp(timestamp, sent_at, received_at)
     if timestamp - received_at > MAX_FUTURE or timestamp < EARLIEST:
         check_in_range(timestamp, received_at)
-    return Event(event_id, name, source, user_id, session_id, timestamp, properties_json, properties)
+    web = stored_web_columns(raw) if stored_web else None
+    return Event(event_id, name, source, user_id, session_id, timestamp, properties_json, properties, web)
+
+
+def stored_web_columns(raw: dict[str, Any]) -> tuple[str | None, ...] | None:
+    """The web columns an event carries as stored values (an export's, read back by a backfill),
+    or None when it carries none of them (they are then derived, as at capture).
+
+    An event that names any of them names them all: one it leaves out, null or empty is NULL, as
+    in the export (whose csv writes NULL as an empty cell)."""
+    if not any(name in raw for name in WEB_COLUMNS):
+        return None
+    values = []
+    for name in WEB_COLUMNS:
+        value = raw.get(name)
+        values.append(None if value is None or value == "" else check_text(value, name, max_length=MAX_WEB_VALUE))
+    return tuple(values)
 
 
 def validate_native_batch(
@@ -212,6 +235,7 @@ def validate_native_batch(
     received_at: dt.datetime,
     sent_at_raw: Any,
     allowed_sources: frozenset[str] | None,
+    stored_web: bool = False,
 ) -> Batch:
     batch = Batch(received=len(raw_events))
     request_sent_at = None
@@ -224,7 +248,11 @@ def validate_native_batch(
     for index, raw in enumerate(raw_events):
         try:
             event = validate_native_event(
-                raw, received_at=received_at, request_sent_at=request_sent_at, allowed_sources=allowed_sources
+                raw,
+                received_at=received_at,
+                request_sent_at=request_sent_at,
+                allowed_sources=allowed_sources,
+                stored_web=stored_web,
             )
             first = seen.setdefault(event.event_id, index)
             if first != index:

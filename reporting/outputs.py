@@ -12,6 +12,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from events.models import WEB_COLUMNS
 from events.property_types import PROPERTY_TYPES
 
 
@@ -181,6 +182,8 @@ class UserDetailOutput(UserRow, _Out):
 
 
 class ExportEvent(serializers.Serializer):
+    """An event as the export renders it (analytics.query.export.EXPORT_COLUMNS)."""
+
     event_id = serializers.UUIDField()
     event = serializers.CharField()
     source = serializers.CharField()
@@ -190,6 +193,14 @@ class ExportEvent(serializers.Serializer):
     timestamp = serializers.DateTimeField()
     received_at = serializers.DateTimeField()
     properties = serializers.JSONField()
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # The web columns after the event's fields, from their one list (events.models.WEB_COLUMNS).
+        web = {
+            name: serializers.CharField(allow_null=True, help_text="Derived at capture (README, the events table).")
+            for name in WEB_COLUMNS
+        }
+        return {**super().get_fields(), **web}
 
 
 class EventsOutput(_Out):

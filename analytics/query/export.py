@@ -3,6 +3,9 @@ or one streamed read of the whole range.
 
 Instants leave DuckDB as epoch microseconds (its TIMESTAMPTZ values would need pytz to become
 Python datetimes) and properties as JSON text.
+
+``EXPORT_COLUMNS`` is the export's row shape, which the reporting layer's PostgreSQL reads, its
+writers (json, csv, ndjson), its output serializer and a person's timeline share.
 """
 
 from __future__ import annotations
@@ -17,13 +20,26 @@ import orjson
 from analytics.query.source import EventScope, events_relation
 from core.clock import EPOCH
 from events.duck import duckdb_cursor
+from events.models import WEB_COLUMNS
 
+# The event's fields, then the web columns derived at capture in their table order (null when
+# unset): new columns go at the end, so a reader of the csv by position keeps working.
+EXPORT_COLUMNS = (
+    "event_id",
+    "event",
+    "source",
+    "user_id",
+    "is_anonymous",
+    "session_id",
+    "timestamp",
+    "received_at",
+    "properties",
+    *WEB_COLUMNS,
+)
 EXPORT_SELECT = (
     "SELECT event_id, event_name, source, user_id, is_anonymous, session_id, epoch_us(ts), epoch_us(received_at), "
-    "properties FROM ev"
+    f"properties, {', '.join(WEB_COLUMNS)} FROM ev"
 )
-ROW_KEYS = ("event_id", "event", "source", "user_id", "is_anonymous", "session_id", "timestamp", "received_at",
-            "properties")  # fmt: skip
 
 
 def _instant(micros: int) -> dt.datetime:
@@ -31,7 +47,7 @@ def _instant(micros: int) -> dt.datetime:
 
 
 def _row(row: tuple) -> dict[str, Any]:
-    eid, name, source, user_id, anonymous, session, ts, received, properties = row
+    eid, name, source, user_id, anonymous, session, ts, received, properties, *web = row
     values = (
         eid,
         name,
@@ -42,8 +58,9 @@ def _row(row: tuple) -> dict[str, Any]:
         _instant(ts),
         _instant(received),
         orjson.loads(properties),
+        *web,
     )
-    return dict(zip(ROW_KEYS, values, strict=True))
+    return dict(zip(EXPORT_COLUMNS, values, strict=True))
 
 
 def export_page(

@@ -12,10 +12,12 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from analytics import backfill as backfill_module
+from events.models import WEB_COLUMNS
 from ingestion.flush import drain
 from ingestion.ledger import ledger_sync
 from ingestion.models import IngestionLedger
 from ingestion.tests.conftest import stored
+from ingestion.validation import validate_native_batch
 from projects.models import AuditAction, AuditEntry
 from projects.tests.factories import ProjectFactory
 
@@ -143,3 +145,52 @@ def test_bad_usage_exits_2(project, ndjson, args):
     with pytest.raises(CommandError) as exc:
         _run(*(a.format(slug=project.slug, file=ndjson) for a in args))
     assert exc.value.returncode == 2
+
+
+def test_web_columns_a_line_carries_are_stored_as_they_are_not_derived(tmp_path):
+    project = ProjectFactory()
+    page = {"$current_url": "https://other.example/x?utm_source=ads"}
+    lines = [
+        # An export's line: its columns win over what the properties would give, nulls included.
+        {"event": "pageview", "user_id": "u1", "timestamp": _ts(0), "properties": page, "host": "shop.example",
+         "pathname": "/a", "country": "FR", "utm_source": None, "channel": "Direct"},
+        # No web column: derived from the page, as at capture.
+        {"event": "pageview", "user_id": "u2", "timestamp": _ts(1), "properties": page},
+        {"event": "pageview", "user_id": "u3", "timestamp": _ts(2), "country": 49},
+        {"event": "pageview", "user_id": "u4", "timestamp": _ts(3), "device_type": "bot"},
+    ]  # fmt: skip
+    path = tmp_path / "events.ndjson"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    out = _run(str(path), "--project", project.slug)
+    assert "line 3: country must be a string, not a number." in out
+    # The project drops bots (the default): a line whose device_type says bot is not stored.
+    assert "4 lines: took 2, 0 duplicates, 1 rejected, 1 bots not stored" in out
+    given, derived = stored(project.pk)
+    assert {k: given[k] for k in ("host", "pathname", "country", "utm_source", "channel", "browser")} == {
+        "host": "shop.example", "pathname": "/a", "country": "FR", "utm_source": None, "channel": "Direct",
+        "browser": None,
+    }  # fmt: skip
+    assert (derived["host"], derived["pathname"], derived["utm_source"]) == ("other.example", "/x", "ads")
+
+
+def test_a_csv_naming_web_columns_keeps_their_empty_cells_null(tmp_path):
+    project = ProjectFactory()
+    path = tmp_path / "events.csv"
+    path.write_text(
+        "event,user_id,timestamp,properties,host,country\n"
+        f'pageview,u1,{_ts(0)},"{{""$current_url"": ""https://shop.example/a""}}",,\n'
+        f"pageview,u2,{_ts(1)},,shop.example,DE\n"
+    )
+    assert "2 lines: took 2, 0 duplicates, 0 rejected" in _run(str(path), "--project", project.slug)
+    empty, filled = stored(project.pk)
+    assert (empty["host"], empty["pathname"], empty["country"]) == (None, None, None)
+    assert (filled["host"], filled["country"]) == ("shop.example", "DE")
+
+
+def test_only_the_backfill_takes_web_columns_as_given():
+    raw = [{"event": "pageview", "country": "FR"}]
+    now = dt.datetime.now(dt.UTC)
+    api = validate_native_batch(raw, received_at=now, sent_at_raw=None, allowed_sources=None)
+    backfill = validate_native_batch(raw, received_at=now, sent_at_raw=None, allowed_sources=None, stored_web=True)
+    assert api.events[0][1].web is None
+    assert backfill.events[0][1].web == tuple("FR" if name == "country" else None for name in WEB_COLUMNS)

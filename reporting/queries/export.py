@@ -5,31 +5,35 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
-from analytics.query.export import export_iter, export_page
+from analytics.query.export import EXPORT_COLUMNS, export_iter, export_page
 from analytics.query.filters import NO_FILTERS, Filters
 from analytics.query.source import EventScope
 from core import days as daysmod
+from events.models import WEB_COLUMNS
 from projects.models import Project
 from reporting.queries.common import fetchall, json_value, project_tz
 
-EXPORT_COLUMNS = (
-    "event_id",
-    "event",
-    "source",
-    "user_id",
-    "is_anonymous",
-    "session_id",
-    "timestamp",
-    "received_at",
-    "properties",
+# ``events``' columns of EXPORT_COLUMNS, in its order (a person's timeline reads them too).
+EXPORT_SQL = (
+    'event_id, event_name, source, user_id, is_anonymous, session_id, "timestamp", received_at, properties, '
+    + ", ".join(WEB_COLUMNS)
 )
+_PROPERTIES = EXPORT_COLUMNS.index("properties")
 
 
 @dataclass(frozen=True)
 class ExportCursor:
     timestamp: dt.datetime
     event_id: str
+
+
+def export_row(row: tuple) -> dict[str, Any]:
+    """A row of ``SELECT {EXPORT_SQL}`` as the export renders it."""
+    values = list(row)
+    values[_PROPERTIES] = json_value(values[_PROPERTIES])
+    return dict(zip(EXPORT_COLUMNS, values, strict=True))
 
 
 def events_page(
@@ -59,14 +63,12 @@ def events_page(
         where.append('("timestamp", event_id) > (%(ts)s, %(eid)s::uuid)')
         params.update(ts=after.timestamp, eid=after.event_id)
     rows = fetchall(
-        'SELECT event_id, event_name, source, user_id, is_anonymous, session_id, "timestamp", '
-        f"received_at, properties FROM events WHERE {' AND '.join(where)} "
-        'ORDER BY "timestamp", event_id LIMIT %(n)s',
+        f'SELECT {EXPORT_SQL} FROM events WHERE {" AND ".join(where)} ORDER BY "timestamp", event_id LIMIT %(n)s',
         params,
     )
     more = len(rows) > limit
     rows = rows[:limit]
-    results = [dict(zip(EXPORT_COLUMNS, (*row[:-1], json_value(row[-1])), strict=True)) for row in rows]
+    results = [export_row(row) for row in rows]
     next_cursor = ExportCursor(rows[-1][6], str(rows[-1][0])) if more else None
     return results, next_cursor
 

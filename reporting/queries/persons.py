@@ -37,8 +37,8 @@ from persons.cohorts import cohorts_of_person
 from persons.identity import person_join, person_key_joined, person_search
 from persons.selectors import PersonRecord, person_resolve, persons_load
 from projects.models import Project
-from reporting.queries.common import fetchall, json_value, project_tz
-from reporting.queries.export import EXPORT_COLUMNS, ExportCursor
+from reporting.queries.common import fetchall, project_tz
+from reporting.queries.export import EXPORT_SQL, ExportCursor, export_row
 
 
 @dataclass(frozen=True)
@@ -198,12 +198,11 @@ def _timeline(
         where.append('("timestamp", event_id) < (%(ts)s, %(eid)s::uuid)')
         params.update(ts=after.timestamp, eid=after.event_id)
     rows = fetchall(
-        'SELECT event_id, event_name, source, user_id, is_anonymous, session_id, "timestamp", '
-        f"received_at, properties FROM events WHERE {' AND '.join(where)} "
+        f"SELECT {EXPORT_SQL} FROM events WHERE {' AND '.join(where)} "
         'ORDER BY "timestamp" DESC, event_id DESC LIMIT %(n)s',
         params,
     )
     more = len(rows) > limit
     rows = rows[:limit]
-    results = [dict(zip(EXPORT_COLUMNS, (*row[:-1], json_value(row[-1])), strict=True)) for row in rows]
+    results = [export_row(row) for row in rows]
     return results, (ExportCursor(rows[-1][6], str(rows[-1][0])) if more else None)

@@ -21,11 +21,13 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from analytics.query.export import EXPORT_COLUMNS
 from analytics.rollups import derived_rows_delete, rollups_process_dirty
 from analytics.tests.factories import RawEvent, events_delete, events_insert, touched_days
 from core import days as daysmod
 from events.dirty import rollups_mark_dirty
 from events.duck import duckdb_reset
+from events.models import WEB_COLUMNS
 from persons.models import Person, PersonDistinctId
 from persons.tests.factories import person_make
 from projects.models import Project
@@ -94,7 +96,10 @@ def _events(project_id: int, rng: random.Random) -> list[RawEvent]:
         for _ in range(rng.randint(1, 12)):
             at = NOW - dt.timedelta(days=rng.uniform(0.05, 20))
             name = rng.choice(["pageview", "pageview", "signup", "purchase"])
-            out.append(RawEvent(project_id, name, user, at, properties={"path": rng.choice(["/a", "/b", "/c"])}))
+            path = rng.choice(["/a", "/b", "/c"])
+            # The web columns of a page (pageviews only: the others are a server's, with none).
+            web = {"host": "shop.example", "pathname": path, "country": "DE"} if name == "pageview" else {}
+            out.append(RawEvent(project_id, name, user, at, properties={"path": path}, web=web))
     tie = NOW - dt.timedelta(hours=2)
     out += [RawEvent(project_id, "pageview", user, tie) for user in ("tie-b", "tie-a")]
     return out
@@ -259,9 +264,11 @@ def test_detail_and_its_timeline_through_all_pages(world):
     newest_first = sorted(person.events, key=lambda e: (e.timestamp, e.event_id), reverse=True)
     assert [e["event_id"] for e in timeline] == [str(e.event_id) for e in newest_first]
     assert {e["user_id"] for e in timeline} == {"login-2", "anon-2"}
-    assert set(timeline[0]) == {
-        "event_id", "event", "source", "user_id", "is_anonymous", "session_id", "timestamp", "received_at", "properties"
-    }  # fmt: skip
+    # In the export's shape: its fields in its order, the web columns null when unset.
+    assert all(list(e) == list(EXPORT_COLUMNS) for e in timeline)
+    web = {str(e.event_id): {name: e.web.get(name) for name in WEB_COLUMNS} for e in person.events}
+    assert [{name: e[name] for name in WEB_COLUMNS} for e in timeline] == [web[e["event_id"]] for e in timeline]
+    assert {e["pathname"] is None for e in timeline} == {e.event_name != "pageview" for e in person.events}
     # Any id of the person finds it; an id of no person is its own key.
     by_anon = world.client().get(world.url("persons/anon-2"), {"limit": 1}).json()
     assert by_anon["person_id"] == key

@@ -64,6 +64,8 @@ class Command(ProjectCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"{report.lines} lines: {verb} {report.accepted}, {report.duplicates} duplicates, "
-                f"{report.rejected} rejected" + (f"; rebuilt {report.days_rebuilt} days" if report.days_rebuilt else "")
+                f"{report.rejected} rejected"
+                + (f", {report.bots} bots not stored" if report.bots else "")
+                + (f"; rebuilt {report.days_rebuilt} days" if report.days_rebuilt else "")
             )
         )
