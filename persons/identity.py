@@ -62,6 +62,17 @@ def person_key_duckdb(*, events: str = "e", link: str = "d") -> str:
     return f"coalesce('{PERSON_KEY_PREFIX}' || CAST({link}.person_id AS VARCHAR), {events}.user_id)"
 
 
+def person_count_duckdb(*, events: str = "e", link: str = "d") -> str:
+    """DuckDB: the number of distinct persons among rows joined by ``person_join_duckdb`` (an
+    aggregate): the ids of no person and the persons of the others, counted apart. Exact, since
+    the two kinds of key never meet, and without building ``person_key_duckdb``'s text per row
+    (twice as fast over the 1.5M page rows of the web overview's 30 days)."""
+    return (
+        f"(count(DISTINCT CASE WHEN {link}.person_id IS NULL THEN {events}.user_id END) "
+        f"+ count(DISTINCT {link}.person_id))"
+    )
+
+
 def same_person_join(*, distinct_id: str, project: str, link: str = "d1", same: str = "d2") -> str:
     """Joins from the id ``distinct_id`` (a column) to every id of its person: ``{same}.distinct_id``.
 

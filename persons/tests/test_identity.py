@@ -17,7 +17,14 @@ import pytest
 from django.db import connection
 
 from events.duck import ATTACHED_AS, duckdb_cursor, duckdb_reset
-from persons.identity import person_join_duckdb, person_key, person_key_duckdb, project_links, same_person_join
+from persons.identity import (
+    person_count_duckdb,
+    person_join_duckdb,
+    person_key,
+    person_key_duckdb,
+    project_links,
+    same_person_join,
+)
 from persons.selectors import person_get
 from persons.services import IdentityOp, persons_apply
 from persons.tests.factories import person_make
@@ -130,3 +137,23 @@ def test_duckdb_keys_are_postgres_keys(people, duck):
     finally:
         cur.close()
     assert {(project, user_id): key for project, user_id, key in found} == _postgres_keys(people) == _expected(people)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_duckdb_person_count_is_distinct_keys(people, duck):
+    rows = _rows(people) * 2  # every id twice: counted once
+    values = ", ".join(["(?::INTEGER, ?::VARCHAR)"] * len(rows))
+    cur = duckdb_cursor()
+    try:
+        found = cur.execute(
+            f"SELECT e.project_id, {person_count_duckdb()} FROM (VALUES {values}) AS e(project_id, user_id) "
+            f"{person_join_duckdb(catalog=ATTACHED_AS)} GROUP BY e.project_id",
+            [value for row in rows for value in row],
+        ).fetchall()
+    finally:
+        cur.close()
+    expected: dict[int, set[str]] = {}
+    for (project, _), key in _expected(people).items():
+        expected.setdefault(project, set()).add(key)
+    assert dict(found) == {project: len(keys) for project, keys in expected.items()}
+    assert any(len(keys) < sum(1 for p, _ in _expected(people) if p == project) for project, keys in expected.items())
