@@ -17,6 +17,7 @@ runs, and refuses subclasses that would change how.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import IO, Any
 
@@ -30,12 +31,15 @@ from rest_framework.negotiation import BaseContentNegotiation, DefaultContentNeg
 from rest_framework.permissions import BasePermission
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
+from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.http import bearer_token
+from core.http import STORE_RETRY_AFTER_SECONDS, bearer_token, store_unavailable
 from projects.models import ApiKeyScope, Project
 from projects.selectors import KeyLookup, api_key_lookup
 from projects.services import api_key_mark_used
+
+logger = logging.getLogger(__name__)
 
 AnyUser = AbstractBaseUser | AnonymousUser
 
@@ -189,6 +193,16 @@ class ProjectAPIView(APIView):
         changed = [name for name in _ACCESS_ATTRIBUTES if name in vars(cls)]
         if changed:
             raise TypeError(f"{cls.__name__} may not change {', '.join(changed)}: access is ProjectAPIView's.")
+
+    def handle_exception(self, exc: Exception) -> Response:
+        if store_unavailable(exc):
+            logger.warning("store unavailable", extra={"path": self.request.path, "error": str(exc)[:200]})
+            return Response(
+                {"detail": "The database is not answering; retry in a few seconds."},
+                status=503,
+                headers={"Retry-After": str(STORE_RETRY_AFTER_SECONDS)},
+            )
+        return super().handle_exception(exc)
 
     def validated(self, serializer_class: Any, data: Any, *, partial: bool = False, **context: Any) -> dict[str, Any]:
         """``data`` validated by ``serializer_class`` with the project (and ``context``) in its context."""
