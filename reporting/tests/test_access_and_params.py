@@ -20,6 +20,8 @@ ENDPOINTS = [
     "trends?event=pageview",
     "retention?start_date=2024-02-26",
     "retention/cohorts",
+    "stickiness?event=pageview",
+    "lifecycle?event=pageview",
     "live",
     "users",
     "users/u1-0",
