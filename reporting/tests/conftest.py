@@ -25,7 +25,8 @@ from core import days as daysmod
 from events.columnar import columnar_forget, columnar_write_dirty
 from events.dirty import rollups_mark_dirty
 from events.duck import duckdb_reset
-from persons.models import Person, PersonDistinctId
+from persons.cohorts import cohort_members_replace
+from persons.models import Cohort, Person, PersonDistinctId
 from persons.tests.factories import person_make
 from projects.models import Project
 from projects.tests.factories import ProjectFactory, ingest_key_for, read_key_for
@@ -42,6 +43,7 @@ class Tenant:
     ingest_key: str
     events: list[RawEvent]  # what the table holds: duplicates removed
     person_of: Callable[[str], str] = str  # an id's person key (merged_dataset links some ids)
+    cohort: tuple[int, frozenset[str]] | None = None  # merged_dataset's static cohort: id, members
 
     @property
     def tz(self):
@@ -154,8 +156,14 @@ def merged_dataset(dataset, django_db_blocker):
                 for link in PersonDistinctId.objects.filter(project_id=tenant.project.pk)
             }
             tenant.person_of = lambda user_id, links=links: links.get(user_id, user_id)
+            # Every other person, merged ones included: a cohort filter keeps all their ids' events.
+            persons = sorted({tenant.person_of(e.user_id) for e in tenant.events})[::2]
+            cohort = Cohort.objects.create(project_id=tenant.project.pk, name="every other", kind=Cohort.STATIC)
+            cohort_members_replace(cohort=cohort, persons=persons)
+            tenant.cohort = (cohort.pk, frozenset(persons))
         try:
             yield dataset
         finally:
+            Cohort.objects.filter(project_id__in=project_ids).delete()
             PersonDistinctId.objects.filter(project_id__in=project_ids).delete()
             Person.objects.filter(project_id__in=project_ids).delete()

@@ -73,6 +73,23 @@ def test_merged_ids_are_one_person_first_seen_under_any_id(merged_dataset):
     assert _get(tenant, event="pageview", **{"from": first, "to": last})["results"] == by_person
 
 
+@pytest.mark.parametrize("interval", ["day", "week"])
+def test_lifecycle_of_a_cohort(tenant, interval):
+    """A cohort filter keeps its members' events, under every id of a merged member."""
+    cohort_id, members = tenant.cohort
+    first, last = RANGES[1]
+    raw = [{"type": "cohort", "value": cohort_id}]
+    body = _get(tenant, event="pageview", interval=interval, filters=json.dumps(raw), **{"from": first, "to": last})
+    expected = engagement_oracle.lifecycle(
+        tenant.events, tenant.tz, "pageview", first, last, interval, tenant.person_of,
+        keep=lambda e: tenant.person_of(e.user_id) in members,
+    )  # fmt: skip
+    assert body["results"] == expected
+    assert (
+        body["results"] != _get(tenant, event="pageview", interval=interval, **{"from": first, "to": last})["results"]
+    )
+
+
 def test_no_data_is_an_empty_answer(merged_dataset):
     tenant = merged_dataset.ny
     body = _get(tenant, event="pageview", interval="week", **{"from": "2023-01-04", "to": "2023-01-10"})

@@ -72,6 +72,23 @@ def test_rows_for_every_interval_count_and_the_week_rule(merged_dataset):
     assert [row["intervals"] for row in body["results"]] == [1]
 
 
+@pytest.mark.parametrize("interval", ["day", "week"])
+def test_stickiness_of_a_cohort(tenant, interval):
+    """A cohort filter keeps its members' events, under every id of a merged member."""
+    cohort_id, members = tenant.cohort
+    first, last = RANGES[1]
+    raw = [{"type": "cohort", "value": cohort_id}]
+    body = _get(tenant, event="pageview", interval=interval, filters=json.dumps(raw), **{"from": first, "to": last})
+    expected = engagement_oracle.stickiness(
+        tenant.events, tenant.tz, "pageview", first, last, interval, tenant.person_of,
+        keep=lambda e: tenant.person_of(e.user_id) in members,
+    )  # fmt: skip
+    assert body["results"] == expected
+    assert (
+        body["results"] != _get(tenant, event="pageview", interval=interval, **{"from": first, "to": last})["results"]
+    )
+
+
 def test_no_data_is_an_empty_answer(merged_dataset):
     tenant = merged_dataset.ny
     body = _get(tenant, event="pageview", interval="week", **{"from": "2023-01-02", "to": "2023-01-15"})
