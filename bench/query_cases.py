@@ -288,6 +288,15 @@ def endpoint_cases(
             ),
             None,
         ),
+        # Issue 16: per-person intervals over the events (no rollup holds them). Lifecycle also reads
+        # every event up to `to` for each person's first event.
+        Case("stickiness 30 days (day)", 300, get("stickiness", **rng30, event="$pageview"), None),
+        Case(
+            "lifecycle 90 days (week)",
+            500,
+            get("lifecycle", event="$pageview", interval="week", **{"from": start.isoformat(), "to": end.isoformat()}),
+            None,
+        ),
         *(
             [
                 Case(

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from reporting import ingestion_api, views, views_cohorts, views_web
+from reporting import ingestion_api, views, views_cohorts, views_engagement, views_web
 from reporting import views_definitions as taxonomy
 from reporting.views_persons import PersonDetailView, PersonsView
 
@@ -13,6 +13,8 @@ urlpatterns = [
     path("funnels", views.FunnelsView.as_view(), name="reporting-funnels"),
     path("retention", views.RetentionView.as_view(), name="reporting-retention"),
     path("retention/cohorts", views.RetentionCohortsView.as_view(), name="reporting-retention-cohorts"),
+    path("stickiness", views_engagement.StickinessView.as_view(), name="reporting-stickiness"),
+    path("lifecycle", views_engagement.LifecycleView.as_view(), name="reporting-lifecycle"),
     path("live", views.LiveView.as_view(), name="reporting-live"),
     path("users", views.UsersView.as_view(), name="reporting-users"),
     path("users/<path:user_id>", views.UserDetailView.as_view(), name="reporting-user"),

@@ -17,10 +17,11 @@ import pytest
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.urls import Resolver404, resolve
+from rest_framework.test import APIClient
 
 from config.browser_testing import WAIT_SECONDS, headless_chromium
 from dashboard.tests.demo_data import FUNNEL, demo_events_delete, demo_events_insert
-from projects.tests.factories import ProjectFactory
+from projects.tests.factories import ProjectFactory, read_key_for
 
 SCREENSHOT = settings.BASE_DIR / "var" / "screenshots" / "dashboard.png"
 
@@ -100,6 +101,8 @@ def test_dashboard_renders_and_builds_a_funnel(browser, live_server, demo_projec
     active_now = driver.find_element(By.CSS_SELECTOR, "[data-role=active-now]").text
     assert active_now.isdigit() and int(active_now) > 0
 
+    _engagement_panels_show_the_api_numbers(driver, wait, demo_project)
+
     # Build a three-step funnel by clicking: add a step, fill the steps, run.
     funnel = driver.find_element(By.ID, "funnel-panel")
     funnel.find_element(By.CSS_SELECTOR, "[data-action=add-step]").click()
@@ -128,6 +131,35 @@ def test_dashboard_renders_and_builds_a_funnel(browser, live_server, demo_projec
     assert errors == []
 
     _save_screenshot(driver)
+
+
+def _engagement_panels_show_the_api_numbers(driver, wait, project) -> None:
+    """Stickiness and lifecycle pick the most frequent event by themselves; their tables show what
+    the API answers for the page's range (asked here with the read key, not through the page)."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {read_key_for(project)}")
+    for panel, chart, columns in (
+        ("stickiness", "stickiness", ("persons",)),
+        ("lifecycle", "lifecycle", ("new", "returning", "resurrecting", "dormant")),
+    ):
+        wait.until(lambda d, chart=chart: _chart_points(d, chart) > 0, f"{chart} chart has no data")
+        shown = driver.execute_script(
+            "return [...document.querySelectorAll(arguments[0])].map(r => [...r.children].map(c => c.textContent))",
+            f"#{panel}-panel [data-role=rows] tr",
+        )
+        params = driver.execute_script(
+            "const {ctx} = window.eventbaseDashboard; const root = document.getElementById(arguments[0]);"
+            "return {...ctx.range.value, event: root.querySelector('[name=event]').value,"
+            " interval: root.querySelector('[name=interval]').value};",
+            f"{panel}-panel",
+        )
+        response = client.get(f"/api/v1/projects/{project.slug}/{panel}", params)
+        assert response.status_code == 200, response.content
+        rows = response.json()["results"]
+        first = "intervals" if panel == "stickiness" else "date"
+        expected = [[str(row[first]), *(f"{row[c]:,}".replace("-", "\u2212") for c in columns)] for row in rows]
+        assert [[row[0], *(cell.replace("-", "\u2212") for cell in row[1:])] for row in shown] == expected
+        assert any(int(cell.replace(",", "").replace("\u2212", "-")) for row in shown for cell in row[1:])
 
 
 def _save_screenshot(driver) -> None:

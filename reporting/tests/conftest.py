@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
@@ -24,6 +25,9 @@ from core import days as daysmod
 from events.columnar import columnar_forget, columnar_write_dirty
 from events.dirty import rollups_mark_dirty
 from events.duck import duckdb_reset
+from persons.cohorts import cohort_members_replace
+from persons.models import Cohort, Person, PersonDistinctId
+from persons.tests.factories import person_make
 from projects.models import Project
 from projects.tests.factories import ProjectFactory, ingest_key_for, read_key_for
 from reporting.tests import oracle, web_oracle
@@ -38,6 +42,8 @@ class Tenant:
     read_key: str
     ingest_key: str
     events: list[RawEvent]  # what the table holds: duplicates removed
+    person_of: Callable[[str], str] = str  # an id's person key (merged_dataset links some ids)
+    cohort: tuple[int, frozenset[str]] | None = None  # merged_dataset's static cohort: id, members
 
     @property
     def tz(self):
@@ -130,3 +136,34 @@ def dataset(django_db_setup, django_db_blocker):
 def web_dataset(django_db_setup, django_db_blocker):
     """Web traffic (pageviews with the enrichment's columns, crawlers, sessionless pageviews)."""
     yield from _dataset(django_db_blocker, (80, 40), web_oracle.generate)
+
+
+@pytest.fixture(scope="module")
+def merged_dataset(dataset, django_db_blocker):
+    """The dataset with some ids merged into persons (two or three ids each, arriving on different
+    days), so reports must count a person once and take their first event over all their ids.
+    Each tenant gets ``person_of``: an id's person key, as the reports' ``person`` column has it."""
+    project_ids = [dataset.ny.project.pk, dataset.kolkata.project.pk]
+    with django_db_blocker.unblock():
+        for tenant in (dataset.ny, dataset.kolkata):
+            ids = sorted({e.user_id for e in tenant.events})
+            random.Random(tenant.project.pk).shuffle(ids)
+            for n in range(8):
+                group = ids[n * 3 : n * 3 + (3 if n % 2 else 2)]
+                person_make(project_id=tenant.project.pk, distinct_ids=group)
+            links = {
+                link.distinct_id: f"person:{link.person_id}"
+                for link in PersonDistinctId.objects.filter(project_id=tenant.project.pk)
+            }
+            tenant.person_of = lambda user_id, links=links: links.get(user_id, user_id)
+            # Every other person, merged ones included: a cohort filter keeps all their ids' events.
+            persons = sorted({tenant.person_of(e.user_id) for e in tenant.events})[::2]
+            cohort = Cohort.objects.create(project_id=tenant.project.pk, name="every other", kind=Cohort.STATIC)
+            cohort_members_replace(cohort=cohort, persons=persons)
+            tenant.cohort = (cohort.pk, frozenset(persons))
+        try:
+            yield dataset
+        finally:
+            Cohort.objects.filter(project_id__in=project_ids).delete()
+            PersonDistinctId.objects.filter(project_id__in=project_ids).delete()
+            Person.objects.filter(project_id__in=project_ids).delete()

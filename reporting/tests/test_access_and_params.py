@@ -20,6 +20,8 @@ ENDPOINTS = [
     "trends?event=pageview",
     "retention?start_date=2024-02-26",
     "retention/cohorts",
+    "stickiness?event=pageview",
+    "lifecycle?event=pageview",
     "live",
     "users",
     "users/u1-0",
@@ -181,7 +183,8 @@ def test_openapi_schema_and_docs_page(dataset, admin_client):
     schema = admin_client.get("/api/schema/", {"format": "json"})
     assert schema.status_code == 200
     paths = schema.json()["paths"]
-    for path in ("active-users", "top-events", "trends", "funnels", "retention", "retention/cohorts", "live"):
+    for path in ("active-users", "top-events", "trends", "funnels", "retention", "retention/cohorts", "stickiness",
+                 "lifecycle", "live"):  # fmt: skip
         assert f"/api/v1/projects/{{slug}}/{path}" in paths
     params = {p["name"] for p in paths["/api/v1/projects/{slug}/trends"]["get"]["parameters"]}
     assert {"event", "from", "to", "interval", "math", "breakdown"} <= params

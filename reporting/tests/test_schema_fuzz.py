@@ -105,7 +105,7 @@ def _swap_in(case, data, tenant: Tenant) -> None:
         return
     if operation not in {"retention", "live", "ingestion", "users", "users/{user_id}"} and maybe():
         values["from"], values["to"] = data.draw(_range())
-    if operation in {"trends", "events"} and maybe():
+    if operation in {"trends", "events", "stickiness", "lifecycle"} and maybe():
         values["event"] = data.draw(st.sampled_from(names))
         if operation == "trends" and maybe():
             values["breakdown"] = data.draw(st.sampled_from(sorted(events_of[values["event"]]) or ["path"]))

@@ -7,8 +7,10 @@ import { mountActiveUsers } from "./panels/active-users.js";
 import { mountDateRange } from "./panels/date-range.js";
 import { mountFilterBar } from "./panels/filter-bar.js";
 import { mountFunnel } from "./panels/funnel.js";
+import { mountLifecycle } from "./panels/lifecycle.js";
 import { mountLive } from "./panels/live.js";
 import { mountRetention } from "./panels/retention.js";
+import { mountStickiness } from "./panels/stickiness.js";
 import { mountTopEvents } from "./panels/top-events.js";
 import { mountTrends } from "./panels/trends.js";
 import { mountUserLookup } from "./panels/user-lookup.js";
@@ -36,6 +38,8 @@ const panels = {
   trends: mountTrends(document.getElementById("trends-panel"), ctx),
   funnel: mountFunnel(document.getElementById("funnel-panel"), ctx),
   retention: mountRetention(document.getElementById("retention-panel"), ctx),
+  stickiness: mountStickiness(document.getElementById("stickiness-panel"), ctx),
+  lifecycle: mountLifecycle(document.getElementById("lifecycle-panel"), ctx),
   users: mountUserLookup(document.getElementById("user-panel"), ctx),
 };
 

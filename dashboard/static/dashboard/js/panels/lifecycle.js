@@ -1,0 +1,49 @@
+// Lifecycle: per interval, the active persons stacked above zero (new, resurrecting, returning)
+// and those gone dormant below it, as PostHog draws it.
+
+import { ensureChart, setSeries } from "../charts.js";
+import { clearChildren, el, formatNumber } from "../format.js";
+import { Panel } from "../panel.js";
+import { mountEventPicker } from "./event-picker.js";
+
+// In the palette's order (blue, orange, green, red), which reads as the usual lifecycle colours.
+const STATUSES = [
+  ["new", "New"],
+  ["resurrecting", "Resurrecting"],
+  ["returning", "Returning"],
+  ["dormant", "Dormant"],
+];
+
+export function mountLifecycle(root, ctx) {
+  const panel = new Panel(root, ctx);
+  const form = panel.$("[data-role=form]");
+  const body = panel.$("[data-role=rows]");
+  const stacked = { x: { stacked: true }, y: { stacked: true, ticks: { precision: 0 } } };
+  const chart = panel.track(ensureChart(panel.$("[data-chart=lifecycle]"), "bar", { scales: stacked }));
+  let shown = [];
+
+  async function refresh() {
+    if (!picker.value) return;
+    const params = { ...ctx.range.value, event: picker.value, interval: form.elements.interval.value, filters: ctx.filters.param };
+    const data = await panel.run((signal) => ctx.api.get("lifecycle", params, { signal }));
+    shown = data?.results || [];
+    setSeries(
+      chart,
+      shown.map((row) => row.date),
+      STATUSES.map(([key, label]) => ({ label, data: shown.map((row) => row[key]) })),
+    );
+    clearChildren(body);
+    for (const row of shown) {
+      const cells = ["new", "returning", "resurrecting", "dormant"].map((key) => el("td", { class: "num", text: formatNumber(row[key]) }));
+      body.append(el("tr", {}, el("th", { scope: "row", text: row.date }), ...cells));
+    }
+  }
+
+  const picker = mountEventPicker(form, refresh);
+  return {
+    refresh,
+    get shown() {
+      return shown;
+    },
+  };
+}

@@ -1,0 +1,43 @@
+// Stickiness: persons by how many days (or weeks) of the range they did the event; a bar for every
+// count from 1 to all of them, so an empty bar reads as nobody, not as a missing answer.
+
+import { ensureChart, setSeries } from "../charts.js";
+import { clearChildren, el, formatNumber } from "../format.js";
+import { Panel } from "../panel.js";
+import { mountEventPicker } from "./event-picker.js";
+
+export function mountStickiness(root, ctx) {
+  const panel = new Panel(root, ctx);
+  const form = panel.$("[data-role=form]");
+  const body = panel.$("[data-role=rows]");
+  const chart = panel.track(ensureChart(panel.$("[data-chart=stickiness]"), "bar"));
+  let shown = [];
+
+  async function refresh() {
+    if (!picker.value) return;
+    const interval = form.elements.interval.value;
+    const data = await panel.run((signal) =>
+      ctx.api.get("stickiness", { ...ctx.range.value, event: picker.value, interval, filters: ctx.filters.param }, { signal }),
+    );
+    shown = data?.results || [];
+    const unit = interval === "week" ? "Weeks" : "Days";
+    panel.$("[data-role=unit]").textContent = unit;
+    setSeries(
+      chart,
+      shown.map((row) => String(row.intervals)),
+      [{ label: "Persons", data: shown.map((row) => row.persons) }],
+    );
+    clearChildren(body);
+    for (const row of shown) {
+      body.append(el("tr", {}, el("th", { scope: "row", text: String(row.intervals) }), el("td", { class: "num", text: formatNumber(row.persons) })));
+    }
+  }
+
+  const picker = mountEventPicker(form, refresh);
+  return {
+    refresh,
+    get shown() {
+      return shown;
+    },
+  };
+}
