@@ -13,30 +13,12 @@ from analytics.query.retention import ANY_EVENTS, RetentionEvents, retention_cou
 from analytics.query.series import OTHER_LABEL, Breakdown
 from analytics.query.source import EventScope
 from core import days as daysmod
-from persons.identity import project_links
 from projects.models import Project
-from reporting.queries.common import bitmap_rows, fetchall, project_tz
+from reporting.queries.common import bitmap_rows, persons_first_seen, project_tz
 
 
 def _period_days(period: str) -> int:
     return 7 if period == "week" else 1
-
-
-# Cohort members are persons: ids linked by identify/alias share the lowest user key of the person
-# (the key its day bitmaps use, see analytics/rollups.py) and the person's earliest first_seen.
-_COHORT_MEMBERS = f"""
-WITH linked AS (
-    SELECT u.user_key, min(u.user_key) OVER w AS person_key, min(u.first_seen) OVER w AS person_first
-    FROM {project_links(project="%(p)s")} d
-    JOIN analytics_user u ON u.project_id = %(p)s AND u.user_id = d.distinct_id
-    WINDOW w AS (PARTITION BY d.person_id)
-)
-SELECT u.user_key, u.first_seen FROM analytics_user u
-WHERE u.project_id = %(p)s AND u.first_seen >= %(lo)s AND u.first_seen < %(hi)s
-  AND NOT EXISTS (SELECT 1 FROM linked WHERE linked.user_key = u.user_key)
-UNION ALL
-SELECT DISTINCT person_key, person_first FROM linked WHERE person_first >= %(lo)s AND person_first < %(hi)s
-"""
 
 
 def _retention_table(
@@ -108,7 +90,7 @@ def _bitmap_counts(
     first, end = cohort_starts[0], cohort_starts[-1] + dt.timedelta(days=step_days)
     lo, hi = daysmod.local_range_bounds(first, end - dt.timedelta(days=1), tz)
     keys_by_cohort: dict[int, list[int]] = defaultdict(list)
-    for user_key, first_seen in fetchall(_COHORT_MEMBERS, {"p": project.pk, "lo": lo, "hi": hi}):
+    for user_key, first_seen in persons_first_seen(project=project, lo=lo, hi=hi):
         index = (daysmod.local_date(first_seen, tz) - first).days // step_days
         keys_by_cohort[index].append(user_key)
     active_by_period: dict[int, int] = defaultdict(int)

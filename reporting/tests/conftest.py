@@ -151,6 +151,8 @@ def merged_dataset(dataset, django_db_blocker):
             for n in range(8):
                 group = ids[n * 3 : n * 3 + (3 if n % 2 else 2)]
                 person_make(project_id=tenant.project.pk, distinct_ids=group)
+            # The linked ids' days were marked dirty; the rollup worker counts them as persons again.
+            rollups_process_dirty()
             links = {
                 link.distinct_id: f"person:{link.person_id}"
                 for link in PersonDistinctId.objects.filter(project_id=tenant.project.pk)
