@@ -288,13 +288,25 @@ def endpoint_cases(
             ),
             None,
         ),
-        # Issue 16: per-person intervals over the events (no rollup holds them). Lifecycle also reads
-        # every event up to `to` for each person's first event.
+        # Issue 16: stickiness counts per-person intervals over the events; unfiltered lifecycle is
+        # set operations on the day bitmaps, the filtered one reads every event up to `to`.
         Case("stickiness 30 days (day)", 300, get("stickiness", **rng30, event="$pageview"), None),
         Case(
             "lifecycle 90 days (week)",
             500,
             get("lifecycle", event="$pageview", interval="week", **{"from": start.isoformat(), "to": end.isoformat()}),
+            None,
+        ),
+        Case(
+            "lifecycle 90 days (week), filtered",
+            None,
+            get(
+                "lifecycle",
+                event="$pageview",
+                interval="week",
+                filters=json.dumps([_filter("event", "browser", "chrome")]),
+                **{"from": start.isoformat(), "to": end.isoformat()},
+            ),
             None,
         ),
         *(

@@ -94,25 +94,29 @@ def bitmap_rows(*, project: Project, event: str, first: dt.date, last: dt.date) 
 
 
 # Persons as the day bitmaps key them: ids linked by identify/alias share the lowest user key of
-# the person (analytics/rollups.py) and the person's earliest first_seen.
+# the person (analytics/rollups.py) and the person's earliest first_seen. Grouped by local day in
+# SQL: 50k timestamps made into Python datetimes took ~300 ms of a 35 ms query.
 _PERSONS_FIRST_SEEN = f"""
 WITH linked AS (
     SELECT u.user_key, min(u.user_key) OVER w AS person_key, min(u.first_seen) OVER w AS person_first
     FROM {project_links(project="%(p)s")} d
     JOIN analytics_user u ON u.project_id = %(p)s AND u.user_id = d.distinct_id
     WINDOW w AS (PARTITION BY d.person_id)
+),
+born AS (
+    SELECT u.user_key, u.first_seen FROM analytics_user u
+    WHERE u.project_id = %(p)s AND u.first_seen >= %(lo)s AND u.first_seen < %(hi)s
+      AND NOT EXISTS (SELECT 1 FROM linked WHERE linked.user_key = u.user_key)
+    UNION
+    SELECT person_key, person_first FROM linked WHERE person_first >= %(lo)s AND person_first < %(hi)s
 )
-SELECT u.user_key, u.first_seen FROM analytics_user u
-WHERE u.project_id = %(p)s AND u.first_seen >= %(lo)s AND u.first_seen < %(hi)s
-  AND NOT EXISTS (SELECT 1 FROM linked WHERE linked.user_key = u.user_key)
-UNION ALL
-SELECT DISTINCT person_key, person_first FROM linked WHERE person_first >= %(lo)s AND person_first < %(hi)s
+SELECT (first_seen AT TIME ZONE %(tz)s)::date, array_agg(user_key) FROM born GROUP BY 1
 """
 
 
-def persons_first_seen(*, project: Project, lo: dt.datetime, hi: dt.datetime) -> list[tuple[int, dt.datetime]]:
-    """(bitmap key, first event ever) of the persons whose first event ever is in [lo, hi)."""
-    return fetchall(_PERSONS_FIRST_SEEN, {"p": project.pk, "lo": lo, "hi": hi})
+def persons_first_seen(*, project: Project, lo: dt.datetime, hi: dt.datetime) -> list[tuple[dt.date, list[int]]]:
+    """Per local day, the bitmap keys of the persons whose first event ever is in [lo, hi) on it."""
+    return fetchall(_PERSONS_FIRST_SEEN, {"p": project.pk, "lo": lo, "hi": hi, "tz": project.timezone})
 
 
 def distinct_by_bucket(rows: list[tuple], interval: str) -> dict[dt.date, int]:

@@ -80,8 +80,8 @@ def _lifecycle_from_rollups(
     tz = project_tz(project)
     lo, hi = daysmod.local_range_bounds(date_from, date_to, tz)
     born: dict[int, list[int]] = defaultdict(list)
-    for key, first_seen in persons_first_seen(project=project, lo=lo, hi=hi):
-        born[interval_index(daysmod.local_date(first_seen, tz), interval)].append(key)
+    for day, keys in persons_first_seen(project=project, lo=lo, hi=hi):
+        born[interval_index(day, interval)].extend(keys)
     counts: dict[int, dict[str, int]] = {}
     for index in range(first, last + 1):
         now, before = active.get(index, 0), active.get(index - 1, 0)

@@ -90,9 +90,8 @@ def _bitmap_counts(
     first, end = cohort_starts[0], cohort_starts[-1] + dt.timedelta(days=step_days)
     lo, hi = daysmod.local_range_bounds(first, end - dt.timedelta(days=1), tz)
     keys_by_cohort: dict[int, list[int]] = defaultdict(list)
-    for user_key, first_seen in persons_first_seen(project=project, lo=lo, hi=hi):
-        index = (daysmod.local_date(first_seen, tz) - first).days // step_days
-        keys_by_cohort[index].append(user_key)
+    for day, keys in persons_first_seen(project=project, lo=lo, hi=hi):
+        keys_by_cohort[(day - first).days // step_days].extend(keys)
     active_by_period: dict[int, int] = defaultdict(int)
     for day, users in bitmap_rows(project=project, event="", first=first, last=last_day):
         active_by_period[(day - first).days // step_days] |= bitmap_to_int(users)
