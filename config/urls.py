@@ -13,6 +13,8 @@ urlpatterns = [
     # Before admin/ so the admin's catch-all does not answer it; admin_view: staff only.
     path("admin/system-health/", admin.site.admin_view(system_health), name="system-health"),
     path("admin/", admin.site.urls),
+    # Sign-in, sign-out and password reset by email (Django's views; the login form is ours).
+    path("accounts/", include("django.contrib.auth.urls")),
     path("api/v1/projects/<slug:slug>/", include("reporting.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

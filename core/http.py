@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import duckdb
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
+from django.http import HttpRequest
 
 
 def bearer_token(authorization: str) -> str | None:
@@ -18,6 +23,20 @@ def bearer_token(authorization: str) -> str | None:
     if scheme.lower() != "bearer":
         return None
     return token.strip()
+
+
+def client_ip(meta: Mapping[str, Any], *, trust_forwarded: bool) -> str:
+    """The client's address; X-Forwarded-For only when a trusted proxy sets it (TRUST_X_FORWARDED_FOR)."""
+    if trust_forwarded:
+        forwarded = meta.get("HTTP_X_FORWARDED_FOR", "")
+        if forwarded:
+            return forwarded.split(",")[0].strip()
+    return meta.get("REMOTE_ADDR", "")
+
+
+def request_client_ip(request: HttpRequest) -> str:
+    """``client_ip`` of a request under this deployment's proxy setting (capture and sign-in alike)."""
+    return client_ip(request.META, trust_forwarded=bool(settings.EVENTBASE["TRUST_X_FORWARDED_FOR"]))
 
 
 # A store that does not answer is the server's trouble, and passing: 503 with a retry hint, as

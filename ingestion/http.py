@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from core.http import bearer_token
+from core.http import bearer_token, client_ip
 from ingestion import ledger
-from ingestion.identity import client_ip
 from ingestion.limits import limits_check
 from ingestion.services import Client
 from ingestion.validation import MAX_BODY_BYTES, RequestError, decode_body

@@ -5,8 +5,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
-from collections.abc import Mapping
-from typing import Any
 
 from projects.models import IpHandling
 
@@ -36,12 +34,3 @@ def stored_ip(ip: str | None, handling: str) -> str | None:
         prefix = 24 if address.version == 4 else 48
         return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False).network_address)
     return str(address)
-
-
-def client_ip(meta: Mapping[str, Any], *, trust_forwarded: bool) -> str:
-    """The client's address; X-Forwarded-For only when a trusted proxy sets it (TRUST_X_FORWARDED_FOR)."""
-    if trust_forwarded:
-        forwarded = meta.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip()
-    return meta.get("REMOTE_ADDR", "")

@@ -5,9 +5,10 @@ A request reads the project named by its URL slug, with one of two credentials:
 - the project's **read key** (``Authorization: Bearer sk_...``). A valid key of another project
   gets 404, so a key cannot learn which slugs exist; an ingest key of this project gets 403: it is
   public, shipped in browsers, and must not read data;
-- a **session** of an active staff or superuser account. There is no per-project membership yet,
-  so such a person reads every project and anyone else none (404, as for a slug that does not
-  exist).
+- a **session** of an active account: staff and superusers read every project (they keep every
+  right), anyone else the projects they are a member of (``ProjectMembership``, a role each:
+  viewer < editor < admin); a project they are not a member of answers 404, as a slug that does
+  not exist.
 
 The dashboard lists and opens projects with the same functions, so its picker never offers a
 project whose every panel the API would then refuse. ``ProjectAPIView`` is the base of every
@@ -35,7 +36,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.http import STORE_RETRY_AFTER_SECONDS, bearer_token, store_unavailable
-from projects.models import ApiKeyScope, Project
+from projects.models import ApiKeyScope, Project, ProjectMembership, ProjectRole
 from projects.selectors import KeyLookup, api_key_lookup
 from projects.services import api_key_mark_used
 
@@ -46,29 +47,59 @@ AnyUser = AbstractBaseUser | AnonymousUser
 
 # --- The rule ----------------------------------------------------------------------------------
 
+# Each role has the rights of the ones before it.
+_RANK = {ProjectRole.VIEWER: 1, ProjectRole.EDITOR: 2, ProjectRole.ADMIN: 3}
 
-def _reads_every_project(user: AnyUser | None) -> bool:
+
+def _account_id(user: AnyUser | None) -> int | None:
+    """The id of an active signed-in account, else None.
+
+    is_active is checked although Django's session backend already drops inactive accounts: the
+    rule must not depend on which authentication backend is configured.
+    """
     if user is None or not user.is_authenticated or not user.is_active:
-        return False
-    return bool(getattr(user, "is_staff", False) or getattr(user, "is_superuser", False))
+        return None
+    return int(user.pk)
+
+
+def _signed_in(user: AnyUser | None) -> bool:
+    return _account_id(user) is not None
+
+
+def _is_staff(user: AnyUser | None) -> bool:
+    return _signed_in(user) and bool(getattr(user, "is_staff", False) or getattr(user, "is_superuser", False))
+
+
+def project_role(*, user: AnyUser | None, project: Project) -> str | None:
+    """``user``'s role in ``project``: ``admin`` for staff (they keep every right), the
+    membership's role for a member, None for anyone else."""
+    account = _account_id(user)
+    if account is None:
+        return None
+    if _is_staff(user):
+        return ProjectRole.ADMIN
+    return ProjectMembership.objects.filter(project=project, user_id=account).values_list("role", flat=True).first()
+
+
+def project_user_may(*, user: AnyUser | None, project: Project, role: str = ProjectRole.VIEWER) -> bool:
+    """Whether ``user`` has at least ``role``'s rights in ``project``."""
+    held = project_role(user=user, project=project)
+    return held is not None and _RANK[ProjectRole(held)] >= _RANK[ProjectRole(role)]
 
 
 def project_user_may_read(*, user: AnyUser | None, project: Project) -> bool:
-    """Whether a signed-in person may read ``project``: an active staff or superuser account.
-
-    ``project`` is not consulted yet (no memberships); it is in the signature so that the day
-    there are, this function and ``projects_readable_by`` change and their callers do not.
-    ``is_active`` is checked here although Django's session backend already drops inactive
-    accounts: the rule must not depend on which authentication backend is configured.
-    """
-    return _reads_every_project(user)
+    """Whether a signed-in person may read ``project``: staff, or any member."""
+    return project_user_may(user=user, project=project)
 
 
 def projects_readable_by(*, user: AnyUser | None) -> QuerySet[Project]:
     """The projects ``user`` may read, by name: the set ``project_user_may_read`` says yes to."""
-    if not _reads_every_project(user):
+    if _is_staff(user):
+        return Project.objects.order_by("name")
+    account = _account_id(user)
+    if account is None:
         return Project.objects.none()
-    return Project.objects.order_by("name")
+    return Project.objects.filter(memberships__user_id=account).order_by("name")
 
 
 def project_readable_by(*, user: AnyUser | None, slug: str) -> Project | None:

@@ -2,13 +2,21 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from projects.models import ApiKey, ApiKeyScope, AuditEntry, EventSource, Project
+from projects.models import ApiKey, ApiKeyScope, AuditEntry, EventSource, Project, ProjectMembership
 from projects.services import api_key_create, api_key_revoke
 
 
 class EventSourceInline(admin.TabularInline):
     model = EventSource
     extra = 0
+
+
+class MembershipInline(admin.TabularInline):
+    model = ProjectMembership
+    extra = 0
+    autocomplete_fields = ("user",)
+    fields = ("user", "role", "created_at")
+    readonly_fields = ("created_at",)
 
 
 class ApiKeyInline(admin.TabularInline):
@@ -43,7 +51,7 @@ class ProjectAdmin(admin.ModelAdmin):
     list_display = ("name", "slug", "timezone", "monthly_event_quota", "raw_retention_days", "created_at")
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
-    inlines = (EventSourceInline, ApiKeyInline)
+    inlines = (MembershipInline, EventSourceInline, ApiKeyInline)
     actions = ("create_ingest_key", "create_read_key")
     fieldsets = (
         (None, {"fields": ("name", "slug", "timezone")}),

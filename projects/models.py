@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 import zoneinfo
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
@@ -153,6 +154,29 @@ class EventSource(models.Model):
         return self.name
 
 
+class ProjectRole(models.TextChoices):
+    """What a member may do in a project; each role has the rights of the ones before it."""
+
+    VIEWER = "viewer", "Viewer: reads reports"
+    EDITOR = "editor", "Editor: also saves insights, dashboards, cohorts and alerts"
+    ADMIN = "admin", "Admin: also keys, settings and members"
+
+
+class ProjectMembership(models.Model):
+    """A person's role in one project (staff accounts have every right without one)."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="project_memberships")
+    role = models.CharField(max_length=16, choices=ProjectRole.choices, default=ProjectRole.VIEWER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["project", "user"], name="uniq_membership_per_project")]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.project} ({self.role})"
+
+
 class AuditAction(models.TextChoices):
     API_KEY_CREATED = "api_key.created", "API key created"
     API_KEY_REVOKED = "api_key.revoked", "API key revoked"
@@ -163,6 +187,7 @@ class AuditAction(models.TextChoices):
     USER_DELETED = "user.deleted", "User data erased"
     BACKFILL = "backfill.run", "Events backfilled"
     AGGREGATES_REBUILT = "aggregates.rebuilt", "Aggregates rebuilt"
+    SIGNIN_LOCKED_OUT = "signin.locked_out", "Sign-in locked out after repeated failures"
 
 
 class AuditEntry(models.Model):

@@ -21,7 +21,7 @@ def open_page(driver: Any, base_url: str, path: str) -> Any:
     from selenium.webdriver.support.ui import WebDriverWait
 
     wait = WebDriverWait(driver, WAIT_SECONDS)
-    driver.get(f"{base_url}/admin/login/?next={path}")
+    driver.get(f"{base_url}/accounts/login/?next={path}")
     driver.find_element(By.NAME, "username").send_keys("admin")
     driver.find_element(By.NAME, "password").send_keys(PASSWORD)
     driver.find_element(By.CSS_SELECTOR, "input[type=submit], button[type=submit]").click()

@@ -60,7 +60,7 @@ def _log_in(driver, base_url: str, next_path: str) -> None:
     from selenium.webdriver.common.by import By
 
     User.objects.create_superuser("admin", "admin@example.com", "a-long-test-password")
-    driver.get(f"{base_url}/admin/login/?next={next_path}")
+    driver.get(f"{base_url}/accounts/login/?next={next_path}")
     driver.find_element(By.NAME, "username").send_keys("admin")
     driver.find_element(By.NAME, "password").send_keys("a-long-test-password")
     driver.find_element(By.CSS_SELECTOR, "input[type=submit], button[type=submit]").click()

@@ -24,7 +24,7 @@ def test_root_redirects_to_dashboard(client):
 def test_login_required(client, path):
     response = client.get(path)
     assert response.status_code == 302
-    assert response["Location"].startswith(f"/admin/login/?next={path}")
+    assert response["Location"].startswith(f"/accounts/login/?next={path}")
 
 
 def test_picker_lists_projects(staff_client):

@@ -17,10 +17,12 @@ from rest_framework.test import APIRequestFactory, force_authenticate
 from projects.access import (
     ProjectAPIView,
     project_readable_by,
+    project_role,
+    project_user_may,
     project_user_may_read,
     projects_readable_by,
 )
-from projects.models import ApiKey, ApiKeyScope
+from projects.models import ApiKey, ApiKeyScope, ProjectMembership, ProjectRole
 from projects.services import api_key_create, api_key_revoke
 from projects.tests.factories import ProjectFactory, ingest_key_for, read_key_for
 
@@ -68,6 +70,37 @@ def test_one_rule_for_one_project_the_list_and_the_slug(kind, reads):
     assert project_readable_by(user=user, slug="zebra") == (zebra if reads else None)
     assert project_readable_by(user=user, slug="no-such-project") is None
     assert project_user_may_read(user=None, project=zebra) is False
+
+
+@pytest.mark.parametrize("role", ["viewer", "editor", "admin"])
+def test_a_member_reads_their_projects_and_no_other(role):
+    zebra, apple = ProjectFactory(name="Zebra", slug="zebra"), ProjectFactory(name="Apple", slug="apple")
+    mango = ProjectFactory(name="Mango", slug="mango")
+    user = _user("plain")
+    ProjectMembership.objects.create(project=zebra, user=user, role=role)
+    ProjectMembership.objects.create(project=apple, user=user, role=ProjectRole.VIEWER)
+    assert list(projects_readable_by(user=user)) == [apple, zebra]
+    assert project_readable_by(user=user, slug="zebra") == zebra
+    assert project_readable_by(user=user, slug="mango") is None
+    assert project_user_may_read(user=user, project=mango) is False
+    assert project_role(user=user, project=zebra) == role
+    assert project_role(user=user, project=mango) is None
+    # Each role has the rights of the ones before it, and no more.
+    ranks = ["viewer", "editor", "admin"]
+    for needed in ranks:
+        assert project_user_may(user=user, project=zebra, role=needed) is (ranks.index(role) >= ranks.index(needed))
+        assert project_user_may(user=user, project=mango, role=needed) is False
+
+
+def test_staff_have_every_right_without_a_membership_and_inactive_members_none():
+    zebra = ProjectFactory(name="Zebra", slug="zebra")
+    assert project_role(user=_user("staff"), project=zebra) == "admin"
+    gone = _user("plain")
+    ProjectMembership.objects.create(project=zebra, user=gone, role=ProjectRole.ADMIN)
+    gone.is_active = False
+    gone.save()
+    assert project_role(user=gone, project=zebra) is None
+    assert list(projects_readable_by(user=gone)) == []
 
 
 def _get(slug: str, *, key: str | None = None, user=None) -> Response:
