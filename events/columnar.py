@@ -227,7 +227,8 @@ def _write_day(project_id: int, day: dt.date) -> tuple[int, list[str]]:
         paths = ", ".join(duckdb_sql_string(json_path(key)) for key in keys)
         values = f", json_extract_string(properties, [{paths}]) AS v" if keys else ""
         result = cur.execute(
-            f'COPY (SELECT {BASE_COLUMNS}, {GROUPS}{typed} FROM (SELECT *{values} FROM columnar_day) ORDER BY "timestamp") '
+            f"COPY (SELECT {BASE_COLUMNS}, {GROUPS}{typed} FROM (SELECT *{values} FROM columnar_day) "
+            'ORDER BY "timestamp") '
             f"TO {duckdb_sql_string(str(tmp))} (FORMAT parquet, COMPRESSION zstd)"
         ).fetchone()
         cur.execute("DROP TABLE columnar_day")

@@ -73,7 +73,7 @@ _GROUP_HINT = '"$group'
 def _copy_lines(entries: Iterable[Entry], touched: dict[int, set], work: _Work) -> list[str]:
     """The COPY lines of the entries' events, without the group columns and the newline; notes
     the days touched and the person and group work found."""
-    lines = []
+    lines: list[str] = []
     for entry in entries:
         days = touched[entry.project_id]
         head = f"{entry.project_id}\t"
@@ -110,9 +110,7 @@ def _copy_text(cursor: CursorWrapper, lines: list[str], grouped: list[tuple[int,
     for line_number, project_id, _ in grouped:
         row = columns[project_id][taken[project_id]]
         taken[project_id] += 1
-        fields[line_number] = "".join(
-            "\t" + (records.NULL if key is None else records.copy_escape(key)) for key in row
-        )
+        fields[line_number] = "".join("\t" + (records.NULL if key is None else records.copy_escape(key)) for key in row)
     return "".join(line + fields.get(number, _NO_GROUPS) + "\n" for number, line in enumerate(lines))
 
 

@@ -81,7 +81,9 @@ def groups_of(project_id: int, event: Mapping[str, Any]) -> tuple[dict[str, str]
         return groups, None
     groups[type_name] = key_name  # the identify event belongs to the group it describes
     set_ = properties.get(GROUP_SET)
-    op = GroupOp(project_id, str(event["id"]), int(event["t"]), type_name, key_name, set_ if isinstance(set_, dict) else {})
+    op = GroupOp(
+        project_id, str(event["id"]), int(event["t"]), type_name, key_name, set_ if isinstance(set_, dict) else {}
+    )
     return groups, op
 
 

@@ -10,6 +10,7 @@ from rest_framework import serializers
 from analytics.query.filters import COLUMN_KEYS, NO_FILTERS, FilterError, Filters, filters_parse, filters_parse_json
 from analytics.query.series import BREAKDOWN_TYPES, Breakdown
 from persons.cohorts import cohort_exists
+from persons.groups import group_type_index
 
 
 def cohort_check(field: serializers.Field) -> Callable[[int], bool] | None:
@@ -78,3 +79,37 @@ def breakdown_of(split: dict | None, limit: int) -> Breakdown | None:
     if not split:
         return None
     return Breakdown(split["type"], split.get("key", ""), limit, tuple(dict.fromkeys(split.get("values", ()))))
+
+
+class GroupTypeField(serializers.CharField):
+    """``aggregation_group_type``: count groups of this type (``company``) instead of persons;
+    validated to the type's index (persons.groups), or None when absent."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("max_length", 200)
+        kwargs.setdefault(
+            "help_text", "A group type (GET groups/types): count its groups (events without one are left out)."
+        )
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> Any:
+        name = super().to_internal_value(data)
+        project = self.context.get("project")
+        index = None if project is None else group_type_index(project_id=project.pk, group_type=name)
+        if index is None:
+            raise serializers.ValidationError(f"unknown group type {name!r} in this project.")
+        return index
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+def group_index_check(attrs: dict, breakdown: Breakdown | None) -> int | None:
+    """The validated group index, refused with a cohort breakdown: cohorts hold persons, not groups."""
+    index = attrs.pop("aggregation_group_type", None)
+    if index is not None and breakdown is not None and breakdown.type == "cohort":
+        raise serializers.ValidationError(
+            {"aggregation_group_type": "cannot count groups with a cohort breakdown (cohorts hold persons)."}
+        )
+    return index

@@ -26,7 +26,14 @@ from projects.models import Project
 from reporting.cursors import decode_cursor, export_cursor_decode
 from reporting.queries.common import event_is_known, property_is_known, unknown_events
 from reporting.queries.export import ExportCursor
-from reporting.query_fields import BreakdownInput, FiltersField, breakdown_of, cohort_check
+from reporting.query_fields import (
+    BreakdownInput,
+    FiltersField,
+    GroupTypeField,
+    breakdown_of,
+    cohort_check,
+    group_index_check,
+)
 
 DATE_FORMATS = ["%Y-%m-%d"]
 MAX_ROLLUP_DAYS = 731
@@ -104,11 +111,13 @@ class TrendsInput(_RangeInput):
     breakdown_type = serializers.ChoiceField(choices=list(BREAKDOWN_TYPES), default="event")
     breakdown_limit = serializers.IntegerField(min_value=1, max_value=100, default=BREAKDOWN_LIMIT)
     filters = FiltersField()
+    aggregation_group_type = GroupTypeField()
 
     def _max_days(self, attrs: dict) -> int:
         if attrs.get("interval") == "hour":
             return MAX_HOURLY_DAYS
-        return MAX_RAW_DAYS if attrs.get("breakdown") or attrs.get("filters") else MAX_ROLLUP_DAYS
+        raw = attrs.get("breakdown") or attrs.get("filters") or attrs.get("aggregation_group_type") is not None
+        return MAX_RAW_DAYS if raw else MAX_ROLLUP_DAYS
 
     def validate(self, attrs: dict) -> dict:
         attrs = super().validate(attrs)
@@ -126,6 +135,7 @@ class TrendsInput(_RangeInput):
             and not property_is_known(project=project, event=attrs["event"], key=key)
         ):
             raise serializers.ValidationError({"breakdown": f"unknown property {key!r} for event {attrs['event']!r}."})
+        attrs["group_index"] = attrs.pop("aggregation_group_type", None)
         return attrs
 
 
@@ -153,6 +163,7 @@ class TrendsQueryInput(_RangeInput):
     breakdown = BreakdownInput(required=False)
     breakdown_limit = serializers.IntegerField(min_value=1, max_value=100, default=BREAKDOWN_LIMIT)
     compare = serializers.BooleanField(default=False)
+    aggregation_group_type = GroupTypeField()
 
     def _max_days(self, attrs: dict) -> int:
         return MAX_HOURLY_DAYS if attrs.get("interval") == "hour" else self.max_days
@@ -177,6 +188,7 @@ class TrendsQueryInput(_RangeInput):
         else:
             attrs["formula"] = None
         attrs["breakdown"] = breakdown_of(attrs.pop("breakdown", None), attrs.pop("breakdown_limit"))
+        attrs["group_index"] = group_index_check(attrs, attrs["breakdown"])
         return attrs
 
 
@@ -217,10 +229,12 @@ class FunnelInput(_RangeInput):
     filters = FiltersField()
     breakdown = BreakdownInput(required=False, help_text="Of the step-1 event that starts each path.")
     breakdown_limit = serializers.IntegerField(min_value=1, max_value=100, default=BREAKDOWN_LIMIT)
+    aggregation_group_type = GroupTypeField(help_text="A group type: the group moves through the steps.")
 
     def validate(self, attrs: dict) -> dict:
         attrs = super().validate(attrs)
         attrs["breakdown"] = breakdown_of(attrs.pop("breakdown", None), attrs.pop("breakdown_limit"))
+        attrs["group_index"] = group_index_check(attrs, attrs["breakdown"])
         return attrs
 
     def validate_steps(self, steps: list[FunnelStepSpec]) -> list[FunnelStepSpec]:
@@ -266,6 +280,7 @@ class RetentionInput(_RetentionEventsInput):
     )
     breakdown_type = serializers.ChoiceField(choices=[*BREAKDOWN_TYPES, "cohort"], default="event")
     breakdown_limit = serializers.IntegerField(min_value=1, max_value=100, default=BREAKDOWN_LIMIT)
+    aggregation_group_type = GroupTypeField(help_text="A group type: the retention of its groups.")
 
     def validate(self, attrs: dict) -> dict:
         if attrs["period"] == "day" and attrs["windows"] > 90:
@@ -279,6 +294,7 @@ class RetentionInput(_RetentionEventsInput):
             attrs["breakdown"] = Breakdown(kind, "", limit, self._cohort_ids(key))
         else:
             attrs["breakdown"] = Breakdown(kind, key, limit) if key else None
+        attrs["group_index"] = group_index_check(attrs, attrs["breakdown"])
         return super().validate(attrs)
 
     def _cohort_ids(self, text: str) -> tuple[int, ...]:

@@ -142,7 +142,9 @@ def _stored_rows(scope: EventScope, lo: dt.datetime, hi: dt.datetime, keys: tupl
     layout = READABLE_LAYOUT if scope.group_column is None else GROUPS_LAYOUT
     clean = {
         day: typed
-        for day, typed in columnar_clean_days(project_id=scope.project_id, first=first, last=last, layout=layout).items()
+        for day, typed in columnar_clean_days(
+            project_id=scope.project_id, first=first, last=last, layout=layout
+        ).items()
         if columnar_path(scope.project_id, day).exists()
     }
     names, group = "", ""

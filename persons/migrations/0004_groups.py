@@ -4,39 +4,45 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('persons', '0003_cohorts'),
+        ("persons", "0003_cohorts"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Group',
+            name="Group",
             fields=[
-                ('id', models.BigAutoField(primary_key=True, serialize=False)),
-                ('project_id', models.IntegerField()),
-                ('group_type_index', models.SmallIntegerField()),
-                ('group_key', models.TextField()),
-                ('properties', models.JSONField(default=dict)),
-                ('created_at', models.DateTimeField()),
-                ('updated_at', models.DateTimeField()),
+                ("id", models.BigAutoField(primary_key=True, serialize=False)),
+                ("project_id", models.IntegerField()),
+                ("group_type_index", models.SmallIntegerField()),
+                ("group_key", models.TextField()),
+                ("properties", models.JSONField(default=dict)),
+                ("created_at", models.DateTimeField()),
+                ("updated_at", models.DateTimeField()),
             ],
             options={
-                'db_table': 'persons_group',
-                'constraints': [models.UniqueConstraint(fields=('project_id', 'group_type_index', 'group_key'), name='persons_group_project_type_key')],
+                "db_table": "persons_group",
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("project_id", "group_type_index", "group_key"), name="persons_group_project_type_key"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='GroupTypeMapping',
+            name="GroupTypeMapping",
             fields=[
-                ('id', models.BigAutoField(primary_key=True, serialize=False)),
-                ('project_id', models.IntegerField()),
-                ('group_type', models.TextField()),
-                ('index', models.SmallIntegerField()),
+                ("id", models.BigAutoField(primary_key=True, serialize=False)),
+                ("project_id", models.IntegerField()),
+                ("group_type", models.TextField()),
+                ("index", models.SmallIntegerField()),
             ],
             options={
-                'db_table': 'persons_group_type',
-                'constraints': [models.UniqueConstraint(fields=('project_id', 'group_type'), name='persons_group_type_name'), models.UniqueConstraint(fields=('project_id', 'index'), name='persons_group_type_index')],
+                "db_table": "persons_group_type",
+                "constraints": [
+                    models.UniqueConstraint(fields=("project_id", "group_type"), name="persons_group_type_name"),
+                    models.UniqueConstraint(fields=("project_id", "index"), name="persons_group_type_index"),
+                ],
             },
         ),
     ]
