@@ -87,14 +87,16 @@ class GroupTypeField(serializers.CharField):
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("required", False)
-        kwargs.setdefault("max_length", 200)
         kwargs.setdefault(
             "help_text", "A group type (GET groups/types): count its groups (events without one are left out)."
         )
         super().__init__(**kwargs)
 
     def to_internal_value(self, data: Any) -> Any:
+        # (No max_length: validators run on the index this returns.)
         name = super().to_internal_value(data)
+        if len(name) > 200:
+            raise serializers.ValidationError("a group type has at most 200 characters.")
         project = self.context.get("project")
         index = None if project is None else group_type_index(project_id=project.pk, group_type=name)
         if index is None:
