@@ -95,8 +95,8 @@ class GroupTypeField(serializers.CharField):
     def to_internal_value(self, data: Any) -> Any:
         # (No max_length: validators run on the index this returns.)
         name = super().to_internal_value(data)
-        if len(name) > 200:
-            raise serializers.ValidationError("a group type has at most 200 characters.")
+        if len(name) > 200 or "\x00" in name:  # (PostgreSQL text cannot hold a NUL)
+            raise serializers.ValidationError("a group type has at most 200 characters, and no NUL.")
         project = self.context.get("project")
         index = None if project is None else group_type_index(project_id=project.pk, group_type=name)
         if index is None:
