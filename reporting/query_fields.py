@@ -21,10 +21,21 @@ def cohort_check(field: serializers.Field) -> Callable[[int], bool] | None:
     return lambda cohort_id: cohort_exists(project_id=project.pk, cohort_id=cohort_id)
 
 
-class FiltersField(serializers.Field):
-    """``filters``: a JSON list (POST) or URL-encoded JSON (GET), checked by the filter contract."""
+def group_type_check(field: serializers.Field) -> Callable[[str], int | None] | None:
+    """A group type's index in the request's project (None for an unknown type)."""
+    project = field.context.get("project")
+    if project is None:
+        return None
+    return lambda name: group_type_index(project_id=project.pk, group_type=name)
 
-    def __init__(self, **kwargs: Any) -> None:
+
+class FiltersField(serializers.Field):
+    """``filters``: a JSON list (POST) or URL-encoded JSON (GET), checked by the filter contract.
+    ``groups``: group filters are taken (where the filters reach the events relation, which joins
+    the groups they test); elsewhere they are a 400."""
+
+    def __init__(self, *, groups: bool = False, **kwargs: Any) -> None:
+        self.groups = groups
         kwargs.setdefault("required", False)
         kwargs.setdefault("default", NO_FILTERS)
         kwargs.setdefault(
@@ -36,10 +47,11 @@ class FiltersField(serializers.Field):
 
     def to_internal_value(self, data: Any) -> Filters:
         known = cohort_check(self)
+        groups = group_type_check(self) if self.groups else None
         try:
             if isinstance(data, str):
-                return filters_parse_json(data, path=self.field_name, cohort_exists=known)
-            return filters_parse(data, path=self.field_name, cohort_exists=known)
+                return filters_parse_json(data, path=self.field_name, cohort_exists=known, group_types=groups)
+            return filters_parse(data, path=self.field_name, cohort_exists=known, group_types=groups)
         except FilterError as exc:
             raise serializers.ValidationError(str(exc)) from None
 

@@ -110,7 +110,7 @@ class TrendsInput(_RangeInput):
     )
     breakdown_type = serializers.ChoiceField(choices=list(BREAKDOWN_TYPES), default="event")
     breakdown_limit = serializers.IntegerField(min_value=1, max_value=100, default=BREAKDOWN_LIMIT)
-    filters = FiltersField()
+    filters = FiltersField(groups=True)
     aggregation_group_type = GroupTypeField()
 
     def _max_days(self, attrs: dict) -> int:
@@ -144,7 +144,7 @@ class SeriesInput(serializers.Serializer):
     event = serializers.CharField(max_length=200)
     math = serializers.ChoiceField(choices=list(MEASURES), default="total")
     math_property = serializers.CharField(max_length=200, required=False, help_text="For sum, avg, min, max, …")
-    filters = FiltersField()
+    filters = FiltersField(groups=True)
 
     def validate(self, attrs: dict) -> dict:
         if attrs["math"] in PROPERTY_MATHS and not attrs.get("math_property"):
@@ -159,7 +159,7 @@ class TrendsQueryInput(_RangeInput):
     series = SeriesInput(many=True, min_length=1, max_length=10)
     formula = serializers.CharField(max_length=200, required=False)
     interval = serializers.ChoiceField(choices=["hour", "day", "week", "month"], default="day")
-    filters = FiltersField()
+    filters = FiltersField(groups=True)
     breakdown = BreakdownInput(required=False)
     breakdown_limit = serializers.IntegerField(min_value=1, max_value=100, default=BREAKDOWN_LIMIT)
     compare = serializers.BooleanField(default=False)
@@ -226,7 +226,7 @@ class FunnelInput(_RangeInput):
         help_text='Event names, in order; a step may be {"event": name, "filters": [...]}.',
     )
     window_hours = serializers.IntegerField(min_value=1, max_value=24 * 90, default=24)
-    filters = FiltersField()
+    filters = FiltersField(groups=True)
     breakdown = BreakdownInput(required=False, help_text="Of the step-1 event that starts each path.")
     breakdown_limit = serializers.IntegerField(min_value=1, max_value=100, default=BREAKDOWN_LIMIT)
     aggregation_group_type = GroupTypeField(help_text="A group type: the group moves through the steps.")
@@ -249,11 +249,11 @@ class FunnelInput(_RangeInput):
 class _RetentionEventsInput(serializers.Serializer):
     """What starts a cohort and what counts as a return (any event by default), each with filters."""
 
-    filters = FiltersField()
+    filters = FiltersField(groups=True)
     start_event = serializers.CharField(max_length=200, required=False)
-    start_filters = FiltersField(help_text="Filters on the start event only (a JSON list).")
+    start_filters = FiltersField(groups=True, help_text="Filters on the start event only (a JSON list).")
     return_event = serializers.CharField(max_length=200, required=False)
-    return_filters = FiltersField(help_text="Filters on the return event only (a JSON list).")
+    return_filters = FiltersField(groups=True, help_text="Filters on the return event only (a JSON list).")
 
     def validate(self, attrs: dict) -> dict:
         attrs = super().validate(attrs)

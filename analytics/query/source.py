@@ -30,7 +30,13 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from analytics.query.filters import NO_FILTERS, Filters, Leaf
-from analytics.query.predicates import Relation, event_property_keys, filters_predicate, uses_person_properties
+from analytics.query.predicates import (
+    Relation,
+    event_property_keys,
+    filters_predicate,
+    group_filter_indexes,
+    uses_person_properties,
+)
 from core import days as daysmod
 from events.columnar import (
     BASE_COLUMNS,
@@ -86,6 +92,12 @@ class EventScope:
         """The events' column holding the key of the counted group type, if groups are counted."""
         return None if self.group_index is None else GROUP_COLUMNS[self.group_index]
 
+    @property
+    def group_indexes(self) -> tuple[int, ...]:
+        """The group columns the question reads: the counted type's, and the group filters'."""
+        counted = () if self.group_index is None else (self.group_index,)
+        return tuple(sorted({*counted, *group_filter_indexes(self.filters)}))
+
 
 def events_relation(scope: EventScope) -> tuple[str, list[Any]]:
     """``SELECT … FROM events …`` with columns event_id, event_name, source, user_id, is_anonymous,
@@ -107,6 +119,7 @@ def events_relation(scope: EventScope) -> tuple[str, list[Any]]:
             person_properties="CAST(pp.properties AS VARCHAR)",
             typed=frozenset(keys),
             person=person_key_duckdb(events="e", link="d"),
+            group_properties="CAST(g{index}.properties AS VARCHAR)",
         ),
     )
     person = person_key_duckdb(events="e", link="d")
@@ -121,6 +134,11 @@ def events_relation(scope: EventScope) -> tuple[str, list[Any]]:
     if with_person_properties:
         joins += "\n" + person_properties_join_duckdb(catalog=ATTACHED_AS, link="d", person="pp")
         person_columns = f", CAST(pp.properties AS VARCHAR) AS {PERSON_PROPERTIES}"
+    for index in group_filter_indexes(scope.filters):  # one group per (type, key): no row is doubled
+        joins += (
+            f"\nLEFT JOIN {ATTACHED_AS}.public.persons_group g{index} ON g{index}.project_id = {int(scope.project_id)} "
+            f"AND g{index}.group_type_index = {index} AND g{index}.group_key = e.{GROUP_COLUMNS[index]}"
+        )
     typed = "".join(f", e.{text_column(key)}, e.{number_column(key)}" for key in keys)
     sql = (
         'SELECT e.event_id, e.event_name, e.source, e.user_id, e.is_anonymous, e.session_id, e."timestamp" AS ts, '
@@ -139,7 +157,7 @@ def _stored_rows(scope: EventScope, lo: dt.datetime, hi: dt.datetime, keys: tupl
     Parquet reader (row groups skipped by their statistics, typed columns' too)."""
     first, last = lo.astimezone(dt.UTC).date(), (hi - dt.timedelta(microseconds=1)).astimezone(dt.UTC).date()
     # A file gone from the disk (a lost volume, a hand clean-up) is read from PostgreSQL instead.
-    layout = READABLE_LAYOUT if scope.group_column is None else GROUPS_LAYOUT
+    layout = GROUPS_LAYOUT if scope.group_indexes else READABLE_LAYOUT
     clean = {
         day: typed
         for day, typed in columnar_clean_days(
@@ -147,11 +165,11 @@ def _stored_rows(scope: EventScope, lo: dt.datetime, hi: dt.datetime, keys: tupl
         ).items()
         if columnar_path(scope.project_id, day).exists()
     }
-    names, group = "", ""
+    names = ""
     if scope.events:
         names = f" AND event_name IN ({', '.join(duckdb_sql_string(name) for name in scope.events)})"
+    group = "".join(f", {GROUP_COLUMNS[index]}" for index in scope.group_indexes)
     if scope.group_column is not None:  # in the scans too: rows of no group are skipped early
-        group = f", {scope.group_column}"
         names += f" AND {scope.group_column} IS NOT NULL"
     by_keys: dict[frozenset[str], list[dt.date]] = {}
     for day in sorted(clean):

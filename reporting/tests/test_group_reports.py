@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import random
+import uuid
 
 import duckdb
 import pytest
@@ -24,7 +26,7 @@ from core import days as daysmod
 from events.columnar import columnar_path, columnar_write_dirty
 from events.dirty import rollups_mark_dirty
 from events.duck import duckdb_reset, duckdb_sql_string
-from persons.groups import group_type_indexes
+from persons.groups import GroupOp, group_type_indexes, groups_apply
 from persons.models import Person, PersonDistinctId
 from persons.tests.factories import person_make
 from projects.tests.factories import ProjectFactory, ingest_key_for, read_key_for
@@ -43,6 +45,7 @@ OLD_LAYOUT_DAYS = (FIRST + dt.timedelta(days=3), FIRST + dt.timedelta(days=4))  
 class GroupTenant:
     tenant: Tenant
     company: dict  # event id -> company key (events of no company absent)
+    team: dict  # event id -> team key
 
     def by_company(self) -> list[RawEvent]:
         """The oracle's view: each event of a company as an event of a "user" that is the company."""
@@ -109,6 +112,16 @@ def _as_layout_3(project_id: int, day: dt.date) -> None:
         )
 
 
+# The companies' properties: co-6 never sent a $groupidentify (every property unset).
+TIERS = {f"co-{n}": {"tier": "gold" if n < 3 else "silver", "seats": 10 * n} for n in range(6)}
+TEAMS = {"team-0": {"area": "growth"}, "team-1": {"area": "core"}, "team-2": {"area": "growth"}}
+
+
+def _group_ops(project_id: int) -> list[GroupOp]:
+    ops = [GroupOp(project_id, str(uuid.uuid4()), 0, "company", key, props) for key, props in TIERS.items()]
+    return ops + [GroupOp(project_id, str(uuid.uuid4()), 0, "team", key, props) for key, props in TEAMS.items()]
+
+
 @pytest.fixture(scope="module")
 def groups(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
@@ -123,6 +136,8 @@ def groups(django_db_setup, django_db_blocker):
             indexes = group_type_indexes(cur, project.pk, ["team"])  # team first: company gets index 1
             indexes |= group_type_indexes(cur, project.pk, ["company"])
         assert indexes == {"team": 0, "company": 1}
+        with transaction.atomic():
+            groups_apply(ops=_group_ops(project.pk), now=dt.datetime.now(dt.UTC))
         events_insert(on_time)
         _set_group_columns(project.pk, company, team, indexes)
         rollups_mark_dirty(touched=touched_days(on_time))
@@ -136,12 +151,13 @@ def groups(django_db_setup, django_db_blocker):
         rollups_process_dirty()
         tenant = Tenant(project, read_key_for(project), ingest_key_for(project), events)
         try:
-            yield GroupTenant(tenant, company)
+            yield GroupTenant(tenant, company, team)
         finally:
             duckdb_reset()
             _cleanup([project.pk])
             with connection.cursor() as cur:
                 cur.execute("DELETE FROM persons_group_type WHERE project_id = %s", [project.pk])
+                cur.execute("DELETE FROM persons_group WHERE project_id = %s", [project.pk])
 
 
 def test_layout_3_files_serve_every_question_but_groups(groups):
@@ -209,38 +225,6 @@ def test_retention_of_companies(groups, period, windows):
     assert expected["cohort_size"] > 0
 
 
-def _active(tenant: Tenant, **extra) -> int:
-    """Pageview's active persons (or groups) summed over the days, through the API."""
-    body = {"series": [{"event": "pageview", "math": "users"}], "from": FIRST.isoformat(), "to": LAST.isoformat()}
-    response = tenant.client().post(tenant.url("trends"), {**body, **extra}, format="json")
-    assert response.status_code == 200, response.content
-    return sum(point["value"] for point in response.json()["series"][0]["data"])
-
-
-@pytest.fixture(scope="module")
-def merged(groups, django_db_blocker):
-    """Users of different companies merged into persons (committed: DuckDB reads the links);
-    yields the counts from before the merge."""
-    tenant = groups.tenant
-    with django_db_blocker.unblock():
-        before = (_active(tenant), _active(tenant, aggregation_group_type="company"))
-        person_make(project_id=tenant.project.pk, distinct_ids=["u0", "u1", "u2"])
-        person_make(project_id=tenant.project.pk, distinct_ids=["u3", "u27"])
-        try:
-            yield before
-        finally:
-            PersonDistinctId.objects.filter(project_id=tenant.project.pk).delete()
-            Person.objects.filter(project_id=tenant.project.pk).delete()
-
-
-def test_merging_persons_changes_persons_not_companies(groups, merged):
-    persons_before, companies_before = merged
-    assert _active(groups.tenant) < persons_before
-    assert _active(groups.tenant, aggregation_group_type="company") == companies_before
-    [expected] = oracle.trends(groups.by_company(), groups.tenant.tz, "pageview", FIRST, LAST, "day", "users")
-    assert companies_before == sum(point["value"] for point in expected["data"])
-
-
 @pytest.mark.parametrize(
     ("method", "path", "params"),
     [
@@ -271,3 +255,104 @@ def test_cohort_breakdown_of_groups_is_400(groups):
     }
     response = tenant.client().post(tenant.url("trends"), body, format="json")
     assert response.status_code == 400, response.content
+
+
+def _group_filter(group_type: str, key: str, operator: str, value=None) -> dict:
+    leaf = {"type": "group", "group_type": group_type, "key": key, "operator": operator}
+    return leaf if value is None else {**leaf, "value": value}
+
+
+def _property(keys: dict, props: dict, event: RawEvent, key: str):
+    """The event's group's property (None: no group of the type, or the group never identified)."""
+    group = keys.get(event.event_id)
+    return None if group is None else props.get(group, {}).get(key)
+
+
+GROUP_FILTER_CASES = [
+    # (filter, which events it keeps)
+    (_group_filter("company", "tier", "exact", "gold"), lambda g, e: _property(g.company, TIERS, e, "tier") == "gold"),
+    # A negation keeps events of no company, and of a company without the property (co-6).
+    (_group_filter("company", "tier", "is_not", "gold"), lambda g, e: _property(g.company, TIERS, e, "tier") != "gold"),
+    (_group_filter("company", "seats", "gte", 30), lambda g, e: (_property(g.company, TIERS, e, "seats") or -1) >= 30),
+    (_group_filter("company", "tier", "is_not_set"), lambda g, e: _property(g.company, TIERS, e, "tier") is None),
+    (_group_filter("team", "area", "exact", "growth"), lambda g, e: _property(g.team, TEAMS, e, "area") == "growth"),
+]
+
+
+@pytest.mark.parametrize(("leaf", "keeps"), GROUP_FILTER_CASES)
+@pytest.mark.parametrize("counted", [None, "company"])
+def test_group_filters_keep_the_events_of_matching_groups(groups, leaf, keeps, counted):
+    tenant = groups.tenant
+    params = {"event": "pageview", "from": FIRST, "to": LAST, "math": "users", "filters": json.dumps([leaf])}
+    if counted:
+        params["aggregation_group_type"] = counted
+    response = tenant.client().get(tenant.url("trends"), params)
+    assert response.status_code == 200, response.content
+    kept = GroupTenant(
+        dataclasses.replace(tenant, events=[e for e in tenant.events if keeps(groups, e)]), groups.company, groups.team
+    )
+    events = kept.by_company() if counted else kept.tenant.events
+    expected = oracle.trends(events, tenant.tz, "pageview", FIRST, LAST, "day", "users")
+    assert response.json()["series"] == expected
+    assert sum(point["value"] for point in expected[0]["data"]) > 0
+
+
+def test_group_filter_in_a_funnel(groups):
+    tenant = groups.tenant
+    leaf = _group_filter("company", "tier", "exact", "silver")
+    steps = ["pageview", "signup"]
+    body = {"steps": steps, "from": FIRST.isoformat(), "to": LAST.isoformat(), "filters": [leaf]}
+    response = tenant.client().post(tenant.url("funnels"), body, format="json")
+    assert response.status_code == 200, response.content
+    kept = [e for e in tenant.events if _property(groups.company, TIERS, e, "tier") == "silver"]
+    assert [row["users"] for row in response.json()["results"]] == oracle.funnel(
+        kept, tenant.tz, steps, FIRST, LAST, 24
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "leaf"),
+    [
+        ("trends", _group_filter("planet", "tier", "exact", "gold")),  # an unknown type
+        ("trends", {"type": "group", "key": "tier", "operator": "exact", "value": "gold"}),  # no type
+        ("persons", _group_filter("company", "tier", "exact", "gold")),  # not where persons are listed
+    ],
+)
+def test_bad_group_filters_are_400_naming_filters(groups, path, leaf):
+    tenant = groups.tenant
+    response = tenant.client().get(tenant.url(path), {"event": "pageview", "filters": json.dumps([leaf])})
+    assert response.status_code == 400, response.content
+    assert "filters" in response.json()
+
+
+# Last in the module: the merges stay until it ends.
+def _active(tenant: Tenant, **extra) -> int:
+    """Pageview's active persons (or groups) summed over the days, through the API."""
+    body = {"series": [{"event": "pageview", "math": "users"}], "from": FIRST.isoformat(), "to": LAST.isoformat()}
+    response = tenant.client().post(tenant.url("trends"), {**body, **extra}, format="json")
+    assert response.status_code == 200, response.content
+    return sum(point["value"] for point in response.json()["series"][0]["data"])
+
+
+@pytest.fixture(scope="module")
+def merged(groups, django_db_blocker):
+    """Users of different companies merged into persons (committed: DuckDB reads the links);
+    yields the counts from before the merge."""
+    tenant = groups.tenant
+    with django_db_blocker.unblock():
+        before = (_active(tenant), _active(tenant, aggregation_group_type="company"))
+        person_make(project_id=tenant.project.pk, distinct_ids=["u0", "u1", "u2"])
+        person_make(project_id=tenant.project.pk, distinct_ids=["u3", "u27"])
+        try:
+            yield before
+        finally:
+            PersonDistinctId.objects.filter(project_id=tenant.project.pk).delete()
+            Person.objects.filter(project_id=tenant.project.pk).delete()
+
+
+def test_merging_persons_changes_persons_not_companies(groups, merged):
+    persons_before, companies_before = merged
+    assert _active(groups.tenant) < persons_before
+    assert _active(groups.tenant, aggregation_group_type="company") == companies_before
+    [expected] = oracle.trends(groups.by_company(), groups.tenant.tz, "pageview", FIRST, LAST, "day", "users")
+    assert companies_before == sum(point["value"] for point in expected["data"])
