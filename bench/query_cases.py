@@ -327,6 +327,18 @@ def endpoint_cases(
             if cohort_id is not None
             else []
         ),
+        # Issue 16: unique companies per day (group_0), from the files with the group columns.
+        Case(
+            "active companies 30 days",
+            200,
+            get("trends", event="$pageview", math="users", aggregation_group_type="company", **rng30),
+            naive(
+                'SELECT ("timestamp" AT TIME ZONE %s)::date, count(DISTINCT group_0) FROM events '
+                "WHERE project_id = %s AND event_name = '$pageview' AND \"timestamp\" >= %s "
+                'AND "timestamp" < %s GROUP BY 1',
+                [tz, project.pk, lo30, hi30],
+            ),
+        ),
         Case("live", None, get("live"), None),
         # Issue 15: the web overview, one DuckDB pass (visits, pageviews, every list); naive: only
         # its headline numbers (visits from one GROUP BY session_id) in PostgreSQL.

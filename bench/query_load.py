@@ -30,6 +30,7 @@ from projects.models import Project
 from projects.services import project_create
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+COMPANIES = 2_000  # each user belongs to one (group type ``company``, index 0)
 
 GENERATE = """
 COPY (
@@ -47,7 +48,8 @@ WITH users AS (
     FROM user_days
 ), ev AS (
     SELECT u, arrival, signs_up, d, session_start, i, random() AS r, random() AS r2,
-           floor(pow(random(), 3) * 60)::int AS page, (hash(u, d) % 10)::int AS source_pick
+           floor(pow(random(), 3) * 60)::int AS page, (hash(u, d) % 10)::int AS source_pick,
+           'company-' || (hash(u, 'g') % {companies}) AS company
     FROM sized, range(n) t(i)
 )
 SELECT
@@ -67,14 +69,16 @@ SELECT
     'session-' || u || '-' || d AS session_id,
     TIMESTAMPTZ '{start}' + to_days(d) + to_seconds(session_start + i * 20) AS "timestamp",
     TIMESTAMPTZ '{start}' + to_days(d) + to_seconds(session_start + i * 20 + 1) AS received_at,
-    CASE WHEN r < 0.62 THEN '{{"path": "/p' || page
+    -- Every event names its user's company in $groups (posthog-python's groups=), as group_0 holds it.
+    '{{"$groups": {{"company": "' || company || '"}}'
+    || CASE WHEN r < 0.62 THEN ', "path": "/p' || page
                             || '", "browser": "'
                             || ['chrome','safari','firefox','edge','other'][1 + floor(pow(r2, 2) * 5)::int]
-                            || '"}}'
-         WHEN r < 0.91 AND r >= 0.81 THEN '{{"product": ' || floor(random() * 500)::int || '}}'
-         WHEN r < 0.975 AND r >= 0.96 THEN '{{"plan": "' || ['basic','pro','team'][1 + floor(r2 * 3)::int]
-                            || '", "amount": ' || (10 + floor(r2 * 90)::int) || '}}'
-         ELSE '{{}}' END AS properties,
+                            || '"'
+         WHEN r < 0.91 AND r >= 0.81 THEN ', "product": ' || floor(random() * 500)::int
+         WHEN r < 0.975 AND r >= 0.96 THEN ', "plan": "' || ['basic','pro','team'][1 + floor(r2 * 3)::int]
+                            || '", "amount": ' || (10 + floor(r2 * 90)::int)
+         ELSE '' END || '}}' AS properties,
     -- The web columns enrichment derives at capture: a device per user (3 % crawlers kept
     -- flagged), a country per user, the page of pageviews, the session's source on its first event.
     ['Chrome', 'Safari', 'Firefox', 'Edge', 'Samsung Internet'][1 + (hash(u, 'b') % 5)::int] AS browser,
@@ -91,7 +95,8 @@ SELECT
         AS channel,
     CASE WHEN i = 0 AND source_pick IN (4, 6) THEN ['bing', 'newsletter'][1 + (source_pick = 6)::int] END
         AS utm_source,
-    CASE WHEN i = 0 AND source_pick IN (4, 6) THEN 'campaign-' || (d // 7) END AS utm_campaign
+    CASE WHEN i = 0 AND source_pick IN (4, 6) THEN 'campaign-' || (d // 7) END AS utm_campaign,
+    company AS group_0
 FROM ev
 ) TO '{path}' (FORMAT csv, HEADER false)
 """
@@ -111,13 +116,14 @@ def bench_project(*, slug: str, timezone: str, events: int, users: int, days: in
     if project is not None:
         with connection.cursor() as cur:
             cur.execute(
-                'SELECT count(*), min("timestamp")::date, count(*) FILTER (WHERE event_name = %s) '
-                "FROM events WHERE project_id = %s",
+                'SELECT count(*), min("timestamp")::date, count(*) FILTER (WHERE event_name = %s), '
+                "count(*) FILTER (WHERE group_0 IS NOT NULL) FROM events WHERE project_id = %s",
                 ["$pageview", project.pk],
             )
-            have, first_day, pageviews = cur.fetchone()
-        # Data loaded before pageviews were `$pageview` with the web columns is loaded again.
-        if reload or not have or not pageviews or abs(have - events) > events * 0.1:
+            have, first_day, pageviews, grouped = cur.fetchone()
+        # Data loaded before pageviews were `$pageview` with the web columns, or before events had
+        # their company (group_0), is loaded again.
+        if reload or not have or not pageviews or not grouped or abs(have - events) > events * 0.1:
             with connection.cursor() as cur:
                 cur.execute("DELETE FROM events WHERE project_id = %s", [project.pk])
             derived_rows_delete(project_ids=[project.pk])  # else a reload leaves its rollups behind
@@ -141,6 +147,7 @@ def bench_project(*, slug: str, timezone: str, events: int, users: int, days: in
             built = cur.fetchone()[0]
         if not built or os.environ.get("BENCH_REBUILD") == "1":
             build_rollups(project, start, days=days)
+    companies_create(project)
     write_columnar(project, rewrite=os.environ.get("BENCH_COLUMNAR_REWRITE") == "1")
     build_web_days()
     return project, start, end
@@ -157,6 +164,7 @@ def load(project: Project, start: dt.date, *, events: int, users: int, days: int
         GENERATE.format(
             days=days,
             users=users,
+            companies=COMPANIES,
             per_day=per_day,
             project_id=project.pk,
             start=f"{start.isoformat()} 00:00:00+00",
@@ -175,7 +183,7 @@ def load(project: Project, start: dt.date, *, events: int, users: int, days: int
             c.copy(
                 "COPY events (project_id, event_id, event_name, source, user_id, is_anonymous, session_id, "
                 '"timestamp", received_at, properties, browser, os, device_type, country, pathname, '
-                "referrer_host, channel, utm_source, utm_campaign) FROM STDIN (FORMAT csv)"
+                "referrer_host, channel, utm_source, utm_campaign, group_0) FROM STDIN (FORMAT csv)"
             ) as copy,
             open(path, "rb") as f,
         ):
@@ -189,6 +197,24 @@ def load(project: Project, start: dt.date, *, events: int, users: int, days: int
     say(f"COPY {loaded:,} events in {elapsed:.1f}s ({loaded / elapsed:,.0f} events/s)")
     path.unlink()
     return loaded
+
+
+def companies_create(project: Project) -> None:
+    """The ``company`` group type (index 0, the column the load filled) and a row per company
+    with a property or two, for the groups endpoints; kept when there already."""
+    with connection.cursor() as cur:
+        cur.execute(
+            "INSERT INTO persons_group_type (project_id, group_type, index) VALUES (%s, 'company', 0) "
+            "ON CONFLICT DO NOTHING",
+            [project.pk],
+        )
+        cur.execute(
+            "INSERT INTO persons_group (project_id, group_type_index, group_key, properties, created_at, updated_at) "
+            "SELECT %s, 0, 'company-' || g, jsonb_build_object('name', 'Company ' || g, "
+            "'plan', (ARRAY['free', 'pro', 'enterprise'])[1 + g %% 3]), now(), now() "
+            "FROM generate_series(0, %s - 1) g ON CONFLICT DO NOTHING",
+            [project.pk, COMPANIES],
+        )
 
 
 def build_rollups(project: Project, start: dt.date, *, days: int) -> None:

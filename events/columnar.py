@@ -43,7 +43,7 @@ from django.db import connection, transaction
 from core import days as daysmod
 from core import locks
 from events.duck import ATTACHED_AS, duckdb_cursor, duckdb_sql_string
-from events.models import WEB_COLUMNS
+from events.models import GROUP_COLUMNS, WEB_COLUMNS
 from events.partitions import partition_name
 
 logger = logging.getLogger(__name__)
@@ -54,11 +54,17 @@ _NAMES = ("event_id", "event_name", "source", "user_id", "is_anonymous", "sessio
 BASE_COLUMNS = ", ".join(_NAMES)
 # The same, read from PostgreSQL: properties as JSON text, as a file holds them.
 COLUMNS = ", ".join("CAST(properties AS VARCHAR) AS properties" if name == "properties" else name for name in _NAMES)
+# A file holds the group columns too (layout 4), but queries name them only when they count
+# groups, so that files written before them stay readable by every other question.
+GROUPS = ", ".join(GROUP_COLUMNS)
 # Bumped when a file's columns change: the job rewrites files of an older layout (newest days first).
-LAYOUT = 3
+LAYOUT = 4
 # Files of an older layout lack columns queries read now (2: the web columns): until the job has
 # rewritten them, their days are read from PostgreSQL.
 READABLE_LAYOUT = 3
+# The first layout with the group columns: a question counting groups reads older files' days
+# from PostgreSQL (analytics.query.source).
+GROUPS_LAYOUT = 4
 
 
 def columnar_root() -> Path:
@@ -88,17 +94,20 @@ def json_path(key: str) -> str:
     return '$."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def columnar_clean_days(*, project_id: int, first: dt.date, last: dt.date) -> dict[dt.date, frozenset[str]]:
+def columnar_clean_days(
+    *, project_id: int, first: dt.date, last: dt.date, layout: int = READABLE_LAYOUT
+) -> dict[dt.date, frozenset[str]]:
     """The UTC days in ``first..last`` a query may read from their files, with each file's typed keys.
 
     Asked through DuckDB's attached PostgreSQL, like the rest of a query-layer question, so a
-    report keeps the Django queries it had (tests pin them)."""
+    report keeps the Django queries it had (tests pin them). ``layout``: the oldest layout
+    whose files have the columns the question reads."""
     cur = duckdb_cursor()
     try:
         rows = cur.execute(
             f"SELECT m.utc_date, m.property_keys FROM {ATTACHED_AS}.public.events_columnar_day m "
             f"WHERE m.project_id = {int(project_id)} AND m.utc_date BETWEEN DATE '{first}' AND DATE '{last}' "
-            f"AND m.layout >= {READABLE_LAYOUT} "
+            f"AND m.layout >= {max(int(layout), READABLE_LAYOUT)} "
             f"AND NOT EXISTS (SELECT 1 FROM {ATTACHED_AS}.public.events_columnar_dirty d "
             f"                WHERE d.project_id = {int(project_id)} AND d.utc_date = m.utc_date)"
         ).fetchall()
@@ -194,7 +203,7 @@ def _write_day(project_id: int, day: dt.date) -> tuple[int, list[str]]:
     try:
         # COPY takes no parameters; every literal here is an int, a timestamp, a key or our own path.
         cur.execute(
-            f"CREATE OR REPLACE TEMP TABLE columnar_day AS SELECT {COLUMNS} FROM {ATTACHED_AS}.public.events "
+            f"CREATE OR REPLACE TEMP TABLE columnar_day AS SELECT {COLUMNS}, {GROUPS} FROM {ATTACHED_AS}.public.events "
             f"WHERE project_id = {int(project_id)} AND \"timestamp\" >= TIMESTAMPTZ '{lo.isoformat()}' "
             f"AND \"timestamp\" < TIMESTAMPTZ '{hi.isoformat()}'"
         )
@@ -218,7 +227,8 @@ def _write_day(project_id: int, day: dt.date) -> tuple[int, list[str]]:
         paths = ", ".join(duckdb_sql_string(json_path(key)) for key in keys)
         values = f", json_extract_string(properties, [{paths}]) AS v" if keys else ""
         result = cur.execute(
-            f'COPY (SELECT {BASE_COLUMNS}{typed} FROM (SELECT *{values} FROM columnar_day) ORDER BY "timestamp") '
+            f"COPY (SELECT {BASE_COLUMNS}, {GROUPS}{typed} FROM (SELECT *{values} FROM columnar_day) "
+            'ORDER BY "timestamp") '
             f"TO {duckdb_sql_string(str(tmp))} (FORMAT parquet, COMPRESSION zstd)"
         ).fetchone()
         cur.execute("DROP TABLE columnar_day")

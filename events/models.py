@@ -32,6 +32,10 @@ WEB_COLUMNS = (
     "channel",
 )
 
+# The keys of an event's groups (persons.groups): ``group_<i>`` holds its key of the project's
+# group type of index i (0..4, assigned on first sight); NULL when the event names none. A contract too.
+GROUP_COLUMNS = tuple(f"group_{index}" for index in range(5))
+
 
 class Event(models.Model):
     pk = models.CompositePrimaryKey("project_id", "event_id", "timestamp")
@@ -65,6 +69,12 @@ class Event(models.Model):
     utm_content = models.TextField(null=True)  # noqa: DJ001
     utm_term = models.TextField(null=True)  # noqa: DJ001
     channel = models.TextField(null=True)  # noqa: DJ001
+    # GROUP_COLUMNS
+    group_0 = models.TextField(null=True)  # noqa: DJ001
+    group_1 = models.TextField(null=True)  # noqa: DJ001
+    group_2 = models.TextField(null=True)  # noqa: DJ001
+    group_3 = models.TextField(null=True)  # noqa: DJ001
+    group_4 = models.TextField(null=True)  # noqa: DJ001
 
     class Meta:
         managed = False

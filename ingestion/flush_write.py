@@ -20,9 +20,11 @@ from django.utils.timezone import now as django_now
 
 from core.clock import EPOCH_ORDINAL, from_micros
 from events.dirty import rollups_mark_dirty
+from events.models import GROUP_COLUMNS
 from events.writer import events_write, events_write_retrying
 from ingestion import records
 from ingestion.records import Entry
+from persons.groups import GroupOp, group_columns, groups_apply, groups_of
 from persons.services import IdentityOp, identity_op_of, persons_apply
 
 _DAY_US = 86_400 * 1_000_000
@@ -45,22 +47,71 @@ class FlushStats:
             self.touched[project_id] |= days
 
 
-def _copy_text(entries: Iterable[Entry], touched: dict[int, set], identity: list[IdentityOp]) -> list[str]:
-    """The COPY lines of the entries' events; notes the days touched and the person work found."""
-    lines = []
+@dataclass
+class _Work:
+    """What the batch's records ask of persons and groups besides storing the rows."""
+
+    identity: list[IdentityOp] = field(default_factory=list)
+    group_updates: list[GroupOp] = field(default_factory=list)
+    # The lines naming groups: (line number, project, {type: key}); their columns are filled in
+    # the batch's transaction, where new group types get their index.
+    grouped: list[tuple[int, int, dict[str, str]]] = field(default_factory=list)
+
+    @property
+    def watched(self) -> list[str]:
+        return [op.event_id for op in self.identity] + [op.event_id for op in self.group_updates]
+
+
+# An event's group columns when it names no group (the common case).
+_NO_GROUPS = f"\t{records.NULL}" * len(GROUP_COLUMNS)
+# Every record that can name a group holds this text: ``$groups``, ``$group_type``, ``$group_id``
+# (a false hit only costs a JSON parse). The record carries no flag for it, so records buffered
+# by an older API flush the same way.
+_GROUP_HINT = '"$group'
+
+
+def _copy_lines(entries: Iterable[Entry], touched: dict[int, set], work: _Work) -> list[str]:
+    """The COPY lines of the entries' events, without the group columns and the newline; notes
+    the days touched and the person and group work found."""
+    lines: list[str] = []
     for entry in entries:
         days = touched[entry.project_id]
         head = f"{entry.project_id}\t"
-        tail = f"\t{from_micros(entry.received_us).isoformat()}\n"
+        tail = f"\t{from_micros(entry.received_us).isoformat()}"
         for ts, _user, session, flag, body in entry.records:
             ts_us = int(ts)
             days.add(ts_us // _DAY_US)
-            if flag == records.PERSON_WORK:
-                op = identity_op_of(entry.project_id, records.person_fields(ts_us, body))
-                if op is not None:
-                    identity.append(op)
+            person_work, group_work = flag == records.PERSON_WORK, _GROUP_HINT in body
+            if person_work or group_work:
+                event = records.person_fields(ts_us, body)
+                if person_work and (op := identity_op_of(entry.project_id, event)) is not None:
+                    work.identity.append(op)
+                if group_work:
+                    groups, update = groups_of(entry.project_id, event)
+                    if groups:
+                        work.grouped.append((len(lines), entry.project_id, groups))
+                    if update is not None:
+                        work.group_updates.append(update)
             lines.append(head + body + "\t" + (session or records.NULL) + tail)
     return lines
+
+
+def _copy_text(cursor: CursorWrapper, lines: list[str], grouped: list[tuple[int, int, dict[str, str]]]) -> str:
+    """The COPY text of the lines, with their group columns (``group_columns`` maps type names)."""
+    if not grouped:
+        end = _NO_GROUPS + "\n"
+        return end.join(lines) + end if lines else ""
+    named: dict[int, list[dict[str, str]]] = defaultdict(list)
+    for _, project_id, groups in grouped:
+        named[project_id].append(groups)
+    columns = group_columns(cursor, named)
+    fields: dict[int, str] = {}
+    taken: dict[int, int] = defaultdict(int)
+    for line_number, project_id, _ in grouped:
+        row = columns[project_id][taken[project_id]]
+        taken[project_id] += 1
+        fields[line_number] = "".join("\t" + (records.NULL if key is None else records.copy_escape(key)) for key in row)
+    return "".join(line + fields.get(number, _NO_GROUPS) + "\n" for number, line in enumerate(lines))
 
 
 def _days(day_numbers: set) -> set:
@@ -68,7 +119,7 @@ def _days(day_numbers: set) -> set:
 
 
 # The rows the flush hands to the event store: the record's body between what the flusher adds.
-_COPY_COLUMNS = ("project_id", *records.BODY_COLUMNS, "session_id", "received_at")
+_COPY_COLUMNS = ("project_id", *records.BODY_COLUMNS, "session_id", "received_at", *GROUP_COLUMNS)
 
 _COUNT_FLUSHED_SQL = """
 INSERT INTO ingestion_ingestionledger
@@ -91,38 +142,40 @@ def write_entries(entries: list[Entry]) -> FlushStats:
     """
     stats = FlushStats(entries=len(entries))
     touched: dict[int, set] = defaultdict(set)
-    identity: list[IdentityOp] = []
-    text = "".join(_copy_text(entries, touched, identity))
+    work = _Work()
+    lines = _copy_lines(entries, touched, work)
     stats.events = sum(len(entry.records) for entry in entries)
-    events_write_retrying(lambda: _store(entries, text, touched, identity, stats))
+    events_write_retrying(lambda: _store(entries, lines, touched, work, stats))
     return stats
 
 
-def _store(entries: list[Entry], text: str, touched: dict[int, set], identity: list, stats: FlushStats) -> None:
+def _store(entries: list[Entry], lines: list[str], touched: dict[int, set], work: _Work, stats: FlushStats) -> None:
     # (The partitions cache only learns of a partition this batch creates when it commits.)
     with transaction.atomic():
         with connection.cursor() as cursor:
             all_days = set().union(*touched.values()) if touched else set()
             written = events_write(
                 cursor,
-                text=text,
+                text=_copy_text(cursor, lines, work.grouped),
                 columns=_COPY_COLUMNS,
                 days=_days(all_days),
-                watch=(op.event_id for op in identity),
+                watch=work.watched,
             )
             if written.all_new:
                 by_minute = _by_minute((e.project_id, e.received_us, len(e.records)) for e in entries)
                 stats.inserted = stats.events
-                fresh = identity
+                fresh, fresh_groups = work.identity, work.group_updates
             else:
                 by_minute = _by_minute((p, r, n) for (p, r), n in written.inserted.items())
                 stats.inserted = sum(written.inserted.values())
-                # Person updates only for rows really inserted: a replay must not re-apply a stale $set.
-                fresh = [op for op in identity if (op.project_id, op.event_id) in written.watched]
+                # Person and group updates only for rows really inserted: a replay must not
+                # re-apply a stale $set.
+                fresh = [op for op in work.identity if (op.project_id, op.event_id) in written.watched]
+                fresh_groups = [op for op in work.group_updates if (op.project_id, op.event_id) in written.watched]
             _count_flushed(cursor, by_minute)
         for project_id, day_numbers in touched.items():
             stats.touched[project_id] = _days(day_numbers)
-        _after_store(stats.touched, fresh)
+        _after_store(stats.touched, fresh, fresh_groups)
 
 
 def _by_minute(received: Iterable[tuple[int, int, int]]) -> dict[tuple[int, int], int]:
@@ -141,8 +194,11 @@ def _count_flushed(cursor: CursorWrapper, by_minute: dict[tuple[int, int], int])
     )
 
 
-def _after_store(touched: dict[int, set], identity: list[IdentityOp]) -> None:
-    """Work that must commit with the events: persons learn links, the rollups which days changed."""
+def _after_store(touched: dict[int, set], identity: list[IdentityOp], group_updates: list[GroupOp]) -> None:
+    """Work that must commit with the events: persons learn links, groups their properties, the
+    rollups which days changed."""
     if identity:
         persons_apply(ops=identity, now=django_now())
+    if group_updates:
+        groups_apply(ops=group_updates, now=django_now())
     rollups_mark_dirty(touched=touched)

@@ -97,3 +97,46 @@ class PersonPropertyType(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} ({self.type}) of project {self.project_id}"
+
+
+class GroupTypeMapping(models.Model):
+    """A project's group type (``company``, ``team``…) and its index 0..4, assigned on first sight
+    and never changed: events keep the group's key in column ``group_<index>`` (events.models)."""
+
+    id = models.BigAutoField(primary_key=True)
+    project_id = models.IntegerField()
+    group_type = models.TextField()
+    index = models.SmallIntegerField()
+
+    class Meta:
+        db_table = "persons_group_type"
+        constraints = [
+            models.UniqueConstraint(fields=["project_id", "group_type"], name="persons_group_type_name"),
+            models.UniqueConstraint(fields=["project_id", "index"], name="persons_group_type_index"),
+        ]
+
+    def __str__(self) -> str:
+        return f"group type {self.group_type} ({self.index}) of project {self.project_id}"
+
+
+class Group(models.Model):
+    """One group (a company, a team) and its properties, merged from ``$groupidentify``'s ``$group_set``."""
+
+    id = models.BigAutoField(primary_key=True)
+    project_id = models.IntegerField()
+    group_type_index = models.SmallIntegerField()
+    group_key = models.TextField()
+    properties = models.JSONField(default=dict)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "persons_group"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project_id", "group_type_index", "group_key"], name="persons_group_project_type_key"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"group {self.group_key} (type {self.group_type_index}) of project {self.project_id}"

@@ -10,6 +10,7 @@ from rest_framework import serializers
 from analytics.query.filters import COLUMN_KEYS, NO_FILTERS, FilterError, Filters, filters_parse, filters_parse_json
 from analytics.query.series import BREAKDOWN_TYPES, Breakdown
 from persons.cohorts import cohort_exists
+from persons.groups import group_type_index
 
 
 def cohort_check(field: serializers.Field) -> Callable[[int], bool] | None:
@@ -20,10 +21,21 @@ def cohort_check(field: serializers.Field) -> Callable[[int], bool] | None:
     return lambda cohort_id: cohort_exists(project_id=project.pk, cohort_id=cohort_id)
 
 
-class FiltersField(serializers.Field):
-    """``filters``: a JSON list (POST) or URL-encoded JSON (GET), checked by the filter contract."""
+def group_type_check(field: serializers.Field) -> Callable[[str], int | None] | None:
+    """A group type's index in the request's project (None for an unknown type)."""
+    project = field.context.get("project")
+    if project is None:
+        return None
+    return lambda name: group_type_index(project_id=project.pk, group_type=name)
 
-    def __init__(self, **kwargs: Any) -> None:
+
+class FiltersField(serializers.Field):
+    """``filters``: a JSON list (POST) or URL-encoded JSON (GET), checked by the filter contract.
+    ``groups``: group filters are taken (where the filters reach the events relation, which joins
+    the groups they test); elsewhere they are a 400."""
+
+    def __init__(self, *, groups: bool = False, **kwargs: Any) -> None:
+        self.groups = groups
         kwargs.setdefault("required", False)
         kwargs.setdefault("default", NO_FILTERS)
         kwargs.setdefault(
@@ -35,10 +47,11 @@ class FiltersField(serializers.Field):
 
     def to_internal_value(self, data: Any) -> Filters:
         known = cohort_check(self)
+        groups = group_type_check(self) if self.groups else None
         try:
             if isinstance(data, str):
-                return filters_parse_json(data, path=self.field_name, cohort_exists=known)
-            return filters_parse(data, path=self.field_name, cohort_exists=known)
+                return filters_parse_json(data, path=self.field_name, cohort_exists=known, group_types=groups)
+            return filters_parse(data, path=self.field_name, cohort_exists=known, group_types=groups)
         except FilterError as exc:
             raise serializers.ValidationError(str(exc)) from None
 
@@ -78,3 +91,39 @@ def breakdown_of(split: dict | None, limit: int) -> Breakdown | None:
     if not split:
         return None
     return Breakdown(split["type"], split.get("key", ""), limit, tuple(dict.fromkeys(split.get("values", ()))))
+
+
+class GroupTypeField(serializers.CharField):
+    """``aggregation_group_type``: count groups of this type (``company``) instead of persons;
+    validated to the type's index (persons.groups), or None when absent."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        kwargs.setdefault(
+            "help_text", "A group type (GET groups/types): count its groups (events without one are left out)."
+        )
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> Any:
+        # (No max_length: validators run on the index this returns.)
+        name = super().to_internal_value(data)
+        if len(name) > 200 or "\x00" in name:  # (PostgreSQL text cannot hold a NUL)
+            raise serializers.ValidationError("a group type has at most 200 characters, and no NUL.")
+        project = self.context.get("project")
+        index = None if project is None else group_type_index(project_id=project.pk, group_type=name)
+        if index is None:
+            raise serializers.ValidationError(f"unknown group type {name!r} in this project.")
+        return index
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+def group_index_check(attrs: dict, breakdown: Breakdown | None) -> int | None:
+    """The validated group index, refused with a cohort breakdown: cohorts hold persons, not groups."""
+    index = attrs.pop("aggregation_group_type", None)
+    if index is not None and breakdown is not None and breakdown.type == "cohort":
+        raise serializers.ValidationError(
+            {"aggregation_group_type": "cannot count groups with a cohort breakdown (cohorts hold persons)."}
+        )
+    return index

@@ -26,7 +26,14 @@ from projects.models import Project
 from reporting.cursors import decode_cursor, export_cursor_decode
 from reporting.queries.common import event_is_known, property_is_known, unknown_events
 from reporting.queries.export import ExportCursor
-from reporting.query_fields import BreakdownInput, FiltersField, breakdown_of, cohort_check
+from reporting.query_fields import (
+    BreakdownInput,
+    FiltersField,
+    GroupTypeField,
+    breakdown_of,
+    cohort_check,
+    group_index_check,
+)
 
 DATE_FORMATS = ["%Y-%m-%d"]
 MAX_ROLLUP_DAYS = 731
@@ -103,12 +110,14 @@ class TrendsInput(_RangeInput):
     )
     breakdown_type = serializers.ChoiceField(choices=list(BREAKDOWN_TYPES), default="event")
     breakdown_limit = serializers.IntegerField(min_value=1, max_value=100, default=BREAKDOWN_LIMIT)
-    filters = FiltersField()
+    filters = FiltersField(groups=True)
+    aggregation_group_type = GroupTypeField()
 
     def _max_days(self, attrs: dict) -> int:
         if attrs.get("interval") == "hour":
             return MAX_HOURLY_DAYS
-        return MAX_RAW_DAYS if attrs.get("breakdown") or attrs.get("filters") else MAX_ROLLUP_DAYS
+        raw = attrs.get("breakdown") or attrs.get("filters") or attrs.get("aggregation_group_type") is not None
+        return MAX_RAW_DAYS if raw else MAX_ROLLUP_DAYS
 
     def validate(self, attrs: dict) -> dict:
         attrs = super().validate(attrs)
@@ -126,6 +135,7 @@ class TrendsInput(_RangeInput):
             and not property_is_known(project=project, event=attrs["event"], key=key)
         ):
             raise serializers.ValidationError({"breakdown": f"unknown property {key!r} for event {attrs['event']!r}."})
+        attrs["group_index"] = attrs.pop("aggregation_group_type", None)
         return attrs
 
 
@@ -134,7 +144,7 @@ class SeriesInput(serializers.Serializer):
     event = serializers.CharField(max_length=200)
     math = serializers.ChoiceField(choices=list(MEASURES), default="total")
     math_property = serializers.CharField(max_length=200, required=False, help_text="For sum, avg, min, max, …")
-    filters = FiltersField()
+    filters = FiltersField(groups=True)
 
     def validate(self, attrs: dict) -> dict:
         if attrs["math"] in PROPERTY_MATHS and not attrs.get("math_property"):
@@ -149,10 +159,11 @@ class TrendsQueryInput(_RangeInput):
     series = SeriesInput(many=True, min_length=1, max_length=10)
     formula = serializers.CharField(max_length=200, required=False)
     interval = serializers.ChoiceField(choices=["hour", "day", "week", "month"], default="day")
-    filters = FiltersField()
+    filters = FiltersField(groups=True)
     breakdown = BreakdownInput(required=False)
     breakdown_limit = serializers.IntegerField(min_value=1, max_value=100, default=BREAKDOWN_LIMIT)
     compare = serializers.BooleanField(default=False)
+    aggregation_group_type = GroupTypeField()
 
     def _max_days(self, attrs: dict) -> int:
         return MAX_HOURLY_DAYS if attrs.get("interval") == "hour" else self.max_days
@@ -177,6 +188,7 @@ class TrendsQueryInput(_RangeInput):
         else:
             attrs["formula"] = None
         attrs["breakdown"] = breakdown_of(attrs.pop("breakdown", None), attrs.pop("breakdown_limit"))
+        attrs["group_index"] = group_index_check(attrs, attrs["breakdown"])
         return attrs
 
 
@@ -214,13 +226,15 @@ class FunnelInput(_RangeInput):
         help_text='Event names, in order; a step may be {"event": name, "filters": [...]}.',
     )
     window_hours = serializers.IntegerField(min_value=1, max_value=24 * 90, default=24)
-    filters = FiltersField()
+    filters = FiltersField(groups=True)
     breakdown = BreakdownInput(required=False, help_text="Of the step-1 event that starts each path.")
     breakdown_limit = serializers.IntegerField(min_value=1, max_value=100, default=BREAKDOWN_LIMIT)
+    aggregation_group_type = GroupTypeField(help_text="A group type: the group moves through the steps.")
 
     def validate(self, attrs: dict) -> dict:
         attrs = super().validate(attrs)
         attrs["breakdown"] = breakdown_of(attrs.pop("breakdown", None), attrs.pop("breakdown_limit"))
+        attrs["group_index"] = group_index_check(attrs, attrs["breakdown"])
         return attrs
 
     def validate_steps(self, steps: list[FunnelStepSpec]) -> list[FunnelStepSpec]:
@@ -235,11 +249,11 @@ class FunnelInput(_RangeInput):
 class _RetentionEventsInput(serializers.Serializer):
     """What starts a cohort and what counts as a return (any event by default), each with filters."""
 
-    filters = FiltersField()
+    filters = FiltersField(groups=True)
     start_event = serializers.CharField(max_length=200, required=False)
-    start_filters = FiltersField(help_text="Filters on the start event only (a JSON list).")
+    start_filters = FiltersField(groups=True, help_text="Filters on the start event only (a JSON list).")
     return_event = serializers.CharField(max_length=200, required=False)
-    return_filters = FiltersField(help_text="Filters on the return event only (a JSON list).")
+    return_filters = FiltersField(groups=True, help_text="Filters on the return event only (a JSON list).")
 
     def validate(self, attrs: dict) -> dict:
         attrs = super().validate(attrs)
@@ -266,6 +280,7 @@ class RetentionInput(_RetentionEventsInput):
     )
     breakdown_type = serializers.ChoiceField(choices=[*BREAKDOWN_TYPES, "cohort"], default="event")
     breakdown_limit = serializers.IntegerField(min_value=1, max_value=100, default=BREAKDOWN_LIMIT)
+    aggregation_group_type = GroupTypeField(help_text="A group type: the retention of its groups.")
 
     def validate(self, attrs: dict) -> dict:
         if attrs["period"] == "day" and attrs["windows"] > 90:
@@ -279,6 +294,7 @@ class RetentionInput(_RetentionEventsInput):
             attrs["breakdown"] = Breakdown(kind, "", limit, self._cohort_ids(key))
         else:
             attrs["breakdown"] = Breakdown(kind, key, limit) if key else None
+        attrs["group_index"] = group_index_check(attrs, attrs["breakdown"])
         return super().validate(attrs)
 
     def _cohort_ids(self, text: str) -> tuple[int, ...]:

@@ -4,6 +4,7 @@ from django.urls import path
 
 from reporting import ingestion_api, views, views_cohorts, views_engagement, views_web
 from reporting import views_definitions as taxonomy
+from reporting import views_groups as groups
 from reporting.views_persons import PersonDetailView, PersonsView
 
 urlpatterns = [
@@ -29,6 +30,9 @@ urlpatterns = [
     path("goals/<int:goal_id>", views_web.GoalView.as_view(), name="reporting-goal"),
     path("persons", PersonsView.as_view(), name="reporting-persons"),
     path("persons/<path:person_id>", PersonDetailView.as_view(), name="reporting-person"),
+    path("groups/types", groups.GroupTypesView.as_view(), name="reporting-group-types"),
+    path("groups", groups.GroupsView.as_view(), name="reporting-groups"),
+    path("groups/<str:group_type>/<path:key>", groups.GroupDetailView.as_view(), name="reporting-group"),
     path("definitions/events", taxonomy.EventDefinitionsView.as_view(), name="reporting-definitions-events"),
     path("definitions/properties", taxonomy.PropertyDefinitionsView.as_view(), name="reporting-definitions-properties"),
     path("definitions/properties/<path:key>/values", taxonomy.PropertyValuesView.as_view(), name="reporting-values"),

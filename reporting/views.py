@@ -76,6 +76,7 @@ class TrendsView(ReportingAPIView):
             breakdown_type=p["breakdown_type"],
             breakdown_limit=p["breakdown_limit"],
             filters=p["filters"],
+            group_index=p["group_index"],
         )
         return self.answer(o.TrendsOutput, {"series": series})
 
@@ -93,6 +94,7 @@ class TrendsView(ReportingAPIView):
             breakdown=p["breakdown"],
             formula=p["formula"],
             compare=p["compare"],
+            group_index=p["group_index"],
         )
         return self.answer(o.TrendsQueryOutput, answer)
 
@@ -111,6 +113,7 @@ class FunnelsView(ReportingAPIView):
             filters=p["filters"],
             times=True,
             breakdown=p["breakdown"],
+            group_index=p["group_index"],
         )
         return self.answer(o.FunnelOutput, answer)
 
@@ -128,6 +131,7 @@ class RetentionView(ReportingAPIView):
             filters=p["filters"],
             spec=p["spec"],
             breakdown=p["breakdown"],
+            group_index=p["group_index"],
         )
         return self.answer(o.RetentionOutput, cohort)
 

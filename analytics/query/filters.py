@@ -15,6 +15,10 @@ How values compare (the same rule in the SQL compiler and in the tests' plain-Py
   without an offset is local time, both in the project's time zone (for the filter's value and for
   the property's); a text that does not parse as an ISO 8601 date or date-time does not match;
 - the negations (``is_not``, ``not_icontains``, ``not_regex``) match unset values, as in PostHog.
+
+A ``group`` filter (``{"type": "group", "group_type": "company", "key", "operator", "value"}``)
+tests a property of the event's group of that type (persons.groups); an event without a group of
+the type has every such property unset. Only where the caller resolves group types (``group_types``).
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ import orjson
 from analytics.query.regex import regex_problem
 from events.models import WEB_COLUMNS
 
-FILTER_TYPES = ("event", "person", "column", "cohort")
+FILTER_TYPES = ("event", "person", "column", "cohort", "group")
 COLUMN_KEYS = {
     "event": "event_name",
     "source": "source",
@@ -77,6 +81,7 @@ class PropertyFilter:
     pattern: str | None = None  # regex / not_regex
     number: float | None = None  # gt / gte / lt / lte
     moment: dt.datetime | dt.date | None = None  # is_date_*: a date is resolved in the project's zone
+    group_index: int | None = None  # group: the index of its group type (persons.groups)
 
     @property
     def negated(self) -> bool:
@@ -112,11 +117,19 @@ def value_text(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-def filters_parse(raw: Any, *, path: str = "filters", cohort_exists: Callable[[int], bool] | None = None) -> Filters:
+def filters_parse(
+    raw: Any,
+    *,
+    path: str = "filters",
+    cohort_exists: Callable[[int], bool] | None = None,
+    group_types: Callable[[str], int | None] | None = None,
+) -> Filters:
     """Check a decoded ``filters`` value and return it as typed filters, or raise FilterError.
 
     ``cohort_exists`` answers whether a cohort id belongs to the project; without it every
     cohort is unknown (cohorts are not stored yet), which the contract answers with a 400.
+    ``group_types`` gives a group type's index (None: unknown); without it group filters are
+    refused (the question does not read groups there).
     """
     if raw is None:
         return NO_FILTERS
@@ -127,6 +140,7 @@ def filters_parse(raw: Any, *, path: str = "filters", cohort_exists: Callable[[i
             '[{"type": "event", "key": "plan", "operator": "exact", "value": "pro"}].',
         )
     known = cohort_exists or (lambda _id: False)
+    groups = group_types
     out: list[Leaf | AnyOf] = []
     count = 0
     for i, element in enumerate(raw):
@@ -142,12 +156,12 @@ def filters_parse(raw: Any, *, path: str = "filters", cohort_exists: Callable[[i
             for j, member in enumerate(members):
                 if isinstance(member, dict) and "any" in member:
                     raise FilterError(f"{here}.any[{j}]", "OR groups cannot be nested; put its filters in this group.")
-                leaves.append(_leaf(member, f"{here}.any[{j}]", known))
+                leaves.append(_leaf(member, f"{here}.any[{j}]", known, groups))
             count += len(leaves)
             out.append(AnyOf(tuple(leaves)))
         else:
             count += 1
-            out.append(_leaf(element, here, known))
+            out.append(_leaf(element, here, known, groups))
     if count > MAX_FILTERS:
         raise FilterError(path, f"at most {MAX_FILTERS} filters in one query, got {count}.")
     return tuple(out)
@@ -164,7 +178,9 @@ def filters_parse_json(text: str | None, *, path: str = "filters", **kwargs: Any
     return filters_parse(raw, path=path, **kwargs)
 
 
-def _leaf(raw: Any, path: str, cohort_exists: Callable[[int], bool]) -> Leaf:
+def _leaf(
+    raw: Any, path: str, cohort_exists: Callable[[int], bool], group_types: Callable[[str], int | None] | None
+) -> Leaf:
     if not isinstance(raw, dict):
         raise FilterError(path, 'must be an object like {"type": "event", "key": ..., "operator": ..., "value": ...}.')
     kind = raw.get("type")
@@ -179,25 +195,39 @@ def _leaf(raw: Any, path: str, cohort_exists: Callable[[int], bool]) -> Leaf:
         raise FilterError(path, "keys and values cannot contain the NUL character (no stored text has it).")
     if kind == "column" and key not in COLUMN_KEYS:
         raise FilterError(path, f"unknown column {key!r}; use one of {', '.join(COLUMN_KEYS)}.")
+    group_index = _group_index(raw, path, group_types) if kind == "group" else None
     operator = raw.get("operator", "exact")
     if operator not in OPERATORS:
         raise FilterError(path, f"unknown operator {operator!r}; use one of {', '.join(OPERATORS)}.")
     value = raw.get("value")
+    g = group_index
     if operator in VALUE_OPERATORS:
-        return PropertyFilter(kind, key, operator, texts=_texts(value, path, operator))
+        return PropertyFilter(kind, key, operator, texts=_texts(value, path, operator), group_index=g)
     if operator in TEXT_OPERATORS:
-        return PropertyFilter(kind, key, operator, texts=(_scalar_text(value, path, operator).lower(),))
+        return PropertyFilter(kind, key, operator, texts=(_scalar_text(value, path, operator).lower(),), group_index=g)
     if operator in REGEX_OPERATORS:
         pattern = _scalar_text(value, path, operator)
         problem = regex_problem(pattern)
         if problem:
             raise FilterError(path, f"invalid regular expression {pattern!r}: {problem} (RE2 syntax).")
-        return PropertyFilter(kind, key, operator, pattern=pattern)
+        return PropertyFilter(kind, key, operator, pattern=pattern, group_index=g)
     if operator in NUMBER_OPERATORS:
-        return PropertyFilter(kind, key, operator, number=_number(value, path, operator))
+        return PropertyFilter(kind, key, operator, number=_number(value, path, operator), group_index=g)
     if operator in DATE_OPERATORS:
-        return PropertyFilter(kind, key, operator, moment=_moment(value, path, operator))
-    return PropertyFilter(kind, key, operator)  # is_set / is_not_set take no value
+        return PropertyFilter(kind, key, operator, moment=_moment(value, path, operator), group_index=g)
+    return PropertyFilter(kind, key, operator, group_index=g)  # is_set / is_not_set take no value
+
+
+def _group_index(raw: dict, path: str, group_types: Callable[[str], int | None] | None) -> int:
+    if group_types is None:
+        raise FilterError(path, "group filters are not supported here (trends, funnels and retention take them).")
+    name = raw.get("group_type")
+    if not isinstance(name, str) or not name or "\x00" in name or len(name) > 200:
+        raise FilterError(path, "a group filter names its 'group_type' (company, team…: GET groups/types).")
+    index = group_types(name)
+    if index is None:
+        raise FilterError(path, f"unknown group type {name!r} in this project.")
+    return index
 
 
 def _all_text(value: Any) -> str:

@@ -41,10 +41,25 @@ class Relation:
     person_properties: str = "person_properties"
     typed: frozenset[str] = frozenset()  # event property keys with text and number columns
     person: str = "person"  # the row's person key (persons.identity), for cohort filters
+    # The properties (JSON text) of the row's group of type ``{index}``, for group filters.
+    group_properties: str = "group_properties_{index}"
 
 
 def uses_person_properties(filters: Filters) -> bool:
     return any(isinstance(leaf, PropertyFilter) and leaf.type == "person" for leaf in filter_leaves(filters))
+
+
+def group_filter_indexes(filters: Filters) -> tuple[int, ...]:
+    """The group types (indexes) whose groups' properties the filters test, ascending."""
+    return tuple(
+        sorted(
+            {
+                leaf.group_index
+                for leaf in filter_leaves(filters)
+                if isinstance(leaf, PropertyFilter) and leaf.group_index is not None
+            }
+        )
+    )
 
 
 def event_property_keys(filters: Filters) -> tuple[str, ...]:
@@ -74,7 +89,10 @@ def _text(leaf: PropertyFilter, relation: Relation, params: list[Any]) -> str:
         return f"{relation.alias}.{COLUMN_KEYS[leaf.key]}"
     if leaf.type == "event" and leaf.key in relation.typed:
         return f"{relation.alias}.{text_column(leaf.key)}"
-    source = f"{relation.alias}.properties" if leaf.type == "event" else relation.person_properties
+    if leaf.type == "group":
+        source = relation.group_properties.format(index=leaf.group_index)
+    else:
+        source = f"{relation.alias}.properties" if leaf.type == "event" else relation.person_properties
     params.append(json_path(leaf.key))
     return f"json_extract_string({source}, ?)"
 

@@ -71,6 +71,7 @@ def retention_counts(
             cohort_end,
             events=(spec.start_event,) if spec.start_event else (),
             filters=(*scope.filters, *spec.start_filters),
+            group_index=scope.group_index,
         ),
         breakdown,
     )
@@ -81,6 +82,7 @@ def retention_counts(
         last_day,
         events=(spec.return_event,) if spec.return_event else (),
         filters=(*scope.filters, *spec.return_filters),
+        group_index=scope.group_index,
     )
     start_sql, params = events_relation(starts)
     # Every instant bucketed below is within these: cohort starts (from the first return day on)

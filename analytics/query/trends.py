@@ -39,6 +39,7 @@ def series_values(scope: EventScope, spec: SeriesSpec, *, interval: str, breakdo
         scope.date_to,
         events=(spec.event,),
         filters=(*scope.filters, *spec.filters),
+        group_index=scope.group_index,
     )
     values: Values = defaultdict(dict)
     if breakdown is None:

@@ -56,11 +56,13 @@ def funnel_report(
     filters: Filters = NO_FILTERS,
     times: bool = False,
     breakdown: Breakdown | None = None,
+    group_index: int | None = None,
 ) -> dict:
     """The funnel's steps and, with ``times``, each step's mean and median seconds from the previous
-    one and the histogram of first-to-last-step seconds (``time_to_convert``)."""
+    one and the histogram of first-to-last-step seconds (``time_to_convert``). ``group_index``: the
+    groups of that type move through the steps, not persons."""
     specs = [step if isinstance(step, FunnelStepSpec) else FunnelStepSpec(step) for step in steps]
-    scope = EventScope(project.pk, project_tz(project), date_from, date_to, filters=filters)
+    scope = EventScope(project.pk, project_tz(project), date_from, date_to, filters=filters, group_index=group_index)
     window = dt.timedelta(hours=window_hours)
     names = [step.event for step in specs]
     parts: list[tuple[str, FunnelResult]] = []

@@ -31,6 +31,7 @@ def _retention_table(
     filters: Filters = NO_FILTERS,
     spec: RetentionEvents = ANY_EVENTS,
     breakdown: Breakdown | None = None,
+    group_index: int | None = None,
 ) -> list[dict]:
     """Cohorts by first-seen period and their retention (with a breakdown: per value, each cohort
     row carrying its ``breakdown_value``, values ordered by cohort size, "other" last).
@@ -38,13 +39,16 @@ def _retention_table(
     Unfiltered, from two queries: cohort membership from ``analytics_user.first_seen`` (first event
     ever, converted to the project's local day), activity per period as the OR of its day bitmaps,
     so ``retained = popcount(cohort & active)``. With filters, start/return events or a breakdown,
-    the query layer counts the same table over the events.
+    the query layer counts the same table over the events; also for groups (``group_index``):
+    the retention of the groups of that type.
     """
     step_days = _period_days(period)
     sizes: dict[tuple[str | None, int], int]
     retained: Mapping[tuple[str | None, int, int], int]
-    if filters or not spec.is_default or breakdown is not None:
-        scope = EventScope(project.pk, project_tz(project), cohort_starts[0], last_day, filters=filters)
+    if filters or not spec.is_default or breakdown is not None or group_index is not None:
+        scope = EventScope(
+            project.pk, project_tz(project), cohort_starts[0], last_day, filters=filters, group_index=group_index
+        )
         sizes, retained = retention_counts(
             scope, spec=spec, cohort_starts=cohort_starts, step_days=step_days, last_day=last_day, breakdown=breakdown
         )
@@ -114,6 +118,7 @@ def retention_get(
     filters: Filters = NO_FILTERS,
     spec: RetentionEvents = ANY_EVENTS,
     breakdown: Breakdown | None = None,
+    group_index: int | None = None,
 ) -> dict:
     """The cohort of ``start_date``'s period; with a breakdown, also a cohort row per value."""
     step = dt.timedelta(days=_period_days(period))
@@ -129,6 +134,7 @@ def retention_get(
             filters=filters,
             spec=spec,
             breakdown=split,
+            group_index=group_index,
         )
 
     answer = table(None)[0]

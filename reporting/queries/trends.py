@@ -59,15 +59,20 @@ def trends_series(
     breakdown_type: str = "event",
     breakdown_limit: int = BREAKDOWN_TOP,
     filters: Filters = NO_FILTERS,
+    group_index: int | None = None,
 ) -> list[dict]:
+    """``group_index``: count the groups of that type (persons.groups) instead of persons."""
     tz = project_tz(project)
     series_buckets: list = (
         hour_buckets(date_from, date_to, tz) if interval == "hour" else buckets(date_from, date_to, interval)
     )
     values: dict[str, dict] | None
-    if filters or breakdown_type != "event" or breakdown_limit != BREAKDOWN_TOP:
-        # Only the query layer reads events with filters, person properties or another top-N.
-        query = EventScope(project.pk, tz, date_from, date_to, events=(event,), filters=filters)
+    if filters or breakdown_type != "event" or breakdown_limit != BREAKDOWN_TOP or group_index is not None:
+        # Only the query layer reads events with filters, person properties, another top-N or
+        # groups (no rollup counts groups).
+        query = EventScope(
+            project.pk, tz, date_from, date_to, events=(event,), filters=filters, group_index=group_index
+        )
         split = Breakdown(breakdown_type, breakdown, breakdown_limit) if breakdown else None
         rows = series_counts(query, math=math, interval=interval, breakdown=split)
         values = _series_values(rows, event, broken_down=split is not None)

@@ -28,14 +28,16 @@ def trends_query(
     breakdown: Breakdown | None = None,
     formula: tuple[str, ast.Expression] | None = None,
     compare: bool = False,
+    group_index: int | None = None,
 ) -> dict:
     """``{"series": [...], "formula": [...] | None, "compare": [...] | None}``, entries shaped
     ``{"label", "series", "breakdown_value", "data": [{"date", "value"}]}``."""
-    current, current_formula = _period(project, series, date_from, date_to, interval, filters, breakdown, formula)
+    where = (filters, group_index)
+    current, current_formula = _period(project, series, date_from, date_to, interval, where, breakdown, formula)
     previous = None
     if compare:
         first, last = previous_period(date_from, date_to)
-        entries, formula_entries = _period(project, series, first, last, interval, filters, breakdown, formula)
+        entries, formula_entries = _period(project, series, first, last, interval, where, breakdown, formula)
         previous = entries + (formula_entries or [])
     return {"series": current, "formula": current_formula, "compare": previous}
 
@@ -46,13 +48,14 @@ def _period(
     date_from: dt.date,
     date_to: dt.date,
     interval: str,
-    filters: Filters,
+    where: tuple[Filters, int | None],
     breakdown: Breakdown | None,
     formula: tuple[str, ast.Expression] | None,
 ) -> tuple[list[dict], list[dict] | None]:
     tz = project_tz(project)
     keys: list = hour_buckets(date_from, date_to, tz) if interval == "hour" else buckets(date_from, date_to, interval)
-    scope = EventScope(project.pk, tz, date_from, date_to, filters=filters)
+    filters, group_index = where
+    scope = EventScope(project.pk, tz, date_from, date_to, filters=filters, group_index=group_index)
     by_name = {spec.name: series_values(scope, spec, interval=interval, breakdown=breakdown) for spec in series}
 
     def entries(label: str, name: str, values: Values) -> list[dict]:

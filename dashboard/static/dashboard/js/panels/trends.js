@@ -5,6 +5,7 @@
 import { ensureChart } from "../charts.js";
 import { Panel } from "../panel.js";
 import { mountBreakdownPicker } from "./breakdown-picker.js";
+import { mountCountBy } from "./count-by.js";
 import { MAX_SERIES, addSeriesRow, seriesFromRows } from "./trends-series.js";
 import { drawTrendChart, drawTrendTable, trendLines } from "./trends-view.js";
 
@@ -14,6 +15,7 @@ export function mountTrends(root, ctx) {
   const list = panel.$("[data-role=series]");
   const addButton = panel.$("[data-action=add-series]");
   const breakdown = mountBreakdownPicker(form, ctx);
+  const countBy = mountCountBy(form.elements.aggregation_group_type, ctx);
   const chartBox = panel.$("[data-role=chart-view]");
   const tableBox = panel.$("[data-role=table-view]");
   const viewButtons = [...root.querySelectorAll("[data-view]")];
@@ -50,6 +52,8 @@ export function mountTrends(root, ctx) {
         filters: ctx.filters.value,
         compare: form.elements.compare.checked,
       };
+      const groupType = countBy.value();
+      if (groupType) body.aggregation_group_type = groupType;
       const split = breakdown.value();
       if (split) body.breakdown = split;
       const formula = form.elements.formula.value.trim();
@@ -85,6 +89,7 @@ export function mountTrends(root, ctx) {
   for (const button of viewButtons) button.addEventListener("click", () => showView(button.dataset.view));
   form.elements.interval.addEventListener("change", refresh);
   form.elements.compare.addEventListener("change", refresh);
+  form.elements.aggregation_group_type.addEventListener("change", refresh);
   document.addEventListener("rangechange", refresh);
   document.addEventListener("filterschange", refresh);
   document.addEventListener("pickevent", (e) => {

@@ -1,0 +1,27 @@
+// "Count by" of the trends builder: persons (the default) or one of the project's group types
+// (GET groups/types), sent as `aggregation_group_type`. Hidden while the project has no groups.
+
+import { el } from "../format.js";
+
+// `select` is the form's `aggregation_group_type` select, holding the persons option, inside its field.
+export function mountCountBy(select, ctx) {
+  const fieldBox = select.closest(".field");
+  fieldBox.hidden = true;
+  const loaded = ctx.api
+    .get("groups/types")
+    .then((data) => {
+      for (const row of data.results) {
+        select.append(el("option", { value: row.group_type, text: row.group_type }));
+      }
+      fieldBox.hidden = !data.results.length;
+    })
+    // Without the list the builder still counts persons; nothing to tell.
+    .catch(() => {});
+  return {
+    loaded,
+    // The API's `aggregation_group_type`, undefined for persons.
+    value() {
+      return select.value || undefined;
+    },
+  };
+}
