@@ -13,7 +13,7 @@ A step's time is that of the first event of its run of repeats. Per step, names 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from analytics.query.source import EventScope, events_relation, query_rows
 from events.columnar import text_column
@@ -53,10 +53,7 @@ def path_scope(scope: EventScope, spec: PathSpec) -> EventScope:
     if spec.path_key and spec.path_key not in WEB_COLUMNS:
         scope = scope.reading(spec.path_key)
     if CUSTOM not in spec.event_types:
-        scope = EventScope(
-            scope.project_id, scope.tz, scope.date_from, scope.date_to, events=tuple(spec.event_types),
-            filters=scope.filters, person_properties=scope.person_properties, property_keys=scope.property_keys,
-        )  # fmt: skip
+        scope = replace(scope, events=tuple(spec.event_types))
     return scope
 
 

@@ -155,7 +155,13 @@ def paths(events, tz, first, last, spec: PathSpec, person_of: Callable[[str], st
             {"step": s, "name": name, "users": n} for (s, name), n in sorted(nodes.items(), key=lambda i: _order(i))
         ],
         "edges": [
-            {"source_step": s, "source": a, "target": b, "users": n, "average_conversion_seconds": round(us / n / 1e6, 1)}
+            {
+                "source_step": s,
+                "source": a,
+                "target": b,
+                "users": n,
+                "average_conversion_seconds": round(us / n / 1e6, 1),
+            }
             for (s, a, b), (n, us) in sorted(edges.items(), key=lambda i: (i[0][0], -i[1][0], i[0][1], i[0][2]))
             if n >= spec.min_edge_users
         ],

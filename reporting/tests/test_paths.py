@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import itertools
 import random
 
 import pytest
@@ -85,8 +86,12 @@ BODIES = {
     "pages cleaned": {"path_key": "pathname", "path_cleaning": CLEAN, "exclude": ["/docs"], "min_edge_users": 2},
     "from a page": {"path_key": "pathname", "start_event": "/pricing", "steps": 4},
     "up to a page": {"path_key": "pathname", "path_cleaning": CLEAN, "end_event": "/buy/done", "steps": 3},
-    "between": {"event_types": ["$pageview", "custom"], "start_event": "$pageview", "end_event": "purchase",
-                "steps": 4},  # fmt: skip
+    "between": {
+        "event_types": ["$pageview", "custom"],
+        "start_event": "$pageview",
+        "end_event": "purchase",
+        "steps": 4,
+    },
     "screens by property": {"event_types": ["$screen", "custom"], "path_key": "screen", "exclude": ["Home"]},
 }
 
@@ -107,10 +112,12 @@ def test_repeats_collapse_and_ties_order_by_name(paths_dataset):
     tenant = paths_dataset.ny
     first, last = RANGES[0]
     spec = _spec(BODIES["pages"])
-    per_person = paths_oracle.person_paths(tenant.events, tenant.tz, first, last, spec, tenant.person_of, lambda e: True)
-    assert all(a[1] != b[1] for path in per_person.values() for a, b in zip(path, path[1:], strict=False))
+    per_person = paths_oracle.person_paths(
+        tenant.events, tenant.tz, first, last, spec, tenant.person_of, lambda e: True
+    )
+    assert all(a[1] != b[1] for path in per_person.values() for a, b in itertools.pairwise(path))
     names = [e.web.get("pathname") for e in sorted(tenant.events, key=lambda e: (e.user_id, e.timestamp))]
-    assert any(a == b and a for a, b in zip(names, names[1:], strict=False))  # repeats exist to collapse
+    assert any(a == b and a for a, b in itertools.pairwise(names))  # repeats exist to collapse
 
 
 def test_a_merged_person_is_one_path(paths_dataset):
