@@ -63,12 +63,16 @@ def path_counts(scope: EventScope, spec: PathSpec) -> PathCounts:
         f"""
         WITH ev AS ({relation}),
         named AS (SELECT person, ts, {_cleaned(_name(spec), spec)} AS name FROM ev WHERE {_types(spec)}),
-        kept AS (SELECT * FROM named WHERE name IS NOT NULL{_excluded(spec)}),
+        kept AS {"MATERIALIZED " if spec.start or spec.end else ""}(
+            SELECT * FROM named WHERE name IS NOT NULL{_excluded(spec)}
+        ),
+        {_anchored(spec)},
         runs AS (
-            SELECT person, ts, name, lag(name) OVER (PARTITION BY person ORDER BY ts, name) AS prev FROM kept
+            SELECT person, ts, name, lag(name) OVER w AS prev, row_number() OVER w AS rn
+            FROM anchored WINDOW w AS (PARTITION BY person ORDER BY ts, name)
         ),
         seq AS (
-            SELECT person, ts, name, row_number() OVER (PARTITION BY person ORDER BY ts, name) AS i
+            SELECT person, ts, name, row_number() OVER (PARTITION BY person ORDER BY rn) AS i
             FROM runs WHERE prev IS DISTINCT FROM name
         ),
         {_cut(spec)},
@@ -140,6 +144,24 @@ def _excluded(spec: PathSpec) -> str:
     if not spec.exclude:
         return ""
     return f" AND name NOT IN ({', '.join(duckdb_sql_string(name) for name in spec.exclude)})"
+
+
+def _anchored(spec: PathSpec) -> str:
+    """The CTE ``anchored``: the kept rows that can be on a path. A hash aggregate and a join here
+    spare the window sorts the rows before a person's first start (or after their first end);
+    the first occurrence of a name is where its first run begins, so the cut below is unchanged."""
+    if spec.start is not None:
+        anchor, later = duckdb_sql_string(spec.start), ">"
+    elif spec.end is not None:
+        anchor, later = duckdb_sql_string(spec.end), "<"
+    else:
+        return "anchored AS (SELECT * FROM kept)"
+    return f"""
+        anchor AS (SELECT person, min(ts) AS t FROM kept WHERE name = {anchor} GROUP BY person),
+        anchored AS (
+            SELECT k.* FROM kept k JOIN anchor a USING (person)
+            WHERE k.ts {later} a.t OR (k.ts = a.t AND k.name {later}= {anchor})
+        )"""
 
 
 def _cut(spec: PathSpec) -> str:
