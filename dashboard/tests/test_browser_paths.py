@@ -87,9 +87,11 @@ def test_the_paths_panel_draws_the_api_answer_as_a_sankey(browser, live_server, 
     steps.send_keys("4")
     panel.find_element(By.CSS_SELECTOR, "[data-action=run-paths]").click()
     wait.until(
-        lambda d: d.execute_script("return window.eventbaseDashboard.panels.paths.shown?.nodes?.length")
-        and d.execute_script("return window.eventbaseDashboard.panels.paths.body.path_key") == "pathname"
-        and d.execute_script("return document.getElementById('paths-panel').getAttribute('aria-busy')") == "false"
+        lambda d: (
+            d.execute_script("return window.eventbaseDashboard.panels.paths.shown?.nodes?.length")
+            and d.execute_script("return window.eventbaseDashboard.panels.paths.body.path_key") == "pathname"
+            and d.execute_script("return document.getElementById('paths-panel').getAttribute('aria-busy')") == "false"
+        )
     )
     body = _check_against_the_api(driver, paths_project)
     assert body["event_types"] == ["$pageview"] and body["steps"] == 4
