@@ -12,12 +12,15 @@ import random
 import pytest
 
 from analytics.query.paths import PathSpec
+from analytics.tests.factories import RawEvent, events_insert
+from events.duck import duckdb_reset
 from persons.cohorts import cohort_members_replace
 from persons.models import Cohort, Person, PersonDistinctId
 from persons.tests.factories import person_make
+from projects.tests.factories import ProjectFactory, ingest_key_for, read_key_for
 from reporting.queries.paths import paths_get
 from reporting.tests import paths_oracle
-from reporting.tests.conftest import _dataset
+from reporting.tests.conftest import Tenant, _cleanup, _dataset
 
 pytestmark = pytest.mark.django_db
 
@@ -187,3 +190,58 @@ def test_bad_input_is_400_naming_the_parameter(paths_dataset, body, field):
     response = tenant.client().post(tenant.url("paths"), body, format="json")
     assert response.status_code == 400, response.content
     assert list(response.json()) == [field]
+
+
+@pytest.fixture(scope="module")
+def tiny(django_db_setup, django_db_blocker):
+    """Two persons' events written out by hand, for the rules in plain sight (a UTC project)."""
+    with django_db_blocker.unblock():
+        project = ProjectFactory(timezone="UTC", raw_retention_days=10 * 365)
+        at = dt.datetime(2024, 3, 5, 10, tzinfo=dt.UTC)
+
+        def ev(user: str, name: str, seconds: int, page: str | None = None) -> RawEvent:
+            return RawEvent(project_id=project.pk, event_name=name, user_id=user,
+                            timestamp=at + dt.timedelta(seconds=seconds), web={"pathname": page})  # fmt: skip
+
+        events_insert(
+            [
+                ev("x", "$pageview", 0, "/a"),
+                ev("x", "$pageview", 10, "/a"),  # a repeat: one step, timed from its first event
+                ev("x", "signup", 20),
+                ev("x", "purchase", 20),  # the same instant: purchase before signup, by name
+                ev("x", "$pageview", 60, "/b"),
+                ev("y", "$pageview", 3600, "/a"),
+                ev("y", "$pageview", 3630, "/c"),
+            ]
+        )
+        try:
+            yield Tenant(project=project, read_key=read_key_for(project), ingest_key=ingest_key_for(project), events=[])
+        finally:
+            duckdb_reset()
+            _cleanup([project.pk])
+
+
+def _edges(answer: dict) -> list[tuple]:
+    return [tuple(e.values()) for e in answer["edges"]]
+
+
+def test_the_rules_on_a_hand_made_example(tiny):
+    day = {"from": "2024-03-05", "to": "2024-03-05"}
+    answer = _post(tiny, {**day, "event_types": ["$pageview", "custom"]})
+    assert [tuple(n.values()) for n in answer["nodes"]] == [
+        (1, "$pageview", 2), (2, "purchase", 1), (3, "signup", 1), (4, "$pageview", 1),
+    ]  # fmt: skip
+    assert _edges(answer) == [(1, "$pageview", "purchase", 1, 20.0), (2, "purchase", "signup", 1, 0.0),
+                              (3, "signup", "$pageview", 1, 40.0)]  # fmt: skip
+    assert [tuple(n.values()) for n in answer["dropoffs"]] == [(1, "$pageview", 1), (4, "$pageview", 1)]
+
+    pages = {**day, "path_key": "pathname"}
+    assert _edges(_post(tiny, pages)) == [(1, "/a", "/b", 1, 60.0), (1, "/a", "/c", 1, 30.0)]
+    assert _edges(_post(tiny, {**pages, "exclude": ["/b"]})) == [(1, "/a", "/c", 1, 30.0)]
+    assert _edges(_post(tiny, {**pages, "min_edge_users": 2})) == []
+    assert _edges(_post(tiny, {**pages, "end_event": "/c", "steps": 2})) == [(1, "/a", "/c", 1, 30.0)]
+    cleaned = _post(tiny, {**pages, "path_cleaning": [{"regex": "^/[bc]$", "alias": "/other-page"}]})
+    assert _edges(cleaned) == [(1, "/a", "/other-page", 2, 45.0)]
+    assert _post(tiny, {**day, "start_event": "signup", "event_types": ["custom"]})["nodes"] == [
+        {"step": 1, "name": "signup", "users": 1}
+    ]
