@@ -21,6 +21,7 @@ from projects.tests.factories import ProjectFactory, ingest_key_for, read_key_fo
 from reporting.queries.paths import paths_get
 from reporting.tests import paths_oracle
 from reporting.tests.conftest import Tenant, _cleanup, _dataset
+from reporting.tests.test_filtered_reports import _kept
 
 pytestmark = pytest.mark.django_db
 
@@ -145,6 +146,27 @@ def test_paths_of_a_cohort(tenant, name):
     )  # fmt: skip
     assert _post(tenant, body) == expected
     assert expected != _post(tenant, {**body, "filters": []})
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        [{"type": "event", "key": "screen", "operator": "is_not", "value": "Home"}],  # unset matches too
+        [{"any": [{"type": "event", "key": "path", "operator": "icontains", "value": "DOC"},
+                  {"type": "event", "key": "screen", "operator": "exact", "value": "Cart"}]}],
+    ],
+)  # fmt: skip
+def test_paths_of_filtered_events(tenant, raw):
+    """Filters keep events before the paths are made: a left-out event neither is a step nor
+    separates a repeat."""
+    first, last = RANGES[0]
+    body = {**BODIES["events"], "from": first.isoformat(), "to": last.isoformat(), "filters": raw}
+    kept = {id(e) for e in _kept(tenant, raw)}
+    expected = paths_oracle.paths(
+        tenant.events, tenant.tz, first, last, _spec(body), tenant.person_of, keep=lambda e: id(e) in kept
+    )
+    assert _post(tenant, body) == expected
+    assert expected["nodes"]
 
 
 def test_less_frequent_names_fold_into_other(paths_dataset):
