@@ -44,7 +44,9 @@ class PathSpec:
 @dataclass(frozen=True)
 class PathCounts:
     nodes: list[tuple[int, str, int]]  # step, name, persons
-    edges: list[tuple[int, str, str, int, int]]  # source step, source, target, persons, sum of microseconds
+    # source step, source, target, persons, sum of microseconds (a HUGEINT: 92 days of them
+    # times millions of persons can pass a BIGINT)
+    edges: list[tuple[int, str, str, int, int]]
     dropoffs: list[tuple[int, str, int]]  # step, name, persons whose path ends there
 
 
@@ -63,7 +65,7 @@ def path_counts(scope: EventScope, spec: PathSpec) -> PathCounts:
         f"""
         WITH ev AS ({relation}),
         named AS (SELECT person, ts, {_cleaned(_name(spec), spec)} AS name FROM ev WHERE {_types(spec)}),
-        kept AS {"MATERIALIZED " if spec.start or spec.end else ""}(
+        kept AS {"MATERIALIZED " if spec.start is not None or spec.end is not None else ""}(
             SELECT * FROM named WHERE name IS NOT NULL{_excluded(spec)}
         ),
         {_anchored(spec)},
@@ -98,7 +100,7 @@ def path_counts(scope: EventScope, spec: PathSpec) -> PathCounts:
         )
         SELECT 'node', step, name, NULL, count(*), NULL FROM folded GROUP BY step, name
         UNION ALL
-        SELECT 'edge', step, name, next_name, count(*), sum(us)::BIGINT FROM folded
+        SELECT 'edge', step, name, next_name, count(*), sum(us) FROM folded
             WHERE next_name IS NOT NULL GROUP BY step, name, next_name
             HAVING count(*) >= {int(spec.min_edge_users)}
         UNION ALL
