@@ -309,6 +309,13 @@ def endpoint_cases(
             ),
             None,
         ),
+        # Issue 16: paths, one DuckDB query of per-person windows (collapse repeats, cut, fold) over the events.
+        Case(
+            "paths 5 steps pages 30 days",
+            1000,
+            post("paths", {**rng30, "event_types": ["$pageview"], "path_key": "pathname", "steps": 5}),
+            None,
+        ),
         *(
             [
                 Case(

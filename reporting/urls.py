@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from reporting import ingestion_api, views, views_cohorts, views_engagement, views_web
+from reporting import ingestion_api, views, views_cohorts, views_engagement, views_paths, views_web
 from reporting import views_definitions as taxonomy
 from reporting import views_groups as groups
 from reporting.views_persons import PersonDetailView, PersonsView
@@ -16,6 +16,7 @@ urlpatterns = [
     path("retention/cohorts", views.RetentionCohortsView.as_view(), name="reporting-retention-cohorts"),
     path("stickiness", views_engagement.StickinessView.as_view(), name="reporting-stickiness"),
     path("lifecycle", views_engagement.LifecycleView.as_view(), name="reporting-lifecycle"),
+    path("paths", views_paths.PathsView.as_view(), name="reporting-paths"),
     path("live", views.LiveView.as_view(), name="reporting-live"),
     path("users", views.UsersView.as_view(), name="reporting-users"),
     path("users/<path:user_id>", views.UserDetailView.as_view(), name="reporting-user"),

@@ -184,7 +184,7 @@ def test_openapi_schema_and_docs_page(dataset, admin_client):
     assert schema.status_code == 200
     paths = schema.json()["paths"]
     for path in ("active-users", "top-events", "trends", "funnels", "retention", "retention/cohorts", "stickiness",
-                 "lifecycle", "live"):  # fmt: skip
+                 "lifecycle", "paths", "live"):  # fmt: skip
         assert f"/api/v1/projects/{{slug}}/{path}" in paths
     params = {p["name"] for p in paths["/api/v1/projects/{slug}/trends"]["get"]["parameters"]}
     assert {"event", "from", "to", "interval", "math", "breakdown"} <= params

@@ -100,7 +100,7 @@ def _swap_in(case, data, tenant: Tenant) -> None:
 
     if operation == "users/{user_id}" and maybe():
         case.path_parameters["user_id"] = data.draw(st.sampled_from(sorted({e.user_id for e in tenant.events})))
-    values = case.body if operation == "funnels" else case.query
+    values = case.body if operation in {"funnels", "paths"} else case.query
     if not isinstance(values, dict):
         return
     if operation not in {"retention", "live", "ingestion", "users", "users/{user_id}"} and maybe():
@@ -111,6 +111,10 @@ def _swap_in(case, data, tenant: Tenant) -> None:
             values["breakdown"] = data.draw(st.sampled_from(sorted(events_of[values["event"]]) or ["path"]))
     if operation == "funnels" and maybe():
         values["steps"] = data.draw(st.lists(st.sampled_from(names), min_size=2, max_size=3, unique=True))
+    if operation == "paths" and maybe():
+        values["path_key"] = data.draw(st.sampled_from(["pathname", "path", "plan", "$no such"]))
+        if maybe():
+            values[data.draw(st.sampled_from(["start_event", "end_event"]))] = data.draw(st.sampled_from(names))
     if operation == "retention" and maybe():
         values["start_date"] = data.draw(_days).isoformat()
     if operation == "ingestion" and maybe():

@@ -9,6 +9,7 @@ import { mountFilterBar } from "./panels/filter-bar.js";
 import { mountFunnel } from "./panels/funnel.js";
 import { mountLifecycle } from "./panels/lifecycle.js";
 import { mountLive } from "./panels/live.js";
+import { mountPaths } from "./panels/paths.js";
 import { mountRetention } from "./panels/retention.js";
 import { mountStickiness } from "./panels/stickiness.js";
 import { mountTopEvents } from "./panels/top-events.js";
@@ -40,6 +41,7 @@ const panels = {
   retention: mountRetention(document.getElementById("retention-panel"), ctx),
   stickiness: mountStickiness(document.getElementById("stickiness-panel"), ctx),
   lifecycle: mountLifecycle(document.getElementById("lifecycle-panel"), ctx),
+  paths: mountPaths(document.getElementById("paths-panel"), ctx),
   users: mountUserLookup(document.getElementById("user-panel"), ctx),
 };
 

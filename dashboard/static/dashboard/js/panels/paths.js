@@ -1,0 +1,84 @@
+// Paths: what persons did step by step (POST paths), drawn as a Sankey diagram (../sankey.js)
+// with the edges and drop-offs as tables beside it. Runs on load, on "Show", and when the range
+// or the filters change.
+
+import { clearChildren, el, formatDuration, formatNumber } from "../format.js";
+import { Panel } from "../panel.js";
+import { drawSankey } from "../sankey.js";
+
+export function mountPaths(root, ctx) {
+  const panel = new Panel(root, ctx);
+  const form = panel.$("[data-role=form]");
+  const svg = panel.$("[data-role=sankey]");
+  const edgeRows = panel.$("[data-role=rows]");
+  const dropRows = panel.$("[data-role=dropoffs]");
+  const empty = panel.$("[data-role=empty]");
+  let shown = null;
+  let body = null;
+
+  function request() {
+    const f = form.elements;
+    const out = {
+      ...ctx.range.value,
+      event_types: [...form.querySelectorAll("[name=event_types]:checked")].map((box) => box.value),
+      steps: Number(f.steps.value),
+      filters: ctx.filters.value ?? [],
+    };
+    if (f.path_key.value) out.path_key = f.path_key.value;
+    if (f.start_event.value.trim()) out.start_event = f.start_event.value.trim();
+    if (f.end_event.value.trim()) out.end_event = f.end_event.value.trim();
+    const exclude = f.exclude.value.split(",").map((name) => name.trim()).filter(Boolean);
+    if (exclude.length) out.exclude = exclude;
+    return out;
+  }
+
+  function clear() {
+    while (svg.firstChild) svg.removeChild(svg.firstChild);
+    clearChildren(edgeRows);
+    clearChildren(dropRows);
+  }
+
+  async function refresh() {
+    body = request();
+    const data = await panel.run((signal) => ctx.api.post("paths", body, { signal }));
+    clear();
+    shown = data;
+    if (!data) return;
+    empty.hidden = data.nodes.length > 0;
+    drawSankey(svg, data.nodes, data.edges, {
+      describe: (edge) => `${formatNumber(edge.users)} persons, ${formatDuration(edge.average_conversion_seconds)} on average`,
+    });
+    for (const edge of data.edges) {
+      edgeRows.append(
+        el(
+          "tr",
+          {},
+          el("th", { scope: "row", text: `${edge.source_step}. ${edge.source} → ${edge.target}` }),
+          el("td", { class: "num", text: formatNumber(edge.users) }),
+          el("td", { class: "num", text: formatDuration(edge.average_conversion_seconds) }),
+        ),
+      );
+    }
+    for (const drop of data.dropoffs) {
+      dropRows.append(el("tr", {}, el("th", { scope: "row", text: `${drop.step}. ${drop.name}` }), el("td", { class: "num", text: formatNumber(drop.users) })));
+    }
+  }
+
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    refresh();
+  });
+  document.addEventListener("rangechange", refresh);
+  document.addEventListener("filterschange", refresh);
+  refresh();
+  return {
+    refresh,
+    // The last answer and the body that asked for it, for the browser test.
+    get shown() {
+      return shown;
+    },
+    get body() {
+      return body;
+    },
+  };
+}
