@@ -72,6 +72,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Content-Security-Policy on HTML pages (config/csp.py).
+    "config.csp.ContentSecurityPolicyMiddleware",
     # Last, as django-axes asks: turns a locked-out sign-in into the lockout page.
     "axes.middleware.AxesMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
@@ -165,6 +167,29 @@ AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "core.http.request_client_ip"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
+
+# Mail: invitations and password reset. "Configured" means EMAIL_HOST is set; without it mail is
+# written to the log (console backend) rather than tried against a localhost:25 that is rarely
+# there, and `manage.py invite` prints the link for the inviter to pass on.
+EMAIL_HOST = env_str("EMAIL_HOST", "")
+EMAIL_CONFIGURED = bool(EMAIL_HOST)
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_CONFIGURED
+    else "django.core.mail.backends.console.EmailBackend"
+)
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+# A server that does not answer must not hold a request (the admin's invitation) for minutes.
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "eventbase <eventbase@localhost>")
+# Links in mail are absolute: the address people reach the site at (no trailing slash).
+PUBLIC_URL = env_str("PUBLIC_URL", "http://localhost:8000").rstrip("/")
+if urlsplit(PUBLIC_URL).scheme not in {"http", "https"} or not urlsplit(PUBLIC_URL).netloc:
+    raise ImproperlyConfigured(f"PUBLIC_URL={PUBLIC_URL!r} is not a URL; use e.g. https://analytics.example.com.")
+INVITATION_DAYS = env_int("INVITATION_DAYS", 7, minimum=1)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

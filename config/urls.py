@@ -1,10 +1,11 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from config.health import health
 from monitoring.metrics import metrics_view
 from monitoring.views import system_health
+from projects.views import invitation_page
 
 urlpatterns = [
     path("health", health, name="health"),
@@ -14,10 +15,14 @@ urlpatterns = [
     path("admin/system-health/", admin.site.admin_view(system_health), name="system-health"),
     path("admin/", admin.site.urls),
     # Sign-in, sign-out and password reset by email (Django's views; the login form is ours).
+    # Sign-up is by invitation only (projects/invitations.py).
+    path("accounts/invite/<str:token>/", invitation_page, name="invitation"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/v1/projects/<slug:slug>/", include("reporting.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # The split view serves Swagger UI's start-up script as a file (?script=), not inline: the
+    # Content-Security-Policy refuses inline scripts (config/csp.py).
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("dashboard.urls")),
     # Our view rather than django_prometheus.urls: it merges gunicorn's worker processes
     # (multiprocess mode) and adds the pipeline metrics computed at scrape time.

@@ -1,8 +1,20 @@
+from typing import Any
+
+from django.conf import settings
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
+from django.forms import BaseInlineFormSet
 from django.http import HttpRequest
 
-from projects.models import ApiKey, ApiKeyScope, AuditEntry, EventSource, Project, ProjectMembership
+from projects.invitations import (
+    InvitationNotSent,
+    invitation_create,
+    invitation_record_sent,
+    invitation_revoke,
+    invitation_send,
+)
+from projects.models import ApiKey, ApiKeyScope, AuditEntry, EventSource, Invitation, Project, ProjectMembership
 from projects.services import api_key_create, api_key_revoke
 
 
@@ -32,6 +44,42 @@ class ApiKeyInline(admin.TabularInline):
         return False
 
 
+class InvitationInline(admin.TabularInline):
+    """ "Invite member": a new row (email, role) is mailed an invitation when the project is saved."""
+
+    model = Invitation
+    extra = 0
+    verbose_name = "invitation"
+    fields = ("email", "role", "invited_by", "created_at", "expires_at", "accepted_at", "revoked_at")
+    readonly_fields = ("invited_by", "created_at", "expires_at", "accepted_at", "revoked_at")
+    can_delete = False
+
+    def has_change_permission(self, request: HttpRequest, obj: Project | None = None) -> bool:
+        # Sent invitations are not edited (the mail is gone); revoke them in Invitations.
+        return False
+
+
+def _invite(request: HttpRequest, project: Project, email: str, role: str) -> None:
+    """Creates and mails one invitation; a mail failure is a message with the link, not a 500."""
+    actor = f"admin:{request.user.get_username()}"
+    try:
+        issued = invitation_create(project=project, email=email, role=role, actor=actor)
+    except ValidationError as exc:
+        messages.error(request, f"Not invited: {' '.join(exc.messages)}")
+        return
+    if not settings.EMAIL_CONFIGURED:
+        invitation_record_sent(invitation=issued.invitation, actor=actor, delivery="link")
+        messages.warning(request, f"No mail server configured (EMAIL_HOST unset): send {email} this link: {issued.url}")
+        return
+    try:
+        invitation_send(issued=issued, actor=actor)
+    except InvitationNotSent as exc:
+        invitation_record_sent(invitation=issued.invitation, actor=actor, delivery="link")
+        messages.error(request, f"The invitation was made but {exc}. Send {email} this link yourself: {issued.url}")
+        return
+    messages.success(request, f"Invitation mailed to {email} ({role}).")
+
+
 def _create_keys(request: HttpRequest, queryset: QuerySet[Project], scope: str) -> None:
     for project in queryset:
         issued = api_key_create(
@@ -51,7 +99,7 @@ class ProjectAdmin(admin.ModelAdmin):
     list_display = ("name", "slug", "timezone", "monthly_event_quota", "raw_retention_days", "created_at")
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
-    inlines = (MembershipInline, EventSourceInline, ApiKeyInline)
+    inlines = (MembershipInline, InvitationInline, EventSourceInline, ApiKeyInline)
     actions = ("create_ingest_key", "create_read_key")
     fieldsets = (
         (None, {"fields": ("name", "slug", "timezone")}),
@@ -65,6 +113,14 @@ class ProjectAdmin(admin.ModelAdmin):
             {"fields": ("cors_allowed_origins", "ip_handling", "cookieless", "bot_handling", "restrict_sources")},
         ),
     )
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: BaseInlineFormSet, change: bool) -> None:
+        if formset.model is not Invitation:
+            super().save_formset(request, form, formset, change)
+            return
+        # New rows go through the service (token, expiry, mail, audit) instead of a plain save.
+        for instance in formset.save(commit=False):
+            _invite(request, form.instance, instance.email, instance.role)
 
     @admin.action(description="Create an ingest key (public) for the selected projects")
     def create_ingest_key(self, request: HttpRequest, queryset: QuerySet[Project]) -> None:
@@ -96,6 +152,30 @@ class ApiKeyAdmin(admin.ModelAdmin):
             f"Revoked {queryset.count()} key(s); web workers stop accepting them "
             "within the key cache lifetime (10 s by default).",
         )
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    """Invitations are made from the project's page (Invite member); here they are listed and revoked."""
+
+    list_display = ("email", "project", "role", "invited_by", "created_at", "expires_at", "accepted_at", "revoked_at")
+    list_filter = ("project", "role")
+    search_fields = ("email", "project__slug")
+    readonly_fields = list_display
+    fields = list_display
+    actions = ("revoke",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Invitation | None = None) -> bool:
+        return False
+
+    @admin.action(description="Revoke the selected invitations")
+    def revoke(self, request: HttpRequest, queryset: QuerySet[Invitation]) -> None:
+        for invitation in queryset:
+            invitation_revoke(invitation=invitation)
+        messages.success(request, "Revoked; their links now answer that the invitation was withdrawn.")
 
 
 @admin.register(EventSource)

@@ -177,6 +177,33 @@ class ProjectMembership(models.Model):
         return f"{self.user} in {self.project} ({self.role})"
 
 
+class Invitation(models.Model):
+    """An email address asked to join a project with a role (projects/invitations.py).
+
+    Only a SHA-256 of the token is stored, as for API keys: the link in the mail is the only copy.
+    Single use: ``accepted_at`` is set, under a row lock, by the one acceptance that counts.
+    """
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    role = models.CharField(max_length=16, choices=ProjectRole.choices, default=ProjectRole.VIEWER)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    invited_by = models.CharField(max_length=200, blank=True, help_text='e.g. "admin:alice", "command"')
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.email} to {self.project} ({self.role})"
+
+
 class AuditAction(models.TextChoices):
     API_KEY_CREATED = "api_key.created", "API key created"
     API_KEY_REVOKED = "api_key.revoked", "API key revoked"
@@ -188,6 +215,8 @@ class AuditAction(models.TextChoices):
     BACKFILL = "backfill.run", "Events backfilled"
     AGGREGATES_REBUILT = "aggregates.rebuilt", "Aggregates rebuilt"
     SIGNIN_LOCKED_OUT = "signin.locked_out", "Sign-in locked out after repeated failures"
+    INVITATION_SENT = "invitation.sent", "Invitation sent"
+    INVITATION_ACCEPTED = "invitation.accepted", "Invitation accepted"
 
 
 class AuditEntry(models.Model):
