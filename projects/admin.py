@@ -2,7 +2,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.forms import BaseInlineFormSet
 from django.http import HttpRequest
@@ -63,9 +63,18 @@ def _invite(request: HttpRequest, project: Project, email: str, role: str) -> No
     """Creates and mails one invitation; a mail failure is a message with the link, not a 500."""
     actor = f"admin:{request.user.get_username()}"
     try:
-        issued = invitation_create(project=project, email=email, role=role, actor=actor)
+        issued = invitation_create(
+            project=project,
+            email=email,
+            role=role,
+            actor=actor,
+            inviter=request.user,  # type: ignore[arg-type]
+        )
     except ValidationError as exc:
         messages.error(request, f"Not invited: {' '.join(exc.messages)}")
+        return
+    except PermissionDenied as exc:
+        messages.error(request, f"Not invited: {exc}")
         return
     if not settings.EMAIL_CONFIGURED:
         invitation_record_sent(invitation=issued.invitation, actor=actor, delivery="link")

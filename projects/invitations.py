@@ -18,13 +18,14 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from projects.access import project_user_may
 from projects.audit import audit_record
 from projects.models import AuditAction, Invitation, Project, ProjectMembership, ProjectRole
 
@@ -68,9 +69,15 @@ def role_or_error(role: str) -> ProjectRole:
 
 
 def invitation_create(
-    *, project: Project, email: str, role: str, actor: str, days: int | None = None
+    *, project: Project, email: str, role: str, actor: str, days: int | None = None, inviter: User | None = None
 ) -> IssuedInvitation:
-    """A new invitation and its link; raises ValidationError for a bad email, role or duration."""
+    """A new invitation and its link; raises ValidationError for a bad email, role or duration.
+
+    ``inviter``, the account asking (None for the operator's command), must be an admin of the
+    project (staff are): PermissionDenied otherwise.
+    """
+    if inviter is not None and not project_user_may(user=inviter, project=project, role=ProjectRole.ADMIN):
+        raise PermissionDenied(f"only an admin of {project.slug} may invite to it.")
     validated_role = role_or_error(role)
     email = email.strip()
     try:

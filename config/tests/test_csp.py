@@ -8,9 +8,10 @@ import re
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.test import Client
+from django.http import HttpResponse
+from django.test import Client, RequestFactory
 
-from config.csp import API_DOCS, HEADER, STRICT
+from config.csp import API_DOCS, HEADER, STRICT, ContentSecurityPolicyMiddleware
 from projects.tests.factories import ProjectFactory
 
 pytestmark = pytest.mark.django_db
@@ -67,11 +68,6 @@ def test_json_answers_carry_no_policy(staff: Client):
 
 
 def test_a_page_that_sets_its_own_policy_keeps_it():
-    from django.http import HttpResponse
-    from django.test import RequestFactory
-
-    from config.csp import ContentSecurityPolicyMiddleware
-
     own = "frame-ancestors https://embedder.example"
 
     def view(request):

@@ -10,6 +10,7 @@ import re
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client, override_settings
@@ -109,6 +110,20 @@ def test_an_existing_account_signs_in_then_accepts():
     response = client.post(_path(issued.url))
     assert response.status_code == 302 and response["Location"] == "/dashboard/team/"
     assert ProjectMembership.objects.get(project=project, user=user).role == ProjectRole.ADMIN
+
+
+def test_only_an_admin_of_the_project_may_invite():
+    project = ProjectFactory()
+    users = get_user_model().objects
+    editor, admin = users.create_user("ed"), users.create_user("ad")
+    ProjectMembership.objects.create(project=project, user=editor, role=ProjectRole.EDITOR)
+    ProjectMembership.objects.create(project=project, user=admin, role=ProjectRole.ADMIN)
+    with pytest.raises(PermissionDenied):
+        invitation_create(project=project, email="j@example.com", role="viewer", actor="user:ed", inviter=editor)
+    invitation_create(project=project, email="j@example.com", role="admin", actor="user:ad", inviter=admin)
+    staff = users.create_user("st", is_staff=True)
+    invitation_create(project=project, email="k@example.com", role="viewer", actor="user:st", inviter=staff)
+    assert Invitation.objects.count() == 2
 
 
 def test_a_taken_username_is_a_form_error():
