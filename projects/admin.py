@@ -180,6 +180,10 @@ class InvitationAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: Invitation | None = None) -> bool:
         return False
 
+    def has_delete_permission(self, request: HttpRequest, obj: Invitation | None = None) -> bool:
+        # Revoked, not deleted: who was invited, and by whom, stays on record.
+        return False
+
     @admin.action(description="Revoke the selected invitations")
     def revoke(self, request: HttpRequest, queryset: QuerySet[Invitation]) -> None:
         for invitation in queryset:

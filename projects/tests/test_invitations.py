@@ -224,3 +224,12 @@ def test_the_project_admin_refuses_a_bad_role():
     assert response.status_code == 200  # type: ignore[attr-defined]
     assert b"Select a valid choice" in response.content  # type: ignore[attr-defined]
     assert not Invitation.objects.exists()
+
+
+def test_the_invitations_admin_revokes(admin_client: Client):
+    issued = invitation_create(project=ProjectFactory(), email="l@example.com", role="viewer", actor="test")
+    response = admin_client.post(
+        "/admin/projects/invitation/", {"action": "revoke", "_selected_action": [issued.invitation.pk]}, follow=True
+    )
+    assert response.status_code == 200 and b"Revoked" in response.content
+    assert Client().get(_path(issued.url)).status_code == 410
