@@ -68,6 +68,20 @@ def role_or_error(role: str) -> ProjectRole:
         raise ValidationError(f"role {role!r} is not one of {choices}.") from None
 
 
+def invitation_validate(*, email: str, role: str, days: int | None) -> tuple[str, ProjectRole, int]:
+    """The invitation's email, role and lifetime in days, or a ValidationError saying what to fix."""
+    validated_role = role_or_error(role)
+    email = email.strip()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise ValidationError(f"{email!r} is not an email address.") from None
+    lifetime = settings.INVITATION_DAYS if days is None else days
+    if lifetime < 1:
+        raise ValidationError(f"days must be at least 1, got {lifetime}.")
+    return email, validated_role, lifetime
+
+
 def invitation_create(
     *, project: Project, email: str, role: str, actor: str, days: int | None = None, inviter: User | None = None
 ) -> IssuedInvitation:
@@ -78,15 +92,7 @@ def invitation_create(
     """
     if inviter is not None and not project_user_may(user=inviter, project=project, role=ProjectRole.ADMIN):
         raise PermissionDenied(f"only an admin of {project.slug} may invite to it.")
-    validated_role = role_or_error(role)
-    email = email.strip()
-    try:
-        validate_email(email)
-    except ValidationError:
-        raise ValidationError(f"{email!r} is not an email address.") from None
-    lifetime = settings.INVITATION_DAYS if days is None else days
-    if lifetime < 1:
-        raise ValidationError(f"days must be at least 1, got {lifetime}.")
+    email, validated_role, lifetime = invitation_validate(email=email, role=role, days=days)
     raw = secrets.token_urlsafe(32)
     invitation = Invitation.objects.create(
         project=project,

@@ -166,11 +166,19 @@ def test_an_unreachable_mail_server_fails_the_command_in_one_line_with_the_link(
         ("f@example.com", {"project": "real", "days": 0}, "days must be at least 1"),
     ],
 )
-def test_bad_usage_is_one_line_saying_what_to_fix(email: str, options: dict, said: str):
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_bad_usage_is_one_line_saying_what_to_fix(email: str, options: dict, said: str, dry_run: bool):
     ProjectFactory(slug="real")
     with pytest.raises(CommandError) as raised:
-        _invite(email, **options)
+        _invite(email, dry_run=dry_run, **options)
     assert raised.value.returncode == 2 and said in str(raised.value)
+    assert not Invitation.objects.exists()
+
+
+def test_a_dry_run_invites_nobody():
+    ProjectFactory(slug="dry")
+    assert "would invite m@example.com to dry as admin" in _invite("m@example.com", project="dry", role="admin",
+                                                                   dry_run=True)  # fmt: skip
     assert not Invitation.objects.exists()
 
 

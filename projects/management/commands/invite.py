@@ -11,7 +11,7 @@ from projects.invitations import (
     invitation_create,
     invitation_record_sent,
     invitation_send,
-    role_or_error,
+    invitation_validate,
 )
 from projects.models import ProjectRole
 
@@ -34,7 +34,7 @@ class Command(ProjectCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         project = self.project_or_usage_error(options["project"])
         try:
-            role_or_error(options["role"])
+            invitation_validate(email=options["email"], role=options["role"], days=options["days"])
             if options["dry_run"]:
                 self.progress(f"would invite {options['email']} to {project.slug} as {options['role']}")
                 return
