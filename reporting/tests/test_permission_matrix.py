@@ -107,7 +107,7 @@ def world(django_db_setup, django_db_blocker):
 
 # --- The requests: one valid request per endpoint, by URL name ---------------------------------
 
-TODAY = dt.date.today()
+TODAY = dt.datetime.now(dt.UTC).date()  # the project's time zone is UTC
 FROM = (TODAY - dt.timedelta(days=6)).isoformat()
 
 # name -> (method, path under the project, query parameters or JSON body)
