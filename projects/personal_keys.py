@@ -50,7 +50,7 @@ def personal_key_create(
     """
     raw = PERSONAL_KEY_PREFIX + secrets.token_urlsafe(24)
     key = PersonalApiKey.objects.create(
-        user=user, name=name, scope=PersonalKeyScope(scope), prefix=raw[:10], key_hash=hash_key(raw)
+        user_id=user.pk, name=name, scope=PersonalKeyScope(scope), prefix=raw[:10], key_hash=hash_key(raw)
     )
     chosen = list(projects)
     key.projects.set(chosen)

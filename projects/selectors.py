@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db.models import QuerySet
 
 from projects.models import ApiKey, EventSource, PersonalApiKey, Project
 from projects.services import PERSONAL_KEY_PREFIX, hash_key
@@ -134,6 +135,11 @@ def personal_key_lookup(*, raw_key: str) -> PersonalKeyLookup | None:
     if not isinstance(cached, PersonalKeyLookup) or not hmac.compare_digest(cached.key_hash, digest):
         return None
     return cached
+
+
+def personal_keys_of(*, user_id: int) -> QuerySet[PersonalApiKey]:
+    """A user's personal keys, newest first, with the projects each names."""
+    return PersonalApiKey.objects.filter(user_id=user_id).prefetch_related("projects").order_by("-created_at")
 
 
 def project_get_by_slug(*, slug: str) -> Project | None:
