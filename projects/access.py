@@ -139,7 +139,7 @@ def project_for_key(*, grant: KeyLookup, slug: str) -> Project:
 def project_for_personal_key(*, grant: PersonalKeyLookup, user: AnyUser | None, slug: str) -> Project:
     """The project a personal key reads: one its user reads now and the key covers, else 404."""
     project = project_readable_by(user=user, slug=slug)
-    if project is None or (grant.project_ids and project.pk not in grant.project_ids):
+    if project is None or not (grant.all_projects or project.pk in grant.project_ids):
         raise exceptions.NotFound()
     return project
 

@@ -105,14 +105,15 @@ class ApiKeyAdmin(admin.ModelAdmin):
 class PersonalApiKeyAdmin(admin.ModelAdmin):
     """People's keys, read-only but for revoking; adding one mints it and shows it once."""
 
-    list_display = ("prefix", "user", "name", "scope", "created_at", "last_used_at", "revoked_at")
+    list_display = ("prefix", "user", "name", "scope", "all_projects", "created_at", "last_used_at", "revoked_at")
     list_filter = ("scope",)
     search_fields = ("prefix", "name", "user__username")
     list_select_related = ("user",)
     autocomplete_fields = ("user",)
     filter_horizontal = ("projects",)
-    fields = ("user", "name", "scope", "projects", "prefix", "created_at", "last_used_at", "revoked_at")
-    readonly_fields = ("prefix", "created_at", "last_used_at", "revoked_at")
+    fields = ("user", "name", "scope", "projects", "all_projects", "prefix", "created_at", "last_used_at", "revoked_at")
+    # all_projects follows from the projects chosen (none: all), as on the person's own page.
+    readonly_fields = ("all_projects", "prefix", "created_at", "last_used_at", "revoked_at")
     actions = ("revoke",)
 
     def has_change_permission(self, request: HttpRequest, obj: PersonalApiKey | None = None) -> bool:

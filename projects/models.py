@@ -197,8 +197,11 @@ class PersonalApiKey(models.Model):
     prefix = models.CharField(max_length=16, help_text="First characters of the key, for recognising it.")
     key_hash = models.CharField(max_length=64, unique=True, editable=False)
     projects = models.ManyToManyField(
-        Project, blank=True, related_name="+", help_text="The projects the key may read; none: all the user's projects."
+        Project, blank=True, related_name="+", help_text="The projects the key may read (unless all_projects)."
     )
+    # Said, not inferred from an empty ``projects``: deleting the projects a key names must leave
+    # it reading nothing, not everything its user reads.
+    all_projects = models.BooleanField(default=False, help_text="Every project the user reads, now and later.")
     created_at = models.DateTimeField(auto_now_add=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)

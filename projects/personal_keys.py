@@ -49,10 +49,15 @@ def personal_key_create(
     The caller checks that the user reads ``projects``; the key would not read the others anyway.
     """
     raw = PERSONAL_KEY_PREFIX + secrets.token_urlsafe(24)
-    key = PersonalApiKey.objects.create(
-        user_id=user.pk, name=name, scope=PersonalKeyScope(scope), prefix=raw[:10], key_hash=hash_key(raw)
-    )
     chosen = list(projects)
+    key = PersonalApiKey.objects.create(
+        user_id=user.pk,
+        name=name,
+        scope=PersonalKeyScope(scope),
+        prefix=raw[:10],
+        key_hash=hash_key(raw),
+        all_projects=not chosen,
+    )
     key.projects.set(chosen)
     audit_record(
         action=AuditAction.PERSONAL_KEY_CREATED,

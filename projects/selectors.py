@@ -32,7 +32,7 @@ class KeyLookup:
 
 @dataclass(frozen=True)
 class PersonalKeyLookup:
-    """What one personal API key names: whose it is and which projects (empty: all the user's).
+    """What one personal API key names: whose it is and which projects (or all the user's).
 
     Only the key's own facts are cached; whether the user is active and may read the project is
     asked of the database on every request, so those changes take effect at once.
@@ -43,6 +43,7 @@ class PersonalKeyLookup:
     scope: str
     revoked: bool
     user_id: int
+    all_projects: bool
     project_ids: frozenset[int]
 
 
@@ -129,6 +130,7 @@ def personal_key_lookup(*, raw_key: str) -> PersonalKeyLookup | None:
                 scope=key.scope,
                 revoked=key.revoked_at is not None,
                 user_id=key.user_id,
+                all_projects=key.all_projects,
                 project_ids=frozenset(key.projects.values_list("pk", flat=True)),
             )
         key_cache.put(digest, cached)

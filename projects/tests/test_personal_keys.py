@@ -77,6 +77,16 @@ def test_a_key_limited_to_projects_reads_no_other_even_if_the_user_does():
     assert _get(also.slug, raw).status_code == 404
 
 
+def test_deleting_the_projects_a_key_names_leaves_it_reading_nothing():
+    named, kept = ProjectFactory(), ProjectFactory()
+    user = _member("cyd", named, kept)
+    raw = personal_key_create(user=user, name="one", projects=[named], actor="t").raw
+    named.delete()
+    key_cache.clear()  # as after API_KEY_CACHE_SECONDS
+    # Not "no projects named, so all of them": the key said which, and they are gone.
+    assert _get(kept.slug, raw).status_code == 404
+
+
 def test_a_staff_users_key_reads_every_project():
     raw = personal_key_create(user=_member("dee", is_staff=True), name="ops", actor="t").raw
     assert _get(ProjectFactory().slug, raw).status_code == 200
