@@ -47,7 +47,7 @@ def test_create_shows_the_key_once_and_it_reads_the_api():
     # Shown once: the list shows the prefix only.
     again = client.get(PAGE)
     assert raw.encode() not in again.content and key.prefix.encode() in again.content
-    entry = AuditEntry.objects.get(action=AuditAction.PERSONAL_KEY_CREATED)
+    entry = AuditEntry.objects.get(action=AuditAction.PERSONAL_KEY_CREATED, details__prefix=key.prefix)
     assert entry.actor == "user:ann" and entry.details["projects"] == [mine.slug]
     api = Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
     assert api.get(f"/api/v1/projects/{mine.slug}/events").status_code == 200
@@ -84,7 +84,7 @@ def test_revoke_own_key_only_and_audited():
     assert response.status_code == 302 and response["Location"] == PAGE
     key.refresh_from_db()
     assert key.revoked_at is not None
-    assert AuditEntry.objects.filter(action=AuditAction.PERSONAL_KEY_REVOKED, actor="user:dee").count() == 1
+    assert AuditEntry.objects.filter(action=AuditAction.PERSONAL_KEY_REVOKED, details__prefix=key.prefix).count() == 1
     assert b"revoked" in ann.get(PAGE).content
 
 

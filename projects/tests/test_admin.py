@@ -60,7 +60,8 @@ def test_admin_adds_a_personal_key_shows_it_once_and_revokes_it(admin_client):
     assert "will not be shown again" in text
     raw = text[text.index(key.prefix) :].split()[0]
     assert key.user == someone and key.key_hash == hash_key(raw) and list(key.projects.all()) == [project]
-    assert AuditEntry.objects.get(action=AuditAction.PERSONAL_KEY_CREATED).actor == "admin:admin"
+    audited = AuditEntry.objects.get(action=AuditAction.PERSONAL_KEY_CREATED, details__prefix=key.prefix)
+    assert audited.actor == "admin:admin"
     # Read-only afterwards: no edit, no delete; revoked by the action.
     page = admin_client.get(f"/admin/projects/personalapikey/{key.pk}/change/")
     assert page.status_code == 200 and 'name="name"' not in page.content.decode()
@@ -68,4 +69,4 @@ def test_admin_adds_a_personal_key_shows_it_once_and_revokes_it(admin_client):
     admin_client.post("/admin/projects/personalapikey/", {"action": "revoke", "_selected_action": [key.pk]})
     key.refresh_from_db()
     assert key.revoked_at is not None
-    assert AuditEntry.objects.filter(action=AuditAction.PERSONAL_KEY_REVOKED).count() == 1
+    assert AuditEntry.objects.filter(action=AuditAction.PERSONAL_KEY_REVOKED, details__prefix=key.prefix).count() == 1

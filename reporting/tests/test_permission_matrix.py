@@ -26,7 +26,7 @@ from events.dirty import rollups_mark_dirty
 from events.duck import duckdb_reset
 from persons.groups import GroupOp, group_columns, groups_apply
 from persons.models import Cohort, Group, GroupTypeMapping, Person, PersonDistinctId
-from projects.models import ApiKeyScope, Project, ProjectMembership, ProjectRole
+from projects.models import ApiKeyScope, AuditEntry, Project, ProjectMembership, ProjectRole
 from projects.personal_keys import personal_key_create, personal_key_revoke
 from projects.services import api_key_create
 from reporting import urls as reporting_urls
@@ -34,6 +34,7 @@ from reporting import urls as reporting_urls
 pytestmark = pytest.mark.django_db
 
 PASSWORD = "pw-123456-long"
+ACTOR = "matrix-test"  # the audit entries of the keys made here, removed with the rest
 
 
 @dataclass
@@ -83,12 +84,12 @@ def world(django_db_setup, django_db_blocker):
         accounts["staff"] = users.create_user("matrix-staff", password=PASSWORD, is_staff=True)
         accounts["other member"] = users.create_user("matrix-other", password=PASSWORD)
         ProjectMembership.objects.create(project=other, user=accounts["other member"], role=ProjectRole.ADMIN)
-        revoked = personal_key_create(user=accounts["viewer"], name="revoked", actor="test")
-        personal_key_revoke(key=revoked.key, actor="test")
+        revoked = personal_key_create(user=accounts["viewer"], name="revoked", actor=ACTOR)
+        personal_key_revoke(key=revoked.key, actor=ACTOR)
         keys = {
             "read key": api_key_create(project=project, scope=ApiKeyScope.READ).raw,
             "ingest key": api_key_create(project=project, scope=ApiKeyScope.INGEST).raw,
-            "personal key": personal_key_create(user=accounts["viewer"], name="matrix", actor="test").raw,
+            "personal key": personal_key_create(user=accounts["viewer"], name="matrix", actor=ACTOR).raw,
             "revoked personal key": revoked.raw,
             "other read key": api_key_create(project=other, scope=ApiKeyScope.READ).raw,
         }
@@ -103,6 +104,7 @@ def world(django_db_setup, django_db_blocker):
                 model.objects.filter(project_id__in=ids).delete()
             Project.objects.filter(pk__in=ids).delete()
             users.filter(username__startswith="matrix-").delete()
+            AuditEntry.objects.filter(actor=ACTOR).delete()
 
 
 # --- The requests: one valid request per endpoint, by URL name ---------------------------------
