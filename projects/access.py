@@ -1,12 +1,12 @@
 """Who may read a project: the one rule, for the reporting API, its ledger endpoint and the dashboard.
 
-A request reads the project named by its URL slug, with one of two credentials:
+A request reads the project named by its URL slug, with one of three credentials:
 
 - the project's **read key** (``Authorization: Bearer sk_...``). A valid key of another project
   gets 404, so a key cannot learn which slugs exist; an ingest key of this project gets 403: it is
   public, shipped in browsers, and must not read data;
 - a **personal key** (``Authorization: Bearer uk_...``, ``PersonalApiKey``): it acts as its user,
-  within the projects the key names (none named: all of them). Each request asks again whether
+  within the projects the key names (or all of them, if it says so). Each request asks again whether
   the user is active (else 401) and reads the project by the session rule below (else 404), so
   a removed membership or a deactivated account cuts the key off at once; a revoked key is
   refused within ``API_KEY_CACHE_SECONDS``, as a revoked project key is;

@@ -91,6 +91,8 @@ def api_key_lookup(*, raw_key: str) -> KeyLookup | None:
         return None
     digest = hash_key(raw_key)
     hit, cached = key_cache.get(digest)
+    # The cache also holds personal keys (their own prefix, so never under this digest); the
+    # isinstance is for the type checker as much as for safety.
     if not hit or not isinstance(cached, KeyLookup | None):
         api_key = ApiKey.objects.select_related("project").filter(key_hash=digest).first()
         cached = None
