@@ -92,6 +92,7 @@ def world(django_db_setup, django_db_blocker):
             "personal key": personal_key_create(user=accounts["viewer"], name="matrix", actor=ACTOR).raw,
             "revoked personal key": revoked.raw,
             "other read key": api_key_create(project=other, scope=ApiKeyScope.READ).raw,
+            "other personal key": personal_key_create(user=accounts["other member"], name="o", actor=ACTOR).raw,
         }
         try:
             yield World(project=project, other=other, cohort_id=cohort.pk, goal_id=goal.pk, keys=keys)
@@ -169,6 +170,7 @@ PRINCIPALS = [
     "revoked personal key",
     "other member",
     "other read key",
+    "other personal key",
 ]
 READERS = {"viewer", "editor", "admin", "staff", "read key", "personal key"}
 API_REFUSALS = {
@@ -177,6 +179,7 @@ API_REFUSALS = {
     "revoked personal key": 401,
     "other member": 404,
     "other read key": 404,
+    "other personal key": 404,
 }
 
 
