@@ -67,6 +67,7 @@ def rate_limit_ip(project_id: int, ip: str, window: int) -> str:
 
 # --- Keys and alerts (projects.services, monitoring.alerts) -------------------------------------
 KEYS_LAST_USED = "eb:keys:last_used"  # hash: key id -> unix minute of the last use seen
+PERSONAL_KEYS_LAST_USED = "eb:pkeys:last_used"  # the same, for personal API keys
 ALERTS_FIRING = "eb:alerts:firing"  # set: the alerts the job last saw firing, to log resolutions
 
 

@@ -1,7 +1,7 @@
 from django.urls import path
 from django.views.generic import RedirectView
 
-from dashboard import views
+from dashboard import views, views_keys
 
 app_name = "dashboard"
 
@@ -13,4 +13,7 @@ urlpatterns = [
     path("dashboard/<slug:slug>/web/", views.web_page, name="web"),
     path("dashboard/<slug:slug>/cohorts/", views.cohorts_page, name="cohorts"),
     path("dashboard/<slug:slug>/persons/", views.persons_page, name="persons"),
+    # The signed-in person's API keys (under /accounts/ with sign-in; Django's auth URLs leave keys/ free).
+    path("accounts/keys/", views_keys.keys_page, name="keys"),
+    path("accounts/keys/<int:key_id>/revoke/", views_keys.key_revoke, name="key-revoke"),
 ]

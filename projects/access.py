@@ -1,10 +1,15 @@
 """Who may read a project: the one rule, for the reporting API, its ledger endpoint and the dashboard.
 
-A request reads the project named by its URL slug, with one of two credentials:
+A request reads the project named by its URL slug, with one of three credentials:
 
 - the project's **read key** (``Authorization: Bearer sk_...``). A valid key of another project
   gets 404, so a key cannot learn which slugs exist; an ingest key of this project gets 403: it is
   public, shipped in browsers, and must not read data;
+- a **personal key** (``Authorization: Bearer uk_...``, ``PersonalApiKey``): it acts as its user,
+  within the projects the key names (or all of them, if it says so). Each request asks again whether
+  the user is active (else 401) and reads the project by the session rule below (else 404), so
+  a removed membership or a deactivated account cuts the key off at once; a revoked key is
+  refused within ``API_KEY_CACHE_SECONDS``, as a revoked project key is;
 - a **session** of an active account: staff and superusers read every project (they keep every
   right), anyone else the projects they are a member of (``ProjectMembership``, a role each:
   viewer < editor < admin); a project they are not a member of answers 404, as a slug that does
@@ -22,6 +27,7 @@ import logging
 from collections.abc import Mapping
 from typing import IO, Any
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -37,8 +43,9 @@ from rest_framework.views import APIView
 
 from core.http import STORE_RETRY_AFTER_SECONDS, bearer_token, store_unavailable
 from projects.models import ApiKeyScope, Project, ProjectMembership, ProjectRole
-from projects.selectors import KeyLookup, api_key_lookup
-from projects.services import api_key_mark_used
+from projects.personal_keys import personal_key_mark_used
+from projects.selectors import KeyLookup, PersonalKeyLookup, api_key_lookup, personal_key_lookup
+from projects.services import PERSONAL_KEY_PREFIX, api_key_mark_used
 
 logger = logging.getLogger(__name__)
 
@@ -129,21 +136,45 @@ def project_for_key(*, grant: KeyLookup, slug: str) -> Project:
     return grant.project
 
 
+def project_for_personal_key(*, grant: PersonalKeyLookup, user: AnyUser | None, slug: str) -> Project:
+    """The project a personal key reads: one its user reads now and the key covers, else 404."""
+    project = project_readable_by(user=user, slug=slug)
+    if project is None or not (grant.all_projects or project.pk in grant.project_ids):
+        raise exceptions.NotFound()
+    return project
+
+
 # --- DRF: authentication, permission, the base view --------------------------------------------
 
 
 class BearerKeyAuthentication(BaseAuthentication):
-    """``Authorization: Bearer <key>``; the user is None, the key's grant is ``request.auth``."""
+    """``Authorization: Bearer <key>``; the key's grant is ``request.auth``.
 
-    def authenticate(self, request: Request) -> tuple[None, KeyLookup] | None:
+    The user is None for a project key, the key's own user for a personal key.
+    """
+
+    def authenticate(self, request: Request) -> tuple[AbstractBaseUser | None, KeyLookup | PersonalKeyLookup] | None:
         raw = bearer_token(get_authorization_header(request).decode("latin-1"))
         if raw is None:
             return None
+        if raw.startswith(PERSONAL_KEY_PREFIX):
+            return self._personal(raw)
         lookup = api_key_lookup(raw_key=raw)
         if lookup is None or lookup.revoked:
             raise exceptions.AuthenticationFailed("Invalid or revoked API key.")
         api_key_mark_used(key_id=lookup.key_id)
         return None, lookup
+
+    def _personal(self, raw: str) -> tuple[AbstractBaseUser, PersonalKeyLookup]:
+        grant = personal_key_lookup(raw_key=raw)
+        if grant is None or grant.revoked:
+            raise exceptions.AuthenticationFailed("Invalid or revoked API key.")
+        # Not cached: a deactivated account must stop its keys on the next request.
+        user = get_user_model().objects.filter(pk=grant.user_id, is_active=True).first()
+        if user is None:
+            raise exceptions.AuthenticationFailed("Invalid or revoked API key.")
+        personal_key_mark_used(key_id=grant.key_id)
+        return user, grant
 
     def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="eventbase"'
@@ -156,7 +187,8 @@ class BearerKeyScheme(OpenApiAuthenticationExtension):
     name = "readKey"
 
     def get_security_definition(self, auto_schema: AutoSchema) -> dict[str, str]:
-        return {"type": "http", "scheme": "bearer", "description": "The project's read key (sk_...)."}
+        description = "The project's read key (sk_...) or a personal key (uk_...)."
+        return {"type": "http", "scheme": "bearer", "description": description}
 
 
 class ProjectReadAccess(BasePermission):
@@ -166,6 +198,8 @@ class ProjectReadAccess(BasePermission):
         slug = view.kwargs["slug"]
         if isinstance(request.auth, KeyLookup):
             view.project = project_for_key(grant=request.auth, slug=slug)
+        elif isinstance(request.auth, PersonalKeyLookup):
+            view.project = project_for_personal_key(grant=request.auth, user=request.user, slug=slug)
         else:
             view.project = project_for_session(user=request.user, slug=slug)
         return True

@@ -14,7 +14,17 @@ from projects.invitations import (
     invitation_revoke,
     invitation_send,
 )
-from projects.models import ApiKey, ApiKeyScope, AuditEntry, EventSource, Invitation, Project, ProjectMembership
+from projects.models import (
+    ApiKey,
+    ApiKeyScope,
+    AuditEntry,
+    EventSource,
+    Invitation,
+    PersonalApiKey,
+    Project,
+    ProjectMembership,
+)
+from projects.personal_keys import personal_key_create, personal_key_revoke
 from projects.services import api_key_create, api_key_revoke
 
 
@@ -189,6 +199,58 @@ class InvitationAdmin(admin.ModelAdmin):
         for invitation in queryset:
             invitation_revoke(invitation=invitation)
         messages.success(request, "Revoked; their links now answer that the invitation was withdrawn.")
+
+
+@admin.register(PersonalApiKey)
+class PersonalApiKeyAdmin(admin.ModelAdmin):
+    """People's keys, read-only but for revoking; adding one mints it and shows it once."""
+
+    list_display = ("prefix", "user", "name", "scope", "all_projects", "created_at", "last_used_at", "revoked_at")
+    list_filter = ("scope",)
+    search_fields = ("prefix", "name", "user__username")
+    list_select_related = ("user",)
+    autocomplete_fields = ("user",)
+    filter_horizontal = ("projects",)
+    fields = ("user", "name", "scope", "projects", "all_projects", "prefix", "created_at", "last_used_at", "revoked_at")
+    # all_projects follows from the projects chosen (none: all), as on the person's own page.
+    readonly_fields = ("all_projects", "prefix", "created_at", "last_used_at", "revoked_at")
+    actions = ("revoke",)
+
+    def has_change_permission(self, request: HttpRequest, obj: PersonalApiKey | None = None) -> bool:
+        return False  # a key is replaced, not edited: what it reads is fixed when it is shown
+
+    def has_delete_permission(self, request: HttpRequest, obj: PersonalApiKey | None = None) -> bool:
+        return False  # revoked instead, so the audit log's entries keep their key
+
+    def save_model(self, request: HttpRequest, obj: PersonalApiKey, form: Any, change: bool) -> None:
+        # Minted by the service (hash, prefix, audit); the raw key goes to this one message only.
+        issued = personal_key_create(
+            user=obj.user,
+            name=obj.name,
+            scope=obj.scope,
+            projects=form.cleaned_data["projects"],
+            actor=f"admin:{request.user.get_username()}",
+        )
+        # The admin goes on with ``obj`` (its log entry, its redirect): make it the saved key.
+        obj.__dict__.update({k: v for k, v in issued.key.__dict__.items() if k != "_state"})
+        obj._state.adding, obj._state.db = False, issued.key._state.db
+        messages.warning(
+            request,
+            f"New personal key of {obj.user} {issued.raw} — copy it now, it will not be shown again.",
+        )
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        pass  # the projects were set by personal_key_create
+
+    @admin.action(description="Revoke the selected keys")
+    def revoke(self, request: HttpRequest, queryset: QuerySet[PersonalApiKey]) -> None:
+        for key in queryset:
+            personal_key_revoke(key=key, actor=f"admin:{request.user.get_username()}")
+        messages.success(
+            request,
+            f"Revoked {queryset.count()} key(s); web workers stop accepting them "
+            "within the key cache lifetime (10 s by default).",
+        )
 
 
 @admin.register(EventSource)

@@ -202,6 +202,45 @@ class Invitation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email} to {self.project} ({self.role})"
+class PersonalKeyScope(models.TextChoices):
+    READ = "read", "Read reports"
+    # Reserved for the saved-insight endpoints to come: stored and accepted, but every reporting
+    # endpoint today is a read, so a write key reads exactly what a read key does.
+    WRITE = "write", "Read and write (write is reserved: every reporting endpoint today is a read)"
+
+
+class PersonalApiKey(models.Model):
+    """A person's key for the reporting API: it acts as its user, within the projects it names.
+
+    Only a SHA-256 of the key is stored; the key itself is shown once. The key grants nothing of
+    its own: each request also needs the user to be active and to read the project at that moment.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="personal_api_keys")
+    name = models.CharField(max_length=100)
+    scope = models.CharField(max_length=16, choices=PersonalKeyScope.choices, default=PersonalKeyScope.READ)
+    prefix = models.CharField(max_length=16, help_text="First characters of the key, for recognising it.")
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    projects = models.ManyToManyField(
+        Project, blank=True, related_name="+", help_text="The projects the key may read (unless all_projects)."
+    )
+    # Said, not inferred from an empty ``projects``: deleting the projects a key names must leave
+    # it reading nothing, not everything its user reads.
+    all_projects = models.BooleanField(default=False, help_text="Every project the user reads, now and later.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "personal API key"
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.name}, {self.user})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
 
 
 class AuditAction(models.TextChoices):
@@ -217,6 +256,8 @@ class AuditAction(models.TextChoices):
     SIGNIN_LOCKED_OUT = "signin.locked_out", "Sign-in locked out after repeated failures"
     INVITATION_SENT = "invitation.sent", "Invitation sent"
     INVITATION_ACCEPTED = "invitation.accepted", "Invitation accepted"
+    PERSONAL_KEY_CREATED = "personal_key.created", "Personal API key created"
+    PERSONAL_KEY_REVOKED = "personal_key.revoked", "Personal API key revoked"
 
 
 class AuditEntry(models.Model):

@@ -12,9 +12,10 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db.models import QuerySet
 
-from projects.models import ApiKey, EventSource, Project
-from projects.services import hash_key
+from projects.models import ApiKey, EventSource, PersonalApiKey, Project
+from projects.services import PERSONAL_KEY_PREFIX, hash_key
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,23 @@ class KeyLookup:
     sources: frozenset[str]
 
 
+@dataclass(frozen=True)
+class PersonalKeyLookup:
+    """What one personal API key names: whose it is and which projects (or all the user's).
+
+    Only the key's own facts are cached; whether the user is active and may read the project is
+    asked of the database on every request, so those changes take effect at once.
+    """
+
+    key_id: int
+    key_hash: str
+    scope: str
+    revoked: bool
+    user_id: int
+    all_projects: bool
+    project_ids: frozenset[int]
+
+
 class _KeyCache:
     """A tiny TTL cache so the ingest path does not query PostgreSQL on every request.
 
@@ -37,16 +55,16 @@ class _KeyCache:
     """
 
     def __init__(self) -> None:
-        self._items: dict[str, tuple[float, KeyLookup | None]] = {}
+        self._items: dict[str, tuple[float, KeyLookup | PersonalKeyLookup | None]] = {}
         self._lock = threading.Lock()
 
-    def get(self, key_hash: str) -> tuple[bool, KeyLookup | None]:
+    def get(self, key_hash: str) -> tuple[bool, KeyLookup | PersonalKeyLookup | None]:
         item = self._items.get(key_hash)
         if item is None or item[0] < time.monotonic():
             return False, None
         return True, item[1]
 
-    def put(self, key_hash: str, value: KeyLookup | None) -> None:
+    def put(self, key_hash: str, value: KeyLookup | PersonalKeyLookup | None) -> None:
         ttl = settings.EVENTBASE["API_KEY_CACHE_SECONDS"]
         if ttl <= 0:
             return
@@ -69,11 +87,13 @@ def api_key_lookup(*, raw_key: str) -> KeyLookup | None:
     The lookup is by SHA-256 of the key (never the key itself), and the stored hash is compared
     in constant time, so neither the database index nor the comparison leaks key prefixes.
     """
-    if not raw_key or len(raw_key) > 200:
+    if not raw_key or len(raw_key) > 200 or raw_key.startswith(PERSONAL_KEY_PREFIX):
         return None
     digest = hash_key(raw_key)
     hit, cached = key_cache.get(digest)
-    if not hit:
+    # The cache also holds personal keys (their own prefix, so never under this digest); the
+    # isinstance is for the type checker as much as for safety.
+    if not hit or not isinstance(cached, KeyLookup | None):
         api_key = ApiKey.objects.select_related("project").filter(key_hash=digest).first()
         cached = None
         if api_key is not None:
@@ -88,9 +108,42 @@ def api_key_lookup(*, raw_key: str) -> KeyLookup | None:
                 ),
             )
         key_cache.put(digest, cached)
-    if cached is None or not hmac.compare_digest(cached.key_hash, digest):
+    if not isinstance(cached, KeyLookup) or not hmac.compare_digest(cached.key_hash, digest):
         return None
     return cached
+
+
+def personal_key_lookup(*, raw_key: str) -> PersonalKeyLookup | None:
+    """Resolve a raw personal key (``uk_...``), as ``api_key_lookup`` does project keys.
+
+    Cached for ``API_KEY_CACHE_SECONDS`` like project keys: revocation takes that long at most.
+    """
+    if not raw_key.startswith(PERSONAL_KEY_PREFIX) or len(raw_key) > 200:
+        return None
+    digest = hash_key(raw_key)
+    hit, cached = key_cache.get(digest)
+    if not hit or not isinstance(cached, PersonalKeyLookup | None):
+        key = PersonalApiKey.objects.filter(key_hash=digest).first()
+        cached = None
+        if key is not None:
+            cached = PersonalKeyLookup(
+                key_id=key.pk,
+                key_hash=key.key_hash,
+                scope=key.scope,
+                revoked=key.revoked_at is not None,
+                user_id=key.user_id,
+                all_projects=key.all_projects,
+                project_ids=frozenset(key.projects.values_list("pk", flat=True)),
+            )
+        key_cache.put(digest, cached)
+    if not isinstance(cached, PersonalKeyLookup) or not hmac.compare_digest(cached.key_hash, digest):
+        return None
+    return cached
+
+
+def personal_keys_of(*, user_id: int) -> QuerySet[PersonalApiKey]:
+    """A user's personal keys, newest first, with the projects each names."""
+    return PersonalApiKey.objects.filter(user_id=user_id).prefetch_related("projects").order_by("-created_at")
 
 
 def project_get_by_slug(*, slug: str) -> Project | None:

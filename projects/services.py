@@ -23,6 +23,9 @@ from projects.models import ApiKey, ApiKeyScope, AuditAction, AuditEntry, EventS
 
 # Stripe-style prefixes make a leaked key recognisable at a glance: pk_ is public, sk_ secret.
 KEY_PREFIXES = {ApiKeyScope.INGEST: "pk_", ApiKeyScope.READ: "sk_"}
+# Personal keys (projects.personal_keys) get their own, so the bearer authentication knows which
+# table a key lives in; uk_ ("user key") because pk_ is already the ingest keys'.
+PERSONAL_KEY_PREFIX = "uk_"
 DEFAULT_SOURCES = ("api", "web", "ios", "android", "backend")
 
 

@@ -1,0 +1,231 @@
+"""The permission matrix (issue 17's proof): every endpoint under ``/api/v1/projects/<slug>/`` and
+every dashboard page, asked by every kind of principal, answers what the access rule says.
+
+The endpoints are enumerated from ``reporting.urls``, so a new one fails
+``test_every_endpoint_has_a_request`` until it gets a request here, and so joins the matrix. Each
+request is valid: an allowed principal must get 200, and a 400 (a request built badly) fails too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection, transaction
+from django.urls import URLPattern
+from rest_framework.test import APIClient
+
+from analytics.models import Goal
+from analytics.rollups import derived_rows_delete, rollups_process_dirty
+from analytics.tests.factories import RawEvent, events_delete, events_insert, touched_days
+from events.dirty import rollups_mark_dirty
+from events.duck import duckdb_reset
+from persons.groups import GroupOp, group_columns, groups_apply
+from persons.models import Cohort, Group, GroupTypeMapping, Person, PersonDistinctId
+from projects.models import ApiKeyScope, AuditEntry, Project, ProjectMembership, ProjectRole
+from projects.personal_keys import personal_key_create, personal_key_revoke
+from projects.services import api_key_create
+from reporting import urls as reporting_urls
+
+pytestmark = pytest.mark.django_db
+
+PASSWORD = "pw-123456-long"
+ACTOR = "matrix-test"  # the audit entries of the keys made here, removed with the rest
+
+
+@dataclass
+class World:
+    project: Project
+    other: Project
+    cohort_id: int
+    goal_id: int
+    keys: dict[str, str]  # principal -> raw bearer key
+
+
+@pytest.fixture(scope="module")
+def world(django_db_setup, django_db_blocker):
+    """One small project with a few events, a cohort, a goal and a group; another project; the
+    accounts and keys of every principal. Committed (funnels and paths read through DuckDB, which
+    sees committed rows only), and removed when the module ends."""
+    users = get_user_model().objects
+    with django_db_blocker.unblock():
+        project = Project.objects.create(name="Matrix", slug="matrix")
+        other = Project.objects.create(name="Elsewhere", slug="elsewhere")
+        now = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(hours=2)
+        events = [
+            RawEvent(project.pk, name, user, now - dt.timedelta(days=day, minutes=n), session_id=f"s-{user}-{day}",
+                     properties={"plan": "pro", "$pathname": "/pricing"}, web={"pathname": "/pricing"})
+            for day in (0, 1)
+            for user in ("u-1", "u-2")
+            for n, name in enumerate(("$pageview", "signup"))
+        ]  # fmt: skip
+        events_insert(events)
+        rollups_mark_dirty(touched=touched_days(events))
+        rollups_process_dirty()
+        cohort = Cohort.objects.create(project_id=project.pk, name="all", kind=Cohort.STATIC)
+        goal = Goal.objects.create(project=project, name="pricing", kind=Goal.PAGEVIEW, path="/pricing")
+        with transaction.atomic():
+            with connection.cursor() as cur:
+                group_columns(cur, {project.pk: [{"company": "acme"}]})
+            groups_apply(ops=[GroupOp(project.pk, str(uuid.uuid4()), 1, "company", "acme", {"name": "Acme"})], now=now)
+
+        accounts = {}
+        for name, role in (
+            ("viewer", ProjectRole.VIEWER),
+            ("editor", ProjectRole.EDITOR),
+            ("admin", ProjectRole.ADMIN),
+        ):
+            accounts[name] = users.create_user(f"matrix-{name}", password=PASSWORD)
+            ProjectMembership.objects.create(project=project, user=accounts[name], role=role)
+        accounts["staff"] = users.create_user("matrix-staff", password=PASSWORD, is_staff=True)
+        accounts["other member"] = users.create_user("matrix-other", password=PASSWORD)
+        ProjectMembership.objects.create(project=other, user=accounts["other member"], role=ProjectRole.ADMIN)
+        revoked = personal_key_create(user=accounts["viewer"], name="revoked", actor=ACTOR)
+        personal_key_revoke(key=revoked.key, actor=ACTOR)
+        keys = {
+            "read key": api_key_create(project=project, scope=ApiKeyScope.READ).raw,
+            "ingest key": api_key_create(project=project, scope=ApiKeyScope.INGEST).raw,
+            "personal key": personal_key_create(user=accounts["viewer"], name="matrix", actor=ACTOR).raw,
+            "revoked personal key": revoked.raw,
+            "other read key": api_key_create(project=other, scope=ApiKeyScope.READ).raw,
+            "other personal key": personal_key_create(user=accounts["other member"], name="o", actor=ACTOR).raw,
+        }
+        try:
+            yield World(project=project, other=other, cohort_id=cohort.pk, goal_id=goal.pk, keys=keys)
+        finally:
+            duckdb_reset()
+            ids = [project.pk, other.pk]
+            events_delete(ids)
+            derived_rows_delete(project_ids=ids)
+            for model in (Cohort, Group, GroupTypeMapping, Person, PersonDistinctId):
+                model.objects.filter(project_id__in=ids).delete()
+            Project.objects.filter(pk__in=ids).delete()
+            users.filter(username__startswith="matrix-").delete()
+            AuditEntry.objects.filter(actor=ACTOR).delete()
+
+
+# --- The requests: one valid request per endpoint, by URL name ---------------------------------
+
+TODAY = dt.datetime.now(dt.UTC).date()  # the project's time zone is UTC
+FROM = (TODAY - dt.timedelta(days=6)).isoformat()
+
+# name -> (method, path under the project, query parameters or JSON body)
+REQUESTS: dict[str, tuple[str, str, dict[str, Any]]] = {
+    "reporting-active-users": ("get", "active-users", {}),
+    "reporting-top-events": ("get", "top-events", {}),
+    "reporting-trends": ("get", "trends", {"event": "signup"}),
+    "reporting-funnels": ("post", "funnels", {"steps": ["$pageview", "signup"]}),
+    "reporting-retention": ("get", "retention", {"start_date": FROM}),
+    "reporting-retention-cohorts": ("get", "retention/cohorts", {}),
+    "reporting-stickiness": ("get", "stickiness", {"event": "signup"}),
+    "reporting-lifecycle": ("get", "lifecycle", {"event": "signup"}),
+    "reporting-paths": ("post", "paths", {}),
+    "reporting-live": ("get", "live", {}),
+    "reporting-users": ("get", "users", {}),
+    "reporting-user": ("get", "users/u-1", {}),
+    "reporting-events": ("get", "events", {}),
+    "reporting-sessions": ("get", "sessions", {}),
+    "reporting-cohorts": ("get", "cohorts", {}),
+    "reporting-cohort": ("get", "cohorts/{cohort}", {}),
+    "reporting-cohort-persons": ("get", "cohorts/{cohort}/persons", {}),
+    "reporting-web": ("get", "web", {}),
+    "reporting-web-live": ("get", "web/live", {}),
+    "reporting-goals": ("get", "goals", {}),
+    "reporting-goal": ("get", "goals/{goal}", {}),
+    "reporting-persons": ("get", "persons", {}),
+    "reporting-person": ("get", "persons/u-1", {}),
+    "reporting-group-types": ("get", "groups/types", {}),
+    "reporting-groups": ("get", "groups", {"type": "company"}),
+    "reporting-group": ("get", "groups/company/acme", {}),
+    "reporting-definitions-events": ("get", "definitions/events", {}),
+    "reporting-definitions-properties": ("get", "definitions/properties", {}),
+    "reporting-values": ("get", "definitions/properties/plan/values", {}),
+    "ingestion-ledger": ("get", "ingestion", {}),
+}
+
+
+def test_every_endpoint_has_a_request():
+    """Each route of reporting.urls is in the matrix: a new endpoint cannot be left out of it."""
+    names = {p.name for p in reporting_urls.urlpatterns if isinstance(p, URLPattern)}
+    assert len(names) == len(reporting_urls.urlpatterns), "every route is a named path"
+    assert names == set(REQUESTS)
+
+
+# --- The principals and what each may do --------------------------------------------------------
+
+SESSIONS = {"viewer", "editor", "admin", "staff", "other member"}
+PRINCIPALS = [
+    "anonymous",
+    "viewer",
+    "editor",
+    "admin",
+    "staff",
+    "read key",
+    "ingest key",
+    "personal key",
+    "revoked personal key",
+    "other member",
+    "other read key",
+    "other personal key",
+]
+READERS = {"viewer", "editor", "admin", "staff", "read key", "personal key"}
+API_REFUSALS = {
+    "anonymous": 401,
+    "ingest key": 403,
+    "revoked personal key": 401,
+    "other member": 404,
+    "other read key": 404,
+    "other personal key": 404,
+}
+
+
+def _client(world: World, principal: str) -> APIClient:
+    client = APIClient()
+    if principal in SESSIONS:
+        client.force_login(get_user_model().objects.get(username=f"matrix-{principal.split()[0]}"))
+    elif principal in world.keys:
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {world.keys[principal]}")
+    return client
+
+
+@pytest.fixture(scope="module")
+def clients(world) -> dict[str, APIClient]:
+    return {principal: _client(world, principal) for principal in PRINCIPALS}
+
+
+@pytest.mark.parametrize("principal", PRINCIPALS)
+@pytest.mark.parametrize("name", sorted(REQUESTS))
+def test_api(world, clients, name, principal):
+    method, path, data = REQUESTS[name]
+    url = f"/api/v1/projects/{world.project.slug}/" + path.format(cohort=world.cohort_id, goal=world.goal_id)
+    client = clients[principal]
+    response = client.post(url, data, format="json") if method == "post" else client.get(url, data)
+    expected = 200 if principal in READERS else API_REFUSALS[principal]
+    assert response.status_code == expected, getattr(response, "content", b"")[:500]
+    if expected == 401:
+        assert response["WWW-Authenticate"].startswith("Bearer")
+
+
+PAGES = ["/dashboard/", "/dashboard/{slug}/", "/dashboard/{slug}/web/", "/dashboard/{slug}/cohorts/",
+         "/dashboard/{slug}/persons/"]  # fmt: skip
+
+
+@pytest.mark.parametrize("principal", PRINCIPALS)
+@pytest.mark.parametrize("page", PAGES)
+def test_pages(world, clients, page, principal):
+    """Pages go by the session only: a bearer key is no sign-in, so it is sent to the form."""
+    response = clients[principal].get(page.format(slug=world.project.slug))
+    if principal not in SESSIONS:
+        assert response.status_code == 302 and response["Location"].startswith("/accounts/login/?next=")
+    elif principal == "other member" and page != "/dashboard/":
+        assert response.status_code == 404
+    else:
+        assert response.status_code == 200
+        picker = response.content.decode()
+        if page == "/dashboard/":
+            # The picker offers exactly what the rule lets the account read.
+            assert (f"/dashboard/{world.project.slug}/" in picker) is (principal != "other member")
