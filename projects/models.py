@@ -202,6 +202,8 @@ class Invitation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email} to {self.project} ({self.role})"
+
+
 class PersonalKeyScope(models.TextChoices):
     READ = "read", "Read reports"
     # Reserved for the saved-insight endpoints to come: stored and accepted, but every reporting

@@ -4,15 +4,32 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('projects', '0006_personal_api_keys'),
+        ("projects", "0006_personal_api_keys"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='auditentry',
-            name='action',
-            field=models.CharField(choices=[('api_key.created', 'API key created'), ('api_key.revoked', 'API key revoked'), ('api_key.used', 'API key used (first use of the day)'), ('ingest.rate_limited', 'Requests refused by a rate limit (per minute)'), ('ingest.quota_exceeded', 'Requests refused by the quota (per minute)'), ('retention.run', 'Retention enforced'), ('user.deleted', 'User data erased'), ('backfill.run', 'Events backfilled'), ('aggregates.rebuilt', 'Aggregates rebuilt'), ('signin.locked_out', 'Sign-in locked out after repeated failures'), ('invitation.sent', 'Invitation sent'), ('invitation.accepted', 'Invitation accepted'), ('personal_key.created', 'Personal API key created'), ('personal_key.revoked', 'Personal API key revoked')], max_length=40),
+            model_name="auditentry",
+            name="action",
+            field=models.CharField(
+                choices=[
+                    ("api_key.created", "API key created"),
+                    ("api_key.revoked", "API key revoked"),
+                    ("api_key.used", "API key used (first use of the day)"),
+                    ("ingest.rate_limited", "Requests refused by a rate limit (per minute)"),
+                    ("ingest.quota_exceeded", "Requests refused by the quota (per minute)"),
+                    ("retention.run", "Retention enforced"),
+                    ("user.deleted", "User data erased"),
+                    ("backfill.run", "Events backfilled"),
+                    ("aggregates.rebuilt", "Aggregates rebuilt"),
+                    ("signin.locked_out", "Sign-in locked out after repeated failures"),
+                    ("invitation.sent", "Invitation sent"),
+                    ("invitation.accepted", "Invitation accepted"),
+                    ("personal_key.created", "Personal API key created"),
+                    ("personal_key.revoked", "Personal API key revoked"),
+                ],
+                max_length=40,
+            ),
         ),
     ]
