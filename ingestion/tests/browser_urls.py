@@ -64,6 +64,10 @@ def page(request: HttpRequest, name: str) -> HttpResponse:
     # A site's usual policy (the browsers' default), rather than Django's same-origin, so that a
     # link from another origin gives its page a referrer, as links from other sites do.
     response["Referrer-Policy"] = "strict-origin-when-cross-origin"
+    # These pages stand for a customer's site, not eventbase's: a policy such a site might have
+    # (its own inline snippet allowed), so that eventbase's own strict one (config/csp.py) does
+    # not apply to them.
+    response["Content-Security-Policy"] = "default-src 'self'; script-src 'self' 'unsafe-inline'"
     return response
 
 

@@ -70,9 +70,10 @@ export function el(tag, attrs = {}, ...children) {
   for (const [key, value] of Object.entries(attrs)) {
     if (key === "class") node.className = value;
     else if (key === "text") node.textContent = value;
-    else if (key.startsWith("data-") || key.startsWith("aria-") || key === "role" || key === "style") {
-      node.setAttribute(key, value);
-    } else node[key] = value;
+    // Through the CSSOM: a style attribute would be an inline style, which the pages' CSP refuses.
+    else if (key === "style") node.style.cssText = value;
+    else if (key.startsWith("data-") || key.startsWith("aria-") || key === "role") node.setAttribute(key, value);
+    else node[key] = value;
   }
   for (const child of children) {
     if (child !== null && child !== undefined) node.append(child);
