@@ -33,7 +33,13 @@ def _scope(*, project: Project, event: str, date_from: dt.date, date_to: dt.date
 
 
 def stickiness_get(
-    *, project: Project, event: str, date_from: dt.date, date_to: dt.date, interval: str, filters: Filters = NO_FILTERS,
+    *,
+    project: Project,
+    event: str,
+    date_from: dt.date,
+    date_to: dt.date,
+    interval: str,
+    filters: Filters = NO_FILTERS,
     group_index: int | None = None,
 ) -> list[dict]:
     """Persons (or groups of ``group_index``) by active intervals, a row for every k from 1 to the
@@ -46,10 +52,17 @@ def stickiness_get(
 
 
 def lifecycle_get(
-    *, project: Project, event: str, date_from: dt.date, date_to: dt.date, interval: str, filters: Filters = NO_FILTERS,
+    *,
+    project: Project,
+    event: str,
+    date_from: dt.date,
+    date_to: dt.date,
+    interval: str,
+    filters: Filters = NO_FILTERS,
     group_index: int | None = None,
 ) -> list[dict]:
-    """Per interval (its first day): new, returning, resurrecting, and dormant as a negative number."""
+    """Per interval (its first day): new, returning, resurrecting, and dormant as a negative number;
+    of the groups of ``group_index`` when given."""
     scope = _scope(project=project, event=event, date_from=date_from, date_to=date_to, interval=interval,
                    filters=filters, group_index=group_index)  # fmt: skip
     # The rollups' bitmaps and first-seen days are of persons: groups are counted by the query layer.
