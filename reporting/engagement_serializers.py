@@ -5,7 +5,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from reporting.outputs import _Out
-from reporting.query_fields import FiltersField
+from reporting.query_fields import FiltersField, GroupTypeField
 from reporting.serializers import MAX_RAW_DAYS, _check_event, _RangeInput
 
 # Monthly lifecycle needs more than the raw-event limit's three months to show anything; it reads
@@ -17,10 +17,12 @@ class _EngagementInput(_RangeInput):
     max_days = MAX_RAW_DAYS
     event = serializers.CharField(max_length=200, help_text="The event that makes a person active.")
     filters = FiltersField()
+    aggregation_group_type = GroupTypeField(help_text="A group type: count its groups instead of persons.")
 
     def validate(self, attrs: dict) -> dict:
         attrs = super().validate(attrs)
         _check_event(self.context["project"], attrs["event"])
+        attrs["group_index"] = attrs.pop("aggregation_group_type", None)
         return attrs
 
 

@@ -7,7 +7,7 @@ from rest_framework import serializers
 from analytics.query.paths import EVENT_TYPES, PAGEVIEW, PathSpec
 from analytics.query.regex import regex_problem
 from reporting.outputs import _Out
-from reporting.query_fields import FiltersField
+from reporting.query_fields import FiltersField, GroupTypeField
 from reporting.serializers import MAX_RAW_DAYS, _RangeInput
 
 MAX_STEPS = 20
@@ -42,6 +42,7 @@ class PathsInput(_RangeInput):
     )  # fmt: skip
     path_cleaning = PathCleaningRule(many=True, required=False, max_length=20)
     filters = FiltersField()
+    aggregation_group_type = GroupTypeField(help_text="A group type: a group's path (all its members' events).")
 
     def validate_path_cleaning(self, rules: list[dict]) -> list[dict]:
         for i, rule in enumerate(rules):
@@ -62,6 +63,7 @@ class PathsInput(_RangeInput):
             cleaning=tuple((rule["regex"], rule["alias"]) for rule in attrs.pop("path_cleaning", [])),
             min_edge_users=attrs.pop("min_edge_users"),
         )
+        attrs["group_index"] = attrs.pop("aggregation_group_type", None)
         return attrs
 
 

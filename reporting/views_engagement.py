@@ -25,6 +25,7 @@ class StickinessView(ReportingAPIView):
             date_to=p["date_to"],
             interval=p["interval"],
             filters=p["filters"],
+            group_index=p["group_index"],
         )
         return self.answer(g.StickinessOutput, {"results": results})
 
@@ -41,5 +42,6 @@ class LifecycleView(ReportingAPIView):
             date_to=p["date_to"],
             interval=p["interval"],
             filters=p["filters"],
+            group_index=p["group_index"],
         )
         return self.answer(g.LifecycleOutput, {"results": results})

@@ -19,6 +19,11 @@ class PathsView(ReportingAPIView):
         """Per person, the steps in time order (repeats collapsed): nodes, edges and drop-offs."""
         p = self.validated(ps.PathsInput, request.data)
         answer = paths.paths_get(
-            project=self.project, spec=p["spec"], date_from=p["date_from"], date_to=p["date_to"], filters=p["filters"]
+            project=self.project,
+            spec=p["spec"],
+            date_from=p["date_from"],
+            date_to=p["date_to"],
+            filters=p["filters"],
+            group_index=p["group_index"],
         )
         return self.answer(ps.PathsOutput, answer)

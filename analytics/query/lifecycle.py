@@ -11,6 +11,9 @@ in it. An active person is:
 - ``resurrecting`` otherwise: not active in the interval before, but seen in the project before.
 
 ``dormant`` (answered negative) are the persons active in the interval before and not in this one.
+Counting groups (``scope.group_index``), the group is the person: its first event ever is the
+first event of the project carrying it, its activity that of any of its members.
+
 The interval before the first one is read too, so the first interval is classified like the
 others; the whole history up to ``to`` is read for first events.
 """
@@ -37,7 +40,11 @@ def lifecycle_counts(scope: EventScope, *, interval: str) -> dict[int, dict[str,
     active_scope = replace(scope, date_from=interval_start(first - 1, interval))
     lo, hi = active_scope.bounds
     active_sql, params = events_relation(active_scope)
-    history = EventScope(scope.project_id, scope.tz, daysmod.EARLIEST_DAY, scope.date_to, filters=NO_FILTERS)
+    # First events ever: of the same key as the activity (a group's first event carrying it).
+    history = EventScope(
+        scope.project_id, scope.tz, daysmod.EARLIEST_DAY, scope.date_to, filters=NO_FILTERS,
+        group_index=scope.group_index,
+    )  # fmt: skip
     history_sql, history_params = events_relation(history)
     index_ts = interval_index_sql("ts", interval, lo=lo, hi=hi, tz=scope.tz)
     index_f = interval_index_sql("f", interval, lo=lo, hi=hi, tz=scope.tz)

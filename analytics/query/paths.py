@@ -7,6 +7,9 @@ the order is defined) get a step name: the event name, or the ``path_key`` colum
 names dropped, and consecutive repeats collapsed (A A B -> A B) before the path is cut: from the
 first ``start`` on, or the last ``steps`` up to the first ``end``, or else the first ``steps``.
 
+With ``scope.group_index`` the relation's ``person`` is the group's key: a group's path is the
+events of all its members, in time order.
+
 A step's time is that of the first event of its run of repeats. Per step, names beyond the
 ``names_per_step`` most frequent fold into ``OTHER`` so the answer stays drawable.
 """

@@ -2,7 +2,8 @@
 
 A person counts once, in the row of the number of distinct intervals (days or Monday weeks, see
 analytics.query.intervals) with at least one matching event. Persons are the relation's
-``person`` column (identity-merged), never ids.
+``person`` column (identity-merged), never ids: the group's key when the scope counts groups
+(``EventScope.group_index``), so a group is active on the days any of its members did the event.
 """
 
 from __future__ import annotations

@@ -25,30 +25,48 @@ from reporting.queries.common import bitmap_rows, persons_first_seen, project_tz
 
 
 def _scope(*, project: Project, event: str, date_from: dt.date, date_to: dt.date, interval: str,
-           filters: Filters) -> EventScope:  # fmt: skip
+           filters: Filters, group_index: int | None) -> EventScope:  # fmt: skip
     return EventScope(
-        project.pk, project_tz(project), whole_range(date_from, interval), date_to, events=(event,), filters=filters
-    )
+        project.pk, project_tz(project), whole_range(date_from, interval), date_to, events=(event,), filters=filters,
+        group_index=group_index,
+    )  # fmt: skip
 
 
 def stickiness_get(
-    *, project: Project, event: str, date_from: dt.date, date_to: dt.date, interval: str, filters: Filters = NO_FILTERS
+    *,
+    project: Project,
+    event: str,
+    date_from: dt.date,
+    date_to: dt.date,
+    interval: str,
+    filters: Filters = NO_FILTERS,
+    group_index: int | None = None,
 ) -> list[dict]:
-    """Persons by active intervals, a row for every k from 1 to the number of intervals (0 persons too)."""
+    """Persons (or groups of ``group_index``) by active intervals, a row for every k from 1 to the
+    number of intervals (0 persons too)."""
     scope = _scope(project=project, event=event, date_from=date_from, date_to=date_to, interval=interval,
-                   filters=filters)  # fmt: skip
+                   filters=filters, group_index=group_index)  # fmt: skip
     counts = stickiness_counts(scope, interval=interval)
     total = interval_index(date_to, interval) - interval_index(scope.date_from, interval) + 1
     return [{"intervals": k, "persons": counts.get(k, 0)} for k in range(1, total + 1)]
 
 
 def lifecycle_get(
-    *, project: Project, event: str, date_from: dt.date, date_to: dt.date, interval: str, filters: Filters = NO_FILTERS
+    *,
+    project: Project,
+    event: str,
+    date_from: dt.date,
+    date_to: dt.date,
+    interval: str,
+    filters: Filters = NO_FILTERS,
+    group_index: int | None = None,
 ) -> list[dict]:
-    """Per interval (its first day): new, returning, resurrecting, and dormant as a negative number."""
+    """Per interval (its first day): new, returning, resurrecting, and dormant as a negative number;
+    of the groups of ``group_index`` when given."""
     scope = _scope(project=project, event=event, date_from=date_from, date_to=date_to, interval=interval,
-                   filters=filters)  # fmt: skip
-    if filters:
+                   filters=filters, group_index=group_index)  # fmt: skip
+    # The rollups' bitmaps and first-seen days are of persons: groups are counted by the query layer.
+    if filters or group_index is not None:
         counts = lifecycle_counts(scope, interval=interval)
     else:
         counts = _lifecycle_from_rollups(project=project, event=event, date_from=scope.date_from, date_to=date_to,

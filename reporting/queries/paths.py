@@ -12,10 +12,12 @@ from reporting.queries.common import project_tz
 
 
 def paths_get(
-    *, project: Project, spec: PathSpec, date_from: dt.date, date_to: dt.date, filters: Filters = NO_FILTERS
-) -> dict:
-    """Nodes (step, name, users), edges with their mean seconds between the steps, and drop-offs."""
-    scope = EventScope(project.pk, project_tz(project), date_from, date_to, filters=filters)
+    *, project: Project, spec: PathSpec, date_from: dt.date, date_to: dt.date, filters: Filters = NO_FILTERS,
+    group_index: int | None = None,
+) -> dict:  # fmt: skip
+    """Nodes (step, name, users), edges with their mean seconds between the steps, and drop-offs;
+    with ``group_index``, of the groups of that type (a group's path: its members' events)."""
+    scope = EventScope(project.pk, project_tz(project), date_from, date_to, filters=filters, group_index=group_index)
     counts = path_counts(scope, spec)
     nodes = sorted(counts.nodes, key=lambda n: (n[0], -n[2], n[1]))
     edges = sorted(counts.edges, key=lambda e: (e[0], -e[3], e[1], e[2]))
