@@ -37,6 +37,8 @@ def _out(cohort: Cohort) -> dict:
 
 
 class CohortsView(ReportingAPIView):
+    writes = ("post",)
+
     @extend_schema(tags=TAG, responses=c.CohortListOutput)
     def get(self, request: Request, slug: str) -> Response:
         """The project's cohorts, newest first."""
@@ -57,6 +59,8 @@ class CohortsView(ReportingAPIView):
 
 
 class CohortView(ReportingAPIView):
+    writes = ("patch", "delete")
+
     def _cohort(self, cohort_id: int) -> Cohort:
         cohort = Cohort.objects.filter(project_id=self.project.pk, pk=cohort_id).first()
         if cohort is None:
