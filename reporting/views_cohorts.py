@@ -94,6 +94,10 @@ class CohortView(ReportingAPIView):
 
 
 class CohortPersonsView(CohortView):
+    # It inherits CohortView's lookup, not its PATCH and DELETE: those change the cohort, at /cohorts/<id>.
+    http_method_names = ["get", "head", "options"]
+    writes = ()
+
     @extend_schema(tags=TAG, parameters=[c.CohortMembersInput], responses=c.CohortMembersOutput)
     def get(self, request: Request, slug: str, cohort_id: int) -> Response:
         """The cohort's members as of computed_at, in person-key order (cursor-paginated)."""
