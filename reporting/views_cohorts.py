@@ -37,7 +37,7 @@ def _out(cohort: Cohort) -> dict:
 
 
 class CohortsView(ReportingAPIView):
-    writes = ("post",)
+    writes: tuple[str, ...] = ("post",)
 
     @extend_schema(tags=TAG, responses=c.CohortListOutput)
     def get(self, request: Request, slug: str) -> Response:
@@ -59,7 +59,7 @@ class CohortsView(ReportingAPIView):
 
 
 class CohortView(ReportingAPIView):
-    writes = ("patch", "delete")
+    writes: tuple[str, ...] = ("patch", "delete")
 
     def _cohort(self, cohort_id: int) -> Cohort:
         cohort = Cohort.objects.filter(project_id=self.project.pk, pk=cohort_id).first()

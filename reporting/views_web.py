@@ -42,7 +42,7 @@ class WebLiveView(ReportingAPIView):
 
 
 class GoalsView(ReportingAPIView):
-    writes = ("post",)
+    writes: tuple[str, ...] = ("post",)
 
     @extend_schema(tags=TAG, responses=w.GoalListOutput)
     def get(self, request: Request, slug: str) -> Response:
@@ -62,7 +62,7 @@ class GoalsView(ReportingAPIView):
 
 
 class GoalView(ReportingAPIView):
-    writes = ("patch", "delete")
+    writes: tuple[str, ...] = ("patch", "delete")
 
     def _goal(self, goal_id: int) -> Goal:
         goal = Goal.objects.filter(project_id=self.project.pk, pk=goal_id).first()
