@@ -1,4 +1,4 @@
-"""Who may read a project: the one rule, for the reporting API, its ledger endpoint and the dashboard.
+"""Who may read and who may write a project: the one rule, for the reporting API and the dashboard.
 
 A request reads the project named by its URL slug, with one of three credentials:
 
@@ -15,8 +15,16 @@ A request reads the project named by its URL slug, with one of three credentials
   viewer < editor < admin); a project they are not a member of answers 404, as a slug that does
   not exist.
 
-The dashboard lists and opens projects with the same functions, so its picker never offers a
-project whose every panel the API would then refuse. ``ProjectAPIView`` is the base of every
+Reading is not writing. A handler a view names in ``writes`` (the cohort and goal endpoints'
+POST/PATCH/DELETE; a report asked by POST, its query in the body, stays a read) also needs:
+
+- for a session, the ``editor`` role or more (editor, admin, staff), else 403;
+- for a personal key, the ``write`` scope **and** its user holding editor or more now, else 403;
+- a project read key never writes (403): it is shipped to BI tools and scripts that only read.
+
+Keys, settings and members (the ``admin`` role's rights) are managed in the Django admin, which
+only staff enter. The dashboard lists and opens projects with the same functions, so its picker
+never offers a project whose every panel the API would then refuse. ``ProjectAPIView`` is the base of every
 endpoint under ``/api/v1/projects/<slug>/``: it resolves ``self.project`` once, before the handler
 runs, and refuses subclasses that would change how.
 """
@@ -42,7 +50,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.http import STORE_RETRY_AFTER_SECONDS, bearer_token, store_unavailable
-from projects.models import ApiKeyScope, Project, ProjectMembership, ProjectRole
+from projects.models import ApiKeyScope, PersonalKeyScope, Project, ProjectMembership, ProjectRole
 from projects.personal_keys import personal_key_mark_used
 from projects.selectors import KeyLookup, PersonalKeyLookup, api_key_lookup, personal_key_lookup
 from projects.services import PERSONAL_KEY_PREFIX, api_key_mark_used
@@ -144,6 +152,27 @@ def project_for_personal_key(*, grant: PersonalKeyLookup, user: AnyUser | None, 
     return project
 
 
+def project_may_write(*, grant: object, user: AnyUser | None, project: Project) -> None:
+    """Returns when the request's credentials may write to ``project`` (already known readable), else 403.
+
+    Called for the handlers a view names in ``writes`` only: the HTTP method alone cannot tell,
+    since some reads are asked by POST.
+    """
+    if isinstance(grant, KeyLookup):
+        # A read key goes to BI tools and scripts: leaking one must not let anyone edit cohorts.
+        raise exceptions.PermissionDenied(
+            "This key can only read; writing needs an editor's session or a personal key with the write scope."
+        )
+    if isinstance(grant, PersonalKeyLookup) and grant.scope != PersonalKeyScope.WRITE:
+        raise exceptions.PermissionDenied(
+            "This personal key can only read; writing needs a key with the write scope (and the editor role)."
+        )
+    if not project_user_may(user=user, project=project, role=ProjectRole.EDITOR):
+        held = project_role(user=user, project=project)
+        yours = f"yours is {held}" if held else "you have none"
+        raise exceptions.PermissionDenied(f"Writing needs the editor or admin role in this project; {yours}.")
+
+
 # --- DRF: authentication, permission, the base view --------------------------------------------
 
 
@@ -191,8 +220,9 @@ class BearerKeyScheme(OpenApiAuthenticationExtension):
         return {"type": "http", "scheme": "bearer", "description": description}
 
 
-class ProjectReadAccess(BasePermission):
-    """Resolves ``view.project`` from the slug and the credentials, or raises 401/403/404."""
+class ProjectAccess(BasePermission):
+    """Resolves ``view.project`` from the slug and the credentials, or raises 401/403/404; a
+    handler the view names in ``writes`` also needs the right to write (``project_may_write``)."""
 
     def has_permission(self, request: Request, view: APIView) -> bool:
         slug = view.kwargs["slug"]
@@ -202,6 +232,8 @@ class ProjectReadAccess(BasePermission):
             view.project = project_for_personal_key(grant=request.auth, user=request.user, slug=slug)
         else:
             view.project = project_for_session(user=request.user, slug=slug)
+        if (request.method or "").lower() in getattr(view, "writes", ()):
+            project_may_write(grant=request.auth, user=request.user, project=view.project)
         return True
 
 
@@ -242,12 +274,15 @@ _ACCESS_ATTRIBUTES = (
 class ProjectAPIView(APIView):
     """Base of every endpoint under ``/api/v1/projects/<slug>/``: credentials, then ``self.project``.
 
-    The handler runs only once ``ProjectReadAccess`` has set ``self.project``, so every query it
+    The handler runs only once ``ProjectAccess`` has set ``self.project``, so every query it
     makes can be scoped to it; ``validated`` hands the project to the input serializer too.
+    ``writes`` names the handlers that change the project (``("post", "delete")``); every other
+    handler is a read, whatever its HTTP method (a report asked by POST reads).
     """
 
     authentication_classes = [BearerKeyAuthentication, SessionAuthentication]
-    permission_classes = [ProjectReadAccess]
+    permission_classes = [ProjectAccess]
+    writes: tuple[str, ...] = ()
     renderer_classes = [JSONRenderer]
     parser_classes = [JSONParser, parsers.FormParser, parsers.MultiPartParser]
     content_negotiation_class = JSONOnlyNegotiation
@@ -258,6 +293,11 @@ class ProjectAPIView(APIView):
         changed = [name for name in _ACCESS_ATTRIBUTES if name in vars(cls)]
         if changed:
             raise TypeError(f"{cls.__name__} may not change {', '.join(changed)}: access is ProjectAPIView's.")
+        # A misspelt or unimplemented name would leave the writing handler open to every reader.
+        writes = cls.writes if isinstance(cls.writes, tuple) else (cls.writes,)
+        unknown = [name for name in writes if name not in cls.http_method_names or not hasattr(cls, str(name))]
+        if writes is not cls.writes or unknown:
+            raise TypeError(f"{cls.__name__}.writes must be a tuple of its own handlers' names, not {cls.writes!r}.")
 
     def handle_exception(self, exc: Exception) -> Response:
         if store_unavailable(exc):

@@ -206,9 +206,9 @@ class Invitation(models.Model):
 
 class PersonalKeyScope(models.TextChoices):
     READ = "read", "Read reports"
-    # Reserved for the saved-insight endpoints to come: stored and accepted, but every reporting
-    # endpoint today is a read, so a write key reads exactly what a read key does.
-    WRITE = "write", "Read and write (write is reserved: every reporting endpoint today is a read)"
+    # Writing also needs the key's user to hold the editor role in the project (projects.access):
+    # the scope narrows what a key may do, it never adds to what its user may.
+    WRITE = "write", "Read and write (what the user's role allows: editor or admin)"
 
 
 class PersonalApiKey(models.Model):

@@ -1,7 +1,7 @@
 """What the reporting endpoints add to ``projects.access.ProjectAPIView``: timing and ``complete_until``.
 
-Who may read a project is not decided here: the base view resolves ``self.project`` (read key or
-staff session) for the reporting API, the ledger endpoint and the dashboard alike.
+Who may read or write a project is not decided here: the base view resolves ``self.project``
+(a key or a session) for the reporting API, the ledger endpoint and the dashboard alike.
 """
 
 from __future__ import annotations

@@ -37,6 +37,8 @@ def _out(cohort: Cohort) -> dict:
 
 
 class CohortsView(ReportingAPIView):
+    writes: tuple[str, ...] = ("post",)
+
     @extend_schema(tags=TAG, responses=c.CohortListOutput)
     def get(self, request: Request, slug: str) -> Response:
         """The project's cohorts, newest first."""
@@ -57,6 +59,8 @@ class CohortsView(ReportingAPIView):
 
 
 class CohortView(ReportingAPIView):
+    writes: tuple[str, ...] = ("patch", "delete")
+
     def _cohort(self, cohort_id: int) -> Cohort:
         cohort = Cohort.objects.filter(project_id=self.project.pk, pk=cohort_id).first()
         if cohort is None:
@@ -90,6 +94,10 @@ class CohortView(ReportingAPIView):
 
 
 class CohortPersonsView(CohortView):
+    # It inherits CohortView's lookup, not its PATCH and DELETE: those change the cohort, at /cohorts/<id>.
+    http_method_names = ["get", "head", "options"]
+    writes = ()
+
     @extend_schema(tags=TAG, parameters=[c.CohortMembersInput], responses=c.CohortMembersOutput)
     def get(self, request: Request, slug: str, cohort_id: int) -> Response:
         """The cohort's members as of computed_at, in person-key order (cursor-paginated)."""

@@ -42,6 +42,8 @@ class WebLiveView(ReportingAPIView):
 
 
 class GoalsView(ReportingAPIView):
+    writes: tuple[str, ...] = ("post",)
+
     @extend_schema(tags=TAG, responses=w.GoalListOutput)
     def get(self, request: Request, slug: str) -> Response:
         """The project's goals, oldest first (the overview's order)."""
@@ -60,6 +62,8 @@ class GoalsView(ReportingAPIView):
 
 
 class GoalView(ReportingAPIView):
+    writes: tuple[str, ...] = ("patch", "delete")
+
     def _goal(self, goal_id: int) -> Goal:
         goal = Goal.objects.filter(project_id=self.project.pk, pk=goal_id).first()
         if goal is None:

@@ -1,6 +1,10 @@
-import factory
+import uuid
 
-from projects.models import ApiKeyScope, EventSource, Project
+import factory
+from django.contrib.auth import get_user_model
+
+from projects.models import ApiKeyScope, EventSource, PersonalKeyScope, Project, ProjectMembership, ProjectRole
+from projects.personal_keys import personal_key_create
 from projects.services import api_key_create
 
 
@@ -28,3 +32,11 @@ def ingest_key_for(project: Project) -> str:
 
 def read_key_for(project: Project) -> str:
     return api_key_create(project=project, scope=ApiKeyScope.READ).raw
+
+
+def editor_key_for(project: Project) -> str:
+    """A write-scoped personal key of a new editor of ``project``: the bearer key that may write
+    (cohorts, goals) through the API, where the project's read key only reads."""
+    editor = get_user_model().objects.create_user(f"editor-{uuid.uuid4().hex[:12]}")
+    ProjectMembership.objects.create(project=project, user=editor, role=ProjectRole.EDITOR)
+    return personal_key_create(user=editor, name="tests", scope=PersonalKeyScope.WRITE, actor="tests").raw

@@ -161,3 +161,55 @@ def test_unknown_slug_is_404_for_staff():
 def test_a_subclass_cannot_change_who_gets_in(name):
     with pytest.raises(TypeError, match=name):
         type("Loophole", (ProjectAPIView,), {name: []})
+
+
+class WriteProbeView(ProjectAPIView):
+    """A read asked by POST (its query in the body) and a write asked by DELETE."""
+
+    writes = ("delete",)
+
+    def post(self, request: Request, slug: str) -> Response:
+        return Response({"read": self.project.slug})
+
+    def delete(self, request: Request, slug: str) -> Response:
+        return Response({"wrote": self.project.slug})
+
+
+def _call(method: str, slug: str, *, key: str | None = None, user=None) -> Response:
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {key}"} if key is not None else {}
+    request = getattr(APIRequestFactory(), method)(f"/api/v1/projects/{slug}/probe", **headers)
+    if user is not None:
+        force_authenticate(request, user=user)
+    return WriteProbeView.as_view()(request, slug=slug)
+
+
+@pytest.mark.parametrize(("role", "writes"), [("viewer", False), ("editor", True), ("admin", True)])
+def test_the_view_says_which_handlers_write_and_writing_needs_an_editor(role, writes):
+    project = ProjectFactory()
+    user = _user("plain")
+    ProjectMembership.objects.create(project=project, user=user, role=role)
+    # POST is not a write unless the view says so: a report asked by POST stays a read.
+    assert _call("post", project.slug, user=user).status_code == 200
+    response = _call("delete", project.slug, user=user)
+    assert response.status_code == (200 if writes else 403)
+    if not writes:
+        assert "editor" in str(response.data["detail"]) and "yours is viewer" in str(response.data["detail"])
+
+
+def test_staff_write_and_the_read_key_only_reads():
+    project = ProjectFactory()
+    assert _call("delete", project.slug, user=_user("staff")).status_code == 200
+    key = read_key_for(project)
+    assert _call("post", project.slug, key=key).status_code == 200
+    refused = _call("delete", project.slug, key=key)
+    assert refused.status_code == 403
+    assert "can only read" in str(refused.data["detail"])
+    # Reading rules come first: another project's key is still 404, not a hint that the slug exists.
+    assert _call("delete", project.slug, key=read_key_for(ProjectFactory())).status_code == 404
+
+
+@pytest.mark.parametrize("writes", [("remove",), ("put",), "delete"])
+def test_writes_names_the_views_own_handlers_as_a_tuple(writes):
+    # A misspelt or missing handler would leave the intended write open to every reader.
+    with pytest.raises(TypeError, match="writes"):
+        type("Loophole", (ProjectAPIView,), {"writes": writes, "delete": lambda self, request, slug: None})

@@ -130,3 +130,30 @@ def test_use_reaches_last_used_at_through_the_periodic_sync():
     issued.key.refresh_from_db()
     assert issued.key.last_used_at is not None
     assert personal_key_usage_sync() == 0  # forward only: the same minute moves nothing
+
+
+class WriteProbeView(ProjectAPIView):
+    writes = ("delete",)
+
+    def delete(self, request: Request, slug: str) -> Response:
+        return Response(status=204)
+
+
+def _delete(slug: str, key: str) -> Response:
+    request = APIRequestFactory().delete(f"/api/v1/projects/{slug}/probe", HTTP_AUTHORIZATION=f"Bearer {key}")
+    return WriteProbeView.as_view()(request, slug=slug)
+
+
+def test_a_key_writes_with_the_write_scope_and_its_users_editor_role_as_of_now():
+    project = ProjectFactory()
+    user = _member("dee", project, role=ProjectRole.EDITOR)
+    read = personal_key_create(user=user, name="r", actor="t").raw
+    write = personal_key_create(user=user, name="w", scope="write", actor="t").raw
+    refused = _delete(project.slug, read)
+    assert refused.status_code == 403 and "write scope" in str(refused.data["detail"])
+    assert _delete(project.slug, write).status_code == 204
+    # The role is asked on every request, not cached with the key: a demotion stops writing at once.
+    ProjectMembership.objects.filter(user=user).update(role=ProjectRole.VIEWER)
+    refused = _delete(project.slug, write)
+    assert refused.status_code == 403 and "yours is viewer" in str(refused.data["detail"])
+    assert _get(project.slug, write).status_code == 200  # and it still reads

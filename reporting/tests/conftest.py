@@ -29,7 +29,7 @@ from persons.cohorts import cohort_members_replace
 from persons.models import Cohort, Person, PersonDistinctId
 from persons.tests.factories import person_make
 from projects.models import Project
-from projects.tests.factories import ProjectFactory, ingest_key_for, read_key_for
+from projects.tests.factories import ProjectFactory, editor_key_for, ingest_key_for, read_key_for
 from reporting.tests import oracle, web_oracle
 
 FIRST_DAY = dt.date(2024, 2, 20)
@@ -52,6 +52,14 @@ class Tenant:
     def client(self) -> APIClient:
         client = APIClient()
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {self.read_key}")
+        return client
+
+    def editor(self) -> APIClient:
+        """A client that may also write (goals, cohorts): an editor's write-scoped personal key.
+
+        Its account is made in the calling test's transaction, and so gone with it."""
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {editor_key_for(self.project)}")
         return client
 
     def url(self, path: str) -> str:

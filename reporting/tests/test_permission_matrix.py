@@ -1,5 +1,7 @@
 """The permission matrix (issue 17's proof): every endpoint under ``/api/v1/projects/<slug>/`` and
-every dashboard page, asked by every kind of principal, answers what the access rule says.
+every dashboard page, asked by every kind of principal, answers what the access rule says; every
+writing handler (a view's ``writes``) too, which only editors, admins, staff and an editor's
+write-scoped personal key may call.
 
 The endpoints are enumerated from ``reporting.urls``, so a new one fails
 ``test_every_endpoint_has_a_request`` until it gets a request here, and so joins the matrix. Each
@@ -26,7 +28,7 @@ from events.dirty import rollups_mark_dirty
 from events.duck import duckdb_reset
 from persons.groups import GroupOp, group_columns, groups_apply
 from persons.models import Cohort, Group, GroupTypeMapping, Person, PersonDistinctId
-from projects.models import ApiKeyScope, AuditEntry, Project, ProjectMembership, ProjectRole
+from projects.models import ApiKeyScope, AuditEntry, PersonalKeyScope, Project, ProjectMembership, ProjectRole
 from projects.personal_keys import personal_key_create, personal_key_revoke
 from projects.services import api_key_create
 from reporting import urls as reporting_urls
@@ -90,6 +92,13 @@ def world(django_db_setup, django_db_blocker):
             "read key": api_key_create(project=project, scope=ApiKeyScope.READ).raw,
             "ingest key": api_key_create(project=project, scope=ApiKeyScope.INGEST).raw,
             "personal key": personal_key_create(user=accounts["viewer"], name="matrix", actor=ACTOR).raw,
+            "editor's read personal key": personal_key_create(user=accounts["editor"], name="r", actor=ACTOR).raw,
+            "editor's write personal key": personal_key_create(
+                user=accounts["editor"], name="w", scope=PersonalKeyScope.WRITE, actor=ACTOR
+            ).raw,
+            "viewer's write personal key": personal_key_create(
+                user=accounts["viewer"], name="w", scope=PersonalKeyScope.WRITE, actor=ACTOR
+            ).raw,
             "revoked personal key": revoked.raw,
             "other read key": api_key_create(project=other, scope=ApiKeyScope.READ).raw,
             "other personal key": personal_key_create(user=accounts["other member"], name="o", actor=ACTOR).raw,
@@ -167,12 +176,25 @@ PRINCIPALS = [
     "read key",
     "ingest key",
     "personal key",
+    "editor's read personal key",
+    "editor's write personal key",
+    "viewer's write personal key",
     "revoked personal key",
     "other member",
     "other read key",
     "other personal key",
 ]
-READERS = {"viewer", "editor", "admin", "staff", "read key", "personal key"}
+READERS = {
+    "viewer",
+    "editor",
+    "admin",
+    "staff",
+    "read key",
+    "personal key",
+    "editor's read personal key",
+    "editor's write personal key",
+    "viewer's write personal key",
+}
 API_REFUSALS = {
     "anonymous": 401,
     "ingest key": 403,
@@ -208,6 +230,63 @@ def test_api(world, clients, name, principal):
     assert response.status_code == expected, getattr(response, "content", b"")[:500]
     if expected == 401:
         assert response["WWW-Authenticate"].startswith("Bearer")
+
+
+# --- The writes: every handler a view names in ``writes``, by every principal --------------------
+
+# (URL name, method) -> (path under the project, JSON body, status of a principal who may write).
+# Each case writes to an object of its own, made in the test's transaction and so rolled back.
+WRITES: dict[tuple[str, str], tuple[str, dict[str, Any], int]] = {
+    ("reporting-cohorts", "post"): ("cohorts", {"name": "new", "kind": "static", "user_ids": ["u-1"]}, 201),
+    ("reporting-cohort", "patch"): ("cohorts/{cohort}", {"name": "renamed"}, 200),
+    ("reporting-cohort", "delete"): ("cohorts/{cohort}", {}, 204),
+    ("reporting-goals", "post"): ("goals", {"name": "Bought", "kind": "pageview", "path": "/checkout/*"}, 201),
+    ("reporting-goal", "patch"): ("goals/{goal}", {"name": "renamed"}, 200),
+    ("reporting-goal", "delete"): ("goals/{goal}", {}, 204),
+}
+WRITERS = {"editor", "admin", "staff", "editor's write personal key"}
+# What each reader who may not write is told: the role or scope that writing needs.
+WRITE_REFUSALS = {
+    "viewer": "yours is viewer",
+    "read key": "can only read",
+    "personal key": "write scope",
+    "editor's read personal key": "write scope",
+    "viewer's write personal key": "yours is viewer",
+}
+
+
+def test_every_writing_handler_is_in_the_matrix():
+    """Each handler a view names in ``writes`` has a case here, and no case names a read."""
+    declared = {
+        (p.name, method) for p in reporting_urls.urlpatterns for method in getattr(p.callback.view_class, "writes", ())
+    }
+    assert declared == set(WRITES)
+    assert set(WRITE_REFUSALS) == READERS - WRITERS
+
+
+@pytest.mark.parametrize("principal", PRINCIPALS)
+@pytest.mark.parametrize("case", sorted(WRITES))
+def test_writes(world, clients, case, principal):
+    path, body, allowed = WRITES[case]
+    cohort = Cohort.objects.create(project_id=world.project.pk, name="mine", kind=Cohort.STATIC)
+    goal = Goal.objects.create(project=world.project, name="mine", kind=Goal.PAGEVIEW, path="/mine")
+    url = f"/api/v1/projects/{world.project.slug}/" + path.format(cohort=cohort.pk, goal=goal.pk)
+    response = getattr(clients[principal], case[1])(url, body, format="json")
+    if principal in WRITERS:
+        expected = allowed
+    elif principal in READERS:
+        expected = 403
+    else:
+        expected = API_REFUSALS[principal]
+    assert response.status_code == expected, getattr(response, "content", b"")[:500]
+    if principal in WRITE_REFUSALS:
+        assert WRITE_REFUSALS[principal] in response.json()["detail"]
+    if expected >= 400:
+        # Refused means nothing changed.
+        assert Cohort.objects.filter(pk=cohort.pk, name="mine").exists()
+        assert Goal.objects.filter(pk=goal.pk, name="mine").exists()
+        assert Cohort.objects.filter(project_id=world.project.pk).count() == 2
+        assert Goal.objects.filter(project=world.project).count() == 2
 
 
 PAGES = ["/dashboard/", "/dashboard/{slug}/", "/dashboard/{slug}/web/", "/dashboard/{slug}/cohorts/",
