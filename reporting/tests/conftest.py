@@ -7,9 +7,10 @@ keeps the suite fast. It is removed again when the module ends.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -146,34 +147,41 @@ def web_dataset(django_db_setup, django_db_blocker):
     yield from _dataset(django_db_blocker, (80, 40), web_oracle.generate)
 
 
+@contextlib.contextmanager
+def persons_merged(dataset: Dataset, *, persons: int) -> Iterator[Dataset]:
+    """``persons`` persons of two or three ids each (arriving on different days) in each tenant,
+    the rollups rebuilt as the worker would, and a static cohort of every other person. Each tenant
+    gets ``person_of`` (an id's person key, as the reports' ``person`` column has it) and ``cohort``.
+    Run with the database unblocked; the persons and cohorts are removed on the way out."""
+    project_ids = [dataset.ny.project.pk, dataset.kolkata.project.pk]
+    for tenant in (dataset.ny, dataset.kolkata):
+        ids = sorted({e.user_id for e in tenant.events})
+        random.Random(tenant.project.pk).shuffle(ids)
+        for n in range(persons):
+            person_make(project_id=tenant.project.pk, distinct_ids=ids[n * 3 : n * 3 + (3 if n % 2 else 2)])
+        # The linked ids' days were marked dirty; the rollup worker counts them as persons again.
+        rollups_process_dirty()
+        links = {
+            link.distinct_id: f"person:{link.person_id}"
+            for link in PersonDistinctId.objects.filter(project_id=tenant.project.pk)
+        }
+        tenant.person_of = lambda user_id, links=links: links.get(user_id, user_id)
+        # Every other person, merged ones included: a cohort filter keeps all their ids' events.
+        members = sorted({tenant.person_of(e.user_id) for e in tenant.events})[::2]
+        cohort = Cohort.objects.create(project_id=tenant.project.pk, name="every other", kind=Cohort.STATIC)
+        cohort_members_replace(cohort=cohort, persons=members)
+        tenant.cohort = (cohort.pk, frozenset(members))
+    try:
+        yield dataset
+    finally:
+        Cohort.objects.filter(project_id__in=project_ids).delete()
+        PersonDistinctId.objects.filter(project_id__in=project_ids).delete()
+        Person.objects.filter(project_id__in=project_ids).delete()
+
+
 @pytest.fixture(scope="module")
 def merged_dataset(dataset, django_db_blocker):
-    """The dataset with some ids merged into persons (two or three ids each, arriving on different
-    days), so reports must count a person once and take their first event over all their ids.
-    Each tenant gets ``person_of``: an id's person key, as the reports' ``person`` column has it."""
-    project_ids = [dataset.ny.project.pk, dataset.kolkata.project.pk]
-    with django_db_blocker.unblock():
-        for tenant in (dataset.ny, dataset.kolkata):
-            ids = sorted({e.user_id for e in tenant.events})
-            random.Random(tenant.project.pk).shuffle(ids)
-            for n in range(8):
-                group = ids[n * 3 : n * 3 + (3 if n % 2 else 2)]
-                person_make(project_id=tenant.project.pk, distinct_ids=group)
-            # The linked ids' days were marked dirty; the rollup worker counts them as persons again.
-            rollups_process_dirty()
-            links = {
-                link.distinct_id: f"person:{link.person_id}"
-                for link in PersonDistinctId.objects.filter(project_id=tenant.project.pk)
-            }
-            tenant.person_of = lambda user_id, links=links: links.get(user_id, user_id)
-            # Every other person, merged ones included: a cohort filter keeps all their ids' events.
-            persons = sorted({tenant.person_of(e.user_id) for e in tenant.events})[::2]
-            cohort = Cohort.objects.create(project_id=tenant.project.pk, name="every other", kind=Cohort.STATIC)
-            cohort_members_replace(cohort=cohort, persons=persons)
-            tenant.cohort = (cohort.pk, frozenset(persons))
-        try:
-            yield dataset
-        finally:
-            Cohort.objects.filter(project_id__in=project_ids).delete()
-            PersonDistinctId.objects.filter(project_id__in=project_ids).delete()
-            Person.objects.filter(project_id__in=project_ids).delete()
+    """The dataset with some ids merged into persons, so reports must count a person once and
+    take their first event over all their ids (``persons_merged``)."""
+    with django_db_blocker.unblock(), persons_merged(dataset, persons=8) as merged:
+        yield merged

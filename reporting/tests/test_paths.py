@@ -7,20 +7,16 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import itertools
-import random
 
 import pytest
 
 from analytics.query.paths import PathSpec
 from analytics.tests.factories import RawEvent, events_insert
 from events.duck import duckdb_reset
-from persons.cohorts import cohort_members_replace
-from persons.models import Cohort, Person, PersonDistinctId
-from persons.tests.factories import person_make
 from projects.tests.factories import ProjectFactory, ingest_key_for, read_key_for
 from reporting.queries.paths import paths_get
 from reporting.tests import paths_oracle
-from reporting.tests.conftest import Tenant, _cleanup, _dataset
+from reporting.tests.conftest import Tenant, _cleanup, _dataset, persons_merged
 from reporting.tests.test_filtered_reports import _kept
 
 pytestmark = pytest.mark.django_db
@@ -32,28 +28,8 @@ RANGES = [(dt.date(2024, 2, 22), dt.date(2024, 3, 12)), (dt.date(2024, 3, 6), dt
 def paths_dataset(django_db_setup, django_db_blocker):
     """Generated paths, with some ids merged into persons and a static cohort of every other person."""
     for dataset in _dataset(django_db_blocker, (45, 30), paths_oracle.generate):
-        project_ids = [dataset.ny.project.pk, dataset.kolkata.project.pk]
-        with django_db_blocker.unblock():
-            for tenant in (dataset.ny, dataset.kolkata):
-                ids = sorted({e.user_id for e in tenant.events})
-                random.Random(tenant.project.pk).shuffle(ids)
-                for n in range(6):
-                    person_make(project_id=tenant.project.pk, distinct_ids=ids[n * 3 : n * 3 + (3 if n % 2 else 2)])
-                links = {
-                    link.distinct_id: f"person:{link.person_id}"
-                    for link in PersonDistinctId.objects.filter(project_id=tenant.project.pk)
-                }
-                tenant.person_of = lambda user_id, links=links: links.get(user_id, user_id)
-                persons = sorted({tenant.person_of(e.user_id) for e in tenant.events})[::2]
-                cohort = Cohort.objects.create(project_id=tenant.project.pk, name="every other", kind=Cohort.STATIC)
-                cohort_members_replace(cohort=cohort, persons=persons)
-                tenant.cohort = (cohort.pk, frozenset(persons))
-            try:
-                yield dataset
-            finally:
-                Cohort.objects.filter(project_id__in=project_ids).delete()
-                PersonDistinctId.objects.filter(project_id__in=project_ids).delete()
-                Person.objects.filter(project_id__in=project_ids).delete()
+        with django_db_blocker.unblock(), persons_merged(dataset, persons=6) as merged:
+            yield merged
 
 
 @pytest.fixture(params=["ny", "kolkata"])
