@@ -16,7 +16,7 @@ MAX_MONTHLY_LIFECYCLE_DAYS = 366
 class _EngagementInput(_RangeInput):
     max_days = MAX_RAW_DAYS
     event = serializers.CharField(max_length=200, help_text="The event that makes a person active.")
-    filters = FiltersField()
+    filters = FiltersField(groups=True)
     aggregation_group_type = GroupTypeField(help_text="A group type: count its groups instead of persons.")
 
     def validate(self, attrs: dict) -> dict:

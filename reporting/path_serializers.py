@@ -41,7 +41,7 @@ class PathsInput(_RangeInput):
         help_text="Step names (after cleaning) dropped before repeats are collapsed.",
     )  # fmt: skip
     path_cleaning = PathCleaningRule(many=True, required=False, max_length=20)
-    filters = FiltersField()
+    filters = FiltersField(groups=True)
     aggregation_group_type = GroupTypeField(help_text="A group type: a group's path (all its members' events).")
 
     def validate_path_cleaning(self, rules: list[dict]) -> list[dict]:

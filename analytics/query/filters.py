@@ -220,7 +220,11 @@ def _leaf(
 
 def _group_index(raw: dict, path: str, group_types: Callable[[str], int | None] | None) -> int:
     if group_types is None:
-        raise FilterError(path, "group filters are not supported here (trends, funnels and retention take them).")
+        raise FilterError(
+            path,
+            "group filters are not supported here (trends, funnels, retention, stickiness, lifecycle and paths "
+            "take them).",
+        )
     name = raw.get("group_type")
     if not isinstance(name, str) or not name or "\x00" in name or len(name) > 200:
         raise FilterError(path, "a group filter names its 'group_type' (company, team…: GET groups/types).")

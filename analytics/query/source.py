@@ -16,10 +16,10 @@ typed columns, else extracted from the JSON, so the rest of the query does not c
 
 A question that counts groups (``EventScope.group_index``: "active companies") gets the events'
 key of that group type as ``person``, the unit every report counts, and only events with a group
-of that type: trends, funnels and retention then count groups with no change of theirs. Only
-columnar files of a layout with the group columns serve it (events.columnar.GROUPS_LAYOUT); the
-days of older files are read from PostgreSQL until the job has rewritten them, while every other
-question keeps reading them.
+of that type: trends, funnels, retention, stickiness, lifecycle and paths then count groups with
+no change of theirs. Only columnar files of a layout with the group columns serve it
+(events.columnar.GROUPS_LAYOUT); the days of older files are read from PostgreSQL until the job
+has rewritten them, while every other question keeps reading them.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from django.db import connection
 from config.browser_testing import WAIT_SECONDS
 from dashboard.tests.browser_support import lines_expected, no_console_errors, open_page, table_matches
 from dashboard.tests.test_browser import _chart_points
+from dashboard.tests.test_browser_paths import _drawn
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -66,4 +67,82 @@ def test_count_by_a_group_type(browser: Any, live_server: Any, demo_project: Any
     persons = lines_expected(api.post("trends", {k: v for k, v in body.items() if k != "aggregation_group_type"}))
     assert max(max(values) for values in expected.values()) <= 5 < max(max(values) for values in persons.values())
     table_matches(driver, wait, expected)
+    no_console_errors(driver)
+
+
+def _engagement_rows_expected(api: Any, driver: Any, panel: str, **extra: Any) -> list[list[str]]:
+    """The panel's table as the API answers it for the panel's own event, interval and the page's
+    range (formatted as format.js does: thousands commas; minus signs as hyphens, as shown is read)."""
+    params = driver.execute_script(
+        "const {ctx} = window.eventbaseDashboard; const root = document.getElementById(arguments[0]);"
+        "return {...ctx.range.value, event: root.querySelector('[name=event]').value,"
+        " interval: root.querySelector('[name=interval]').value};",
+        f"{panel}-panel",
+    )
+    rows = api.get(panel, **params, **extra)["results"]
+    first, columns = ("intervals", ("persons",)) if panel == "stickiness" else ("date", LIFECYCLE_COLUMNS)
+    return [[str(row[first]), *(f"{row[c]:,}" for c in columns)] for row in rows]
+
+
+LIFECYCLE_COLUMNS = ("new", "returning", "resurrecting", "dormant")
+
+
+def _engagement_rows_shown(driver: Any, panel: str) -> list[list[str]]:
+    # Intl may write a negative with U+2212 or a hyphen depending on the locale data.
+    return driver.execute_script(
+        "return [...document.querySelectorAll(arguments[0])]"
+        ".map(r => [...r.children].map(c => c.textContent.replace('\u2212', '-')))",
+        f"#{panel}-panel [data-role=rows] tr",
+    )
+
+
+def test_engagement_panels_count_by_a_group_type(
+    browser: Any, live_server: Any, demo_project: Any, api: Any, companies: None
+) -> None:
+    """Stickiness, lifecycle and paths, each switched to companies, show the API's answer for
+    companies, which is not the persons' one."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    driver = browser
+    wait = WebDriverWait(driver, WAIT_SECONDS)
+    open_page(driver, live_server.url, f"/dashboard/{demo_project.slug}/")
+    for panel in ("stickiness", "lifecycle"):
+        wait.until(lambda d, panel=panel: _chart_points(d, panel) > 0, f"{panel} chart has no data")
+        count_by = driver.find_element(By.ID, f"{panel}-count-by")
+        wait.until(lambda d, count_by=count_by: count_by.is_displayed(), f"{panel}: Count by stays hidden")
+        persons = _engagement_rows_expected(api, driver, panel)
+        wait.until(lambda d, panel=panel, persons=persons: _engagement_rows_shown(d, panel) == persons)
+        Select(count_by).select_by_value("company")
+        expected = _engagement_rows_expected(api, driver, panel, aggregation_group_type="company")
+        assert expected != persons
+        wait.until(
+            lambda d, panel=panel, expected=expected: _engagement_rows_shown(d, panel) == expected,
+            f"{panel} does not show the companies' numbers",
+        )
+        assert any(int(cell.replace(",", "")) for row in expected for cell in row[1:])
+    stickiness = _engagement_rows_shown(driver, "stickiness")
+    assert sum(int(row[1].replace(",", "")) for row in stickiness) <= 5  # five companies at most
+
+    paths = driver.find_element(By.ID, "paths-panel")
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#paths-panel .sankey__node"), "no Sankey nodes drawn")
+    persons_body = driver.execute_script("return window.eventbaseDashboard.panels.paths.body")
+    Select(paths.find_element(By.NAME, "aggregation_group_type")).select_by_value("company")
+    wait.until(
+        lambda d: (
+            d.execute_script("return window.eventbaseDashboard.panels.paths.body.aggregation_group_type") == "company"
+            and d.execute_script("return window.eventbaseDashboard.panels.paths.shown") is not None
+            and d.execute_script("return document.getElementById('paths-panel').getAttribute('aria-busy')") == "false"
+        )
+    )
+    body = driver.execute_script("return window.eventbaseDashboard.panels.paths.body")
+    assert body == {**persons_body, "aggregation_group_type": "company"}
+    answer = api.post("paths", body)
+    assert answer["nodes"] != api.post("paths", persons_body)["nodes"]
+    nodes, links = _drawn(driver)
+    assert sorted(map(tuple, nodes)) == sorted((n["step"], n["name"], n["users"]) for n in answer["nodes"])
+    assert sorted(map(tuple, links)) == sorted(
+        (e["source_step"], e["source"], e["target"], e["users"]) for e in answer["edges"]
+    )
+    assert 0 < sum(users for step, _, users in nodes if step == 1) <= 5  # a path per company
     no_console_errors(driver)

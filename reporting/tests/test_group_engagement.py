@@ -14,7 +14,7 @@ from analytics.query.paths import CUSTOM, PathSpec
 from persons.models import Person, PersonDistinctId
 from persons.tests.factories import person_make
 from reporting.tests import engagement_oracle, paths_oracle, test_group_reports
-from reporting.tests.test_group_reports import FIRST, LAST, GroupTenant
+from reporting.tests.test_group_reports import FIRST, GROUP_FILTER_CASES, LAST, GroupTenant
 
 pytestmark = pytest.mark.django_db
 
@@ -133,6 +133,68 @@ def test_unknown_group_type_is_400_naming_aggregation_group_type(groups: GroupTe
         response = client.post(tenant.url(path), payload, format="json")
     assert response.status_code == 400, response.content
     assert list(response.json()) == ["aggregation_group_type"]
+
+
+# Group-property filters (a property of the event's group, test_group_reports' cases): a gold
+# company's events, a negation (keeps events of no company and of co-6, never identified), and a
+# filter on teams, another type than the counted one.
+ENGAGEMENT_FILTER_CASES = [GROUP_FILTER_CASES[i] for i in (0, 1, 4)]
+
+
+def _kept(groups: GroupTenant, keeps, counted: str | None) -> tuple[list, object]:
+    """The oracle's events (the companies' view when they are counted) and the filter's predicate."""
+    events = groups.by_company() if counted else groups.tenant.events
+    return events, lambda e: keeps(groups, e)
+
+
+@pytest.mark.parametrize(("leaf", "keeps"), ENGAGEMENT_FILTER_CASES)
+@pytest.mark.parametrize("counted", [None, "company"])
+def test_group_filters_in_stickiness(groups: GroupTenant, leaf, keeps, counted):
+    tenant = groups.tenant
+    params = {"event": "pageview", "from": FIRST, "to": LAST, "interval": "day", "filters": json.dumps([leaf])}
+    if counted:
+        params["aggregation_group_type"] = counted
+    events, keep = _kept(groups, keeps, counted)
+    expected = engagement_oracle.stickiness(events, tenant.tz, "pageview", FIRST, LAST, "day", str, keep)
+    assert _get(tenant, "stickiness", **params) == expected
+    assert sum(row["persons"] for row in expected) > 0
+
+
+@pytest.mark.parametrize(("leaf", "keeps"), ENGAGEMENT_FILTER_CASES)
+@pytest.mark.parametrize("counted", [None, "company"])
+def test_group_filters_in_lifecycle(groups: GroupTenant, leaf, keeps, counted):
+    """Never from the rollups (their bitmaps know no groups): new is still by the first event of
+    any name, unfiltered, and a range starting later has persons seen before it."""
+    tenant = groups.tenant
+    events, keep = _kept(groups, keeps, counted)
+    for first in (FIRST, FIRST.replace(day=4)):
+        params = {"event": "pageview", "from": first, "to": LAST, "interval": "day", "filters": json.dumps([leaf])}
+        if counted:
+            params["aggregation_group_type"] = counted
+        expected = engagement_oracle.lifecycle(events, tenant.tz, "pageview", first, LAST, "day", str, keep)
+        assert _get(tenant, "lifecycle", **params) == expected
+        assert sum(row["returning"] + row["resurrecting"] for row in expected) > 0
+
+
+@pytest.mark.parametrize(("leaf", "keeps"), ENGAGEMENT_FILTER_CASES)
+@pytest.mark.parametrize("counted", [None, "company"])
+def test_group_filters_in_paths(groups: GroupTenant, leaf, keeps, counted):
+    tenant = groups.tenant
+    body = {**PATH_CASES["first steps"], "from": FIRST.isoformat(), "to": LAST.isoformat(), "filters": [leaf]}
+    if counted:
+        body["aggregation_group_type"] = counted
+    events, keep = _kept(groups, keeps, counted)
+    expected = paths_oracle.paths(events, tenant.tz, FIRST, LAST, _spec(body), str, keep)
+    assert _paths(tenant, body) == expected
+    assert sum(node["users"] for node in expected["nodes"] if node["step"] == 1) > 0
+
+
+def test_group_filters_change_the_answer(groups: GroupTenant):
+    """The filter is applied, not ignored: a gold company's stickiness differs from everyone's."""
+    tenant = groups.tenant
+    params = {"event": "pageview", "from": FIRST, "to": LAST, "aggregation_group_type": "company"}
+    leaf = ENGAGEMENT_FILTER_CASES[0][0]
+    assert _get(tenant, "stickiness", **params, filters=json.dumps([leaf])) != _get(tenant, "stickiness", **params)
 
 
 # Last in the module: the merges stay until it ends.

@@ -1,5 +1,6 @@
-// "Count by" of the trends builder: persons (the default) or one of the project's group types
-// (GET groups/types), sent as `aggregation_group_type`. Hidden while the project has no groups.
+// "Count by" of the trends builder and of the stickiness, lifecycle and paths panels: persons (the
+// default) or one of the project's group types (GET groups/types), sent as
+// `aggregation_group_type`. Hidden while the project has no groups.
 
 import { el } from "../format.js";
 

@@ -4,6 +4,7 @@
 import { ensureChart, setSeries } from "../charts.js";
 import { clearChildren, el, formatNumber } from "../format.js";
 import { Panel } from "../panel.js";
+import { mountCountBy } from "./count-by.js";
 import { mountEventPicker } from "./event-picker.js";
 
 // In the palette's order (blue, orange, green, red), which reads as the usual lifecycle colours.
@@ -20,11 +21,14 @@ export function mountLifecycle(root, ctx) {
   const body = panel.$("[data-role=rows]");
   const stacked = { x: { stacked: true }, y: { stacked: true, ticks: { precision: 0 } } };
   const chart = panel.track(ensureChart(panel.$("[data-chart=lifecycle]"), "bar", { scales: stacked }));
+  const countBy = mountCountBy(form.elements.aggregation_group_type, ctx);
   let shown = [];
 
   async function refresh() {
     if (!picker.value) return;
     const params = { ...ctx.range.value, event: picker.value, interval: form.elements.interval.value, filters: ctx.filters.param };
+    const groupType = countBy.value();
+    if (groupType) params.aggregation_group_type = groupType;
     const data = await panel.run((signal) => ctx.api.get("lifecycle", params, { signal }));
     shown = data?.results || [];
     setSeries(
@@ -40,6 +44,7 @@ export function mountLifecycle(root, ctx) {
   }
 
   const picker = mountEventPicker(form, refresh);
+  form.elements.aggregation_group_type.addEventListener("change", refresh);
   return {
     refresh,
     get shown() {

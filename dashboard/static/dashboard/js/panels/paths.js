@@ -5,6 +5,7 @@
 import { clearChildren, el, formatDuration, formatNumber } from "../format.js";
 import { Panel } from "../panel.js";
 import { drawSankey } from "../sankey.js";
+import { mountCountBy } from "./count-by.js";
 
 export function mountPaths(root, ctx) {
   const panel = new Panel(root, ctx);
@@ -13,6 +14,7 @@ export function mountPaths(root, ctx) {
   const edgeRows = panel.$("[data-role=rows]");
   const dropRows = panel.$("[data-role=dropoffs]");
   const empty = panel.$("[data-role=empty]");
+  const countBy = mountCountBy(form.elements.aggregation_group_type, ctx);
   let shown = null;
   let body = null;
 
@@ -25,6 +27,8 @@ export function mountPaths(root, ctx) {
       filters: ctx.filters.value ?? [],
     };
     if (f.path_key.value) out.path_key = f.path_key.value;
+    const groupType = countBy.value();
+    if (groupType) out.aggregation_group_type = groupType;
     if (f.start_event.value.trim()) out.start_event = f.start_event.value.trim();
     if (f.end_event.value.trim()) out.end_event = f.end_event.value.trim();
     const exclude = f.exclude.value.split(",").map((name) => name.trim()).filter(Boolean);
@@ -68,6 +72,7 @@ export function mountPaths(root, ctx) {
     e.preventDefault();
     refresh();
   });
+  form.elements.aggregation_group_type.addEventListener("change", refresh);
   document.addEventListener("rangechange", refresh);
   document.addEventListener("filterschange", refresh);
   refresh();

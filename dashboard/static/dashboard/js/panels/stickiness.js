@@ -4,6 +4,7 @@
 import { ensureChart, setSeries } from "../charts.js";
 import { clearChildren, el, formatNumber } from "../format.js";
 import { Panel } from "../panel.js";
+import { mountCountBy } from "./count-by.js";
 import { mountEventPicker } from "./event-picker.js";
 
 export function mountStickiness(root, ctx) {
@@ -11,14 +12,16 @@ export function mountStickiness(root, ctx) {
   const form = panel.$("[data-role=form]");
   const body = panel.$("[data-role=rows]");
   const chart = panel.track(ensureChart(panel.$("[data-chart=stickiness]"), "bar"));
+  const countBy = mountCountBy(form.elements.aggregation_group_type, ctx);
   let shown = [];
 
   async function refresh() {
     if (!picker.value) return;
     const interval = form.elements.interval.value;
-    const data = await panel.run((signal) =>
-      ctx.api.get("stickiness", { ...ctx.range.value, event: picker.value, interval, filters: ctx.filters.param }, { signal }),
-    );
+    const params = { ...ctx.range.value, event: picker.value, interval, filters: ctx.filters.param };
+    const groupType = countBy.value();
+    if (groupType) params.aggregation_group_type = groupType;
+    const data = await panel.run((signal) => ctx.api.get("stickiness", params, { signal }));
     shown = data?.results || [];
     const unit = interval === "week" ? "Weeks" : "Days";
     panel.$("[data-role=unit]").textContent = unit;
@@ -34,6 +37,7 @@ export function mountStickiness(root, ctx) {
   }
 
   const picker = mountEventPicker(form, refresh);
+  form.elements.aggregation_group_type.addEventListener("change", refresh);
   return {
     refresh,
     get shown() {
