@@ -13,7 +13,7 @@ from django.contrib.auth.models import User
 
 from analytics.models import Annotation
 from config.browser_testing import WAIT_SECONDS
-from dashboard.tests.browser_support import PASSWORD, no_console_errors
+from dashboard.tests.browser_support import PASSWORD, no_console_errors, screenshot
 from projects.models import ProjectMembership, ProjectRole
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -93,6 +93,7 @@ def test_editor_adds_a_note_the_charts_mark_it_and_a_viewer_sees_no_form(browser
     _hover_marker(driver, "trends")
     title = "return document.querySelector(\"canvas[data-chart='trends']\").title"
     wait.until(lambda d: NOTE in d.execute_script(title), "hovering the marker does not show the note")
+    screenshot(driver, "annotations.png", "#trends-panel")  # for a person to look at
     assert driver.find_element(By.CSS_SELECTOR, "[data-role=annotation-added]").text == f"Added the note of {day}."
     no_console_errors(driver)
 
