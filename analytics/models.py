@@ -8,6 +8,7 @@ see analytics/rollups.py), so rebuilding is idempotent and late events correct p
 project deletion row by row through millions of rollup rows.
 """
 
+from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
@@ -282,3 +283,29 @@ class Goal(models.Model):
 
     def __str__(self) -> str:
         return f"goal {self.pk} {self.name!r} of project {self.project_id}"
+
+
+class Annotation(models.Model):
+    """A dated note of a project ("v2 released", "campaign starts"), drawn on its time-series charts.
+
+    ``date`` is a local date of the project, not an instant: the charts it marks are bucketed by
+    the project's local days, so a note about a day lands on that day's point whatever the zone.
+    """
+
+    MAX_TEXT = 400
+
+    id = models.BigAutoField(primary_key=True)
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="+")
+    date = models.DateField()
+    text = models.CharField(max_length=MAX_TEXT)
+    # Null when its author's account is deleted (the note stays).
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "analytics_annotation"
+        indexes = [models.Index(fields=["project", "date"], name="analytics_annotation_date")]
+
+    def __str__(self) -> str:
+        return f"annotation {self.pk} {self.date} of project {self.project_id}"

@@ -18,8 +18,8 @@ from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.urls import reverse
 
-from projects.access import project_readable_by, projects_readable_by
-from projects.models import Project
+from projects.access import project_readable_by, project_role, project_user_may, projects_readable_by
+from projects.models import Project, ProjectRole
 
 # Fixed by the reporting API's contract; not reversed by name so the dashboard does not depend
 # on how the reporting app names its routes.
@@ -63,6 +63,8 @@ def _render_project_page(request: HttpRequest, project: Project, template: str) 
         "trackerUrl": request.build_absolute_uri(TRACKER_PATH),
         "cohortsUrl": reverse("dashboard:cohorts", args=[project.slug]),
         "personsUrl": reverse("dashboard:persons", args=[project.slug]),
+        # The user's role, so a page offers only the writes the API would accept (it still decides).
+        "role": project_role(user=request.user, project=project),
     }
     return render(
         request,
@@ -70,6 +72,7 @@ def _render_project_page(request: HttpRequest, project: Project, template: str) 
         {
             "project": project,
             "dashboard_config": config,
+            "may_annotate": project_user_may(user=request.user, project=project, role=ProjectRole.EDITOR),
             "projects": projects_readable_by(user=request.user),
         },
     )

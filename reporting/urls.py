@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from reporting import ingestion_api, views, views_cohorts, views_engagement, views_paths, views_web
+from reporting import ingestion_api, views, views_annotations, views_cohorts, views_engagement, views_paths, views_web
 from reporting import views_definitions as taxonomy
 from reporting import views_groups as groups
 from reporting.views_persons import PersonDetailView, PersonsView
@@ -37,6 +37,8 @@ urlpatterns = [
     path("definitions/events", taxonomy.EventDefinitionsView.as_view(), name="reporting-definitions-events"),
     path("definitions/properties", taxonomy.PropertyDefinitionsView.as_view(), name="reporting-definitions-properties"),
     path("definitions/properties/<path:key>/values", taxonomy.PropertyValuesView.as_view(), name="reporting-values"),
+    path("annotations", views_annotations.AnnotationsView.as_view(), name="reporting-annotations"),
+    path("annotations/<int:annotation_id>", views_annotations.AnnotationView.as_view(), name="reporting-annotation"),
     # The delivery ledger of ingestion (its numbers are ingestion's; the read access is reporting's).
     path("ingestion", ingestion_api.IngestionLedgerView.as_view(), name="ingestion-ledger"),
 ]

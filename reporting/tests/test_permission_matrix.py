@@ -21,7 +21,7 @@ from django.db import connection, transaction
 from django.urls import URLPattern
 from rest_framework.test import APIClient
 
-from analytics.models import Goal
+from analytics.models import Annotation, Goal
 from analytics.rollups import derived_rows_delete, rollups_process_dirty
 from analytics.tests.factories import RawEvent, events_delete, events_insert, touched_days
 from events.dirty import rollups_mark_dirty
@@ -45,6 +45,7 @@ class World:
     other: Project
     cohort_id: int
     goal_id: int
+    annotation_id: int
     keys: dict[str, str]  # principal -> raw bearer key
 
 
@@ -70,6 +71,7 @@ def world(django_db_setup, django_db_blocker):
         rollups_process_dirty()
         cohort = Cohort.objects.create(project_id=project.pk, name="all", kind=Cohort.STATIC)
         goal = Goal.objects.create(project=project, name="pricing", kind=Goal.PAGEVIEW, path="/pricing")
+        annotation = Annotation.objects.create(project=project, date=now.date(), text="launch")
         with transaction.atomic():
             with connection.cursor() as cur:
                 group_columns(cur, {project.pk: [{"company": "acme"}]})
@@ -104,7 +106,14 @@ def world(django_db_setup, django_db_blocker):
             "other personal key": personal_key_create(user=accounts["other member"], name="o", actor=ACTOR).raw,
         }
         try:
-            yield World(project=project, other=other, cohort_id=cohort.pk, goal_id=goal.pk, keys=keys)
+            yield World(
+                project=project,
+                other=other,
+                cohort_id=cohort.pk,
+                goal_id=goal.pk,
+                annotation_id=annotation.pk,
+                keys=keys,
+            )
         finally:
             duckdb_reset()
             ids = [project.pk, other.pk]
@@ -153,6 +162,8 @@ REQUESTS: dict[str, tuple[str, str, dict[str, Any]]] = {
     "reporting-definitions-events": ("get", "definitions/events", {}),
     "reporting-definitions-properties": ("get", "definitions/properties", {}),
     "reporting-values": ("get", "definitions/properties/plan/values", {}),
+    "reporting-annotations": ("get", "annotations", {"from": FROM, "to": TODAY.isoformat()}),
+    "reporting-annotation": ("get", "annotations/{annotation}", {}),
     "ingestion-ledger": ("get", "ingestion", {}),
 }
 
@@ -223,7 +234,9 @@ def clients(world) -> dict[str, APIClient]:
 @pytest.mark.parametrize("name", sorted(REQUESTS))
 def test_api(world, clients, name, principal):
     method, path, data = REQUESTS[name]
-    url = f"/api/v1/projects/{world.project.slug}/" + path.format(cohort=world.cohort_id, goal=world.goal_id)
+    url = f"/api/v1/projects/{world.project.slug}/" + path.format(
+        cohort=world.cohort_id, goal=world.goal_id, annotation=world.annotation_id
+    )
     client = clients[principal]
     response = client.post(url, data, format="json") if method == "post" else client.get(url, data)
     expected = 200 if principal in READERS else API_REFUSALS[principal]
@@ -243,6 +256,9 @@ WRITES: dict[tuple[str, str], tuple[str, dict[str, Any], int]] = {
     ("reporting-goals", "post"): ("goals", {"name": "Bought", "kind": "pageview", "path": "/checkout/*"}, 201),
     ("reporting-goal", "patch"): ("goals/{goal}", {"name": "renamed"}, 200),
     ("reporting-goal", "delete"): ("goals/{goal}", {}, 204),
+    ("reporting-annotations", "post"): ("annotations", {"date": FROM, "text": "v2 released"}, 201),
+    ("reporting-annotation", "patch"): ("annotations/{annotation}", {"text": "renamed"}, 200),
+    ("reporting-annotation", "delete"): ("annotations/{annotation}", {}, 204),
 }
 WRITERS = {"editor", "admin", "staff", "editor's write personal key"}
 # What each reader who may not write is told: the role or scope that writing needs.
@@ -270,7 +286,10 @@ def test_writes(world, clients, case, principal):
     path, body, allowed = WRITES[case]
     cohort = Cohort.objects.create(project_id=world.project.pk, name="mine", kind=Cohort.STATIC)
     goal = Goal.objects.create(project=world.project, name="mine", kind=Goal.PAGEVIEW, path="/mine")
-    url = f"/api/v1/projects/{world.project.slug}/" + path.format(cohort=cohort.pk, goal=goal.pk)
+    annotation = Annotation.objects.create(project=world.project, date=TODAY, text="mine")
+    url = f"/api/v1/projects/{world.project.slug}/" + path.format(
+        cohort=cohort.pk, goal=goal.pk, annotation=annotation.pk
+    )
     response = getattr(clients[principal], case[1])(url, body, format="json")
     if principal in WRITERS:
         expected = allowed
@@ -287,6 +306,8 @@ def test_writes(world, clients, case, principal):
         assert Goal.objects.filter(pk=goal.pk, name="mine").exists()
         assert Cohort.objects.filter(project_id=world.project.pk).count() == 2
         assert Goal.objects.filter(project=world.project).count() == 2
+        assert Annotation.objects.filter(pk=annotation.pk, text="mine").exists()
+        assert Annotation.objects.filter(project=world.project).count() == 2
 
 
 PAGES = ["/dashboard/", "/dashboard/{slug}/", "/dashboard/{slug}/web/", "/dashboard/{slug}/cohorts/",

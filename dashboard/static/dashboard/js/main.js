@@ -2,6 +2,7 @@
 // panels and triggers the first load. Panels talk to each other only through DOM events
 // ("rangechange", "filterschange", "eventnames", "pickevent"), so each module stays small and independent.
 
+import { mountAnnotationForm, mountAnnotations } from "./annotations.js";
 import { ApiClient } from "./api.js";
 import { mountActiveUsers } from "./panels/active-users.js";
 import { mountDateRange } from "./panels/date-range.js";
@@ -51,5 +52,14 @@ document.querySelector("[data-role=project-switch]")?.addEventListener("change",
 
 for (const name of ["activeUsers", "topEvents", "retention", "users"]) panels[name].refresh();
 
+// The notes of the range, as markers on the time-series charts; editors get the form to add one.
+const annotations = mountAnnotations(ctx);
+for (const name of ["trends", "active-users"]) {
+  annotations.attach(window.Chart.getChart(document.querySelector(`canvas[data-chart="${name}"]`)));
+}
+annotations.load();
+const annotationsPanel = document.getElementById("annotations-panel");
+if (annotationsPanel) mountAnnotationForm(annotationsPanel, ctx, annotations);
+
 // For the browser test and for poking at the page from the console.
-window.eventbaseDashboard = { ctx, panels };
+window.eventbaseDashboard = { ctx, panels, annotations };

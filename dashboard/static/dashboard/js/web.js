@@ -3,6 +3,7 @@
 // cards, live visitors and goals. One GET web answers everything but live; a row clicked in a
 // card becomes a filter chip, and the filter change reloads the lot.
 
+import { mountAnnotations } from "./annotations.js";
 import { ApiClient } from "./api.js";
 import { mountDateRange } from "./panels/date-range.js";
 import { mountFilterBar } from "./panels/filter-bar.js";
@@ -50,5 +51,10 @@ document.querySelector("[data-role=project-switch]")?.addEventListener("change",
 
 load();
 
+// The project's notes of the range, as markers on the visitors chart (added on the reports page).
+const annotations = mountAnnotations(ctx);
+annotations.attach(window.Chart.getChart(document.querySelector('canvas[data-chart="web-visitors"]')));
+annotations.load();
+
 // For the browser test and for poking at the page from the console.
-window.eventbaseWeb = { ctx, overview, cards, goals, live, load };
+window.eventbaseWeb = { ctx, overview, cards, goals, live, load, annotations };
