@@ -19,6 +19,7 @@ from django.db import models
 from psycopg import sql
 
 from analytics.models import (
+    Annotation,
     DailyEventCount,
     DailyPropertyCount,
     DailyPropertySample,
@@ -91,9 +92,11 @@ DERIVED_TABLES: tuple[DerivedTable, ...] = (
 
 PER_DAY_TABLES: tuple[DerivedTable, ...] = tuple(t for t in DERIVED_TABLES if t.per_day)
 
-# Tables of a project that its users define rather than derive from events (web goals): nothing
-# to rebuild, expire or erase (they hold no one's data); a foreign key takes them with the project.
-DEFINITION_TABLES: tuple[type[models.Model], ...] = (Goal,)
+# Tables of a project that its users define rather than derive from events (web goals, chart
+# annotations): nothing to rebuild, expire or erase (they hold no tracked person's data; an
+# annotation's author is an account, set to NULL when it is deleted); a foreign key takes them
+# with the project.
+DEFINITION_TABLES: tuple[type[models.Model], ...] = (Goal, Annotation)
 
 
 def tables_with(user_data: UserData) -> tuple[DerivedTable, ...]:
