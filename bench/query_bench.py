@@ -84,7 +84,8 @@ def run_bench() -> int:
     from django.core.management import call_command
     from django.test import Client
 
-    from bench.query_cases import endpoint_cases, engine_cases, period_of
+    from bench.query_case_kit import period_of
+    from bench.query_cases import endpoint_cases, engine_cases
     from bench.query_load import bench_cohort, bench_persons, bench_project, loaded_counts
     from bench.query_measure import concurrent_table, endpoints_table, engines_table
     from projects.selectors import key_cache

@@ -10,73 +10,24 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
-from django.db import connection
-from django.http import HttpResponse
 from django.test import Client
 
 from bench.engines import funnel_compute_postgres, trend_breakdown_duckdb
+from bench.query_case_kit import (
+    Case,
+    EngineCase,
+    Period,
+    filter_exact,
+    naive,
+    naive_web,
+    requests,
+)
+from bench.query_cases_engagement import engagement_cases
 from core import days as daysmod
 from projects.models import Project
 from reporting.queries import funnels, trends
-
-
-class Case(NamedTuple):
-    name: str
-    target_ms: int | None  # p50 to stay under; None: measured, no target
-    endpoint: Callable[[], HttpResponse]
-    naive: Callable[[], Any] | None  # the same question on the raw events table
-
-
-class EngineCase(NamedTuple):
-    name: str
-    duckdb: Callable[[], Any]
-    postgresql: Callable[[], Any]
-
-
-@dataclass(frozen=True)
-class Period:
-    """The loaded days, and the last 30 of them as the project's local days in UTC bounds."""
-
-    start: dt.date
-    end: dt.date
-    tz: str
-    d30: dt.date
-    lo30: dt.datetime
-    hi30: dt.datetime
-
-
-def period_of(project: Project, start: dt.date, end: dt.date) -> Period:
-    d30 = end - dt.timedelta(days=29)
-    tz = project.timezone
-    lo30, hi30 = daysmod.local_range_bounds(d30, end, daysmod.zone(tz))
-    return Period(start=start, end=end, tz=tz, d30=d30, lo30=lo30, hi30=hi30)
-
-
-def naive(sql: str, params: list | dict) -> Callable[[], list]:
-    def run() -> list:
-        with connection.cursor() as cur:
-            cur.execute(sql, params)
-            return cur.fetchall()
-
-    return run
-
-
-def naive_web(project: Project, period: Period, where: str = "") -> Callable[[], list]:
-    """The web overview's six numbers in PostgreSQL: visits by session, persons as user ids."""
-    return naive(
-        'WITH e AS (SELECT * FROM events WHERE project_id = %(p)s AND "timestamp" >= %(lo)s '
-        "AND \"timestamp\" < %(hi)s AND device_type IS DISTINCT FROM 'bot' " + where + "), "
-        "v AS (SELECT count(*) FILTER (WHERE event_name = '$pageview') AS pv, count(*) AS n, "
-        'max("timestamp") - min("timestamp") AS span FROM e GROUP BY session_id '
-        "HAVING count(*) FILTER (WHERE event_name = '$pageview') > 0) "
-        "SELECT (SELECT count(DISTINCT user_id) FROM e WHERE event_name = '$pageview'), sum(pv), count(*), "
-        "count(*) FILTER (WHERE pv = 1 AND n = 1), avg(extract(epoch FROM span)) FROM v",
-        {"p": project.pk, "lo": period.lo30, "hi": period.hi30},
-    )
 
 
 def endpoint_cases(
@@ -91,22 +42,7 @@ def endpoint_cases(
     start, end, tz, d30, lo30, hi30 = period.start, period.end, period.tz, period.d30, period.lo30, period.hi30
     retention_start = end - dt.timedelta(days=8 * 7 + 6)
 
-    def get(path: str, **params: Any) -> Callable[[], HttpResponse]:
-        def run() -> HttpResponse:
-            response = client.get(base + path, params)
-            assert response.status_code == 200, response.content[:300]
-            return response
-
-        return run
-
-    def post(path: str, body: dict) -> Callable[[], HttpResponse]:
-        def run() -> HttpResponse:
-            response = client.post(base + path, body, content_type="application/json")
-            assert response.status_code == 200, response.content[:300]
-            return response
-
-        return run
-
+    get, post = requests(client, base)
     funnel_body = funnel_question(period)
     rng30 = {"from": d30.isoformat(), "to": end.isoformat()}
     return [
@@ -218,7 +154,7 @@ def endpoint_cases(
         Case(
             "filtered active-users 30 days",
             150,
-            get("active-users", **rng30, filters=json.dumps([_filter("event", "browser", "chrome")])),
+            get("active-users", **rng30, filters=json.dumps([filter_exact("event", "browser", "chrome")])),
             naive(
                 'SELECT ("timestamp" AT TIME ZONE %s)::date, count(DISTINCT user_id) FROM events '
                 'WHERE project_id = %s AND "timestamp" >= %s AND "timestamp" < %s '
@@ -234,7 +170,7 @@ def endpoint_cases(
                 event="$pageview",
                 breakdown="path",
                 **rng30,
-                filters=json.dumps([_filter("column", "source", "ios")]),
+                filters=json.dumps([filter_exact("column", "source", "ios")]),
             ),
             naive(
                 "SELECT (\"timestamp\" AT TIME ZONE %s)::date, properties ->> 'path', count(*) FROM events "
@@ -250,7 +186,7 @@ def endpoint_cases(
                 "funnels",
                 {
                     **funnel_body,
-                    "filters": [_filter("column", "source", "web")],
+                    "filters": [filter_exact("column", "source", "web")],
                     "breakdown": {"type": "event", "key": "product"},
                 },
             ),
@@ -284,38 +220,11 @@ def endpoint_cases(
                 period="week",
                 start_event="view_product",
                 return_event="purchase",
-                filters=json.dumps([_filter("column", "source", "web")]),
+                filters=json.dumps([filter_exact("column", "source", "web")]),
             ),
             None,
         ),
-        # Issue 16: stickiness counts per-person intervals over the events; unfiltered lifecycle is
-        # set operations on the day bitmaps, the filtered one reads every event up to `to`.
-        Case("stickiness 30 days (day)", 300, get("stickiness", **rng30, event="$pageview"), None),
-        Case(
-            "lifecycle 90 days (week)",
-            500,
-            get("lifecycle", event="$pageview", interval="week", **{"from": start.isoformat(), "to": end.isoformat()}),
-            None,
-        ),
-        Case(
-            "lifecycle 90 days (week), filtered",
-            None,
-            get(
-                "lifecycle",
-                event="$pageview",
-                interval="week",
-                filters=json.dumps([_filter("event", "browser", "chrome")]),
-                **{"from": start.isoformat(), "to": end.isoformat()},
-            ),
-            None,
-        ),
-        # Issue 16: paths, one DuckDB query of per-person windows (collapse repeats, cut, fold) over the events.
-        Case(
-            "paths 5 steps pages 30 days",
-            1000,
-            post("paths", {**rng30, "event_types": ["$pageview"], "path_key": "pathname", "steps": 5}),
-            None,
-        ),
+        *engagement_cases(project=project, period=period, get=get, post=post),
         *(
             [
                 Case(
@@ -334,18 +243,6 @@ def endpoint_cases(
             if cohort_id is not None
             else []
         ),
-        # Issue 16: unique companies per day (group_0), from the files with the group columns.
-        Case(
-            "active companies 30 days",
-            200,
-            get("trends", event="$pageview", math="users", aggregation_group_type="company", **rng30),
-            naive(
-                'SELECT ("timestamp" AT TIME ZONE %s)::date, count(DISTINCT group_0) FROM events '
-                "WHERE project_id = %s AND event_name = '$pageview' AND \"timestamp\" >= %s "
-                'AND "timestamp" < %s GROUP BY 1',
-                [tz, project.pk, lo30, hi30],
-            ),
-        ),
         Case("live", None, get("live"), None),
         # Issue 15: the web overview, one DuckDB pass (visits, pageviews, every list); naive: only
         # its headline numbers (visits from one GROUP BY session_id) in PostgreSQL.
@@ -353,7 +250,7 @@ def endpoint_cases(
         Case(
             "web overview 30 days, filtered (device_type)",
             400,
-            get("web", **rng30, compare="true", filters=json.dumps([_filter("column", "device_type", "mobile")])),
+            get("web", **rng30, compare="true", filters=json.dumps([filter_exact("column", "device_type", "mobile")])),
             naive_web(project, period, "AND device_type = 'mobile'"),
         ),
         Case("web live", None, get("web/live"), None),
@@ -400,25 +297,12 @@ def _person_taxonomy_cases(persons: tuple[Client, str] | None) -> list[Case]:
     """The person taxonomy, on the bench's project of ~50k persons (query_load.bench_persons)."""
     if persons is None:
         return []
-    client, base = persons
-
-    def get(path: str, **params: Any) -> Callable[[], HttpResponse]:
-        def run() -> HttpResponse:
-            response = client.get(base + path, params)
-            assert response.status_code == 200, response.content[:300]
-            return response
-
-        return run
-
+    get, _ = requests(*persons)
     return [
         Case("taxonomy: person properties", 50, get("definitions/properties", type="person"), None),
         Case("taxonomy: person values of plan", 50, get("definitions/properties/plan/values", type="person"), None),
         Case("taxonomy: person values of email", 50, get("definitions/properties/email/values", type="person"), None),
     ]
-
-
-def _filter(kind: str, key: str, value: str) -> dict[str, str]:
-    return {"type": kind, "key": key, "operator": "exact", "value": value}
 
 
 def funnel_question(period: Period) -> dict[str, Any]:

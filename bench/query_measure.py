@@ -11,8 +11,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:  # query_cases imports the apps, which need Django set up
-    from bench.query_cases import Case, EngineCase
+if TYPE_CHECKING:  # query_case_kit imports the apps, which need Django set up
+    from bench.query_case_kit import Case, EngineCase
 
 
 def say(message: str) -> None:
