@@ -15,14 +15,16 @@ from config.browser_testing import WAIT_SECONDS
 PASSWORD = "a-long-test-password"
 
 
-def open_page(driver: Any, base_url: str, path: str) -> Any:
+def open_page(driver: Any, base_url: str, path: str, username: str = "admin") -> Any:
+    """Sign in as ``username`` (afresh: whoever was signed in before is forgotten) and open ``path``."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
     wait = WebDriverWait(driver, WAIT_SECONDS)
+    driver.delete_all_cookies()
     driver.get(f"{base_url}/accounts/login/?next={path}")
-    driver.find_element(By.NAME, "username").send_keys("admin")
+    driver.find_element(By.NAME, "username").send_keys(username)
     driver.find_element(By.NAME, "password").send_keys(PASSWORD)
     driver.find_element(By.CSS_SELECTOR, "input[type=submit], button[type=submit]").click()
     wait.until(ec.url_contains(path))

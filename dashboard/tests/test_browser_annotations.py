@@ -12,8 +12,7 @@ import pytest
 from django.contrib.auth.models import User
 
 from analytics.models import Annotation
-from config.browser_testing import WAIT_SECONDS
-from dashboard.tests.browser_support import PASSWORD, no_console_errors, screenshot
+from dashboard.tests.browser_support import PASSWORD, no_console_errors, open_page, screenshot
 from projects.models import ProjectMembership, ProjectRole
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -30,23 +29,6 @@ def _member(project: Any, name: str, role: str) -> User:
     user = User.objects.create_user(name, password=PASSWORD)
     ProjectMembership.objects.create(project=project, user=user, role=role)
     return user
-
-
-def _open_as(driver: Any, base_url: str, username: str, path: str) -> Any:
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as ec
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    wait = WebDriverWait(driver, WAIT_SECONDS)
-    driver.delete_all_cookies()
-    driver.get(f"{base_url}/accounts/login/?next={path}")
-    driver.find_element(By.NAME, "username").send_keys(username)
-    driver.find_element(By.NAME, "password").send_keys(PASSWORD)
-    driver.find_element(By.CSS_SELECTOR, "input[type=submit], button[type=submit]").click()
-    wait.until(ec.url_contains(path))
-    wait.until(lambda d: d.execute_script("return document.readyState") == "complete")
-    driver.get_log("browser")  # drop the login page's messages
-    return wait
 
 
 def _markers(driver: Any, chart: str) -> list[list[Any]] | None:
@@ -77,7 +59,7 @@ def test_editor_adds_a_note_the_charts_mark_it_and_a_viewer_sees_no_form(browser
     page = f"/dashboard/{demo_project.slug}/"
 
     # The editor adds a note through the form; the trends chart (and active users) mark its day.
-    wait = _open_as(driver, live_server.url, "ann-editor", page)
+    wait = open_page(driver, live_server.url, page, "ann-editor")
     wait.until(lambda d: _markers(d, "trends") == [], "the trends chart never drew (no plugin state)")
     form = driver.find_element(By.CSS_SELECTOR, "#annotations-panel [data-role=annotation-form]")
     # A date input's typing order depends on the browser's locale; its value does not.
@@ -103,7 +85,7 @@ def test_editor_adds_a_note_the_charts_mark_it_and_a_viewer_sees_no_form(browser
     no_console_errors(driver)
 
     # A viewer sees the marker but no form.
-    wait = _open_as(driver, live_server.url, "ann-viewer", page)
+    wait = open_page(driver, live_server.url, page, "ann-viewer")
     wait.until(lambda d: _markers(d, "trends") == [[day, [NOTE]]], "the viewer's trends chart has no marker")
     assert driver.find_elements(By.ID, "annotations-panel") == []
     assert driver.execute_script("return window.eventbaseDashboard.ctx.role") == "viewer"

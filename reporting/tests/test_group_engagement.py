@@ -11,8 +11,6 @@ import json
 import pytest
 
 from analytics.query.paths import CUSTOM, PathSpec
-from persons.models import Person, PersonDistinctId
-from persons.tests.factories import person_make
 from reporting.tests import engagement_oracle, paths_oracle, test_group_reports
 from reporting.tests.test_group_reports import FIRST, GROUP_FILTER_CASES, LAST, GroupTenant
 
@@ -212,13 +210,8 @@ def merged(groups: GroupTenant, django_db_blocker):
     tenant = groups.tenant
     with django_db_blocker.unblock():
         before = (_answers(tenant), _answers(tenant, aggregation_group_type="company"))
-        person_make(project_id=tenant.project.pk, distinct_ids=["u0", "u1", "u2"])
-        person_make(project_id=tenant.project.pk, distinct_ids=["u3", "u27"])
-        try:
+        with test_group_reports.users_of_companies_merged(tenant):
             yield before
-        finally:
-            PersonDistinctId.objects.filter(project_id=tenant.project.pk).delete()
-            Person.objects.filter(project_id=tenant.project.pk).delete()
 
 
 def test_merging_persons_changes_persons_not_companies(groups: GroupTenant, merged):

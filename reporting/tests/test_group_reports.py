@@ -9,11 +9,13 @@ come from layout-4 files, layout-3 files written before the group columns existe
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import json
 import random
 import uuid
+from collections.abc import Iterator
 
 import duckdb
 import pytest
@@ -334,20 +336,27 @@ def _active(tenant: Tenant, **extra) -> int:
     return sum(point["value"] for point in response.json()["series"][0]["data"])
 
 
+@contextlib.contextmanager
+def users_of_companies_merged(tenant: Tenant) -> Iterator[None]:
+    """Users of different companies merged into persons (committed: DuckDB reads the links), and
+    unmerged on the way out; run with the database unblocked."""
+    person_make(project_id=tenant.project.pk, distinct_ids=["u0", "u1", "u2"])
+    person_make(project_id=tenant.project.pk, distinct_ids=["u3", "u27"])
+    try:
+        yield
+    finally:
+        PersonDistinctId.objects.filter(project_id=tenant.project.pk).delete()
+        Person.objects.filter(project_id=tenant.project.pk).delete()
+
+
 @pytest.fixture(scope="module")
 def merged(groups, django_db_blocker):
-    """Users of different companies merged into persons (committed: DuckDB reads the links);
-    yields the counts from before the merge."""
+    """``users_of_companies_merged``; yields the counts from before the merge."""
     tenant = groups.tenant
     with django_db_blocker.unblock():
         before = (_active(tenant), _active(tenant, aggregation_group_type="company"))
-        person_make(project_id=tenant.project.pk, distinct_ids=["u0", "u1", "u2"])
-        person_make(project_id=tenant.project.pk, distinct_ids=["u3", "u27"])
-        try:
+        with users_of_companies_merged(tenant):
             yield before
-        finally:
-            PersonDistinctId.objects.filter(project_id=tenant.project.pk).delete()
-            Person.objects.filter(project_id=tenant.project.pk).delete()
 
 
 def test_merging_persons_changes_persons_not_companies(groups, merged):
