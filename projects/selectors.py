@@ -9,7 +9,9 @@ from __future__ import annotations
 import hmac
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from django.conf import settings
 from django.db.models import QuerySet
@@ -45,6 +47,9 @@ class PersonalKeyLookup:
     user_id: int
     all_projects: bool
     project_ids: frozenset[int]
+
+
+_Lookup = TypeVar("_Lookup", KeyLookup, PersonalKeyLookup)
 
 
 class _KeyCache:
@@ -90,27 +95,21 @@ def api_key_lookup(*, raw_key: str) -> KeyLookup | None:
     if not raw_key or len(raw_key) > 200 or raw_key.startswith(PERSONAL_KEY_PREFIX):
         return None
     digest = hash_key(raw_key)
-    hit, cached = key_cache.get(digest)
-    # The cache also holds personal keys (their own prefix, so never under this digest); the
-    # isinstance is for the type checker as much as for safety.
-    if not hit or not isinstance(cached, KeyLookup | None):
+
+    def load() -> KeyLookup | None:
         api_key = ApiKey.objects.select_related("project").filter(key_hash=digest).first()
-        cached = None
-        if api_key is not None:
-            cached = KeyLookup(
-                key_id=api_key.pk,
-                key_hash=api_key.key_hash,
-                scope=api_key.scope,
-                revoked=api_key.revoked_at is not None,
-                project=api_key.project,
-                sources=frozenset(
-                    EventSource.objects.filter(project_id=api_key.project_id).values_list("name", flat=True)
-                ),
-            )
-        key_cache.put(digest, cached)
-    if not isinstance(cached, KeyLookup) or not hmac.compare_digest(cached.key_hash, digest):
-        return None
-    return cached
+        if api_key is None:
+            return None
+        return KeyLookup(
+            key_id=api_key.pk,
+            key_hash=api_key.key_hash,
+            scope=api_key.scope,
+            revoked=api_key.revoked_at is not None,
+            project=api_key.project,
+            sources=frozenset(EventSource.objects.filter(project_id=api_key.project_id).values_list("name", flat=True)),
+        )
+
+    return _cached_lookup(digest, KeyLookup, load)
 
 
 def personal_key_lookup(*, raw_key: str) -> PersonalKeyLookup | None:
@@ -121,22 +120,33 @@ def personal_key_lookup(*, raw_key: str) -> PersonalKeyLookup | None:
     if not raw_key.startswith(PERSONAL_KEY_PREFIX) or len(raw_key) > 200:
         return None
     digest = hash_key(raw_key)
-    hit, cached = key_cache.get(digest)
-    if not hit or not isinstance(cached, PersonalKeyLookup | None):
+
+    def load() -> PersonalKeyLookup | None:
         key = PersonalApiKey.objects.filter(key_hash=digest).first()
-        cached = None
-        if key is not None:
-            cached = PersonalKeyLookup(
-                key_id=key.pk,
-                key_hash=key.key_hash,
-                scope=key.scope,
-                revoked=key.revoked_at is not None,
-                user_id=key.user_id,
-                all_projects=key.all_projects,
-                project_ids=frozenset(key.projects.values_list("pk", flat=True)),
-            )
+        if key is None:
+            return None
+        return PersonalKeyLookup(
+            key_id=key.pk,
+            key_hash=key.key_hash,
+            scope=key.scope,
+            revoked=key.revoked_at is not None,
+            user_id=key.user_id,
+            all_projects=key.all_projects,
+            project_ids=frozenset(key.projects.values_list("pk", flat=True)),
+        )
+
+    return _cached_lookup(digest, PersonalKeyLookup, load)
+
+
+def _cached_lookup(digest: str, kind: type[_Lookup], load: Callable[[], _Lookup | None]) -> _Lookup | None:
+    """The key of ``digest`` from the key cache, else ``load``ed (a miss is cached too). Project
+    and personal keys share the cache under different prefixes, so a digest is only ever one kind;
+    the isinstance is for the type checker as much as for safety."""
+    hit, cached = key_cache.get(digest)
+    if not hit or not (cached is None or isinstance(cached, kind)):
+        cached = load()
         key_cache.put(digest, cached)
-    if not isinstance(cached, PersonalKeyLookup) or not hmac.compare_digest(cached.key_hash, digest):
+    if not isinstance(cached, kind) or not hmac.compare_digest(cached.key_hash, digest):
         return None
     return cached
 
