@@ -18,7 +18,6 @@ PASSWORD = "a-long-test-password"
 def open_page(driver: Any, base_url: str, path: str, username: str = "admin") -> Any:
     """Sign in as ``username`` (afresh: whoever was signed in before is forgotten) and open ``path``."""
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
     wait = WebDriverWait(driver, WAIT_SECONDS)
@@ -27,7 +26,8 @@ def open_page(driver: Any, base_url: str, path: str, username: str = "admin") ->
     driver.find_element(By.NAME, "username").send_keys(username)
     driver.find_element(By.NAME, "password").send_keys(PASSWORD)
     driver.find_element(By.CSS_SELECTOR, "input[type=submit], button[type=submit]").click()
-    wait.until(ec.url_contains(path))
+    # The sign-in page's own URL holds the path too (?next=…): wait until the browser has left it.
+    wait.until(lambda d: path in d.current_url and "/accounts/login/" not in d.current_url)
     wait.until(lambda d: d.execute_script("return document.readyState") == "complete")
     driver.get_log("browser")  # drop the login page's messages
     return wait

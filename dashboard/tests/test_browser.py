@@ -77,14 +77,14 @@ def _chart_points(driver, chart: str) -> int:
 
 def test_dashboard_renders_and_builds_a_funnel(browser, live_server, demo_project):
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
     driver = browser
     wait = WebDriverWait(driver, WAIT_SECONDS)
     page = f"/dashboard/{demo_project.slug}/"
     _log_in(driver, live_server.url, page)
-    wait.until(ec.url_contains(page))
+    # The sign-in page's own URL holds the page too (?next=…): wait until the browser has left it.
+    wait.until(lambda d: page in d.current_url and "/accounts/login/" not in d.current_url)
     # The URL changes when the dashboard's navigation starts, before its scripts have run.
     wait.until(lambda d: d.execute_script("return document.readyState") == "complete")
     driver.get_log("browser")  # drop the admin login page's messages (its /favicon.ico 404)
