@@ -17,18 +17,8 @@ from reporting import outputs as o
 from reporting import serializers as s
 from reporting.base import ReportingAPIView
 from reporting.cursors import encode_cursor, export_cursor_encode
-from reporting.queries import (
-    active_users,
-    export,
-    funnels,
-    live,
-    retention,
-    sessions,
-    top_events,
-    trends,
-    trends_query,
-    users,
-)
+from reporting.insights import kinds
+from reporting.queries import export, live, retention, trends, users
 from reporting.queries.common import complete_until_get
 
 TAG = ["reporting"]
@@ -39,14 +29,7 @@ class ActiveUsersView(ReportingAPIView):
     def get(self, request: Request, slug: str) -> Response:
         """Distinct active users per day, week (Monday) or month (DAU/WAU/MAU)."""
         p = self.validated(s.ActiveUsersInput, request.query_params)
-        results = active_users.active_users_series(
-            project=self.project,
-            date_from=p["date_from"],
-            date_to=p["date_to"],
-            interval=p["interval"],
-            filters=p["filters"],
-        )
-        return self.answer(o.ActiveUsersOutput, {"results": results})
+        return self.answer(o.ActiveUsersOutput, kinds.active_users_run(self.project, p))
 
 
 class TopEventsView(ReportingAPIView):
@@ -54,10 +37,7 @@ class TopEventsView(ReportingAPIView):
     def get(self, request: Request, slug: str) -> Response:
         """The most frequent events in the range, with their distinct users."""
         p = self.validated(s.TopEventsInput, request.query_params)
-        results = top_events.top_events_list(
-            project=self.project, date_from=p["date_from"], date_to=p["date_to"], limit=p["limit"], filters=p["filters"]
-        )
-        return self.answer(o.TopEventsOutput, {"results": results})
+        return self.answer(o.TopEventsOutput, kinds.top_events_run(self.project, p))
 
 
 class TrendsView(ReportingAPIView):
@@ -84,19 +64,7 @@ class TrendsView(ReportingAPIView):
     def post(self, request: Request, slug: str) -> Response:
         """Several series (each with its event, math and filters), a formula, a breakdown, compare."""
         p = self.validated(s.TrendsQueryInput, request.data)
-        answer = trends_query.trends_query(
-            project=self.project,
-            series=p["series"],
-            date_from=p["date_from"],
-            date_to=p["date_to"],
-            interval=p["interval"],
-            filters=p["filters"],
-            breakdown=p["breakdown"],
-            formula=p["formula"],
-            compare=p["compare"],
-            group_index=p["group_index"],
-        )
-        return self.answer(o.TrendsQueryOutput, answer)
+        return self.answer(o.TrendsQueryOutput, kinds.trends_run(self.project, p))
 
 
 class FunnelsView(ReportingAPIView):
@@ -104,18 +72,7 @@ class FunnelsView(ReportingAPIView):
     def post(self, request: Request, slug: str) -> Response:
         """Users completing ordered steps, each within window_hours of the first step."""
         p = self.validated(s.FunnelInput, request.data)
-        answer = funnels.funnel_report(
-            project=self.project,
-            steps=p["steps"],
-            date_from=p["date_from"],
-            date_to=p["date_to"],
-            window_hours=p["window_hours"],
-            filters=p["filters"],
-            times=True,
-            breakdown=p["breakdown"],
-            group_index=p["group_index"],
-        )
-        return self.answer(o.FunnelOutput, answer)
+        return self.answer(o.FunnelOutput, kinds.funnels_run(self.project, p))
 
 
 class RetentionView(ReportingAPIView):
@@ -141,15 +98,7 @@ class RetentionCohortsView(ReportingAPIView):
     def get(self, request: Request, slug: str) -> Response:
         """The cohort triangle: a cohort per period from `from`, each followed up to `to`."""
         p = self.validated(s.RetentionCohortsInput, request.query_params)
-        cohorts = retention.retention_cohorts(
-            project=self.project,
-            date_from=p["date_from"],
-            date_to=p["date_to"],
-            period=p["period"],
-            filters=p["filters"],
-            spec=p["spec"],
-        )
-        return self.answer(o.RetentionCohortsOutput, {"period": p["period"], "results": cohorts})
+        return self.answer(o.RetentionCohortsOutput, kinds.retention_run(self.project, p))
 
 
 class LiveView(ReportingAPIView):
@@ -238,7 +187,4 @@ class SessionsView(ReportingAPIView):
     def get(self, request: Request, slug: str) -> Response:
         """Sessions per day (by first event), average duration and events per session."""
         p = self.validated(s.SessionsInput, request.query_params)
-        results = sessions.sessions_series(
-            project=self.project, date_from=p["date_from"], date_to=p["date_to"], filters=p["filters"]
-        )
-        return self.answer(o.SessionsOutput, {"results": results})
+        return self.answer(o.SessionsOutput, kinds.sessions_run(self.project, p))

@@ -8,7 +8,7 @@ from rest_framework.response import Response
 
 from reporting import engagement_serializers as g
 from reporting.base import ReportingAPIView
-from reporting.queries import engagement
+from reporting.insights import kinds
 
 TAG = ["reporting"]
 
@@ -18,16 +18,7 @@ class StickinessView(ReportingAPIView):
     def get(self, request: Request, slug: str) -> Response:
         """Persons by the number of days (or weeks) of the range in which they did the event."""
         p = self.validated(g.StickinessInput, request.query_params)
-        results = engagement.stickiness_get(
-            project=self.project,
-            event=p["event"],
-            date_from=p["date_from"],
-            date_to=p["date_to"],
-            interval=p["interval"],
-            filters=p["filters"],
-            group_index=p["group_index"],
-        )
-        return self.answer(g.StickinessOutput, {"results": results})
+        return self.answer(g.StickinessOutput, kinds.stickiness_run(self.project, p))
 
 
 class LifecycleView(ReportingAPIView):
@@ -35,13 +26,4 @@ class LifecycleView(ReportingAPIView):
     def get(self, request: Request, slug: str) -> Response:
         """Per interval: new, returning and resurrecting persons, and those gone dormant (negative)."""
         p = self.validated(g.LifecycleInput, request.query_params)
-        results = engagement.lifecycle_get(
-            project=self.project,
-            event=p["event"],
-            date_from=p["date_from"],
-            date_to=p["date_to"],
-            interval=p["interval"],
-            filters=p["filters"],
-            group_index=p["group_index"],
-        )
-        return self.answer(g.LifecycleOutput, {"results": results})
+        return self.answer(g.LifecycleOutput, kinds.lifecycle_run(self.project, p))

@@ -8,7 +8,7 @@ from rest_framework.response import Response
 
 from reporting import path_serializers as ps
 from reporting.base import ReportingAPIView
-from reporting.queries import paths
+from reporting.insights import kinds
 
 TAG = ["reporting"]
 
@@ -18,12 +18,4 @@ class PathsView(ReportingAPIView):
     def post(self, request: Request, slug: str) -> Response:
         """Per person, the steps in time order (repeats collapsed): nodes, edges and drop-offs."""
         p = self.validated(ps.PathsInput, request.data)
-        answer = paths.paths_get(
-            project=self.project,
-            spec=p["spec"],
-            date_from=p["date_from"],
-            date_to=p["date_to"],
-            filters=p["filters"],
-            group_index=p["group_index"],
-        )
-        return self.answer(ps.PathsOutput, answer)
+        return self.answer(ps.PathsOutput, kinds.paths_run(self.project, p))

@@ -13,6 +13,7 @@ from analytics.goals import GoalError, goal_create, goal_update
 from analytics.models import Goal
 from reporting import web_serializers as w
 from reporting.base import ReportingAPIView
+from reporting.insights import kinds
 from reporting.queries import web
 
 TAG = ["web"]
@@ -23,15 +24,7 @@ class WebView(ReportingAPIView):
     def get(self, request: Request, slug: str) -> Response:
         """Visitors, pageviews, visits, bounces, durations, the top lists and goals (README: Web analytics)."""
         p = self.validated(w.WebInput, request.query_params)
-        answer = web.web_overview(
-            project=self.project,
-            date_from=p["date_from"],
-            date_to=p["date_to"],
-            filters=p["filters"],
-            compare=p["compare"],
-            limit=p["limit"],
-        )
-        return self.answer(w.WebOutput, answer)
+        return self.answer(w.WebOutput, kinds.web_run(self.project, p))
 
 
 class WebLiveView(ReportingAPIView):
