@@ -22,9 +22,11 @@ POST/PATCH/DELETE; a report asked by POST, its query in the body, stays a read) 
 - for a personal key, the ``write`` scope **and** its user holding editor or more now, else 403;
 - a project read key never writes (403): it is shipped to BI tools and scripts that only read.
 
-Keys, settings and members (the ``admin`` role's rights) are managed in the Django admin, which
-only staff enter. The dashboard lists and opens projects with the same functions, so its picker
-never offers a project whose every panel the API would then refuse. ``ProjectAPIView`` is the base of every
+Keys, settings and members are the ``admin`` role's rights: a view sets ``read_role`` /
+``write_role`` to ``admin`` for them (a project read key is never more than a viewer).
+
+The dashboard lists and opens projects with the same functions, so its picker never offers a
+project whose every panel the API would then refuse. ``ProjectAPIView`` is the base of every
 endpoint under ``/api/v1/projects/<slug>/``: it resolves ``self.project`` once, before the handler
 runs, and refuses subclasses that would change how.
 """
@@ -152,11 +154,26 @@ def project_for_personal_key(*, grant: PersonalKeyLookup, user: AnyUser | None, 
     return project
 
 
-def project_may_write(*, grant: object, user: AnyUser | None, project: Project) -> None:
+def project_may_read_as(*, grant: object, user: AnyUser | None, project: Project, role: str) -> None:
+    """Returns when the request's credentials hold ``role`` in ``project`` (already known readable),
+    else 403: for what only admins read (settings with secrets, members). A project read key holds
+    the viewer role only."""
+    if role == ProjectRole.VIEWER:
+        return
+    if isinstance(grant, KeyLookup):
+        raise exceptions.PermissionDenied(f"This needs the {role} role: a session or a personal key of a {role}.")
+    if not project_user_may(user=user, project=project, role=role):
+        held = project_role(user=user, project=project)
+        yours = f"yours is {held}" if held else "you have none"
+        raise exceptions.PermissionDenied(f"This needs the {role} role in this project; {yours}.")
+
+
+def project_may_write(*, grant: object, user: AnyUser | None, project: Project, role: str = ProjectRole.EDITOR) -> None:
     """Returns when the request's credentials may write to ``project`` (already known readable), else 403.
 
     Called for the handlers a view names in ``writes`` only: the HTTP method alone cannot tell,
-    since some reads are asked by POST.
+    since some reads are asked by POST. ``role``: the least role that writes (admin for keys,
+    settings and members).
     """
     if isinstance(grant, KeyLookup):
         # A read key goes to BI tools and scripts: leaking one must not let anyone edit cohorts.
@@ -167,10 +184,11 @@ def project_may_write(*, grant: object, user: AnyUser | None, project: Project) 
         raise exceptions.PermissionDenied(
             "This personal key can only read; writing needs a key with the write scope (and the editor role)."
         )
-    if not project_user_may(user=user, project=project, role=ProjectRole.EDITOR):
+    if not project_user_may(user=user, project=project, role=role):
         held = project_role(user=user, project=project)
         yours = f"yours is {held}" if held else "you have none"
-        raise exceptions.PermissionDenied(f"Writing needs the editor or admin role in this project; {yours}.")
+        needed = "the editor or admin role" if role == ProjectRole.EDITOR else f"the {role} role"
+        raise exceptions.PermissionDenied(f"Writing needs {needed} in this project; {yours}.")
 
 
 # --- DRF: authentication, permission, the base view --------------------------------------------
@@ -233,7 +251,11 @@ class ProjectAccess(BasePermission):
         else:
             view.project = project_for_session(user=request.user, slug=slug)
         if (request.method or "").lower() in getattr(view, "writes", ()):
-            project_may_write(grant=request.auth, user=request.user, project=view.project)
+            role = getattr(view, "write_role", ProjectRole.EDITOR)
+            project_may_write(grant=request.auth, user=request.user, project=view.project, role=role)
+        else:
+            role = getattr(view, "read_role", ProjectRole.VIEWER)
+            project_may_read_as(grant=request.auth, user=request.user, project=view.project, role=role)
         return True
 
 
@@ -277,12 +299,16 @@ class ProjectAPIView(APIView):
     The handler runs only once ``ProjectAccess`` has set ``self.project``, so every query it
     makes can be scoped to it; ``validated`` hands the project to the input serializer too.
     ``writes`` names the handlers that change the project (``("post", "delete")``); every other
-    handler is a read, whatever its HTTP method (a report asked by POST reads).
+    handler is a read, whatever its HTTP method (a report asked by POST reads). ``read_role`` and
+    ``write_role`` are the least roles for each (viewer and editor; admin for keys, settings,
+    members and destinations).
     """
 
     authentication_classes = [BearerKeyAuthentication, SessionAuthentication]
     permission_classes = [ProjectAccess]
     writes: tuple[str, ...] = ()
+    read_role: str = ProjectRole.VIEWER
+    write_role: str = ProjectRole.EDITOR
     renderer_classes = [JSONRenderer]
     parser_classes = [JSONParser, parsers.FormParser, parsers.MultiPartParser]
     content_negotiation_class = JSONOnlyNegotiation
