@@ -29,7 +29,10 @@ class PersonDistinctId(models.Model):
     pk = models.CompositePrimaryKey("project_id", "distinct_id")
     project_id = models.IntegerField()
     distinct_id = models.TextField(help_text="An events.user_id value.")
-    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="distinct_ids")
+    # The database's key is (project_id, person_id) -> persons_person (project_id, id), made by
+    # migration 0005: a key that joins on project_id is what Citus allows between distributed
+    # tables (config/citus.py). Django's own constraint on person_id alone is therefore off.
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="distinct_ids", db_constraint=False)
 
     class Meta:
         db_table = "persons_distinct_id"
