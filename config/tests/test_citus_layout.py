@@ -77,7 +77,8 @@ def test_every_table_is_placed():
 def test_distributed_tables_have_the_distribution_column():
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT table_name FROM information_schema.columns WHERE column_name = %s AND table_schema = current_schema()",
+            "SELECT table_name FROM information_schema.columns"
+            " WHERE column_name = %s AND table_schema = current_schema()",
             [DISTRIBUTION_COLUMN],
         )
         having = {row[0] for row in cursor.fetchall()}
