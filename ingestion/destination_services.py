@@ -136,7 +136,7 @@ def destination_counts(*, project_id: int, since: dt.datetime, until: dt.datetim
         .annotate(n=Sum("forwarded"))
     )
     waiting: dict[int, dict[str, Any]] = {
-        row["destination_id"]: row
+        row["destination_id"]: dict(row)
         for row in DestinationBatch.objects.filter(destination__project_id=project_id)
         .exclude(status=BatchStatus.DELIVERED)
         .values("destination_id")
