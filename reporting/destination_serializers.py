@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -36,7 +37,10 @@ class DestinationInput(serializers.Serializer):
 
     def validate_url(self, value: str) -> str:
         value = value.strip()
-        parts = urlsplit(value)
+        try:
+            parts = urlsplit(value)
+        except ValueError as exc:  # e.g. "Invalid IPv6 URL"
+            raise serializers.ValidationError(f"is not a valid URL ({exc}).") from None
         if parts.scheme.lower() not in ("http", "https"):
             raise serializers.ValidationError("must be an http:// or https:// URL.")
         if not parts.hostname:
@@ -45,6 +49,8 @@ class DestinationInput(serializers.Serializer):
             parts.port  # noqa: B018  (a bad port raises here)
         except ValueError:
             raise serializers.ValidationError("has an invalid port.") from None
+        if any(c.isspace() or ord(c) < 32 for c in value):
+            raise serializers.ValidationError("may not contain spaces or control characters.")
         return value
 
     def validate_events(self, value: list[str]) -> list[str]:
@@ -54,10 +60,15 @@ class DestinationInput(serializers.Serializer):
         if len(value) > MAX_PROPERTY_FILTERS:
             raise serializers.ValidationError(f"at most {MAX_PROPERTY_FILTERS} properties.")
         for key, wanted in value.items():
-            if not key or len(key) > 200:
-                raise serializers.ValidationError("keys must be 1 to 200 characters.")
-            if not isinstance(wanted, str | int | float | bool) or (isinstance(wanted, str) and len(wanted) > 1000):
-                raise serializers.ValidationError(f"{key}: the value must be a string, number or boolean.")
+            if not key or len(key) > 200 or "\x00" in key:
+                raise serializers.ValidationError("keys must be 1 to 200 characters, without NUL.")
+            # (PostgreSQL's jsonb holds neither NUL in a string nor NaN or an infinity.)
+            plain = isinstance(wanted, str) and len(wanted) <= 1000 and "\x00" not in wanted
+            number = isinstance(wanted, int | float) and math.isfinite(wanted)
+            if not (plain or number):
+                raise serializers.ValidationError(
+                    f"{key}: the value must be a string (at most 1,000 characters), a finite number or a boolean."
+                )
         return value
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
@@ -91,3 +93,23 @@ def test_bad_batch_filter_and_unknown_ids(admin):
     assert response.status_code == 400 and "batch_ids" in response.json()
     response = admin.patch(f"{BASE}/{created['id']}", {"url": "file:///etc/passwd"}, format="json")
     assert response.status_code == 400 and list(response.json()) == ["url"]
+
+
+ODD_VALUES = [None, "", "\x00", "a\x00b", [], {}, [None], {"": 1}, {"k": float("nan")}, {"k": "\x00"}, {"\x00": 1},
+              -1, 0, 10**30, 1.5, True, "x" * 5000, ["a", 1], [["nested"]], "http://[::1", "http://a b/"]  # fmt: skip
+
+
+@pytest.mark.parametrize("field", ["name", "url", "events", "properties", "batch_size", "enabled"])
+def test_odd_values_never_get_a_5xx(admin, field):
+    created = admin.post(BASE, {"name": "x", "url": "https://example.com/"}, format="json").json()
+    for value in ODD_VALUES:
+        body = {"name": "x", "url": "https://example.com/", field: value}
+        # json.dumps writes NaN, which the API's JSON parser refuses as a whole (a 400 too).
+        for response in (
+            admin.post(BASE, json.dumps(body), content_type="application/json"),
+            admin.patch(f"{BASE}/{created['id']}", json.dumps({field: value}), content_type="application/json"),
+        ):
+            assert response.status_code in (200, 201, 400), (field, value, response.content[:300])
+            if response.status_code == 400:
+                answer = response.json()
+                assert field in answer or "JSON parse error" in answer.get("detail", ""), (field, value, answer)
