@@ -257,6 +257,7 @@ EVENTBASE: dict[str, Any] = {
     "DESTINATION_CACHE_SECONDS": env_int("DESTINATION_CACHE_SECONDS", 10, minimum=0),
     "DESTINATION_TIMEOUT_SECONDS": env_int("DESTINATION_TIMEOUT_SECONDS", 10, minimum=1),
     "DESTINATION_RETRY_DELAYS": [30, 120, 600, 3600, 21600],
+    "DESTINATION_KEEP_DELIVERED_DAYS": env_int("DESTINATION_KEEP_DELIVERED_DAYS", 7, minimum=1),
     # Alerting (monitoring/alerts.py): thresholds past which /health says "degraded" and the
     # alert job logs to the "eventbase.alerts" logger.
     "ALERT_FLUSH_LAG_SECONDS": env_int("ALERT_FLUSH_LAG_SECONDS", 60, minimum=1),

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Q, QuerySet, Sum
 
@@ -156,3 +157,12 @@ def destination_counts(*, project_id: int, since: dt.datetime, until: dt.datetim
         )
         for d in destinations_of(project_id=project_id)
     ]
+
+
+def batches_prune(*, now: dt.datetime | None = None, limit: int = 10_000) -> int:
+    """Delete delivered batches older than ``DESTINATION_KEEP_DELIVERED_DAYS`` (their events stay
+    counted in ``DestinationLedger``); waiting and dead batches are kept. At most ``limit`` a run."""
+    cutoff = (now or dt.datetime.now(dt.UTC)) - dt.timedelta(days=settings.EVENTBASE["DESTINATION_KEEP_DELIVERED_DAYS"])
+    old = DestinationBatch.objects.filter(status=BatchStatus.DELIVERED, delivered_at__lt=cutoff)
+    deleted, _ = DestinationBatch.objects.filter(pk__in=list(old.values_list("pk", flat=True)[:limit])).delete()
+    return deleted

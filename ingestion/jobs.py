@@ -7,6 +7,7 @@ import datetime as dt
 from django.db import close_old_connections
 
 from ingestion.destination_sender import destinations_deliver
+from ingestion.destination_services import batches_prune
 from ingestion.flush import drain, flush_record_progress
 from ingestion.ledger import ledger_audit_refusals, ledger_sync
 from ingestion.sessions import sessions_sweep
@@ -44,6 +45,13 @@ def deliver_destinations(seconds: float = 20.0) -> dict[str, int]:
     close_old_connections()
     try:
         stats = destinations_deliver(seconds=seconds)
+        pruned = batches_prune()
     finally:
         close_old_connections()
-    return {"delivered": stats.delivered, "forwarded": stats.forwarded, "failed": stats.failed, "dead": stats.dead}
+    return {
+        "delivered": stats.delivered,
+        "forwarded": stats.forwarded,
+        "failed": stats.failed,
+        "dead": stats.dead,
+        "pruned": pruned,
+    }

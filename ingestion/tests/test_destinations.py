@@ -10,13 +10,16 @@ import hashlib
 import hmac
 import threading
 import time
+import uuid
 from collections import Counter
 
+import django_rq
 import orjson
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
 from rest_framework.test import APIClient
+from rq.worker import SimpleWorker
 
 from ingestion import buffer
 from ingestion import flush as flusher
@@ -317,3 +320,23 @@ def test_two_senders_never_send_the_same_batch(project, ingest_key, post, flush,
     deliveries = [r.headers["X-Eventbase-Delivery"] for r in receiver.requests]
     assert len(deliveries) == len(set(deliveries)) == 12
     assert _statuses(destination) == {BatchStatus.DELIVERED: 12}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_job_on_a_real_rq_worker_delivers_and_prunes_old_deliveries(project, ingest_key, post, flush, receiver):
+    destination = destination_create(project=project, actor="t", name="hook", url=receiver.url)
+    _post_events(post, ingest_key, [{"event": "e", "user_id": "u"}] * 3)
+    flush()
+    old = DestinationBatch.objects.create(
+        id=uuid.uuid4(), destination=destination, event_keys=[], event_count=0, status=BatchStatus.DELIVERED,
+        next_attempt_at=dt.datetime(2020, 1, 1, tzinfo=dt.UTC), created_at=dt.datetime(2020, 1, 1, tzinfo=dt.UTC),
+        delivered_at=dt.datetime(2020, 1, 1, tzinfo=dt.UTC),
+    )  # fmt: skip
+    queue = django_rq.get_queue("default")
+    job = queue.enqueue("ingestion.jobs.deliver_destinations", seconds=5)
+    django_rq.get_worker("default", worker_class=SimpleWorker).work(burst=True)
+    job.refresh()
+    assert job.is_finished, job.latest_result()
+    assert job.return_value() == {"delivered": 1, "forwarded": 3, "failed": 0, "dead": 0, "pruned": 1}
+    assert not DestinationBatch.objects.filter(pk=old.pk).exists()
+    assert len(_delivered_ids(receiver)) == 3
