@@ -104,9 +104,13 @@ def outbox_candidates(entries: Iterable[Entry]) -> list[Candidate]:
             continue
         needs_properties = any(route.properties for route in routes)
         for ts, _user, _session, _flag, body in entry.records:
-            event_id, name, _source, _u, _a, _t, props_text, _rest = body.split("\t", 7)
+            properties = None
+            if needs_properties:
+                event_id, name, _source, _u, _a, _t, props_text, _rest = body.split("\t", 7)
+                properties = orjson.loads(records.copy_unescape(props_text) or "{}")
+            else:  # the id and the name lead the body: split no further
+                event_id, name, _rest = body.split("\t", 2)
             name = records.copy_unescape(name) or ""
-            properties = orjson.loads(records.copy_unescape(props_text) or "{}") if needs_properties else None
             taken = [route for route in routes if route.takes(name, properties)]
             if taken:
                 found.append(Candidate(entry.project_id, event_id, int(ts), taken))
