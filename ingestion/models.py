@@ -51,7 +51,7 @@ class Destination(models.Model):
 
     project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="destinations")
     name = models.CharField(max_length=200)
-    url = models.URLField(max_length=2000, help_text="http:// or https:// only.")
+    url = models.CharField(max_length=2000, help_text="http:// or https:// only (checked by the API).")
     secret = models.CharField(max_length=200, help_text="Signs each body: X-Eventbase-Signature: sha256=<hex>.")
     events = models.JSONField(default=list, blank=True, help_text="Event names to forward; empty for all.")
     properties = models.JSONField(default=dict, blank=True, help_text="Property values an event must have.")

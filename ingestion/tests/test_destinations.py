@@ -340,3 +340,22 @@ def test_the_job_on_a_real_rq_worker_delivers_and_prunes_old_deliveries(project,
     assert job.return_value() == {"delivered": 1, "forwarded": 3, "failed": 0, "dead": 0, "pruned": 1}
     assert not DestinationBatch.objects.filter(pk=old.pk).exists()
     assert len(_delivered_ids(receiver)) == 3
+
+
+@pytest.mark.django_db
+def test_admin_lists_destinations_and_batches_without_the_secret(
+    project, ingest_key, post, flush, receiver, admin_client
+):
+    destination = destination_create(project=project, actor="t", name="hook", url=receiver.url)
+    _post_events(post, ingest_key, [{"event": "e"}])
+    flush()
+    batch = DestinationBatch.objects.get()
+    for url in (
+        "/admin/ingestion/destination/",
+        f"/admin/ingestion/destination/{destination.pk}/change/",
+        "/admin/ingestion/destinationbatch/",
+        f"/admin/ingestion/destinationbatch/{batch.pk}/change/",
+    ):
+        response = admin_client.get(url)
+        assert response.status_code == 200, url
+        assert destination.secret not in response.content.decode()
