@@ -25,6 +25,9 @@ def _jobs() -> list[PeriodicJob]:
         # Every second, so an accepted event is queryable within a few seconds; a tick that finds
         # the shards locked by a running drain returns at once, and unstarted ticks expire.
         PeriodicJob(ingestion_jobs.flush_streams, "ingest", interval=1, ttl=5, timeout=120),
+        # Destinations: batches the flush wrote to the outbox are posted within a few seconds. Jobs
+        # on several workers share the due batches (SKIP LOCKED); a run stops after 20 s.
+        PeriodicJob(ingestion_jobs.deliver_destinations, "default", interval=5, ttl=4, timeout=120),
         PeriodicJob(ingestion_jobs.sweep_sessions, "default", interval=900, ttl=600, timeout=600),
         PeriodicJob(analytics_jobs.maintain_partitions, "default", interval=3600, ttl=600, timeout=300),
         # Every 5 s, so an accepted event is in the rollup-backed reports within ~10 s; the queue

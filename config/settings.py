@@ -251,6 +251,13 @@ EVENTBASE: dict[str, Any] = {
     "FLUSH_INTERVAL_MS": env_int("FLUSH_INTERVAL_MS", 250, minimum=0),
     "FLUSH_CLAIM_IDLE_MS": env_int("FLUSH_CLAIM_IDLE_MS", 60_000, minimum=1),
     "FLUSH_MAX_ATTEMPTS": env_int("FLUSH_MAX_ATTEMPTS", 3, minimum=1),
+    # Destinations (ingestion/destination_*.py): the flush reads the enabled ones this often; the
+    # sender waits this long for a webhook's answer, and this long after each failed attempt
+    # (after the last delay, one more failure makes the batch dead).
+    "DESTINATION_CACHE_SECONDS": env_int("DESTINATION_CACHE_SECONDS", 10, minimum=0),
+    "DESTINATION_TIMEOUT_SECONDS": env_int("DESTINATION_TIMEOUT_SECONDS", 10, minimum=1),
+    "DESTINATION_RETRY_DELAYS": [30, 120, 600, 3600, 21600],
+    "DESTINATION_KEEP_DELIVERED_DAYS": env_int("DESTINATION_KEEP_DELIVERED_DAYS", 7, minimum=1),
     # Alerting (monitoring/alerts.py): thresholds past which /health says "degraded" and the
     # alert job logs to the "eventbase.alerts" logger.
     "ALERT_FLUSH_LAG_SECONDS": env_int("ALERT_FLUSH_LAG_SECONDS", 60, minimum=1),

@@ -4,7 +4,8 @@ The entries' records already are COPY rows; this adds what the flusher alone kno
 server session, receive time) and hands the text to the event store's writer
 (``events.writer``), which COPYs it into ``events`` and skips rows already stored. With the rows
 commit the ledger's ``flushed`` counts, identity links and person properties, and the dirty-day
-markers, each counting or applying only the rows really inserted.
+markers, and the destinations' outbox (``ingestion.destination_outbox``), each counting or
+applying only the rows really inserted.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from events.dirty import rollups_mark_dirty
 from events.models import GROUP_COLUMNS
 from events.writer import events_write, events_write_retrying
 from ingestion import records
+from ingestion.destination_outbox import Candidate, outbox_candidates, outbox_write
 from ingestion.records import Entry
 from persons.groups import GroupOp, group_columns, groups_apply, groups_of
 from persons.services import IdentityOp, identity_op_of, persons_apply
@@ -145,11 +147,19 @@ def write_entries(entries: list[Entry]) -> FlushStats:
     work = _Work()
     lines = _copy_lines(entries, touched, work)
     stats.events = sum(len(entry.records) for entry in entries)
-    events_write_retrying(lambda: _store(entries, lines, touched, work, stats))
+    forwarded = outbox_candidates(entries)
+    events_write_retrying(lambda: _store(entries, lines, touched, work, stats, forwarded))
     return stats
 
 
-def _store(entries: list[Entry], lines: list[str], touched: dict[int, set], work: _Work, stats: FlushStats) -> None:
+def _store(
+    entries: list[Entry],
+    lines: list[str],
+    touched: dict[int, set],
+    work: _Work,
+    stats: FlushStats,
+    forwarded: list[Candidate],
+) -> None:
     # (The partitions cache only learns of a partition this batch creates when it commits.)
     with transaction.atomic():
         with connection.cursor() as cursor:
@@ -159,7 +169,7 @@ def _store(entries: list[Entry], lines: list[str], touched: dict[int, set], work
                 text=_copy_text(cursor, lines, work.grouped),
                 columns=_COPY_COLUMNS,
                 days=_days(all_days),
-                watch=work.watched,
+                watch=work.watched + [c.event_id for c in forwarded] if forwarded else work.watched,
             )
             if written.all_new:
                 by_minute = _by_minute((e.project_id, e.received_us, len(e.records)) for e in entries)
@@ -173,6 +183,9 @@ def _store(entries: list[Entry], lines: list[str], touched: dict[int, set], work
                 fresh = [op for op in work.identity if (op.project_id, op.event_id) in written.watched]
                 fresh_groups = [op for op in work.group_updates if (op.project_id, op.event_id) in written.watched]
             _count_flushed(cursor, by_minute)
+            if forwarded:
+                # The destinations' outbox commits with the events: only those really inserted.
+                outbox_write(cursor, forwarded, None if written.all_new else written.watched)
         for project_id, day_numbers in touched.items():
             stats.touched[project_id] = _days(day_numbers)
         _after_store(stats.touched, fresh, fresh_groups)

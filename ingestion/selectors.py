@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import asdict
 from typing import Any
 
 from redis.client import Pipeline
@@ -10,6 +11,7 @@ from redis.client import Pipeline
 from core.redis import get_redis
 from ingestion import buffer
 from ingestion.dead_letters import dead_letters_count
+from ingestion.destination_services import destination_counts
 from ingestion.ledger import ledger_sync
 from ingestion.models import IngestionLedger
 from projects.models import Project
@@ -92,6 +94,7 @@ def ledger_report(*, project: Project, since: dt.datetime, until: dt.datetime) -
         for reason, count in row["rejected_by_reason"].items():
             reasons[reason] = reasons.get(reason, 0) + count
     totals.update(minute=since, rejected_by_reason=reasons)
+    destinations = destination_counts(project_id=project.pk, since=since, until=until)
     return {
         "since": since,
         "until": until,
@@ -99,4 +102,6 @@ def ledger_report(*, project: Project, since: dt.datetime, until: dt.datetime) -
         "results": rows,
         "buffered_entries": sum(buffered_entries().values()),
         "dead_letters": dead_letters_count(),
+        "forwarded": sum(d.forwarded for d in destinations),
+        "destinations": [asdict(d) for d in destinations],
     }

@@ -48,6 +48,17 @@ FROM ingestion_ingestionledger l JOIN projects_project p ON p.id = l.project_id,
 WHERE l.rejected > 0
 GROUP BY 1, 2 ORDER BY 1, 2
 """
+# Per destination: events forwarded (ever), and events waiting (pending or failed) or dead now.
+_DESTINATIONS = """
+SELECT p.slug, d.id::text,
+       (SELECT coalesce(sum(l.forwarded), 0) FROM ingestion_destinationledger l WHERE l.destination_id = d.id),
+       (SELECT coalesce(sum(b.event_count), 0) FROM ingestion_destinationbatch b
+        WHERE b.destination_id = d.id AND b.status IN ('pending', 'failed')),
+       (SELECT coalesce(sum(b.event_count), 0) FROM ingestion_destinationbatch b
+        WHERE b.destination_id = d.id AND b.status = 'dead')
+FROM ingestion_destination d JOIN projects_project p ON p.id = d.project_id
+ORDER BY 1, 2
+"""
 # In the column order of _LEDGER_TOTALS; each becomes "<name>_total".
 _COUNTERS = (
     ("eventbase_events_received", "Events that reached the capture API (valid or not)."),
@@ -81,6 +92,8 @@ class PipelineCollector:
             totals = cur.fetchall()
             cur.execute(_LEDGER_REASONS)
             reasons = cur.fetchall()
+            cur.execute(_DESTINATIONS)
+            destinations = cur.fetchall()
         families = [CounterMetricFamily(name, doc, labels=["project"]) for name, doc in _COUNTERS]
         for slug, *values in totals:
             for family, value in zip(families, values, strict=True):
@@ -94,6 +107,21 @@ class PipelineCollector:
         for slug, reason, value in reasons:
             by_reason.add_metric([slug, reason], int(value))
         yield by_reason
+        labels = ["project", "destination"]
+        forwarded = CounterMetricFamily(
+            "eventbase_events_forwarded", "Events delivered to a destination (webhook).", labels=labels
+        )
+        waiting = GaugeMetricFamily(
+            "eventbase_destination_events_waiting", "Events in batches not yet delivered (retrying).", labels=labels
+        )
+        dead = GaugeMetricFamily(
+            "eventbase_destination_events_dead", "Events in dead batches, to be replayed.", labels=labels
+        )
+        for slug, destination_id, n_forwarded, n_waiting, n_dead in destinations:
+            forwarded.add_metric([slug, destination_id], int(n_forwarded))
+            waiting.add_metric([slug, destination_id], int(n_waiting))
+            dead.add_metric([slug, destination_id], int(n_dead))
+        yield from (forwarded, waiting, dead)
 
     def _pipeline(self) -> Iterator[Metric]:
         now = dt.datetime.now(dt.UTC)

@@ -54,6 +54,14 @@ class LedgerMinute(serializers.Serializer):
     flushed = serializers.IntegerField()
 
 
+class LedgerDestination(serializers.Serializer):
+    destination_id = serializers.IntegerField()
+    name = serializers.CharField()
+    forwarded = serializers.IntegerField(help_text="Events delivered to it in the range (by time of delivery)")
+    pending = serializers.IntegerField(help_text="Events waiting to be sent or retried, now")
+    dead = serializers.IntegerField(help_text="Events in dead batches (to replay), now")
+
+
 class LedgerOutput(serializers.Serializer):
     since = serializers.DateTimeField()
     until = serializers.DateTimeField()
@@ -61,6 +69,8 @@ class LedgerOutput(serializers.Serializer):
     results = LedgerMinute(many=True)
     buffered_entries = serializers.IntegerField(help_text="Stream entries waiting to be flushed (all projects)")
     dead_letters = serializers.IntegerField(help_text="Entries in the dead-letter stream (all projects)")
+    forwarded = serializers.IntegerField(help_text="Events delivered to the project's destinations in the range")
+    destinations = LedgerDestination(many=True)
     complete_until = serializers.DateTimeField()
 
 

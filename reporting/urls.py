@@ -4,6 +4,7 @@ from django.urls import path
 
 from reporting import ingestion_api, views, views_annotations, views_cohorts, views_engagement, views_paths, views_web
 from reporting import views_definitions as taxonomy
+from reporting import views_destinations as destinations
 from reporting import views_groups as groups
 from reporting.views_persons import PersonDetailView, PersonsView
 
@@ -41,4 +42,17 @@ urlpatterns = [
     path("annotations/<int:annotation_id>", views_annotations.AnnotationView.as_view(), name="reporting-annotation"),
     # The delivery ledger of ingestion (its numbers are ingestion's; the read access is reporting's).
     path("ingestion", ingestion_api.IngestionLedgerView.as_view(), name="ingestion-ledger"),
+    # Event destinations (webhooks): project settings, for admins only.
+    path("destinations", destinations.DestinationsView.as_view(), name="destinations"),
+    path("destinations/<int:destination_id>", destinations.DestinationView.as_view(), name="destination"),
+    path(
+        "destinations/<int:destination_id>/batches",
+        destinations.DestinationBatchesView.as_view(),
+        name="destination-batches",
+    ),
+    path(
+        "destinations/<int:destination_id>/replay",
+        destinations.DestinationReplayView.as_view(),
+        name="destination-replay",
+    ),
 ]

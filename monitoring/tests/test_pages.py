@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
+import uuid
 
 import pytest
 from django.contrib.auth.models import User
+from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
 from core.redis import get_redis
 from ingestion import buffer
+from ingestion.models import Destination, DestinationBatch, DestinationLedger
 from projects.tests.factories import ProjectFactory, read_key_for
 
 pytestmark = pytest.mark.django_db
@@ -74,6 +77,13 @@ def test_metrics_expose_pipeline_numbers(client, project, buffered_entry, ledger
     ledger_minute(other, received=5, accepted=5, flushed=5)
     buffered_entry(project.pk, age=120, events=2)
     get_redis().xadd(buffer.DLQ, {"p": project.pk, "d": "[]", "error": "boom"})
+    hook = Destination.objects.create(project=project, name="hook", url="https://example.com/", secret="s")
+    DestinationLedger.objects.create(destination=hook, minute=timezone.now().replace(second=0), forwarded=9)
+    for status, count in (("delivered", 9), ("failed", 4), ("pending", 1), ("dead", 3)):
+        DestinationBatch.objects.create(
+            id=uuid.uuid4(), destination=hook, event_keys=[], event_count=count, status=status,
+            next_attempt_at=timezone.now(), created_at=timezone.now(),
+        )  # fmt: skip
 
     response = client.get("/metrics")
     assert response.status_code == 200
@@ -94,6 +104,10 @@ def test_metrics_expose_pipeline_numbers(client, project, buffered_entry, ledger
     assert samples[("eventbase_alert_firing", (("alert", "flush_lag"),))] == 1
     assert samples[("eventbase_alert_firing", (("alert", "error_rate"),))] == 0
     assert samples[("eventbase_metrics_ok", ())] == 1
+    d = (("destination", str(hook.pk)), ("project", project.slug))
+    assert samples[("eventbase_events_forwarded_total", d)] == 9
+    assert samples[("eventbase_destination_events_waiting", d)] == 5
+    assert samples[("eventbase_destination_events_dead", d)] == 3
     # django-prometheus's own metrics are still there.
     assert any(name.startswith("django_http_requests") for name, _ in samples)
 

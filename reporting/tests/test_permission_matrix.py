@@ -26,6 +26,7 @@ from analytics.rollups import derived_rows_delete, rollups_process_dirty
 from analytics.tests.factories import RawEvent, events_delete, events_insert, touched_days
 from events.dirty import rollups_mark_dirty
 from events.duck import duckdb_reset
+from ingestion.models import Destination
 from persons.groups import GroupOp, group_columns, groups_apply
 from persons.models import Cohort, Group, GroupTypeMapping, Person, PersonDistinctId
 from projects.models import ApiKeyScope, AuditEntry, PersonalKeyScope, Project, ProjectMembership, ProjectRole
@@ -46,6 +47,7 @@ class World:
     cohort_id: int
     goal_id: int
     annotation_id: int
+    destination_id: int
     keys: dict[str, str]  # principal -> raw bearer key
 
 
@@ -72,6 +74,7 @@ def world(django_db_setup, django_db_blocker):
         cohort = Cohort.objects.create(project_id=project.pk, name="all", kind=Cohort.STATIC)
         goal = Goal.objects.create(project=project, name="pricing", kind=Goal.PAGEVIEW, path="/pricing")
         annotation = Annotation.objects.create(project=project, date=now.date(), text="launch")
+        destination = Destination.objects.create(project=project, name="hook", url="https://example.com/h", secret="s")
         with transaction.atomic():
             with connection.cursor() as cur:
                 group_columns(cur, {project.pk: [{"company": "acme"}]})
@@ -112,6 +115,7 @@ def world(django_db_setup, django_db_blocker):
                 cohort_id=cohort.pk,
                 goal_id=goal.pk,
                 annotation_id=annotation.pk,
+                destination_id=destination.pk,
                 keys=keys,
             )
         finally:
@@ -165,7 +169,14 @@ REQUESTS: dict[str, tuple[str, str, dict[str, Any]]] = {
     "reporting-annotations": ("get", "annotations", {"from": FROM, "to": TODAY.isoformat()}),
     "reporting-annotation": ("get", "annotations/{annotation}", {}),
     "ingestion-ledger": ("get", "ingestion", {}),
+    "destinations": ("get", "destinations", {}),
+    "destination": ("get", "destinations/{destination}", {}),
+    "destination-batches": ("get", "destinations/{destination}/batches", {"status": "dead"}),
+    "destination-replay": ("post", "destinations/{destination}/replay", {}),
 }
+# Project settings holding secrets: only the admin role (and staff) reads or writes them.
+ADMIN_ONLY = {"destinations", "destination", "destination-batches", "destination-replay"}
+ADMINS = {"admin", "staff"}
 
 
 def test_every_endpoint_has_a_request():
@@ -235,11 +246,12 @@ def clients(world) -> dict[str, APIClient]:
 def test_api(world, clients, name, principal):
     method, path, data = REQUESTS[name]
     url = f"/api/v1/projects/{world.project.slug}/" + path.format(
-        cohort=world.cohort_id, goal=world.goal_id, annotation=world.annotation_id
+        cohort=world.cohort_id, goal=world.goal_id, annotation=world.annotation_id, destination=world.destination_id
     )
     client = clients[principal]
     response = client.post(url, data, format="json") if method == "post" else client.get(url, data)
-    expected = 200 if principal in READERS else API_REFUSALS[principal]
+    allowed = ADMINS if name in ADMIN_ONLY else READERS
+    expected = 200 if principal in allowed else 403 if principal in READERS else API_REFUSALS[principal]
     assert response.status_code == expected, getattr(response, "content", b"")[:500]
     if expected == 401:
         assert response["WWW-Authenticate"].startswith("Bearer")
@@ -259,6 +271,10 @@ WRITES: dict[tuple[str, str], tuple[str, dict[str, Any], int]] = {
     ("reporting-annotations", "post"): ("annotations", {"date": FROM, "text": "v2 released"}, 201),
     ("reporting-annotation", "patch"): ("annotations/{annotation}", {"text": "renamed"}, 200),
     ("reporting-annotation", "delete"): ("annotations/{annotation}", {}, 204),
+    ("destinations", "post"): ("destinations", {"name": "new", "url": "https://example.com/in"}, 201),
+    ("destination", "patch"): ("destinations/{destination}", {"name": "renamed", "batch_size": 5}, 200),
+    ("destination", "delete"): ("destinations/{destination}", {}, 204),
+    ("destination-replay", "post"): ("destinations/{destination}/replay", {}, 200),
 }
 WRITERS = {"editor", "admin", "staff", "editor's write personal key"}
 # What each reader who may not write is told: the role or scope that writing needs.
@@ -287,11 +303,14 @@ def test_writes(world, clients, case, principal):
     cohort = Cohort.objects.create(project_id=world.project.pk, name="mine", kind=Cohort.STATIC)
     goal = Goal.objects.create(project=world.project, name="mine", kind=Goal.PAGEVIEW, path="/mine")
     annotation = Annotation.objects.create(project=world.project, date=TODAY, text="mine")
+    destination = Destination.objects.create(project=world.project, name="mine", url="https://example.com/", secret="s")
     url = f"/api/v1/projects/{world.project.slug}/" + path.format(
-        cohort=cohort.pk, goal=goal.pk, annotation=annotation.pk
+        cohort=cohort.pk, goal=goal.pk, annotation=annotation.pk, destination=destination.pk
     )
     response = getattr(clients[principal], case[1])(url, body, format="json")
-    if principal in WRITERS:
+    if case[0] in ADMIN_ONLY:
+        expected = allowed if principal in ADMINS else 403 if principal in READERS else API_REFUSALS[principal]
+    elif principal in WRITERS:
         expected = allowed
     elif principal in READERS:
         expected = 403
@@ -300,6 +319,8 @@ def test_writes(world, clients, case, principal):
     assert response.status_code == expected, getattr(response, "content", b"")[:500]
     if principal in WRITE_REFUSALS:
         assert WRITE_REFUSALS[principal] in response.json()["detail"]
+    if case[0] in ADMIN_ONLY and principal in {"editor", "editor's write personal key"}:
+        assert "needs the admin role in this project; yours is editor" in response.json()["detail"]
     if expected >= 400:
         # Refused means nothing changed.
         assert Cohort.objects.filter(pk=cohort.pk, name="mine").exists()
@@ -308,6 +329,8 @@ def test_writes(world, clients, case, principal):
         assert Goal.objects.filter(project=world.project).count() == 2
         assert Annotation.objects.filter(pk=annotation.pk, text="mine").exists()
         assert Annotation.objects.filter(project=world.project).count() == 2
+        assert Destination.objects.filter(pk=destination.pk, name="mine", batch_size=100).exists()
+        assert Destination.objects.filter(project=world.project).count() == 2
 
 
 PAGES = ["/dashboard/", "/dashboard/{slug}/", "/dashboard/{slug}/web/", "/dashboard/{slug}/cohorts/",
