@@ -37,18 +37,25 @@ class LastAdminError(ValidationError):
     """Demoting or removing the project's last admin member."""
 
 
-def _refuse_last_admin(*, membership: ProjectMembership, doing: str) -> None:
-    """Raises LastAdminError when ``membership`` is the project's only admin member.
+def _locked(membership: ProjectMembership) -> ProjectMembership:
+    """``membership`` read again under its project's row lock: changes to one project's members
+    run one at a time, so two admins demoting each other at the same moment cannot both pass the
+    last-admin check (nor deadlock, as locking the member rows in two orders could)."""
+    Project.objects.select_for_update().filter(pk=membership.project_id).first()
+    current = ProjectMembership.objects.select_related("user", "project").filter(pk=membership.pk).first()
+    if current is None:
+        raise ValidationError("This person is no longer a member of the project.")
+    return current
 
-    The admin rows are locked first, so two admins demoting each other at the same moment cannot
-    both pass the check and leave the project with none.
-    """
+
+def _refuse_last_admin(*, membership: ProjectMembership, doing: str) -> None:
+    """Raises LastAdminError when ``membership`` (read under ``_locked``) is the project's only admin member."""
     if membership.role != ProjectRole.ADMIN:
         return
     admins = list(
-        ProjectMembership.objects.select_for_update()
-        .filter(project_id=membership.project_id, role=ProjectRole.ADMIN)
-        .values_list("pk", flat=True)
+        ProjectMembership.objects.filter(project_id=membership.project_id, role=ProjectRole.ADMIN).values_list(
+            "pk", flat=True
+        )
     )
     if admins == [membership.pk]:
         raise LastAdminError(
@@ -62,7 +69,7 @@ def membership_set_role(*, membership: ProjectMembership, role: str, actor: str)
     """Gives the member ``role``; ValidationError for an unknown role, LastAdminError for
     demoting the last admin. Setting the role it already has changes (and audits) nothing."""
     new_role = role_or_error(role)
-    membership = ProjectMembership.objects.select_for_update().select_related("user", "project").get(pk=membership.pk)
+    membership = _locked(membership)
     if membership.role == new_role:
         return membership
     if new_role != ProjectRole.ADMIN:
@@ -83,7 +90,7 @@ def membership_set_role(*, membership: ProjectMembership, role: str, actor: str)
 def membership_remove(*, membership: ProjectMembership, actor: str) -> None:
     """Ends the membership (the account stays; it no longer reads the project, at once, keys
     included); LastAdminError for the last admin."""
-    membership = ProjectMembership.objects.select_for_update().select_related("user", "project").get(pk=membership.pk)
+    membership = _locked(membership)
     _refuse_last_admin(membership=membership, doing="remove")
     details = {"user": membership.user.get_username(), "role": membership.role}
     project = membership.project
