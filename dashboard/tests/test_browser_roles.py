@@ -13,7 +13,7 @@ from django.contrib.auth.models import User
 from django.utils import timezone as django_timezone
 
 from analytics.models import Annotation, Goal
-from dashboard.tests.browser_support import PASSWORD, no_console_errors, open_page
+from dashboard.tests.browser_support import PASSWORD, no_console_errors, open_page, screenshot
 from persons.models import Cohort
 from projects.models import ProjectMembership, ProjectRole
 
@@ -150,4 +150,5 @@ def test_an_admin_gets_the_settings_link(browser, live_server, demo_project):
     driver.find_element(By.LINK_TEXT, "Settings").click()
     wait.until(lambda d: _exists(d, "[data-testid=member-list] tr[data-member=ada]"), "no settings page")
     assert driver.find_element(By.CSS_SELECTOR, ".project-nav [aria-current=page]").text == "Settings"
+    screenshot(driver, "settings.png", "main")  # for a person to look at
     no_console_errors(driver)
