@@ -111,6 +111,7 @@ def test_an_editor_has_the_forms_and_edits_then_deletes_a_note(browser, live_ser
     wait.until(lambda d: _notes_listed(d) == [[str(note.pk), "v2 released"]], "the note is not listed")
     assert _present(driver, ANNOTATION_WRITES) == ANNOTATION_WRITES
     assert driver.execute_script("return !!document.querySelector('a[href$=\"/settings/\"]')") is False  # admins only
+    screenshot(driver, "annotation-list.png", "#annotations-panel")
 
     # Edit: the line becomes a form; saving PATCHes the note and the list shows the new text.
     driver.find_element(By.CSS_SELECTOR, f"li[data-annotation-id='{note.pk}'] [data-action=edit-annotation]").click()
@@ -151,4 +152,5 @@ def test_an_admin_gets_the_settings_link(browser, live_server, demo_project):
     wait.until(lambda d: _exists(d, "[data-testid=member-list] tr[data-member=ada]"), "no settings page")
     assert driver.find_element(By.CSS_SELECTOR, ".project-nav [aria-current=page]").text == "Settings"
     screenshot(driver, "settings.png", "main")  # for a person to look at
+    screenshot(driver, "settings-members.png", "#members")
     no_console_errors(driver)
