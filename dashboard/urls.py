@@ -32,7 +32,7 @@ urlpatterns = [
         views_settings.member_remove,
         name="settings-member-remove",
     ),
-    path("dashboard/<slug:slug>/settings/invitations/", views_settings.invitation_send, name="settings-invite"),
+    path("dashboard/<slug:slug>/settings/invitations/", views_settings.invite, name="settings-invite"),
     path(
         "dashboard/<slug:slug>/settings/invitations/<int:invitation_id>/revoke/",
         views_settings.invitation_withdraw,
