@@ -48,6 +48,8 @@ def _render_project_page(request: HttpRequest, project: Project, template: str) 
     # "Today" is the project's today: report dates are days in the project's time zone, and the
     # browser's own zone may be a day off.
     today = dt.datetime.now(zoneinfo.ZoneInfo(project.timezone)).date()
+    role = project_role(user=request.user, project=project)
+    may_edit = project_user_may(user=request.user, project=project, role=ProjectRole.EDITOR)
     config = {
         "slug": project.slug,
         "name": project.name,
@@ -64,7 +66,7 @@ def _render_project_page(request: HttpRequest, project: Project, template: str) 
         "cohortsUrl": reverse("dashboard:cohorts", args=[project.slug]),
         "personsUrl": reverse("dashboard:persons", args=[project.slug]),
         # The user's role, so a page offers only the writes the API would accept (it still decides).
-        "role": project_role(user=request.user, project=project),
+        "role": role,
     }
     return render(
         request,
@@ -72,7 +74,11 @@ def _render_project_page(request: HttpRequest, project: Project, template: str) 
         {
             "project": project,
             "dashboard_config": config,
-            "may_annotate": project_user_may(user=request.user, project=project, role=ProjectRole.EDITOR),
+            # Write forms (cohorts, goals, annotations) are rendered for editors and admins only.
+            "may_edit": may_edit,
+            "may_annotate": may_edit,
+            "may_admin": role == ProjectRole.ADMIN,
+            "project_role": role,
             "projects": projects_readable_by(user=request.user),
         },
     )

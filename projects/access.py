@@ -23,7 +23,8 @@ POST/PATCH/DELETE; a report asked by POST, its query in the body, stays a read) 
 - a project read key never writes (403): it is shipped to BI tools and scripts that only read.
 
 Keys, settings and members are the ``admin`` role's rights: a view sets ``read_role`` /
-``write_role`` to ``admin`` for them (a project read key is never more than a viewer).
+``write_role`` to ``admin`` for them (a project read key is never more than a viewer); the
+dashboard's settings page asks ``project_role`` for ``admin`` the same way.
 
 The dashboard lists and opens projects with the same functions, so its picker never offers a
 project whose every panel the API would then refuse. ``ProjectAPIView`` is the base of every

@@ -7,13 +7,7 @@ from django.db.models import QuerySet
 from django.forms import BaseInlineFormSet
 from django.http import HttpRequest
 
-from projects.invitations import (
-    InvitationNotSent,
-    invitation_create,
-    invitation_record_sent,
-    invitation_revoke,
-    invitation_send,
-)
+from projects.invitations import invitation_create, invitation_deliver, invitation_revoke
 from projects.models import (
     ApiKey,
     ApiKeyScope,
@@ -86,17 +80,15 @@ def _invite(request: HttpRequest, project: Project, email: str, role: str) -> No
     except PermissionDenied as exc:
         messages.error(request, f"Not invited: {exc}")
         return
-    if not settings.EMAIL_CONFIGURED:
-        invitation_record_sent(invitation=issued.invitation, actor=actor, delivery="link")
-        messages.warning(request, f"No mail server configured (EMAIL_HOST unset): send {email} this link: {issued.url}")
-        return
-    try:
-        invitation_send(issued=issued, actor=actor)
-    except InvitationNotSent as exc:
-        invitation_record_sent(invitation=issued.invitation, actor=actor, delivery="link")
-        messages.error(request, f"The invitation was made but {exc}. Send {email} this link yourself: {issued.url}")
-        return
-    messages.success(request, f"Invitation mailed to {email} ({role}).")
+    delivered = invitation_deliver(issued=issued, actor=actor)
+    if delivered.mailed:
+        messages.success(request, f"Invitation mailed to {email} ({role}).")
+    elif not settings.EMAIL_CONFIGURED:
+        messages.warning(request, f"{delivered.problem}: send {email} this link: {issued.url}")
+    else:
+        messages.error(
+            request, f"The invitation was made but {delivered.problem}. Send {email} this link yourself: {issued.url}"
+        )
 
 
 def _create_keys(request: HttpRequest, queryset: QuerySet[Project], scope: str) -> None:
@@ -197,7 +189,7 @@ class InvitationAdmin(admin.ModelAdmin):
     @admin.action(description="Revoke the selected invitations")
     def revoke(self, request: HttpRequest, queryset: QuerySet[Invitation]) -> None:
         for invitation in queryset:
-            invitation_revoke(invitation=invitation)
+            invitation_revoke(invitation=invitation, actor=f"admin:{request.user.get_username()}")
         messages.success(request, "Revoked; their links now answer that the invitation was withdrawn.")
 
 

@@ -188,7 +188,39 @@ def invitation_sign_up(*, invitation: Invitation, username: str, password: str) 
     return user
 
 
-def invitation_revoke(*, invitation: Invitation) -> None:
+@dataclass(frozen=True)
+class DeliveredInvitation:
+    """An invitation handed out: mailed, or, when it could not be (``problem`` says why), its
+    link for the inviter to pass on."""
+
+    issued: IssuedInvitation
+    mailed: bool
+    problem: str = ""
+
+
+def invitation_deliver(*, issued: IssuedInvitation, actor: str) -> DeliveredInvitation:
+    """Mails the invitation when a mail server is configured; otherwise, or when the server fails,
+    the invitation stands and its link is for the inviter to pass on (audited as such)."""
+    if not settings.EMAIL_CONFIGURED:
+        invitation_record_sent(invitation=issued.invitation, actor=actor, delivery="link")
+        return DeliveredInvitation(issued=issued, mailed=False, problem="No mail server configured (EMAIL_HOST unset)")
+    try:
+        invitation_send(issued=issued, actor=actor)
+    except InvitationNotSent as exc:
+        invitation_record_sent(invitation=issued.invitation, actor=actor, delivery="link")
+        return DeliveredInvitation(issued=issued, mailed=False, problem=str(exc))
+    return DeliveredInvitation(issued=issued, mailed=True)
+
+
+@transaction.atomic
+def invitation_revoke(*, invitation: Invitation, actor: str = "system") -> None:
+    """Withdraws a pending invitation (its link then answers 410); a used or withdrawn one is left."""
     if invitation.revoked_at is None and invitation.accepted_at is None:
         invitation.revoked_at = timezone.now()
         invitation.save(update_fields=["revoked_at"])
+        audit_record(
+            action=AuditAction.INVITATION_REVOKED,
+            project=invitation.project,
+            actor=actor,
+            details={"email": invitation.email, "role": invitation.role},
+        )

@@ -260,6 +260,10 @@ class AuditAction(models.TextChoices):
     INVITATION_ACCEPTED = "invitation.accepted", "Invitation accepted"
     PERSONAL_KEY_CREATED = "personal_key.created", "Personal API key created"
     PERSONAL_KEY_REVOKED = "personal_key.revoked", "Personal API key revoked"
+    INVITATION_REVOKED = "invitation.revoked", "Invitation revoked"
+    MEMBER_ROLE_CHANGED = "member.role_changed", "Member's role changed"
+    MEMBER_REMOVED = "member.removed", "Member removed"
+    PROJECT_SETTINGS_CHANGED = "project.settings_changed", "Project settings changed"
 
 
 class AuditEntry(models.Model):

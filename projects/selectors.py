@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
+from django.utils import timezone
 
-from projects.models import ApiKey, EventSource, PersonalApiKey, Project
+from projects.models import ApiKey, EventSource, Invitation, PersonalApiKey, Project, ProjectMembership
 from projects.services import PERSONAL_KEY_PREFIX, hash_key
 
 
@@ -158,3 +159,23 @@ def personal_keys_of(*, user_id: int) -> QuerySet[PersonalApiKey]:
 
 def project_get_by_slug(*, slug: str) -> Project | None:
     return Project.objects.filter(slug=slug).first()
+
+
+# --- A project's settings page: its keys, members and pending invitations ----------------------
+
+
+def project_api_keys(*, project: Project) -> QuerySet[ApiKey]:
+    """The project's keys, active ones first, newest first within each."""
+    return ApiKey.objects.filter(project=project).order_by(F("revoked_at").asc(nulls_first=True), "-created_at")
+
+
+def project_members(*, project: Project) -> QuerySet[ProjectMembership]:
+    """The project's memberships with their accounts, by username."""
+    return ProjectMembership.objects.filter(project=project).select_related("user").order_by("user__username")
+
+
+def project_invitations_pending(*, project: Project) -> QuerySet[Invitation]:
+    """Invitations whose link still works: not accepted, not withdrawn, not expired; newest first."""
+    return Invitation.objects.filter(
+        project=project, accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now()
+    ).order_by("-created_at")

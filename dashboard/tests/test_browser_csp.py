@@ -38,7 +38,12 @@ def test_pages_run_under_the_policy_without_violations(browser, live_server):
     ProjectFactory(name="Strict", slug="strict")
     User.objects.create_superuser("admin", "admin@example.com", PASSWORD)
     wait = open_page(driver, live_server.url, "/dashboard/strict/")
-    for path in ("/dashboard/strict/", "/dashboard/strict/web/", "/dashboard/strict/cohorts/"):
+    for path in (
+        "/dashboard/strict/",
+        "/dashboard/strict/web/",
+        "/dashboard/strict/cohorts/",
+        "/dashboard/strict/settings/",
+    ):
         driver.get(live_server.url + path)
         wait.until(_settled, f"{path} did not settle")
         assert _errors(driver) == [], path  # no violation, and nothing else failed either

@@ -34,6 +34,13 @@ def companies(demo_project: Any) -> None:
         cur.execute("UPDATE events SET group_0 = NULL WHERE project_id = %s AND group_0 = 'co-5'", [demo_project.pk])
 
 
+# The page's requests for groups/types, from the browser's own record (Resource Timing).
+GROUP_TYPE_REQUESTS = (
+    "return performance.getEntriesByType('resource').map(e => new URL(e.name).pathname)"
+    ".filter(p => p.endsWith('/groups/types'));"
+)
+
+
 def test_count_by_a_group_type(browser: Any, live_server: Any, demo_project: Any, api: Any, companies: None) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -107,6 +114,11 @@ def test_engagement_panels_count_by_a_group_type(
     driver = browser
     wait = WebDriverWait(driver, WAIT_SECONDS)
     open_page(driver, live_server.url, f"/dashboard/{demo_project.slug}/")
+    # The four "Count by" selects (trends, stickiness, lifecycle, paths) share one GET groups/types.
+    for panel in ("trends", "stickiness", "lifecycle", "paths"):
+        select = driver.find_element(By.CSS_SELECTOR, f"#{panel}-panel [name=aggregation_group_type]")
+        wait.until(lambda d, select=select: select.is_displayed(), f"{panel}: Count by stays hidden")
+    assert driver.execute_script(GROUP_TYPE_REQUESTS) == [f"/api/v1/projects/{demo_project.slug}/groups/types"]
     for panel in ("stickiness", "lifecycle"):
         wait.until(lambda d, panel=panel: _chart_points(d, panel) > 0, f"{panel} chart has no data")
         count_by = driver.find_element(By.ID, f"{panel}-count-by")
@@ -121,6 +133,13 @@ def test_engagement_panels_count_by_a_group_type(
             f"{panel} does not show the companies' numbers",
         )
         assert any(int(cell.replace(",", "")) for row in expected for cell in row[1:])
+    # Counted by company, the stickiness panel says so: the bars' label, the y axis, the table's column.
+    label = driver.execute_script(
+        "const c = Chart.getChart(document.querySelector('canvas[data-chart=stickiness]'));"
+        "return [c.data.datasets[0].label, c.options.scales.y.title.text,"
+        " document.querySelector('#stickiness-panel thead th.num').textContent];"
+    )
+    assert label == ["company", "company", "company"]
     stickiness = _engagement_rows_shown(driver, "stickiness")
     assert sum(int(row[1].replace(",", "")) for row in stickiness) <= 5  # five companies at most
 

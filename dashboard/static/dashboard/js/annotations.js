@@ -4,6 +4,7 @@
 // charts a store is attached to). The store fetches the notes of the shown range and redraws.
 
 import { ApiError } from "./api.js";
+import { clearChildren, el } from "./format.js";
 import { Panel } from "./panel.js";
 
 const Chart = window.Chart;
@@ -105,11 +106,13 @@ if (Chart) Chart.register(annotationMarkers);
 // The notes of the shown range, for the charts it is attached to; reloaded when the range changes.
 export function mountAnnotations(ctx) {
   const charts = new Set();
+  const listeners = new Set(); // called with the notes after each load (the editors' list)
   let items = [];
   let latest = 0;
 
   function redraw() {
     for (const chart of charts) chart.update("none");
+    for (const listener of listeners) listener(items);
   }
 
   async function load() {
@@ -133,6 +136,9 @@ export function mountAnnotations(ctx) {
     get items() {
       return items;
     },
+    onChange(listener) {
+      listeners.add(listener);
+    },
     attach(chart) {
       chart.$annotations = this;
       charts.add(chart);
@@ -142,13 +148,18 @@ export function mountAnnotations(ctx) {
   };
 }
 
-// The "Add annotation" form (editors only: the page renders it for them alone).
+// The "Add annotation" form and the range's notes with Edit and Delete (editors only: the page
+// renders the panel for them alone).
 export function mountAnnotationForm(root, ctx, store) {
   const panel = new Panel(root, { ...ctx, sharedErrorSlots: [] });
   const form = panel.$("[data-role=annotation-form]");
   const added = panel.$("[data-role=annotation-added]");
   form.elements.date.value = ctx.today;
   form.elements.date.max = ctx.today;
+  // Made here rather than in the page's markup: the list is the notes the store loaded.
+  const list = el("ul", { class: "annotation-list", "data-role": "annotation-list", "aria-label": "Notes of the date range" });
+  form.after(list);
+  store.onChange((items) => showNotes(list, items, { panel, ctx, store }));
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -161,4 +172,52 @@ export function mountAnnotationForm(root, ctx, store) {
     await store.load();
   });
   return { panel };
+}
+
+function button(text, action, label) {
+  const node = el("button", { type: "button", class: "button button--small button--ghost", text });
+  node.dataset.action = action;
+  node.setAttribute("aria-label", label);
+  return node;
+}
+
+// One line a note: its date and text, Edit (the line becomes a small form: PATCH) and Delete.
+function showNotes(list, items, { panel, ctx, store }) {
+  clearChildren(list);
+  for (const note of items) {
+    const item = el("li", { "data-annotation-id": String(note.id) });
+    const view = () => {
+      clearChildren(item);
+      const edit = button("Edit", "edit-annotation", `Edit the note of ${note.date}`);
+      const remove = button("Delete", "delete-annotation", `Delete the note of ${note.date}`);
+      edit.addEventListener("click", editing);
+      remove.addEventListener("click", async () => {
+        if (!window.confirm(`Delete the note of ${note.date}, “${note.text}”?`)) return;
+        const done = await panel.run((signal) => ctx.api.delete(`annotations/${note.id}`, { signal }));
+        if (done) await store.load();
+      });
+      item.append(el("span", { class: "muted", text: note.date }), el("span", { "data-role": "annotation-text", text: note.text }), edit, remove);
+    };
+    const editing = () => {
+      clearChildren(item);
+      const date = el("input", { type: "date", name: "date", value: note.date, max: ctx.today, required: true });
+      date.setAttribute("aria-label", "Date");
+      const text = el("input", { name: "text", value: note.text, maxLength: 400, required: true, autocomplete: "off" });
+      text.setAttribute("aria-label", "Note");
+      const save = el("button", { type: "submit", class: "button button--small", text: "Save" });
+      const cancel = button("Cancel", "cancel-annotation", "Cancel the change");
+      const form = el("form", { class: "controls", "data-role": "annotation-edit" }, date, text, save, cancel);
+      cancel.addEventListener("click", view);
+      form.addEventListener("submit", async (event) => {
+        event.preventDefault();
+        const body = { date: date.value, text: text.value.trim() };
+        const saved = await panel.run((signal) => ctx.api.patch(`annotations/${note.id}`, body, { signal }));
+        if (saved) await store.load();
+      });
+      item.append(form);
+      text.focus();
+    };
+    view();
+    list.append(item);
+  }
 }

@@ -106,6 +106,18 @@ export class ApiClient {
     return data;
   }
 
+  // The project's group types (GET groups/types), asked once a page: the "Count by" selects of
+  // every panel share this one promise. A failed request is forgotten, so a later call asks again.
+  groupTypes() {
+    if (!this.groupTypesAnswer) {
+      this.groupTypesAnswer = this.get("groups/types").catch((error) => {
+        this.groupTypesAnswer = null;
+        throw error;
+      });
+    }
+    return this.groupTypesAnswer;
+  }
+
   get(path, params, options = {}) {
     return this.request(path, { ...options, params });
   }

@@ -1,6 +1,7 @@
 // Boots the cohorts page: the project's cohorts (size, when computed), the form that creates one
 // or changes one (PATCH), the upload of a static cohort from a CSV file, and the members of the
-// cohort picked in the list, page by page.
+// cohort picked in the list, page by page. Viewers get the list and the members only: the page
+// renders the forms for editors and admins alone, and their Edit and Delete are not offered.
 
 import { ApiClient } from "./api.js";
 import { CohortFormError, addBehaviourRow, addPersonRow, cohortBody, fillCohortForm } from "./cohort-form.js";
@@ -8,6 +9,7 @@ import { mountCohortUpload } from "./cohort-upload.js";
 import { clearChildren, el, formatDateTime, formatNumber } from "./format.js";
 import { Panel } from "./panel.js";
 import { suggest } from "./panels/filter-row.js";
+import { mayEdit } from "./roles.js";
 
 const config = JSON.parse(document.getElementById("dashboard-config").textContent);
 const ctx = { ...config, api: new ApiClient(config.apiBase, config.csrfToken), sharedErrorSlots: [] };
@@ -16,13 +18,13 @@ const POLL_MS = 3000; // while a cohort is being computed (the job runs every 10
 const POLL_TRIES = 40;
 
 const listPanel = new Panel(document.getElementById("cohort-list-panel"), ctx);
-const createRoot = document.getElementById("cohort-create-panel");
-const createPanel = new Panel(createRoot, ctx);
-const uploadPanel = new Panel(document.getElementById("cohort-upload-panel"), ctx);
+const createRoot = document.getElementById("cohort-create-panel"); // not rendered for viewers
+const createPanel = createRoot && new Panel(createRoot, ctx);
+const editor = mayEdit(ctx) && Boolean(createRoot);
 const membersRoot = document.getElementById("cohort-members-panel");
 const membersPanel = new Panel(membersRoot, ctx);
 const rows = listPanel.$("[data-role=rows]");
-const form = createPanel.$("[data-role=form]");
+const form = createPanel?.$("[data-role=form]");
 const members = membersPanel.$("[data-role=members]");
 const moreMembers = membersPanel.$("[data-action=more-members]");
 let membersOf = null;
@@ -48,27 +50,39 @@ function pollWhileComputing(cohorts) {
   if (pollTries <= POLL_TRIES) pollTimer = window.setTimeout(loadCohorts, POLL_MS);
 }
 
+function editButton(cohort) {
+  const edit = el("button", { type: "button", class: "link-button", text: "Edit" });
+  edit.dataset.action = "edit-cohort";
+  edit.addEventListener("click", () => startEditing(cohort));
+  return edit;
+}
+
+function deleteButton(cohort) {
+  const remove = el("button", { type: "button", class: "link-button", text: "Delete" });
+  remove.dataset.action = "delete-cohort";
+  remove.addEventListener("click", () => deleteCohort(cohort));
+  return remove;
+}
+
 async function loadCohorts() {
   const data = await listPanel.run((signal) => ctx.api.get("cohorts", {}, { signal }));
   if (!data) return [];
   const cohorts = data.results || [];
   clearChildren(rows);
   if (!cohorts.length) {
-    const text = "No cohorts yet: create one below, from person properties or what people did.";
+    const text = editor
+      ? "No cohorts yet: create one below, from person properties or what people did."
+      : "No cohorts yet: an editor of the project can create them.";
     rows.append(el("tr", {}, el("td", { colSpan: 5, class: "muted", text })));
   }
   for (const cohort of cohorts) {
     const show = el("button", { type: "button", class: "link-button", text: "Members" });
     show.dataset.action = "show-members";
     show.addEventListener("click", () => loadMembers(cohort));
-    const edit = el("button", { type: "button", class: "link-button", text: "Edit" });
-    edit.dataset.action = "edit-cohort";
-    edit.addEventListener("click", () => startEditing(cohort));
-    const remove = el("button", { type: "button", class: "link-button", text: "Delete" });
-    remove.dataset.action = "delete-cohort";
-    remove.addEventListener("click", () => deleteCohort(cohort));
     const filtered = new URL(config.projectUrl, window.location.origin);
     filtered.searchParams.set("filters", JSON.stringify([{ type: "cohort", value: cohort.id }]));
+    const report = el("a", { href: filtered.toString(), text: "Reports for this cohort" });
+    const actions = editor ? [show, " · ", editButton(cohort), " · ", report, " · ", deleteButton(cohort)] : [show, " · ", report];
     const row = el(
       "tr",
       { "data-cohort-id": String(cohort.id) },
@@ -76,7 +90,7 @@ async function loadCohorts() {
       el("td", { text: cohort.kind }),
       el("td", { class: "num", "data-role": "count", text: cohort.count === null ? "–" : formatNumber(cohort.count) }),
       el("td", { "data-role": "computed", text: computed(cohort) }),
-      el("td", {}, show, " · ", edit, " · ", el("a", { href: filtered.toString(), text: "Reports for this cohort" }), " · ", remove),
+      el("td", {}, ...actions),
     );
     rows.append(row);
   }
@@ -167,57 +181,61 @@ function requestBody() {
   return cohortBody(form);
 }
 
-form.addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const created = createPanel.$("[data-role=created]");
-  created.textContent = "";
-  let body;
-  try {
-    body = requestBody();
-  } catch (error) {
-    // Shown where the API's 400 for the same field would be, before anything is sent.
-    createPanel.clearErrors();
-    const slot = form.querySelector(`[data-error-for~="${error.param}"]`);
-    (slot || createPanel.$(":scope > [data-role=error]")).textContent = error.message;
-    return;
-  }
-  const changing = editing;
-  const cohort = await createPanel.run((signal) =>
-    changing ? ctx.api.patch(`cohorts/${changing.id}`, body, { signal }) : ctx.api.post("cohorts", body, { signal }),
-  );
-  if (!cohort) return;
-  // A changed rule is computed again (computed_at is null until then); a new name alone is not.
-  created.textContent = changing
-    ? `Saved “${cohort.name}”.${cohort.computed_at ? "" : " Its members are being computed again; the list shows the new size once done."}`
-    : `Created “${cohort.name}”. Its members are being computed; its size shows in the list once done.`;
-  pollTries = 0;
-  if (changing) {
-    stopEditing();
-    if (membersOf?.id === cohort.id) loadMembers(cohort);
-  } else {
-    resetForm();
-    addBehaviourRow(form.querySelector("[data-role=behaviour-rows]"));
-  }
-  loadCohorts();
-});
-
-form.querySelector("[data-action=cancel-edit]").addEventListener("click", () => {
-  createPanel.clearErrors();
-  createPanel.$("[data-role=created]").textContent = "";
-  stopEditing();
-});
-mountCohortUpload(uploadPanel, ctx, {
-  onCreated() {
+// The forms, rendered for editors and admins only.
+if (form) {
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const created = createPanel.$("[data-role=created]");
+    created.textContent = "";
+    let body;
+    try {
+      body = requestBody();
+    } catch (error) {
+      // Shown where the API's 400 for the same field would be, before anything is sent.
+      createPanel.clearErrors();
+      const slot = form.querySelector(`[data-error-for~="${error.param}"]`);
+      (slot || createPanel.$(":scope > [data-role=error]")).textContent = error.message;
+      return;
+    }
+    const changing = editing;
+    const cohort = await createPanel.run((signal) =>
+      changing ? ctx.api.patch(`cohorts/${changing.id}`, body, { signal }) : ctx.api.post("cohorts", body, { signal }),
+    );
+    if (!cohort) return;
+    // A changed rule is computed again (computed_at is null until then); a new name alone is not.
+    created.textContent = changing
+      ? `Saved “${cohort.name}”.${cohort.computed_at ? "" : " Its members are being computed again; the list shows the new size once done."}`
+      : `Created “${cohort.name}”. Its members are being computed; its size shows in the list once done.`;
     pollTries = 0;
+    if (changing) {
+      stopEditing();
+      if (membersOf?.id === cohort.id) loadMembers(cohort);
+    } else {
+      resetForm();
+      addBehaviourRow(form.querySelector("[data-role=behaviour-rows]"));
+    }
     loadCohorts();
-  },
-});
-form.querySelector("[data-action=add-person-row]").addEventListener("click", () => {
-  addPersonRow(form.querySelector("[data-role=person-rows]"), ctx).querySelector("input").focus();
-});
-form.querySelector("[data-action=add-behaviour-row]").addEventListener("click", () => {
-  addBehaviourRow(form.querySelector("[data-role=behaviour-rows]")).querySelector("input").focus();
-});
+  });
+
+  form.querySelector("[data-action=cancel-edit]").addEventListener("click", () => {
+    createPanel.clearErrors();
+    createPanel.$("[data-role=created]").textContent = "";
+    stopEditing();
+  });
+  mountCohortUpload(new Panel(document.getElementById("cohort-upload-panel"), ctx), ctx, {
+    onCreated() {
+      pollTries = 0;
+      loadCohorts();
+    },
+  });
+  form.querySelector("[data-action=add-person-row]").addEventListener("click", () => {
+    addPersonRow(form.querySelector("[data-role=person-rows]"), ctx).querySelector("input").focus();
+  });
+  form.querySelector("[data-action=add-behaviour-row]").addEventListener("click", () => {
+    addBehaviourRow(form.querySelector("[data-role=behaviour-rows]")).querySelector("input").focus();
+  });
+  addBehaviourRow(form.querySelector("[data-role=behaviour-rows]"));
+}
 listPanel.$("[data-action=reload-cohorts]").addEventListener("click", () => {
   pollTries = 0;
   loadCohorts();
@@ -227,7 +245,6 @@ document.querySelector("[data-role=project-switch]")?.addEventListener("change",
   window.location.assign(event.target.value);
 });
 
-addBehaviourRow(form.querySelector("[data-role=behaviour-rows]"));
 suggest(ctx, document.getElementById("event-names"), "definitions/events", {}, (row) => row.name);
 loadCohorts();
 

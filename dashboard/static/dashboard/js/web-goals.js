@@ -1,24 +1,20 @@
 // The goals card: the overview's goals (visitors who converted, conversions, rate), a form that
 // adds a goal through the goals API (a page path pattern or a custom event), and removal.
-// After a change the caller reloads the overview, whose answer lists the goals.
+// After a change the caller reloads the overview, whose answer lists the goals. The form and the
+// removal are for editors and admins: the page renders the form for them alone.
 
 import { clearChildren, el, formatNumber, formatPercent } from "./format.js";
 import { Panel } from "./panel.js";
 import { sharedKeyList, suggest } from "./panels/filter-row.js";
+import { mayEdit } from "./roles.js";
 import { WEB_RATES } from "./web-format.js";
 
 export function mountWebGoals(root, ctx, { changed }) {
   // The goal form's errors belong to its own fields, not to the date range or the filter bar.
   const panel = new Panel(root, { ...ctx, sharedErrorSlots: [] });
   const rows = panel.$("[data-role=rows]");
-  const form = panel.$("[data-role=goal-form]");
-  const added = panel.$("[data-role=goal-added]");
-  const kind = form.elements.kind;
-  form.elements.filter_key.setAttribute("list", sharedKeyList(ctx, "event").id);
-
-  function showKind() {
-    for (const node of form.querySelectorAll("[data-for-kind]")) node.hidden = node.dataset.forKind !== kind.value;
-  }
+  const form = panel.$("[data-role=goal-form]"); // null for viewers
+  const editor = mayEdit(ctx) && Boolean(form);
 
   async function remove(goal) {
     if (!window.confirm(`Remove the goal “${goal.name}”? The events stay stored; only the goal goes.`)) return;
@@ -38,15 +34,20 @@ export function mountWebGoals(root, ctx, { changed }) {
         el("tr", {}, el("td", {
           colSpan: 5,
           class: "muted",
-          text: "No goals yet: add one below, a page path such as /checkout/* or a custom event such as signup, to see how many visitors reach it.",
+          text: editor
+            ? "No goals yet: add one below, a page path such as /checkout/* or a custom event such as signup, to see how many visitors reach it."
+            : "No goals yet: an editor of the project can add them.",
         })),
       );
     }
     for (const goal of goals) {
-      const button = el("button", { type: "button", class: "icon-button", text: "×" });
-      button.dataset.action = "remove-goal";
-      button.setAttribute("aria-label", `Remove goal ${goal.name}`);
-      button.addEventListener("click", () => remove(goal));
+      let button = null;
+      if (editor) {
+        button = el("button", { type: "button", class: "icon-button", text: "×" });
+        button.dataset.action = "remove-goal";
+        button.setAttribute("aria-label", `Remove goal ${goal.name}`);
+        button.addEventListener("click", () => remove(goal));
+      }
       const tr = el(
         "tr",
         { class: "web-row" },
@@ -59,6 +60,24 @@ export function mountWebGoals(root, ctx, { changed }) {
       tr.dataset.goalId = String(goal.goal_id);
       rows.append(tr);
     }
+  }
+
+  if (editor) mountGoalForm(panel, ctx, form, changed);
+
+  return {
+    show,
+    setBusy: (busy) => panel.setBusy(busy),
+  };
+}
+
+// The "Add a goal" form: a page path pattern or a custom event (with one optional condition).
+function mountGoalForm(panel, ctx, form, changed) {
+  const added = panel.$("[data-role=goal-added]");
+  const kind = form.elements.kind;
+  form.elements.filter_key.setAttribute("list", sharedKeyList(ctx, "event").id);
+
+  function showKind() {
+    for (const node of form.querySelectorAll("[data-for-kind]")) node.hidden = node.dataset.forKind !== kind.value;
   }
 
   function body() {
@@ -87,9 +106,4 @@ export function mountWebGoals(root, ctx, { changed }) {
   showKind();
   // Suggestions only: the field still takes any event name.
   suggest(ctx, document.getElementById("goal-events"), "definitions/events", {}, (row) => row.name);
-
-  return {
-    show,
-    setBusy: (busy) => panel.setBusy(busy),
-  };
 }

@@ -1,5 +1,5 @@
 // "Count by" of the trends builder and of the stickiness, lifecycle and paths panels: persons (the
-// default) or one of the project's group types (GET groups/types), sent as
+// default) or one of the project's group types (GET groups/types, asked once a page), sent as
 // `aggregation_group_type`. Hidden while the project has no groups.
 
 import { el } from "../format.js";
@@ -8,8 +8,9 @@ import { el } from "../format.js";
 export function mountCountBy(select, ctx) {
   const fieldBox = select.closest(".field");
   fieldBox.hidden = true;
+  // Shared by every panel's select: one request a page (ApiClient.groupTypes).
   const loaded = ctx.api
-    .get("groups/types")
+    .groupTypes()
     .then((data) => {
       for (const row of data.results) {
         select.append(el("option", { value: row.group_type, text: row.group_type }));

@@ -11,7 +11,10 @@ export function mountStickiness(root, ctx) {
   const panel = new Panel(root, ctx);
   const form = panel.$("[data-role=form]");
   const body = panel.$("[data-role=rows]");
-  const chart = panel.track(ensureChart(panel.$("[data-chart=stickiness]"), "bar"));
+  // The y axis is titled with what is counted: persons, or the group type counted by.
+  const axis = { y: { beginAtZero: true, ticks: { precision: 0 }, title: { display: true, text: "Persons" } } };
+  const chart = panel.track(ensureChart(panel.$("[data-chart=stickiness]"), "bar", { scales: axis }));
+  const countedHead = panel.$("thead th.num");
   const countBy = mountCountBy(form.elements.aggregation_group_type, ctx);
   let shown = [];
 
@@ -25,10 +28,14 @@ export function mountStickiness(root, ctx) {
     shown = data?.results || [];
     const unit = interval === "week" ? "Weeks" : "Days";
     panel.$("[data-role=unit]").textContent = unit;
+    // The answer's rows are named `persons` whatever is counted; the label says what it is.
+    const counted = groupType || "Persons";
+    countedHead.textContent = counted;
+    chart.options.scales.y.title.text = counted;
     setSeries(
       chart,
       shown.map((row) => String(row.intervals)),
-      [{ label: "Persons", data: shown.map((row) => row.persons) }],
+      [{ label: counted, data: shown.map((row) => row.persons) }],
     );
     clearChildren(body);
     for (const row of shown) {
