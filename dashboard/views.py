@@ -48,6 +48,7 @@ def _render_project_page(request: HttpRequest, project: Project, template: str) 
     # "Today" is the project's today: report dates are days in the project's time zone, and the
     # browser's own zone may be a day off.
     today = dt.datetime.now(zoneinfo.ZoneInfo(project.timezone)).date()
+    may_edit = project_user_may(user=request.user, project=project, role=ProjectRole.EDITOR)
     config = {
         "slug": project.slug,
         "name": project.name,
@@ -72,7 +73,10 @@ def _render_project_page(request: HttpRequest, project: Project, template: str) 
         {
             "project": project,
             "dashboard_config": config,
-            "may_annotate": project_user_may(user=request.user, project=project, role=ProjectRole.EDITOR),
+            # Editors (and staff) get the writing controls: annotations, the dashboard's tiles,
+            # "Save as insight" and sharing. The API decides again on every write.
+            "may_annotate": may_edit,
+            "may_edit": may_edit,
             "projects": projects_readable_by(user=request.user),
         },
     )

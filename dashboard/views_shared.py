@@ -1,0 +1,58 @@
+"""The public pages of a share link: ``/shared/<token>/`` (read-only, no account) and
+``/embed/<token>/`` (the same, with less around it, for an ``<iframe>`` on another site).
+
+The pages hold no numbers: their script reads ``/api/v1/shared/<token>/``, which shows only what
+the link shares. The page answers the link's state itself so that a dead link is an HTTP status a
+person and a crawler both understand: 404 for a token that never existed, 410 for a revoked or
+expired one. Only the embed page may be framed (``xframe_options_exempt``, and its
+Content-Security-Policy's ``frame-ancestors *`` in config/csp.py); every other page stays unframable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.clickjacking import xframe_options_exempt
+
+from reporting.models import ShareLink
+
+SHARED_API_PREFIX = "/api/v1/shared/"
+
+
+def _link_for(token: str) -> ShareLink | None:
+    # Only the token's SHA-256 is stored (reporting/models/insights.py), as for API keys.
+    digest = hashlib.sha256(token.encode()).hexdigest()
+    return ShareLink.objects.select_related("project", "dashboard", "insight").filter(token_hash=digest).first()
+
+
+def _shared_page(request: HttpRequest, token: str, template: str) -> HttpResponse:
+    link = _link_for(token)
+    if link is None:
+        return render(request, "dashboard/shared_missing.html", {"embed": template.endswith("embed.html")}, status=404)
+    if link.revoked_at is not None or (link.expires_at is not None and link.expires_at <= timezone.now()):
+        return render(
+            request,
+            "dashboard/shared_gone.html",
+            {"revoked": link.revoked_at is not None, "embed": template.endswith("embed.html")},
+            status=410,
+        )
+    target = link.dashboard or link.insight
+    config = {
+        "apiBase": f"{SHARED_API_PREFIX}{token}/",
+        "timezone": link.project.timezone,
+        "type": "dashboard" if link.dashboard_id else "insight",
+    }
+    context = {"project": link.project, "target": target, "shared_config": config}
+    return render(request, template, context)
+
+
+def shared_page(request: HttpRequest, token: str) -> HttpResponse:
+    return _shared_page(request, token, "dashboard/shared.html")
+
+
+@xframe_options_exempt
+def embed_page(request: HttpRequest, token: str) -> HttpResponse:
+    return _shared_page(request, token, "dashboard/embed.html")
