@@ -9,8 +9,8 @@ Swagger UI writes an inline ``<style>`` and style attributes, and draws icons as
 /api/docs/ gets inline styles, still no inline scripts. Framing is refused everywhere
 (``frame-ancestors 'none'``) but on a share link's embed page (/embed/<token>/, meant for an
 ``<iframe>`` on any site: ``frame-ancestors *``; its view is also exempt from X-Frame-Options);
-a page with a policy of its own sets the header, which this middleware leaves as it is. JSON and CSV answers get no header: a policy only means something to
-a document a browser renders.
+a page with a policy of its own sets the header, which this middleware leaves as it is. JSON
+and CSV answers get no header: a policy only means something to a document a browser renders.
 """
 
 from __future__ import annotations

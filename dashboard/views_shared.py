@@ -10,21 +10,20 @@ Content-Security-Policy's ``frame-ancestors *`` in config/csp.py); every other p
 
 from __future__ import annotations
 
-import hashlib
-
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.clickjacking import xframe_options_exempt
 
+from projects.services import hash_key
 from reporting.models import ShareLink
 
 SHARED_API_PREFIX = "/api/v1/shared/"
 
 
 def _link_for(token: str) -> ShareLink | None:
-    # Only the token's SHA-256 is stored (reporting/models/insights.py), as for API keys.
-    digest = hashlib.sha256(token.encode()).hexdigest()
+    # Only the token's SHA-256 is stored (reporting/models/insights.py), hashed as API keys are.
+    digest = hash_key(token)
     return ShareLink.objects.select_related("project", "dashboard", "insight").filter(token_hash=digest).first()
 
 
@@ -41,7 +40,8 @@ def _shared_page(request: HttpRequest, token: str, template: str) -> HttpRespons
         )
     target = link.dashboard or link.insight
     config = {
-        "apiBase": f"{SHARED_API_PREFIX}{token}/",
+        # The shared API's root has no trailing slash: /api/v1/shared/<token>, …/insights/<id>/results.
+        "apiBase": f"{SHARED_API_PREFIX}{token}",
         "timezone": link.project.timezone,
         "type": "dashboard" if link.dashboard_id else "insight",
     }

@@ -27,7 +27,7 @@ const source = {
     return described.dashboard;
   },
   results(tile) {
-    return api.get(`insights/${tile.insight.id}/results`);
+    return api.get(`/insights/${tile.insight.id}/results`);
   },
 };
 
