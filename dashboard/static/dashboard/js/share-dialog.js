@@ -35,7 +35,8 @@ export function mountShareDialog(dialog, ctx, { target, dashboardId }) {
       return;
     }
     const mine = dashboardId();
-    rows = rows.filter((link) => !("dashboard" in link) || String(link.dashboard?.id ?? link.dashboard) === String(mine));
+    // The project's links are listed together; this dialog shows the dashboard's own.
+    rows = rows.filter((link) => link.target?.type === "dashboard" && String(link.target.id) === String(mine));
     clearChildren(list);
     if (!rows.length) list.append(el("li", { class: "muted", text: "No links yet." }));
     for (const link of rows) {
