@@ -12,32 +12,22 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
 from django.views.decorators.clickjacking import xframe_options_exempt
+from rest_framework.exceptions import NotFound
 
-from projects.services import hash_key
-from reporting.models import ShareLink
+from reporting.insights.sharing import ShareLinkGone, shared_link
 
 SHARED_API_PREFIX = "/api/v1/shared/"
 
 
-def _link_for(token: str) -> ShareLink | None:
-    # Only the token's SHA-256 is stored (reporting/models/insights.py), hashed as API keys are.
-    digest = hash_key(token)
-    return ShareLink.objects.select_related("project", "dashboard", "insight").filter(token_hash=digest).first()
-
-
 def _shared_page(request: HttpRequest, token: str, template: str) -> HttpResponse:
-    link = _link_for(token)
-    if link is None:
-        return render(request, "dashboard/shared_missing.html", {"embed": template.endswith("embed.html")}, status=404)
-    if link.revoked_at is not None or (link.expires_at is not None and link.expires_at <= timezone.now()):
-        return render(
-            request,
-            "dashboard/shared_gone.html",
-            {"revoked": link.revoked_at is not None, "embed": template.endswith("embed.html")},
-            status=410,
-        )
+    # The API's rule turns the token into its link (one place): 404 unknown, 410 revoked/expired.
+    try:
+        link = shared_link(token)
+    except NotFound:
+        return render(request, "dashboard/shared_missing.html", {}, status=404)
+    except ShareLinkGone as gone:
+        return render(request, "dashboard/shared_gone.html", {"reason": str(gone.detail)}, status=410)
     target = link.dashboard or link.insight
     config = {
         # The shared API's root has no trailing slash: /api/v1/shared/<token>, …/insights/<id>/results.

@@ -31,7 +31,15 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 EVENT = "signup"
 NEW_NAME = "Signups per day"
-WRITE_CONTROLS = "[data-action=save-insight], [data-action=rename-board], [data-action=share-board], [data-role=tile-controls], #share-dialog"
+WRITE_CONTROLS = ", ".join(
+    (
+        "[data-action=save-insight]",
+        "[data-action=rename-board]",
+        "[data-action=share-board]",
+        "[data-role=tile-controls]",
+        "#share-dialog",
+    )
+)
 
 # A tile's state, read in one script: [[kind, name, state], …] in the grid's order.
 TILES = (
@@ -45,7 +53,8 @@ TREND_TABLE = (
     "if (!t) return null;"
     "const heads = [...t.querySelectorAll('thead th')].slice(1).map(h => h.textContent);"
     "const rows = [...t.querySelectorAll('tbody tr')].map(r => [...r.querySelectorAll('td')].map(c => c.textContent));"
-    "return [[...t.querySelectorAll('tbody th')].map(h => h.textContent), heads.map((h, i) => [h, rows.map(r => r[i])])];"
+    "const dates = [...t.querySelectorAll('tbody th')].map(h => h.textContent);"
+    "return [dates, heads.map((h, i) => [h, rows.map(r => r[i])])];"
 )
 TOP_TABLE = (
     "return [...document.querySelectorAll(`${arguments[0]} [data-kind='top-events'] tbody tr`)]"
@@ -133,7 +142,9 @@ def test_default_dashboard_edit_share_and_embed(
     page = f"/dashboard/{demo_project.slug}/"
 
     # A default dashboard with one insight already on it (made through the API, as any client would).
-    top = api.post("insights", {"name": "Top events", "kind": "top-events", "query": {"limit": 5}, "date_range": {"last_days": 30}})
+    top = api.post(
+        "insights", {"name": "Top events", "kind": "top-events", "query": {"limit": 5}, "date_range": {"last_days": 30}}
+    )
     board = api.post("dashboards", {"name": "Demo shop dashboard", "is_default": True})
     api.post(f"dashboards/{board['id']}/tiles", {"insight": top["id"], "width": 6, "height": 2})
 
@@ -156,12 +167,16 @@ def test_default_dashboard_edit_share_and_embed(
     series.send_keys(EVENT)
     trends.find_element(By.CSS_SELECTOR, "[data-action=run-trends]").click()
     wait.until(
-        lambda d: d.execute_script("return window.eventbaseDashboard.panels.trends.shown.lines[0]?.label") == f"A. {EVENT}",
+        lambda d: (
+            d.execute_script("return window.eventbaseDashboard.panels.trends.shown.lines[0]?.label") == f"A. {EVENT}"
+        ),
         "the trends panel never showed the chosen event",
     )
     trends.find_element(By.CSS_SELECTOR, "[data-action=save-insight]").click()
     wait.until(lambda d: _all_drawn(d, "#insights-board", 2), "the saved insight never appeared as a tile")
-    assert trends.find_element(By.CSS_SELECTOR, "[data-role=saved]").text == f"Saved “Trends: {EVENT}” to the dashboard."
+    assert (
+        trends.find_element(By.CSS_SELECTOR, "[data-role=saved]").text == f"Saved “Trends: {EVENT}” to the dashboard."
+    )
     assert _tiles(driver, "#insights-board")[1][:2] == ["trends", f"Trends: {EVENT}"]
 
     # Rename the tile, then move it above the top events and make it full width.

@@ -19,7 +19,12 @@ from reporting.models import Dashboard, ShareLink
 pytestmark = pytest.mark.django_db
 
 TOKEN = "sh_" + "a" * 43
-EDIT_CONTROLS = ('data-action="save-insight"', 'data-action="rename-board"', 'data-action="share-board"', 'id="share-dialog"')
+EDIT_CONTROLS = (
+    'data-action="save-insight"',
+    'data-action="rename-board"',
+    'data-action="share-board"',
+    'id="share-dialog"',
+)
 
 
 @pytest.fixture
@@ -28,7 +33,9 @@ def project():
 
 
 def _link(project, token=TOKEN, **fields):
-    dashboard = Dashboard.objects.create(project=project, name="Weekly numbers", description="For the board", is_default=True)
+    dashboard = Dashboard.objects.create(
+        project=project, name="Weekly numbers", description="For the board", is_default=True
+    )
     return ShareLink.objects.create(
         project=project, dashboard=dashboard, token_hash=hash_key(token), token_prefix=token[:10], **fields
     )
