@@ -62,6 +62,13 @@ TOP_TABLE = (
 )
 
 
+def _still(driver: Any) -> None:
+    """Charts drawn at once (no animation), so a screenshot shows the final bars and lines."""
+    driver.execute_cdp_cmd(
+        "Emulation.setEmulatedMedia", {"features": [{"name": "prefers-reduced-motion", "value": "reduce"}]}
+    )
+
+
 def _member(project: Any, name: str, role: str) -> User:
     user = User.objects.create_user(name, password=PASSWORD)
     ProjectMembership.objects.create(project=project, user=user, role=role)
@@ -135,6 +142,7 @@ def test_default_dashboard_edit_share_and_embed(
     from selenium.webdriver.support.ui import Select, WebDriverWait
 
     driver = browser
+    _still(driver)
     settings.PUBLIC_URL = live_server.url  # the links the share dialog shows point at this server
     editor = _member(demo_project, "dash-editor", ProjectRole.EDITOR)
     _member(demo_project, "dash-viewer", ProjectRole.VIEWER)
@@ -227,6 +235,7 @@ def test_default_dashboard_edit_share_and_embed(
     assert trend_answer == api.get(f"insights/{saved['id']}/results", dashboard=board["id"])["result"]
     with headless_chromium(tmp_path / "fresh-profile", monkeypatch, window="1440,1000", console_log=True) as fresh:
         fresh_wait = WebDriverWait(fresh, WAIT_SECONDS)
+        _still(fresh)
         assert fresh.get_cookies() == []
         fresh.get(f"{live_server.url}{urlsplit(url).path}")
         fresh_wait.until(lambda d: _all_drawn(d, "#shared-board", 2), "the shared page never drew its tiles")
