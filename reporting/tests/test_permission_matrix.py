@@ -406,3 +406,15 @@ def test_shared_endpoints(world, clients, principal):
     other = Insight.objects.create(project=world.project, name="not shown", kind="trends", query=TRENDS_QUERY)
     assert client.get(f"/api/v1/shared/{token}/insights/{other.pk}/results").status_code == 404
     assert client.get("/api/v1/shared/sh_unknown").status_code == 404
+
+
+@pytest.mark.parametrize("principal", PRINCIPALS)
+@pytest.mark.parametrize("page", ["/shared/{}/", "/embed/{}/"])
+def test_shared_pages(world, clients, principal, page):
+    """A share link's public pages open by the token alone, for anyone (signed in or not, any key),
+    and only the embed page may be framed."""
+    client = clients[principal]
+    response = client.get(page.format(world.keys["share token"]))
+    assert response.status_code == 200
+    assert ("X-Frame-Options" in response) is page.startswith("/shared/")
+    assert client.get(page.format("sh_unknown")).status_code == 404
