@@ -25,6 +25,7 @@ from django.test import Client
 
 from config.browser_testing import WAIT_SECONDS, headless_chromium
 from dashboard.tests.browser_support import PASSWORD, lines_expected, no_console_errors, open_page, screenshot
+from dashboard.tests.demo_data import FUNNEL
 from projects.models import ProjectMembership, ProjectRole
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -268,3 +269,39 @@ def test_default_dashboard_edit_share_and_embed(
     assert response.status_code == 200 and "X-Frame-Options" not in response
     assert "frame-ancestors *" in response["Content-Security-Policy"]
     assert Client().get(urlsplit(url).path)["X-Frame-Options"] == "DENY"
+
+    # The editor revokes the link in the dialog: the list says so and the page is gone (410).
+    dialog.find_element(By.CSS_SELECTOR, "[data-role=share-link] [data-action=revoke]").click()
+    wait.until(lambda d: "revoked" in dialog.find_element(By.CSS_SELECTOR, "[data-role=share-link]").text)
+    assert dialog.find_elements(By.CSS_SELECTOR, "[data-action=revoke]") == []
+    driver.get(url)
+    assert "This share link was revoked" in driver.find_element(By.TAG_NAME, "main").text
+    assert Client().get(urlsplit(url).path).status_code == 410
+    assert Client().get(embed_path).status_code == 410
+
+
+def test_a_shared_insight_shows_its_funnel(browser, live_server, demo_project, settings):
+    """A link to one insight (not a dashboard): the page draws that insight alone, with the
+    funnel's numbers as the shared API answers them."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver = browser
+    settings.PUBLIC_URL = live_server.url
+    api = Api(f"/api/v1/projects/{demo_project.slug}/", _member(demo_project, "funnel-editor", ProjectRole.EDITOR))
+    query = {"steps": list(FUNNEL[:3]), "window_hours": 72}
+    insight = api.post("insights", {"name": "Activation", "kind": "funnels", "query": query})
+    link = api.post(f"insights/{insight['id']}/share", {})
+    answer = Api(f"/api/v1/shared/{link['token']}").get(f"/insights/{insight['id']}/results")["result"]
+    assert answer["results"][0]["users"] > 0  # something to see
+
+    driver.get(f"{live_server.url}/shared/{link['token']}/")
+    WebDriverWait(driver, WAIT_SECONDS).until(lambda d: _all_drawn(d, "#shared-board", 1), "the insight never drew")
+    assert _tiles(driver, "#shared-board") == [["funnels", "Activation", "drawn"]]
+    steps = driver.execute_script(
+        "return [...document.querySelectorAll('#shared-board [data-kind=funnels] tbody tr')]"
+        ".map(r => [r.querySelector('th').textContent, r.querySelector('td').textContent]);"
+    )
+    assert steps == [[f"{i + 1}. {row['event']}", f"{row['users']:,}"] for i, row in enumerate(answer["results"])]
+    assert driver.find_element(By.CSS_SELECTOR, "[data-role=board-name]").text == "Activation"
+    no_console_errors(driver)
