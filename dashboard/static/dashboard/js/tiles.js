@@ -52,17 +52,16 @@ export function mountTiles(root, { source, ctx, decorate = null }) {
     }
   }
 
-  function tileNode(tile) {
+  function tileNode() {
     const title = el("h3", { class: "tile__name", "data-role": "tile-name" });
     const head = el("header", { class: "tile__head" }, el("div", { class: "tile__title" }, title, el("span", { class: "muted tile__range", "data-role": "range" })));
-    const node = el(
+    return el(
       "article",
       { class: "card tile", "data-role": "tile" },
       head,
       el("div", { class: "tile__body", "data-role": "body" }),
       el("p", { class: "panel-error", "data-role": "error", role: "alert" }),
     );
-    return node;
   }
 
   function render(next) {
@@ -77,7 +76,7 @@ export function mountTiles(root, { source, ctx, decorate = null }) {
       let node = nodes.get(key);
       const fresh = !node;
       if (fresh) {
-        node = tileNode(tile);
+        node = tileNode();
         nodes.set(key, node);
       }
       node.dataset.tileId = String(tile.id);
