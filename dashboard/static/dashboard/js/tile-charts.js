@@ -107,7 +107,7 @@ const DRAW = {
   paths(box, result) {
     const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
     svg.setAttribute("class", "sankey");
-    svg.setAttribute("data-height", "240");
+    svg.setAttribute("data-height", "200");
     svg.setAttribute("role", "img");
     svg.setAttribute("aria-label", "Persons' paths, step by step");
     box.append(el("div", { class: "sankey-box" }, svg));
