@@ -7,9 +7,10 @@ holds (a JSON blob in ``<script type="application/json">`` is data, not run). Th
 passes under it (Django's admin reads its settings from data attributes). The API docs do not:
 Swagger UI writes an inline ``<style>`` and style attributes, and draws icons as data: images, so
 /api/docs/ gets inline styles, still no inline scripts. Framing is refused everywhere
-(``frame-ancestors 'none'``); a page meant to be embedded later sets its own header, which this
-middleware leaves as it is. JSON and CSV answers get no header: a policy only means something to
-a document a browser renders.
+(``frame-ancestors 'none'``) but on a share link's embed page (/embed/<token>/, meant for an
+``<iframe>`` on any site: ``frame-ancestors *``; its view is also exempt from X-Frame-Options);
+a page with a policy of its own sets the header, which this middleware leaves as it is. JSON
+and CSV answers get no header: a policy only means something to a document a browser renders.
 """
 
 from __future__ import annotations
@@ -27,17 +28,22 @@ _COMMON = (
     "object-src 'none'",
     "base-uri 'self'",
     "form-action 'self'",
-    "frame-ancestors 'none'",
 )
-STRICT = "; ".join((*_COMMON, "style-src 'self'"))
+_UNFRAMED = "frame-ancestors 'none'"
+STRICT = "; ".join((*_COMMON, _UNFRAMED, "style-src 'self'"))
 # Swagger UI (drf-spectacular's sidecar): inline styles, never inline scripts (its init script is
 # served from ?script=).
-API_DOCS = "; ".join((*_COMMON, "style-src 'self' 'unsafe-inline'"))
+API_DOCS = "; ".join((*_COMMON, _UNFRAMED, "style-src 'self' 'unsafe-inline'"))
+# A shared dashboard's embed page: as strict, but any site may frame it.
+EMBED = "; ".join((*_COMMON, "frame-ancestors *", "style-src 'self'"))
 _LAX_PREFIXES = ("/api/docs/",)
+_EMBED_PREFIXES = ("/embed/",)
 
 
 def policy_for(path: str) -> str:
-    return API_DOCS if path.startswith(_LAX_PREFIXES) else STRICT
+    if path.startswith(_LAX_PREFIXES):
+        return API_DOCS
+    return EMBED if path.startswith(_EMBED_PREFIXES) else STRICT
 
 
 class ContentSecurityPolicyMiddleware:

@@ -2,7 +2,17 @@
 
 from django.urls import path
 
-from reporting import ingestion_api, views, views_annotations, views_cohorts, views_engagement, views_paths, views_web
+from reporting import (
+    ingestion_api,
+    views,
+    views_annotations,
+    views_cohorts,
+    views_dashboards,
+    views_engagement,
+    views_insights,
+    views_paths,
+    views_web,
+)
 from reporting import views_definitions as taxonomy
 from reporting import views_destinations as destinations
 from reporting import views_groups as groups
@@ -40,6 +50,28 @@ urlpatterns = [
     path("definitions/properties/<path:key>/values", taxonomy.PropertyValuesView.as_view(), name="reporting-values"),
     path("annotations", views_annotations.AnnotationsView.as_view(), name="reporting-annotations"),
     path("annotations/<int:annotation_id>", views_annotations.AnnotationView.as_view(), name="reporting-annotation"),
+    path("insights", views_insights.InsightsView.as_view(), name="reporting-insights"),
+    path("insights/<int:insight_id>", views_insights.InsightView.as_view(), name="reporting-insight"),
+    path(
+        "insights/<int:insight_id>/results",
+        views_insights.InsightResultsView.as_view(),
+        name="reporting-insight-results",
+    ),
+    path("insights/<int:insight_id>/share", views_insights.InsightShareView.as_view(), name="reporting-insight-share"),
+    path("dashboards", views_dashboards.DashboardsView.as_view(), name="reporting-dashboards"),
+    path("dashboards/<int:dashboard_id>", views_dashboards.DashboardView.as_view(), name="reporting-dashboard"),
+    path(
+        "dashboards/<int:dashboard_id>/tiles",
+        views_dashboards.DashboardTilesView.as_view(),
+        name="reporting-dashboard-tiles",
+    ),
+    path(
+        "dashboards/<int:dashboard_id>/share",
+        views_dashboards.DashboardShareView.as_view(),
+        name="reporting-dashboard-share",
+    ),
+    path("share-links", views_dashboards.ShareLinksView.as_view(), name="reporting-share-links"),
+    path("share-links/<int:link_id>", views_dashboards.ShareLinkView.as_view(), name="reporting-share-link"),
     # The delivery ledger of ingestion (its numbers are ingestion's; the read access is reporting's).
     path("ingestion", ingestion_api.IngestionLedgerView.as_view(), name="ingestion-ledger"),
     # Event destinations (webhooks): project settings, for admins only.

@@ -33,6 +33,8 @@ from projects.models import ApiKeyScope, AuditEntry, PersonalKeyScope, Project, 
 from projects.personal_keys import personal_key_create, personal_key_revoke
 from projects.services import api_key_create
 from reporting import urls as reporting_urls
+from reporting.insights.sharing import share_link_create
+from reporting.models import Dashboard, DashboardTile, Insight, ShareLink
 
 pytestmark = pytest.mark.django_db
 
@@ -48,7 +50,9 @@ class World:
     goal_id: int
     annotation_id: int
     destination_id: int
-    keys: dict[str, str]  # principal -> raw bearer key
+    insight_id: int
+    dashboard_id: int
+    keys: dict[str, str]  # principal -> raw bearer key (or share token)
 
 
 @pytest.fixture(scope="module")
@@ -75,6 +79,12 @@ def world(django_db_setup, django_db_blocker):
         goal = Goal.objects.create(project=project, name="pricing", kind=Goal.PAGEVIEW, path="/pricing")
         annotation = Annotation.objects.create(project=project, date=now.date(), text="launch")
         destination = Destination.objects.create(project=project, name="hook", url="https://example.com/h", secret="s")
+        insight = Insight.objects.create(
+            project=project, name="signups", kind="trends", query=TRENDS_QUERY, date_range={"last_days": 7}
+        )
+        dashboard = Dashboard.objects.create(project=project, name="main")
+        DashboardTile.objects.create(dashboard=dashboard, insight=insight, position=0)
+        share = share_link_create(project=project, dashboard=dashboard, user_id=None, actor=ACTOR)
         with transaction.atomic():
             with connection.cursor() as cur:
                 group_columns(cur, {project.pk: [{"company": "acme"}]})
@@ -107,6 +117,8 @@ def world(django_db_setup, django_db_blocker):
             "revoked personal key": revoked.raw,
             "other read key": api_key_create(project=other, scope=ApiKeyScope.READ).raw,
             "other personal key": personal_key_create(user=accounts["other member"], name="o", actor=ACTOR).raw,
+            # A share link's token reads its dashboard through /api/v1/shared/ only: no credential here.
+            "share token": share.token,
         }
         try:
             yield World(
@@ -116,6 +128,8 @@ def world(django_db_setup, django_db_blocker):
                 goal_id=goal.pk,
                 annotation_id=annotation.pk,
                 destination_id=destination.pk,
+                insight_id=insight.pk,
+                dashboard_id=dashboard.pk,
                 keys=keys,
             )
         finally:
@@ -133,6 +147,7 @@ def world(django_db_setup, django_db_blocker):
 # --- The requests: one valid request per endpoint, by URL name ---------------------------------
 
 TODAY = dt.datetime.now(dt.UTC).date()  # the project's time zone is UTC
+TRENDS_QUERY = {"series": [{"event": "signup"}], "interval": "day"}
 FROM = (TODAY - dt.timedelta(days=6)).isoformat()
 
 # name -> (method, path under the project, query parameters or JSON body)
@@ -173,17 +188,33 @@ REQUESTS: dict[str, tuple[str, str, dict[str, Any]]] = {
     "destination": ("get", "destinations/{destination}", {}),
     "destination-batches": ("get", "destinations/{destination}/batches", {"status": "dead"}),
     "destination-replay": ("post", "destinations/{destination}/replay", {}),
+    "reporting-insights": ("get", "insights", {}),
+    "reporting-insight": ("get", "insights/{insight}", {}),
+    "reporting-insight-results": ("get", "insights/{insight}/results", {"dashboard": "{dashboard}"}),
+    "reporting-dashboards": ("get", "dashboards", {}),
+    "reporting-dashboard": ("get", "dashboards/{dashboard}", {}),
+    "reporting-share-links": ("get", "share-links", {}),
 }
 # Project settings holding secrets: only the admin role (and staff) reads or writes them.
 ADMIN_ONLY = {"destinations", "destination", "destination-batches", "destination-replay"}
 ADMINS = {"admin", "staff"}
+# Routes with no read at all: only their writing handlers, in WRITES below.
+WRITE_ONLY = {
+    "reporting-insight-share",
+    "reporting-dashboard-share",
+    "reporting-dashboard-tiles",
+    "reporting-share-link",
+}
+# Reads that need the editor role: the share links (each is a way into the project).
+EDITOR_READS = {"reporting-share-links"}
 
 
 def test_every_endpoint_has_a_request():
     """Each route of reporting.urls is in the matrix: a new endpoint cannot be left out of it."""
     names = {p.name for p in reporting_urls.urlpatterns if isinstance(p, URLPattern)}
     assert len(names) == len(reporting_urls.urlpatterns), "every route is a named path"
-    assert names == set(REQUESTS)
+    assert names == set(REQUESTS) | WRITE_ONLY
+    assert {name for name, _ in WRITES} >= WRITE_ONLY
 
 
 # --- The principals and what each may do --------------------------------------------------------
@@ -205,6 +236,7 @@ PRINCIPALS = [
     "other member",
     "other read key",
     "other personal key",
+    "share token",
 ]
 READERS = {
     "viewer",
@@ -224,7 +256,10 @@ API_REFUSALS = {
     "other member": 404,
     "other read key": 404,
     "other personal key": 404,
+    "share token": 401,
 }
+# Who reads what needs the editor role: editors and more, an editor's personal keys (either scope).
+EDITOR_READERS = {"editor", "admin", "staff", "editor's read personal key", "editor's write personal key"}
 
 
 def _client(world: World, principal: str) -> APIClient:
@@ -245,13 +280,21 @@ def clients(world) -> dict[str, APIClient]:
 @pytest.mark.parametrize("name", sorted(REQUESTS))
 def test_api(world, clients, name, principal):
     method, path, data = REQUESTS[name]
-    url = f"/api/v1/projects/{world.project.slug}/" + path.format(
-        cohort=world.cohort_id, goal=world.goal_id, annotation=world.annotation_id, destination=world.destination_id
-    )
+    ids = {"cohort": world.cohort_id, "goal": world.goal_id, "annotation": world.annotation_id,
+           "insight": world.insight_id, "dashboard": world.dashboard_id,
+           "destination": world.destination_id}  # fmt: skip
+    url = f"/api/v1/projects/{world.project.slug}/" + path.format(**ids)
+    data = {key: value.format(**ids) if isinstance(value, str) else value for key, value in data.items()}
     client = clients[principal]
     response = client.post(url, data, format="json") if method == "post" else client.get(url, data)
-    allowed = ADMINS if name in ADMIN_ONLY else READERS
-    expected = 200 if principal in allowed else 403 if principal in READERS else API_REFUSALS[principal]
+    if principal not in READERS:
+        expected = API_REFUSALS[principal]
+    elif name in ADMIN_ONLY:
+        expected = 200 if principal in ADMINS else 403
+    elif name in EDITOR_READS:
+        expected = 200 if principal in EDITOR_READERS else 403
+    else:
+        expected = 200
     assert response.status_code == expected, getattr(response, "content", b"")[:500]
     if expected == 401:
         assert response["WWW-Authenticate"].startswith("Bearer")
@@ -275,6 +318,16 @@ WRITES: dict[tuple[str, str], tuple[str, dict[str, Any], int]] = {
     ("destination", "patch"): ("destinations/{destination}", {"name": "renamed", "batch_size": 5}, 200),
     ("destination", "delete"): ("destinations/{destination}", {}, 204),
     ("destination-replay", "post"): ("destinations/{destination}/replay", {}, 200),
+    ("reporting-insights", "post"): ("insights", {"name": "new", "kind": "trends", "query": TRENDS_QUERY}, 201),
+    ("reporting-insight", "patch"): ("insights/{insight}", {"name": "renamed"}, 200),
+    ("reporting-insight", "delete"): ("insights/{insight}", {}, 204),
+    ("reporting-insight-share", "post"): ("insights/{insight}/share", {}, 201),
+    ("reporting-dashboards", "post"): ("dashboards", {"name": "new"}, 201),
+    ("reporting-dashboard", "patch"): ("dashboards/{dashboard}", {"name": "renamed"}, 200),
+    ("reporting-dashboard", "delete"): ("dashboards/{dashboard}", {}, 204),
+    ("reporting-dashboard-tiles", "post"): ("dashboards/{dashboard}/tiles", {"insight": "{insight}"}, 201),
+    ("reporting-dashboard-share", "post"): ("dashboards/{dashboard}/share", {"expires_at": None}, 201),
+    ("reporting-share-link", "delete"): ("share-links/{link}", {}, 204),
 }
 WRITERS = {"editor", "admin", "staff", "editor's write personal key"}
 # What each reader who may not write is told: the role or scope that writing needs.
@@ -304,9 +357,13 @@ def test_writes(world, clients, case, principal):
     goal = Goal.objects.create(project=world.project, name="mine", kind=Goal.PAGEVIEW, path="/mine")
     annotation = Annotation.objects.create(project=world.project, date=TODAY, text="mine")
     destination = Destination.objects.create(project=world.project, name="mine", url="https://example.com/", secret="s")
-    url = f"/api/v1/projects/{world.project.slug}/" + path.format(
-        cohort=cohort.pk, goal=goal.pk, annotation=annotation.pk, destination=destination.pk
-    )
+    insight = Insight.objects.create(project=world.project, name="mine", kind="trends", query=TRENDS_QUERY)
+    dashboard = Dashboard.objects.create(project=world.project, name="mine")
+    link = share_link_create(project=world.project, insight=insight, user_id=None, actor=ACTOR).link
+    ids = {"cohort": cohort.pk, "goal": goal.pk, "annotation": annotation.pk, "insight": insight.pk,
+           "dashboard": dashboard.pk, "link": link.pk, "destination": destination.pk}  # fmt: skip
+    url = f"/api/v1/projects/{world.project.slug}/" + path.format(**ids)
+    body = {key: int(value.format(**ids)) if value == "{insight}" else value for key, value in body.items()}
     response = getattr(clients[principal], case[1])(url, body, format="json")
     if case[0] in ADMIN_ONLY:
         expected = allowed if principal in ADMINS else 403 if principal in READERS else API_REFUSALS[principal]
@@ -331,6 +388,12 @@ def test_writes(world, clients, case, principal):
         assert Annotation.objects.filter(project=world.project).count() == 2
         assert Destination.objects.filter(pk=destination.pk, name="mine", batch_size=100).exists()
         assert Destination.objects.filter(project=world.project).count() == 2
+        assert Insight.objects.filter(pk=insight.pk, name="mine", version=1).exists()
+        assert Insight.objects.filter(project=world.project).count() == 2
+        assert Dashboard.objects.filter(pk=dashboard.pk, name="mine", version=1, tiles__isnull=True).exists()
+        assert Dashboard.objects.filter(project=world.project).count() == 2
+        assert ShareLink.objects.filter(project=world.project).count() == 2
+        assert ShareLink.objects.filter(pk=link.pk, revoked_at__isnull=True).exists()
 
 
 PAGES = ["/dashboard/", "/dashboard/{slug}/", "/dashboard/{slug}/web/", "/dashboard/{slug}/cohorts/",
@@ -352,3 +415,31 @@ def test_pages(world, clients, page, principal):
         if page == "/dashboard/":
             # The picker offers exactly what the rule lets the account read.
             assert (f"/dashboard/{world.project.slug}/" in picker) is (principal != "other member")
+
+
+@pytest.mark.parametrize("principal", PRINCIPALS)
+def test_shared_endpoints(world, clients, principal):
+    """The public share API answers by the token in its path, whoever asks (cookies and keys are
+    ignored there), and only for what the link shows."""
+    token = world.keys["share token"]
+    client = clients[principal]
+    shown = client.get(f"/api/v1/shared/{token}")
+    assert shown.status_code == 200, shown.content[:500]
+    assert [t["insight"]["id"] for t in shown.json()["dashboard"]["tiles"]] == [world.insight_id]
+    results = client.get(f"/api/v1/shared/{token}/insights/{world.insight_id}/results")
+    assert results.status_code == 200, results.content[:500]
+    other = Insight.objects.create(project=world.project, name="not shown", kind="trends", query=TRENDS_QUERY)
+    assert client.get(f"/api/v1/shared/{token}/insights/{other.pk}/results").status_code == 404
+    assert client.get("/api/v1/shared/sh_unknown").status_code == 404
+
+
+@pytest.mark.parametrize("principal", PRINCIPALS)
+@pytest.mark.parametrize("page", ["/shared/{}/", "/embed/{}/"])
+def test_shared_pages(world, clients, principal, page):
+    """A share link's public pages open by the token alone, for anyone (signed in or not, any key),
+    and only the embed page may be framed."""
+    client = clients[principal]
+    response = client.get(page.format(world.keys["share token"]))
+    assert response.status_code == 200
+    assert ("X-Frame-Options" in response) is page.startswith("/shared/")
+    assert client.get(page.format("sh_unknown")).status_code == 404

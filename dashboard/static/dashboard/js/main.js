@@ -4,6 +4,7 @@
 
 import { mountAnnotationForm, mountAnnotations } from "./annotations.js";
 import { ApiClient } from "./api.js";
+import { mountBoard } from "./board.js";
 import { mountActiveUsers } from "./panels/active-users.js";
 import { mountDateRange } from "./panels/date-range.js";
 import { mountFilterBar } from "./panels/filter-bar.js";
@@ -46,6 +47,20 @@ const panels = {
   users: mountUserLookup(document.getElementById("user-panel"), ctx),
 };
 
+// The default dashboard at the top; editors save a panel's current question onto it.
+const board = mountBoard(document.getElementById("insights-board"), ctx);
+board.attachSaveButtons({
+  "trends-panel": panels.trends,
+  "funnel-panel": panels.funnel,
+  "retention-panel": panels.retention,
+  "stickiness-panel": panels.stickiness,
+  "lifecycle-panel": panels.lifecycle,
+  "paths-panel": panels.paths,
+  "active-users-panel": panels.activeUsers,
+  "top-events-panel": panels.topEvents,
+});
+board.load();
+
 document.querySelector("[data-role=project-switch]")?.addEventListener("change", (event) => {
   window.location.assign(event.target.value);
 });
@@ -62,4 +77,4 @@ const annotationsPanel = document.getElementById("annotations-panel");
 if (annotationsPanel) mountAnnotationForm(annotationsPanel, ctx, annotations);
 
 // For the browser test and for poking at the page from the console.
-window.eventbaseDashboard = { ctx, panels, annotations };
+window.eventbaseDashboard = { ctx, panels, annotations, board };

@@ -48,5 +48,11 @@ export function mountDateRange(form, ctx) {
     get value() {
       return { from: from.value, to: to.value };
     },
+    // The range as a saved insight keeps it: a preset stays relative ("the last 30 days" moves
+    // with the days), dates picked by hand stay those days.
+    get saved() {
+      const preset = presets.find((button) => button.getAttribute("aria-pressed") === "true");
+      return preset ? { last_days: Number(preset.dataset.days) } : { from: from.value, to: to.value };
+    },
   };
 }

@@ -12,6 +12,44 @@ import { drawBreakdown, drawTimeToConvert } from "./funnel-details.js";
 const MIN_STEPS = 2;
 const MAX_STEPS = 10;
 
+// A funnel's bars (their tooltip says the share of step 1) and its step table, from a POST funnels
+// answer's rows (the panel's and a dashboard tile's). `rowsNow` answers the rows on screen.
+export function funnelChartOptions(rowsNow, rates) {
+  return {
+    plugins: {
+      legend: { display: false },
+      tooltip: {
+        callbacks: {
+          afterLabel: (item) => `${formatPercent(rowsNow()[item.dataIndex]?.conversion_from_start, rates)} of step 1`,
+        },
+      },
+    },
+  };
+}
+
+export function drawFunnelSteps(chart, table, rows, rates) {
+  setSeries(
+    chart,
+    rows.map((row, i) => `${i + 1}. ${row.event}`),
+    [{ label: "Users", data: rows.map((row) => row.users) }],
+  );
+  if (!table) return;
+  clearChildren(table);
+  for (const [i, row] of rows.entries()) {
+    table.append(
+      el(
+        "tr",
+        {},
+        el("th", { scope: "row", text: `${i + 1}. ${row.event}` }),
+        el("td", { class: "num", text: formatNumber(row.users) }),
+        el("td", { class: "num", text: formatPercent(row.conversion_from_start, rates) }),
+        el("td", { class: "num", text: i === 0 ? "–" : formatPercent(row.conversion_from_previous, rates) }),
+        el("td", { class: "num", text: i === 0 ? "–" : formatDuration(row.median_conversion_seconds) }),
+      ),
+    );
+  }
+}
+
 export function mountFunnel(root, ctx) {
   const panel = new Panel(root, ctx);
   const form = panel.$("[data-role=form]");
@@ -68,17 +106,22 @@ export function mountFunnel(root, ctx) {
     return filters.length ? { event, filters } : event;
   }
 
+  // The POST funnels body without the range (what "Save as insight" stores); throws on a bad step filter.
+  function query() {
+    const out = {
+      steps: [...list.children].map(stepOf),
+      window_hours: Number(form.elements.window_hours.value),
+      filters: ctx.filters.value,
+    };
+    const split = breakdown.value();
+    if (split) out.breakdown = split;
+    return out;
+  }
+
   async function run() {
     let body;
     try {
-      body = {
-        steps: [...list.children].map(stepOf),
-        ...ctx.range.value,
-        window_hours: Number(form.elements.window_hours.value),
-        filters: ctx.filters.value,
-      };
-      const split = breakdown.value();
-      if (split) body.breakdown = split;
+      body = { ...ctx.range.value, ...query() };
     } catch (error) {
       panel.clearErrors();
       panel.$(":scope > [data-role=error]").textContent = error.message;
@@ -89,36 +132,8 @@ export function mountFunnel(root, ctx) {
     const rows = data.results || [];
     shown = rows;
     result.hidden = false;
-    chart ??= panel.track(ensureChart(panel.$("[data-chart=funnel]"), "bar", {
-      plugins: {
-        legend: { display: false },
-        tooltip: {
-          callbacks: {
-            afterLabel: (item) => `${formatPercent(shown[item.dataIndex]?.conversion_from_start, ctx.rates)} of step 1`,
-          },
-        },
-      },
-    }));
-    setSeries(
-      chart,
-      rows.map((row, i) => `${i + 1}. ${row.event}`),
-      [{ label: "Users", data: rows.map((row) => row.users) }],
-    );
-    const table = panel.$("[data-role=rows]");
-    clearChildren(table);
-    for (const [i, row] of rows.entries()) {
-      table.append(
-        el(
-          "tr",
-          {},
-          el("th", { scope: "row", text: `${i + 1}. ${row.event}` }),
-          el("td", { class: "num", text: formatNumber(row.users) }),
-          el("td", { class: "num", text: formatPercent(row.conversion_from_start, ctx.rates) }),
-          el("td", { class: "num", text: i === 0 ? "–" : formatPercent(row.conversion_from_previous, ctx.rates) }),
-          el("td", { class: "num", text: i === 0 ? "–" : formatDuration(row.median_conversion_seconds) }),
-        ),
-      );
-    }
+    chart ??= panel.track(ensureChart(panel.$("[data-chart=funnel]"), "bar", funnelChartOptions(() => shown, ctx.rates)));
+    drawFunnelSteps(chart, panel.$("[data-role=rows]"), rows, ctx.rates);
     drawTimeToConvert(panel.$("[data-role=time-to-convert]"), data.time_to_convert || []);
     const split = panel.$("[data-role=breakdown]");
     split.hidden = !body.breakdown;
@@ -137,5 +152,13 @@ export function mountFunnel(root, ctx) {
     });
   }
   for (let i = 0; i < MIN_STEPS; i += 1) addStep();
-  return { run, addStep };
+  return {
+    run,
+    addStep,
+    insight() {
+      const q = query();
+      const names = q.steps.map((step) => (typeof step === "string" ? step : step.event));
+      return { kind: "funnels", name: `Funnel: ${names.join(" → ")}`, query: q };
+    },
+  };
 }

@@ -15,12 +15,23 @@ const STATUSES = [
   ["dormant", "Dormant"],
 ];
 
+// Stacked bars: the chart's options, and its data from a GET lifecycle answer's rows (the panel's
+// and a dashboard tile's).
+export const LIFECYCLE_OPTIONS = { scales: { x: { stacked: true }, y: { stacked: true, ticks: { precision: 0 } } } };
+
+export function drawLifecycle(chart, rows) {
+  setSeries(
+    chart,
+    rows.map((row) => row.date),
+    STATUSES.map(([key, label]) => ({ label, data: rows.map((row) => row[key]) })),
+  );
+}
+
 export function mountLifecycle(root, ctx) {
   const panel = new Panel(root, ctx);
   const form = panel.$("[data-role=form]");
   const body = panel.$("[data-role=rows]");
-  const stacked = { x: { stacked: true }, y: { stacked: true, ticks: { precision: 0 } } };
-  const chart = panel.track(ensureChart(panel.$("[data-chart=lifecycle]"), "bar", { scales: stacked }));
+  const chart = panel.track(ensureChart(panel.$("[data-chart=lifecycle]"), "bar", LIFECYCLE_OPTIONS));
   const countBy = mountCountBy(form.elements.aggregation_group_type, ctx);
   let shown = [];
 
@@ -31,11 +42,7 @@ export function mountLifecycle(root, ctx) {
     if (groupType) params.aggregation_group_type = groupType;
     const data = await panel.run((signal) => ctx.api.get("lifecycle", params, { signal }));
     shown = data?.results || [];
-    setSeries(
-      chart,
-      shown.map((row) => row.date),
-      STATUSES.map(([key, label]) => ({ label, data: shown.map((row) => row[key]) })),
-    );
+    drawLifecycle(chart, shown);
     clearChildren(body);
     for (const row of shown) {
       const cells = ["new", "returning", "resurrecting", "dormant"].map((key) => el("td", { class: "num", text: formatNumber(row[key]) }));
@@ -47,6 +54,12 @@ export function mountLifecycle(root, ctx) {
   form.elements.aggregation_group_type.addEventListener("change", refresh);
   return {
     refresh,
+    insight() {
+      const query = { event: picker.value, interval: form.elements.interval.value, filters: ctx.filters.value };
+      const groupType = countBy.value();
+      if (groupType) query.aggregation_group_type = groupType;
+      return { kind: "lifecycle", name: `Lifecycle: ${picker.value}`, query };
+    },
     get shown() {
       return shown;
     },

@@ -7,6 +7,13 @@ import { Panel } from "../panel.js";
 import { drawSankey } from "../sankey.js";
 import { mountCountBy } from "./count-by.js";
 
+// The Sankey diagram of a POST paths answer (the panel's and a dashboard tile's).
+export function drawPaths(svg, data) {
+  drawSankey(svg, data.nodes, data.edges, {
+    describe: (edge) => `${formatNumber(edge.users)} persons, ${formatDuration(edge.average_conversion_seconds)} on average`,
+  });
+}
+
 export function mountPaths(root, ctx) {
   const panel = new Panel(root, ctx);
   const form = panel.$("[data-role=form]");
@@ -18,10 +25,10 @@ export function mountPaths(root, ctx) {
   let shown = null;
   let body = null;
 
-  function request() {
+  // The POST paths body without the range (what "Save as insight" stores).
+  function query() {
     const f = form.elements;
     const out = {
-      ...ctx.range.value,
       event_types: [...form.querySelectorAll("[name=event_types]:checked")].map((box) => box.value),
       steps: Number(f.steps.value),
       filters: ctx.filters.value ?? [],
@@ -43,15 +50,13 @@ export function mountPaths(root, ctx) {
   }
 
   async function refresh() {
-    body = request();
+    body = { ...ctx.range.value, ...query() };
     const data = await panel.run((signal) => ctx.api.post("paths", body, { signal }));
     clear();
     shown = data;
     if (!data) return;
     empty.hidden = data.nodes.length > 0;
-    drawSankey(svg, data.nodes, data.edges, {
-      describe: (edge) => `${formatNumber(edge.users)} persons, ${formatDuration(edge.average_conversion_seconds)} on average`,
-    });
+    drawPaths(svg, data);
     for (const edge of data.edges) {
       edgeRows.append(
         el(
@@ -78,6 +83,11 @@ export function mountPaths(root, ctx) {
   refresh();
   return {
     refresh,
+    insight() {
+      const q = query();
+      const ends = [q.start_event, q.end_event].filter(Boolean);
+      return { kind: "paths", name: ends.length ? `Paths: ${ends.join(" … ")}` : "Paths", query: q };
+    },
     // The last answer and the body that asked for it, for the browser test.
     get shown() {
       return shown;

@@ -14,6 +14,38 @@ function cohortRows(data) {
   }));
 }
 
+// The heat-map's head and rows from a retention/cohorts answer (the panel's and a dashboard tile's).
+export function drawRetention(head, body, data, { unit, rates }) {
+  const rows = cohortRows(data);
+  const width = Math.max(0, ...rows.map((row) => row.cells.length));
+  clearChildren(head);
+  const headRow = el("tr", {}, el("th", { scope: "col", text: "Cohort" }), el("th", { scope: "col", class: "num", text: "Users" }));
+  for (let k = 0; k < width; k += 1) headRow.append(el("th", { scope: "col", class: "heatmap__period", text: `${unit} ${k}` }));
+  head.append(headRow);
+  clearChildren(body);
+  if (!rows.length) {
+    body.append(el("tr", {}, el("td", { colSpan: 2, class: "muted", text: "No cohorts in this range: widen the dates, or pick a start event people did." })));
+  }
+  for (const row of rows) {
+    const tr = el("tr", {}, el("th", { scope: "row", text: row.start }), el("td", { class: "num", text: formatNumber(row.size) }));
+    for (let k = 0; k < width; k += 1) {
+      const cell = row.cells[k];
+      if (!cell) {
+        tr.append(el("td", { class: "heatmap__empty", "aria-label": "not yet measured" }));
+        continue;
+      }
+      const rate = Number(cell.retention_rate ?? 0);
+      const share = rates.isFraction ? rate : rate / 100;
+      const td = el("td", { class: "num heatmap__cell", text: formatPercent(rate, rates) });
+      td.style.setProperty("--heat", Math.min(1, Math.max(0, share)).toFixed(3));
+      if (share > 0.5) td.classList.add("heatmap__cell--dark");
+      td.title = `${formatNumber(cell.retained_users)} of ${formatNumber(row.size)} users`;
+      tr.append(td);
+    }
+    body.append(tr);
+  }
+}
+
 export function mountRetention(root, ctx) {
   const panel = new Panel(root, ctx);
   const period = panel.$("[name=period]");
@@ -37,35 +69,7 @@ export function mountRetention(root, ctx) {
       ),
     );
     if (!data) return;
-    const rows = cohortRows(data);
-    const width = Math.max(0, ...rows.map((row) => row.cells.length));
-    const unit = period.value === "day" ? "Day" : "Week";
-    clearChildren(head);
-    const headRow = el("tr", {}, el("th", { scope: "col", text: "Cohort" }), el("th", { scope: "col", class: "num", text: "Users" }));
-    for (let k = 0; k < width; k += 1) headRow.append(el("th", { scope: "col", class: "heatmap__period", text: `${unit} ${k}` }));
-    head.append(headRow);
-    clearChildren(body);
-    if (!rows.length) {
-      body.append(el("tr", {}, el("td", { colSpan: 2, class: "muted", text: "No cohorts in this range: widen the dates, or pick a start event people did." })));
-    }
-    for (const row of rows) {
-      const tr = el("tr", {}, el("th", { scope: "row", text: row.start }), el("td", { class: "num", text: formatNumber(row.size) }));
-      for (let k = 0; k < width; k += 1) {
-        const cell = row.cells[k];
-        if (!cell) {
-          tr.append(el("td", { class: "heatmap__empty", "aria-label": "not yet measured" }));
-          continue;
-        }
-        const rate = Number(cell.retention_rate ?? 0);
-        const share = ctx.rates.isFraction ? rate : rate / 100;
-        const td = el("td", { class: "num heatmap__cell", text: formatPercent(rate, ctx.rates) });
-        td.style.setProperty("--heat", Math.min(1, Math.max(0, share)).toFixed(3));
-        if (share > 0.5) td.classList.add("heatmap__cell--dark");
-        td.title = `${formatNumber(cell.retained_users)} of ${formatNumber(row.size)} users`;
-        tr.append(td);
-      }
-      body.append(tr);
-    }
+    drawRetention(head, body, data, { unit: period.value === "day" ? "Day" : "Week", rates: ctx.rates });
   }
 
   period.addEventListener("change", refresh);
@@ -75,5 +79,17 @@ export function mountRetention(root, ctx) {
   });
   document.addEventListener("rangechange", refresh);
   document.addEventListener("filterschange", refresh);
-  return { refresh };
+  return {
+    refresh,
+    // What "Save as insight" stores: the query as GET retention/cohorts takes it, without the range.
+    insight() {
+      const query = { period: period.value, filters: ctx.filters.value };
+      for (const name of ["start_event", "return_event"]) {
+        const value = form.elements[name].value.trim();
+        if (value) query[name] = value;
+      }
+      const events = [query.start_event || "any event", query.return_event || "any event"];
+      return { kind: "retention", name: `Retention: ${events.join(" → ")}`, query };
+    },
+  };
 }

@@ -7,6 +7,15 @@ import { Panel } from "../panel.js";
 import { mountCountBy } from "./count-by.js";
 import { mountEventPicker } from "./event-picker.js";
 
+// One bar per number of intervals (the panel's and a dashboard tile's).
+export function drawStickiness(chart, rows) {
+  setSeries(
+    chart,
+    rows.map((row) => String(row.intervals)),
+    [{ label: "Persons", data: rows.map((row) => row.persons) }],
+  );
+}
+
 export function mountStickiness(root, ctx) {
   const panel = new Panel(root, ctx);
   const form = panel.$("[data-role=form]");
@@ -28,6 +37,7 @@ export function mountStickiness(root, ctx) {
     shown = data?.results || [];
     const unit = interval === "week" ? "Weeks" : "Days";
     panel.$("[data-role=unit]").textContent = unit;
+<<<<<<< HEAD
     // The answer's rows are named `persons` whatever is counted; the label says what it is.
     const counted = groupType || "Persons";
     countedHead.textContent = counted;
@@ -37,6 +47,9 @@ export function mountStickiness(root, ctx) {
       shown.map((row) => String(row.intervals)),
       [{ label: counted, data: shown.map((row) => row.persons) }],
     );
+=======
+    drawStickiness(chart, shown);
+>>>>>>> insights-ui
     clearChildren(body);
     for (const row of shown) {
       body.append(el("tr", {}, el("th", { scope: "row", text: String(row.intervals) }), el("td", { class: "num", text: formatNumber(row.persons) })));
@@ -47,6 +60,12 @@ export function mountStickiness(root, ctx) {
   form.elements.aggregation_group_type.addEventListener("change", refresh);
   return {
     refresh,
+    insight() {
+      const query = { event: picker.value, interval: form.elements.interval.value, filters: ctx.filters.value };
+      const groupType = countBy.value();
+      if (groupType) query.aggregation_group_type = groupType;
+      return { kind: "stickiness", name: `Stickiness: ${picker.value}`, query };
+    },
     get shown() {
       return shown;
     },

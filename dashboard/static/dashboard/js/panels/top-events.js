@@ -40,5 +40,10 @@ export function mountTopEvents(root, ctx) {
 
   document.addEventListener("rangechange", refresh);
   document.addEventListener("filterschange", refresh);
-  return { refresh };
+  return {
+    refresh,
+    insight() {
+      return { kind: "top-events", name: "Top events", query: { limit: 10, filters: ctx.filters.value } };
+    },
+  };
 }

@@ -41,23 +41,28 @@ export function mountTrends(root, ctx) {
     }
   }
 
+  // The POST trends body without the range (what "Save as insight" stores); throws on a bad series.
+  function query() {
+    const out = {
+      series: seriesFromRows(list),
+      interval: form.elements.interval.value,
+      filters: ctx.filters.value,
+      compare: form.elements.compare.checked,
+    };
+    const groupType = countBy.value();
+    if (groupType) out.aggregation_group_type = groupType;
+    const split = breakdown.value();
+    if (split) out.breakdown = split;
+    const formula = form.elements.formula.value.trim();
+    if (formula) out.formula = formula;
+    return out;
+  }
+
   async function refresh() {
     if (!firstEvent()?.value.trim()) return;
     let body;
     try {
-      body = {
-        ...ctx.range.value,
-        series: seriesFromRows(list),
-        interval: form.elements.interval.value,
-        filters: ctx.filters.value,
-        compare: form.elements.compare.checked,
-      };
-      const groupType = countBy.value();
-      if (groupType) body.aggregation_group_type = groupType;
-      const split = breakdown.value();
-      if (split) body.breakdown = split;
-      const formula = form.elements.formula.value.trim();
-      if (formula) body.formula = formula;
+      body = { ...ctx.range.value, ...query() };
     } catch (error) {
       panel.clearErrors();
       panel.$(":scope > [data-role=error]").textContent = error.message;
@@ -110,6 +115,11 @@ export function mountTrends(root, ctx) {
   showView("line");
   return {
     refresh,
+    insight() {
+      const q = query();
+      const names = q.series.map((s) => s.event || s.name || "").filter(Boolean);
+      return { kind: "trends", name: q.formula ? `Trends: ${q.formula}` : `Trends: ${names.join(", ")}`, query: q };
+    },
     get shown() {
       return shown;
     },
