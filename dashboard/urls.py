@@ -1,11 +1,7 @@
 from django.urls import path
 from django.views.generic import RedirectView
 
-<<<<<<< HEAD
-from dashboard import views, views_keys, views_settings
-=======
-from dashboard import views, views_keys, views_shared
->>>>>>> insights-ui
+from dashboard import views, views_keys, views_settings, views_shared
 
 app_name = "dashboard"
 
@@ -17,7 +13,6 @@ urlpatterns = [
     path("dashboard/<slug:slug>/web/", views.web_page, name="web"),
     path("dashboard/<slug:slug>/cohorts/", views.cohorts_page, name="cohorts"),
     path("dashboard/<slug:slug>/persons/", views.persons_page, name="persons"),
-<<<<<<< HEAD
     # A project's settings, keys and members, for its admins.
     path("dashboard/<slug:slug>/settings/", views_settings.settings_page, name="settings"),
     path("dashboard/<slug:slug>/settings/save/", views_settings.settings_save, name="settings-save"),
@@ -43,11 +38,9 @@ urlpatterns = [
         views_settings.invitation_withdraw,
         name="settings-invitation-revoke",
     ),
-=======
     # A share link's public pages (no account): read-only, and framable for the embed only.
     path("shared/<str:token>/", views_shared.shared_page, name="shared"),
     path("embed/<str:token>/", views_shared.embed_page, name="embed"),
->>>>>>> insights-ui
     # The signed-in person's API keys (under /accounts/ with sign-in; Django's auth URLs leave keys/ free).
     path("accounts/keys/", views_keys.keys_page, name="keys"),
     path("accounts/keys/<int:key_id>/revoke/", views_keys.key_revoke, name="key-revoke"),

@@ -48,10 +48,7 @@ def _render_project_page(request: HttpRequest, project: Project, template: str) 
     # "Today" is the project's today: report dates are days in the project's time zone, and the
     # browser's own zone may be a day off.
     today = dt.datetime.now(zoneinfo.ZoneInfo(project.timezone)).date()
-<<<<<<< HEAD
     role = project_role(user=request.user, project=project)
-=======
->>>>>>> insights-ui
     may_edit = project_user_may(user=request.user, project=project, role=ProjectRole.EDITOR)
     config = {
         "slug": project.slug,
@@ -77,18 +74,12 @@ def _render_project_page(request: HttpRequest, project: Project, template: str) 
         {
             "project": project,
             "dashboard_config": config,
-<<<<<<< HEAD
-            # Write forms (cohorts, goals, annotations) are rendered for editors and admins only.
+            # Editors (and staff) get the writing controls: cohorts, goals, annotations, the
+            # dashboard's tiles, "Save as insight" and sharing. The API decides again on every write.
             "may_edit": may_edit,
             "may_annotate": may_edit,
             "may_admin": role == ProjectRole.ADMIN,
             "project_role": role,
-=======
-            # Editors (and staff) get the writing controls: annotations, the dashboard's tiles,
-            # "Save as insight" and sharing. The API decides again on every write.
-            "may_annotate": may_edit,
-            "may_edit": may_edit,
->>>>>>> insights-ui
             "projects": projects_readable_by(user=request.user),
         },
     )

@@ -8,11 +8,12 @@ import { mountCountBy } from "./count-by.js";
 import { mountEventPicker } from "./event-picker.js";
 
 // One bar per number of intervals (the panel's and a dashboard tile's).
-export function drawStickiness(chart, rows) {
+// `counted`: what the bars count (persons, or the group type counted by).
+export function drawStickiness(chart, rows, counted = "Persons") {
   setSeries(
     chart,
     rows.map((row) => String(row.intervals)),
-    [{ label: "Persons", data: rows.map((row) => row.persons) }],
+    [{ label: counted, data: rows.map((row) => row.persons) }],
   );
 }
 
@@ -37,19 +38,11 @@ export function mountStickiness(root, ctx) {
     shown = data?.results || [];
     const unit = interval === "week" ? "Weeks" : "Days";
     panel.$("[data-role=unit]").textContent = unit;
-<<<<<<< HEAD
     // The answer's rows are named `persons` whatever is counted; the label says what it is.
     const counted = groupType || "Persons";
     countedHead.textContent = counted;
     chart.options.scales.y.title.text = counted;
-    setSeries(
-      chart,
-      shown.map((row) => String(row.intervals)),
-      [{ label: counted, data: shown.map((row) => row.persons) }],
-    );
-=======
-    drawStickiness(chart, shown);
->>>>>>> insights-ui
+    drawStickiness(chart, shown, counted);
     clearChildren(body);
     for (const row of shown) {
       body.append(el("tr", {}, el("th", { scope: "row", text: String(row.intervals) }), el("td", { class: "num", text: formatNumber(row.persons) })));
