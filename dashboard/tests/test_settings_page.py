@@ -98,7 +98,7 @@ def test_admin_changes_settings_audited(project, admin):
         "Europe/Paris",
         ["https://shop.example"],
     )
-    entry = AuditEntry.objects.get(action=AuditAction.PROJECT_SETTINGS_CHANGED)
+    entry = AuditEntry.objects.get(action=AuditAction.PROJECT_SETTINGS_CHANGED, project=project)
     assert entry.project == project and entry.actor == "user:ada"
     assert entry.details == {
         "name": ["Shop", "Shop EU"],
@@ -108,7 +108,7 @@ def test_admin_changes_settings_audited(project, admin):
     # Saving the same values again changes nothing and writes no entry.
     again = _post(client, PAGE, "/dashboard/shop/settings/save/", _settings_data(project))
     assert again.status_code == 302
-    assert AuditEntry.objects.filter(action=AuditAction.PROJECT_SETTINGS_CHANGED).count() == 1
+    assert AuditEntry.objects.filter(action=AuditAction.PROJECT_SETTINGS_CHANGED, project=project).count() == 1
 
 
 @pytest.mark.parametrize(
@@ -129,7 +129,7 @@ def test_bad_settings_are_400_naming_the_field(project, admin, changes, field):
     project.refresh_from_db()
     assert (
         project.timezone == "UTC"
-        and not AuditEntry.objects.filter(action=AuditAction.PROJECT_SETTINGS_CHANGED).exists()
+        and not AuditEntry.objects.filter(action=AuditAction.PROJECT_SETTINGS_CHANGED, project=project).exists()
     )
 
 
@@ -151,14 +151,14 @@ def test_key_shown_once_then_only_its_prefix_and_revoked(project, admin):
     assert Client(HTTP_AUTHORIZATION=f"Bearer {raw}").get("/api/v1/projects/shop/events").status_code == 200
     page = client.get(PAGE)
     assert raw.encode() not in page.content and f"<code>{key.prefix}…</code>".encode() in page.content
-    entry = AuditEntry.objects.get(action=AuditAction.API_KEY_CREATED)
+    entry = AuditEntry.objects.get(action=AuditAction.API_KEY_CREATED, project=project)
     assert (entry.actor, entry.api_key, entry.details["scope"]) == ("user:ada", key, "read")
 
     revoked = _post(client, PAGE, f"/dashboard/shop/settings/keys/{key.pk}/revoke/")
     assert revoked.status_code == 302 and revoked["Location"] == PAGE + "#keys"
     key.refresh_from_db()
     assert key.revoked_at is not None
-    assert AuditEntry.objects.get(action=AuditAction.API_KEY_REVOKED).actor == "user:ada"
+    assert AuditEntry.objects.get(action=AuditAction.API_KEY_REVOKED, project=project).actor == "user:ada"
     assert b"revoked " in client.get(PAGE).content
 
 
@@ -191,13 +191,13 @@ def test_admin_changes_a_role_and_removes_a_member_audited(project, admin):
     assert response.status_code == 302 and response["Location"] == PAGE + "#members"
     bob_membership.refresh_from_db()
     assert bob_membership.role == ProjectRole.EDITOR
-    entry = AuditEntry.objects.get(action=AuditAction.MEMBER_ROLE_CHANGED)
+    entry = AuditEntry.objects.get(action=AuditAction.MEMBER_ROLE_CHANGED, project=project)
     assert (entry.actor, entry.details) == ("user:ada", {"user": "bob", "from": "viewer", "to": "editor"})
 
     carl_membership = ProjectMembership.objects.get(user=carl)
     assert _post(client, PAGE, f"/dashboard/shop/settings/members/{carl_membership.pk}/remove/").status_code == 302
     assert not ProjectMembership.objects.filter(user=carl).exists()
-    entry = AuditEntry.objects.get(action=AuditAction.MEMBER_REMOVED)
+    entry = AuditEntry.objects.get(action=AuditAction.MEMBER_REMOVED, project=project)
     assert (entry.project, entry.actor, entry.details) == (project, "user:ada", {"user": "carl", "role": "editor"})
     # Removed: carl no longer reads the project (404, as a stranger).
     assert _client(carl).get("/dashboard/shop/").status_code == 404
@@ -255,7 +255,7 @@ def test_invite_by_mail_then_withdraw_audited(project, admin, smtp_inbox):  # no
     assert (invitation.email, invitation.role, invitation.invited_by) == ("new@example.com", "editor", "user:ada")
     assert smtp_inbox.messages[-1]["To"] == "new@example.com"
     link = smtp_inbox.link(r"http\S+/accounts/invite/\S+/")
-    sent = AuditEntry.objects.get(action=AuditAction.INVITATION_SENT)
+    sent = AuditEntry.objects.get(action=AuditAction.INVITATION_SENT, project=project)
     assert sent.details == {"email": "new@example.com", "role": "editor", "delivery": "email"}
     page = client.get(PAGE)
     assert b'data-invitation="new@example.com"' in page.content and link.encode() not in page.content
@@ -264,7 +264,7 @@ def test_invite_by_mail_then_withdraw_audited(project, admin, smtp_inbox):  # no
     assert withdrawn.status_code == 302
     invitation.refresh_from_db()
     assert invitation.revoked_at is not None
-    entry = AuditEntry.objects.get(action=AuditAction.INVITATION_REVOKED)
+    entry = AuditEntry.objects.get(action=AuditAction.INVITATION_REVOKED, project=project)
     assert (entry.actor, entry.details) == ("user:ada", {"email": "new@example.com", "role": "editor"})
     assert b'data-invitation="new@example.com"' not in client.get(PAGE).content
     assert Client().get(link.replace("http://localhost:8000", "")).status_code == 410
@@ -279,7 +279,7 @@ def test_invite_without_a_mail_server_shows_the_link_once(project, admin):
     assert response.status_code == 200 and response["Cache-Control"].startswith("max-age=0")
     url = re.search(rb'data-testid="invitation-url">([^<]+)<', response.content).group(1).decode()
     assert "/accounts/invite/" in url and b"No mail server configured" in response.content
-    assert AuditEntry.objects.get(action=AuditAction.INVITATION_SENT).details["delivery"] == "link"
+    assert AuditEntry.objects.get(action=AuditAction.INVITATION_SENT, project=project).details["delivery"] == "link"
     assert url.encode() not in client.get(PAGE).content
 
 

@@ -50,7 +50,7 @@ def test_two_admins_demoting_each_other_at_once_leave_one_admin():
         thread.join(timeout=30)
     assert sorted(outcomes.values()) == ["demoted", "refused"], outcomes
     assert ProjectMembership.objects.filter(project=project, role=ProjectRole.ADMIN).count() == 1
-    assert AuditEntry.objects.filter(action=AuditAction.MEMBER_ROLE_CHANGED).count() == 1
+    assert AuditEntry.objects.filter(action=AuditAction.MEMBER_ROLE_CHANGED, project=project).count() == 1
 
 
 @pytest.mark.django_db
@@ -69,10 +69,10 @@ def test_the_last_admin_stays_and_others_go():
         membership_set_role(membership=only, role=ProjectRole.EDITOR, actor="tests")
     # The same role again changes nothing and is not audited.
     membership_set_role(membership=only, role=ProjectRole.ADMIN, actor="tests")
-    assert [e.details for e in AuditEntry.objects.filter(action=AuditAction.MEMBER_REMOVED)] == [
+    assert [e.details for e in AuditEntry.objects.filter(action=AuditAction.MEMBER_REMOVED, project=project)] == [
         {"user": "bob", "role": "admin"}
     ]
-    assert not AuditEntry.objects.filter(action=AuditAction.MEMBER_ROLE_CHANGED).exists()
+    assert not AuditEntry.objects.filter(action=AuditAction.MEMBER_ROLE_CHANGED, project=project).exists()
 
 
 @pytest.mark.django_db
