@@ -8,7 +8,7 @@ import io
 from typing import Any
 
 from django.http import Http404, HttpResponse
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -59,7 +59,12 @@ def results_response(
 class InsightsView(ReportingAPIView):
     writes: tuple[str, ...] = ("post",)
 
-    @extend_schema(tags=TAG, parameters=[i.InsightListInput], responses=i.InsightListOutput)
+    @extend_schema(
+        tags=TAG,
+        parameters=[i.InsightListInput],
+        responses=i.InsightListOutput,
+        operation_id="v1_projects_insights_list",
+    )
     def get(self, request: Request, slug: str) -> Response:
         """The project's insights, newest first; ``kind`` and ``search`` (in the name) narrow them."""
         p = self.validated(i.InsightListInput, request.query_params)
@@ -111,8 +116,8 @@ class InsightView(InsightMixin, ReportingAPIView):
 class InsightResultsView(InsightMixin, ReportingAPIView):
     @extend_schema(
         tags=TAG,
-        parameters=[i.ResultsInput, OpenApiParameter("format", enum=["json", "csv"])],
-        responses=i.InsightResultsOutput,
+        parameters=[i.ResultsInput],
+        responses={(200, "application/json"): i.InsightResultsOutput, (200, "text/csv"): str},
     )
     def get(self, request: Request, slug: str, insight_id: int) -> HttpResponse | Response:
         """The insight's answer for its range today; ``dashboard`` adds that dashboard's filters and
