@@ -19,6 +19,7 @@ from reporting.insights.kinds import KINDS
 from reporting.insights.tables import insight_table
 from reporting.tests import engagement_oracle, oracle
 from reporting.tests.conftest import DAYS, FIRST_DAY
+from reporting.views_insights import csv_cell
 
 pytestmark = pytest.mark.django_db
 
@@ -164,8 +165,22 @@ def test_csv_rows_are_the_json(tenant, kind):
     rows = list(csv.reader(io.StringIO(response.content.decode())))
     header, table = insight_table(kind, answer["result"])
     assert rows[0] == header
-    assert rows[1:] == [["" if v is None else str(v) for v in row] for row in table]
+    assert rows[1:] == [[_cell(v) for v in row] for row in table]
     assert len(rows) > 1
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(("=", "+", "-", "@", "\t", "\r")):
+        return "'" + value
+    return str(value)
+
+
+def test_csv_cells_that_would_be_formulas_are_quoted():
+    assert [csv_cell(v) for v in ("=HYPERLINK(1)", "+1", "-x", "@a", "/pricing", "", None, -3, 2.5)] == [
+        "'=HYPERLINK(1)", "'+1", "'-x", "'@a", "/pricing", "", "", -3, 2.5,
+    ]  # fmt: skip
 
 
 def test_csv_of_trends_independently(tenant):
