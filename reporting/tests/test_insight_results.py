@@ -236,6 +236,28 @@ def test_dashboard_filters_and_range_apply_like_passing_them(tenant):
     assert alone["date_to"] != TO.isoformat()
 
 
+def test_filters_saved_as_json_text_merge_with_the_dashboards(tenant):
+    """A GET report's query may hold its filters as the query string does (JSON text), and a
+    dashboard's filters may come as JSON text too: both still AND together."""
+    own = [{"type": "column", "key": "source", "operator": "exact", "value": "web"}]
+    board = [{"type": "event", "key": "path", "operator": "exact", "value": "/pricing"}]
+    editor = APIClient()
+    editor.credentials(HTTP_AUTHORIZATION=f"Bearer {editor_key_for(tenant.project)}")
+    slug = tenant.project.slug
+    insight = save(editor, slug, "top-events", {"limit": 3, "filters": json.dumps(own)}, FIXED)
+    dashboard = editor.post(
+        f"/api/v1/projects/{slug}/dashboards", {"name": "Text", "filters": json.dumps(board)}, format="json"
+    ).json()
+    assert dashboard["filters"] == board
+    editor.post(
+        f"/api/v1/projects/{slug}/dashboards/{dashboard['id']}/tiles", {"insight": insight["id"]}, format="json"
+    )
+    body = results(tenant.client(), slug, insight["id"], dashboard=dashboard["id"])
+    assert body["result"] == endpoint(tenant, "top-events", {"limit": 3, "filters": own + board}, FROM, TO)
+    keep = [e for e in tenant.events if e.source == "web" and e.properties.get("path") == "/pricing"]
+    assert body["result"]["results"] == oracle.top_events(keep, tenant.tz, FROM, TO, 3)
+
+
 def test_dashboard_must_hold_the_insight(tenant):
     editor = APIClient()
     editor.credentials(HTTP_AUTHORIZATION=f"Bearer {editor_key_for(tenant.project)}")
