@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -141,7 +142,9 @@ class DashboardInput(serializers.Serializer):
         checked = DashboardFilters(data={"filters": value}, context=self.context)
         if not checked.is_valid():
             raise serializers.ValidationError(checked.errors["filters"])
-        return value  # stored as sent: the tiles' reports parse it again, with their own filters
+        # Stored as a JSON list (as sent, or parsed from its JSON text): the tiles' reports parse
+        # it again, with their own filters.
+        return json.loads(value) if isinstance(value, str) else value
 
     def validate_date_range(self, value: Any) -> Any:
         return None if value is None else date_range_valid(value)

@@ -22,7 +22,7 @@ TAG = ["dashboards"]
 class DashboardsView(ReportingAPIView):
     writes: tuple[str, ...] = ("post",)
 
-    @extend_schema(tags=TAG, responses=i.DashboardListOutput)
+    @extend_schema(tags=TAG, responses=i.DashboardListOutput, operation_id="v1_projects_dashboards_list")
     def get(self, request: Request, slug: str) -> Response:
         """The project's dashboards: the default first, then by name."""
         return Response({"results": [i.dashboard_out(d) for d in services.dashboards_of(project=self.project)]})

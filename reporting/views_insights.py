@@ -8,7 +8,7 @@ import io
 from typing import Any
 
 from django.http import Http404, HttpResponse
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -36,6 +36,20 @@ def actor_of(request: Request) -> str:
     return f"user:{user.get_username()}" if user is not None and user.is_authenticated else "api"
 
 
+# A text cell a spreadsheet would run as a formula. Event names and property values come from
+# whoever holds the public ingest key, and a share link's CSV is downloaded by anyone: such a cell
+# is written with a leading apostrophe (OWASP's advice), numbers as they are.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def results_response(
     *, insight: Insight, dashboard: Dashboard | None, insight_body: dict[str, Any], fmt: str
 ) -> HttpResponse | Response:
@@ -47,7 +61,7 @@ def results_response(
         buf = io.StringIO()
         writer = csv.writer(buf)
         writer.writerow(header)
-        writer.writerows([["" if v is None else v for v in row] for row in rows])
+        writer.writerows([[csv_cell(v) for v in row] for row in rows])
         response = HttpResponse(buf.getvalue(), content_type="text/csv; charset=utf-8")
         name = f"insight-{insight.pk}-{answer['date_from']}-{answer['date_to']}.csv"
         response["Content-Disposition"] = f'attachment; filename="{name}"'
@@ -59,7 +73,12 @@ def results_response(
 class InsightsView(ReportingAPIView):
     writes: tuple[str, ...] = ("post",)
 
-    @extend_schema(tags=TAG, parameters=[i.InsightListInput], responses=i.InsightListOutput)
+    @extend_schema(
+        tags=TAG,
+        parameters=[i.InsightListInput],
+        responses=i.InsightListOutput,
+        operation_id="v1_projects_insights_list",
+    )
     def get(self, request: Request, slug: str) -> Response:
         """The project's insights, newest first; ``kind`` and ``search`` (in the name) narrow them."""
         p = self.validated(i.InsightListInput, request.query_params)
@@ -111,8 +130,8 @@ class InsightView(InsightMixin, ReportingAPIView):
 class InsightResultsView(InsightMixin, ReportingAPIView):
     @extend_schema(
         tags=TAG,
-        parameters=[i.ResultsInput, OpenApiParameter("format", enum=["json", "csv"])],
-        responses=i.InsightResultsOutput,
+        parameters=[i.ResultsInput],
+        responses={(200, "application/json"): i.InsightResultsOutput, (200, "text/csv"): str},
     )
     def get(self, request: Request, slug: str, insight_id: int) -> HttpResponse | Response:
         """The insight's answer for its range today; ``dashboard`` adds that dashboard's filters and

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import duckdb
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.permissions import AllowAny
@@ -18,6 +19,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.http import STORE_RETRY_AFTER_SECONDS, store_unavailable
+from events.duck import duckdb_reset
 from projects.access import JSONOnlyNegotiation
 from reporting import insight_serializers as i
 from reporting.insights import sharing
@@ -31,6 +34,18 @@ class SharedAPIView(APIView):
     permission_classes = [AllowAny]
     renderer_classes = [JSONRenderer]
     content_negotiation_class = JSONOnlyNegotiation
+
+    def handle_exception(self, exc: Exception) -> Response:
+        # As the project API does: a store that does not answer is a 503 to retry, not a 500.
+        if store_unavailable(exc):
+            if isinstance(exc, duckdb.Error):
+                duckdb_reset()
+            return Response(
+                {"detail": "The database is not answering; retry in a few seconds."},
+                status=503,
+                headers={"Retry-After": str(STORE_RETRY_AFTER_SECONDS)},
+            )
+        return super().handle_exception(exc)
 
     def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
         response = super().finalize_response(request, response, *args, **kwargs)

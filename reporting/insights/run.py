@@ -3,7 +3,9 @@ date range means today (the project's today), with a dashboard's filters and ran
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import json
 from typing import Any
 
 from django.utils import timezone
@@ -46,6 +48,11 @@ def insight_params(
     data = {**query, "from": first.isoformat(), "to": last.isoformat()}
     if extra_filters:
         own = query.get("filters") or []
+        if isinstance(own, str):
+            # A GET report's filters may be saved as its query string takes them: JSON text.
+            with contextlib.suppress(ValueError):
+                own = json.loads(own)
+        # (Filters that are not a list stay as they are: the report's serializer names the error.)
         data["filters"] = [*own, *extra_filters] if isinstance(own, list) else own
     serializer = spec.input(data=data, context={"project": project})
     if not serializer.is_valid():

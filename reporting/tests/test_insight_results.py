@@ -19,6 +19,7 @@ from reporting.insights.kinds import KINDS
 from reporting.insights.tables import insight_table
 from reporting.tests import engagement_oracle, oracle
 from reporting.tests.conftest import DAYS, FIRST_DAY
+from reporting.views_insights import csv_cell
 
 pytestmark = pytest.mark.django_db
 
@@ -164,8 +165,22 @@ def test_csv_rows_are_the_json(tenant, kind):
     rows = list(csv.reader(io.StringIO(response.content.decode())))
     header, table = insight_table(kind, answer["result"])
     assert rows[0] == header
-    assert rows[1:] == [["" if v is None else str(v) for v in row] for row in table]
+    assert rows[1:] == [[_cell(v) for v in row] for row in table]
     assert len(rows) > 1
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(("=", "+", "-", "@", "\t", "\r")):
+        return "'" + value
+    return str(value)
+
+
+def test_csv_cells_that_would_be_formulas_are_quoted():
+    assert [csv_cell(v) for v in ("=HYPERLINK(1)", "+1", "-x", "@a", "/pricing", "", None, -3, 2.5)] == [
+        "'=HYPERLINK(1)", "'+1", "'-x", "'@a", "/pricing", "", "", -3, 2.5,
+    ]  # fmt: skip
 
 
 def test_csv_of_trends_independently(tenant):
@@ -219,6 +234,28 @@ def test_dashboard_filters_and_range_apply_like_passing_them(tenant):
     # Without the dashboard: the insight's own range (the last 30 days, so no 2024 events).
     alone = results(tenant.client(), slug, insight["id"])
     assert alone["date_to"] != TO.isoformat()
+
+
+def test_filters_saved_as_json_text_merge_with_the_dashboards(tenant):
+    """A GET report's query may hold its filters as the query string does (JSON text), and a
+    dashboard's filters may come as JSON text too: both still AND together."""
+    own = [{"type": "column", "key": "source", "operator": "exact", "value": "web"}]
+    board = [{"type": "event", "key": "path", "operator": "exact", "value": "/pricing"}]
+    editor = APIClient()
+    editor.credentials(HTTP_AUTHORIZATION=f"Bearer {editor_key_for(tenant.project)}")
+    slug = tenant.project.slug
+    insight = save(editor, slug, "top-events", {"limit": 3, "filters": json.dumps(own)}, FIXED)
+    dashboard = editor.post(
+        f"/api/v1/projects/{slug}/dashboards", {"name": "Text", "filters": json.dumps(board)}, format="json"
+    ).json()
+    assert dashboard["filters"] == board
+    editor.post(
+        f"/api/v1/projects/{slug}/dashboards/{dashboard['id']}/tiles", {"insight": insight["id"]}, format="json"
+    )
+    body = results(tenant.client(), slug, insight["id"], dashboard=dashboard["id"])
+    assert body["result"] == endpoint(tenant, "top-events", {"limit": 3, "filters": own + board}, FROM, TO)
+    keep = [e for e in tenant.events if e.source == "web" and e.properties.get("path") == "/pricing"]
+    assert body["result"]["results"] == oracle.top_events(keep, tenant.tz, FROM, TO, 3)
 
 
 def test_dashboard_must_hold_the_insight(tenant):
