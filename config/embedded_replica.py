@@ -31,6 +31,13 @@ class ReplicaServer:
     def url(self, database: str = DATABASE_NAME) -> str:
         return f"postgresql://postgres@/{database}?host={self.sockets}"
 
+    def start(self) -> None:
+        # A hot standby refuses to start with fewer connections than its primary allows: the
+        # embedded server's settings, on the replica's own socket.
+        settings = embedded._postgres_settings(self.sockets, durable=False) | {"hot_standby": "on"}
+        options = " ".join(f"-c {name}='{value}'" for name, value in settings.items())
+        embedded._pg_ctl(self.pgdata, "start", "-w", "-t", "60", "-l", str(self.pgdata / "server.log"), "-o", options)
+
     def stop(self) -> None:
         if (self.pgdata / "postmaster.pid").exists():
             embedded._pg_ctl(self.pgdata, "stop", "-m", "immediate", "-w", check=False)
@@ -75,11 +82,8 @@ def start_replica(primary_root: Path, root: Path) -> ReplicaServer:
             **embedded._run_as_pg_user(),
         )
     replica = ReplicaServer(root=root, sockets=sockets)
-    # A hot standby refuses to start with fewer connections than its primary allows.
-    settings = embedded._postgres_settings(sockets, durable=False) | {"hot_standby": "on"}
-    options = " ".join(f"-c {name}='{value}'" for name, value in settings.items())
     try:
-        embedded._pg_ctl(pgdata, "start", "-w", "-t", "60", "-l", str(pgdata / "server.log"), "-o", options)
+        replica.start()
     except BaseException:
         replica.stop()
         raise

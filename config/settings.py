@@ -138,9 +138,7 @@ for _n, _url in enumerate(DATABASE_REPLICA_URLS):
             f"DATABASE_REPLICA_URLS item {_n + 1} must be a PostgreSQL URL, got scheme {urlsplit(_url).scheme!r}."
         )
     DATABASES[f"replica_{_n}"] = {
-        **dj_database_url.parse(
-            _url, conn_max_age=env_int("DB_CONN_MAX_AGE", 60, minimum=0), conn_health_checks=True
-        ),
+        **dj_database_url.parse(_url, conn_max_age=env_int("DB_CONN_MAX_AGE", 60, minimum=0), conn_health_checks=True),
         "ENGINE": "django_prometheus.db.backends.postgresql",
         "TEST": {"MIRROR": "default"},
     }

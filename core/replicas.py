@@ -7,7 +7,9 @@ once per scope so that every read of one answer sees one replica. The reporting 
 scope around its reading handlers; ingestion, rollups, the columnar writer and every write never
 do, so they read the primary. ``ReplicaRouter`` makes the ORM follow the same rule and sends every
 write to the primary; after a write inside a scope, the scope's reads go to the primary too (they
-may need to see it).
+may need to see it). Across requests, a write through the API leaves a fence (the primary's WAL
+position, in Redis, per project): the project's reads then use only a replica that has replayed
+that far, so a client reads its own writes.
 
 A replica is used only while it is no more than ``REPLICA_MAX_LAG_SECONDS`` behind. The lag is an
 upper bound on how stale its data is, measured without comparing clocks of two hosts:
@@ -40,6 +42,10 @@ from typing import Any
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
+from redis.exceptions import RedisError
+
+from core import keys
+from core.redis import get_redis
 
 logger = logging.getLogger(__name__)
 
@@ -218,6 +224,41 @@ def _lag(
     if since_commit is not None:
         bounds.append(max(0.0, since_commit))
     return min(bounds) if bounds else None
+
+
+# Keeps the larger position: two writers may finish in either order.
+_FENCE = """
+local old = redis.call('GET', KEYS[1])
+if (not old) or tonumber(old) < tonumber(ARGV[1]) then
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+end
+return 1
+"""
+NO_REPLICA = 2**63  # a fence no replica passes
+
+
+def fence_after_write(project_id: int) -> None:
+    """After a write for the project committed: its next reads use only a replica holding it.
+
+    The fence outlives the lag limit: past it, every replica still in use holds the write."""
+    if not replica_aliases():
+        return
+    ttl = int(max_lag_seconds()) + 5
+    try:
+        get_redis().eval(_FENCE, 1, keys.replica_fence(project_id), primary_lsn(), ttl)
+    except (DatabaseError, RedisError) as exc:  # the write stands; its reader may meet a lagging replica
+        logger.warning("replica fence not set", extra={"project_id": project_id, "error": str(exc)[:200]})
+
+
+def project_fence(project_id: int) -> int:
+    """How far a replica must have replayed to be read for the project (0: any)."""
+    if not replica_aliases():
+        return 0
+    try:
+        value = get_redis().get(keys.replica_fence(project_id))
+    except RedisError:
+        return NO_REPLICA  # the last write is unknown: read the primary
+    return int(value) if value else 0
 
 
 class ReplicaRouter:

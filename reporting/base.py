@@ -7,6 +7,7 @@ Who may read or write a project is not decided here: the base view resolves ``se
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from typing import Any
 
@@ -16,7 +17,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.http import store_unavailable
-from core.replicas import current_replica, mark_failed, primary_reads, replica_aliases, replica_reads
+from core.replicas import (
+    current_replica,
+    fence_after_write,
+    mark_failed,
+    primary_reads,
+    project_fence,
+    replica_aliases,
+    replica_reads,
+)
 from events.duck import duckdb_reset
 from projects.access import ProjectAPIView
 from reporting.metrics import REPORT_QUERY_SECONDS
@@ -30,7 +39,8 @@ class ReportingAPIView(ProjectAPIView):
     (core/replicas.py), after authentication and the access check, which stay on the primary (a
     key or a membership just created must work at once). ``complete_until`` is then read first,
     from the same replica, so it never claims more than the report's rows hold. A replica that
-    fails during a request is marked down and the handler runs again on the primary.
+    fails during a request is marked down and the handler runs again on the primary. A write
+    leaves a fence so that the project's next reads see it (core.replicas.fence_after_write).
     """
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
@@ -40,7 +50,11 @@ class ReportingAPIView(ProjectAPIView):
         self._retried_on_primary = False
         try:
             with self._reads:
-                return super().dispatch(request, *args, **kwargs)
+                response = super().dispatch(request, *args, **kwargs)
+            project = getattr(self, "project", None)
+            if str(request.method).lower() in self.writes and response.status_code < 400 and project is not None:
+                fence_after_write(project.pk)  # committed by now: the client's next reads see it
+            return response
         finally:
             match = getattr(request, "resolver_match", None)
             endpoint = (match.url_name if match else None) or type(self).__name__
@@ -49,7 +63,9 @@ class ReportingAPIView(ProjectAPIView):
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
         if request.method and request.method.lower() not in self.writes and replica_aliases():
-            self._reads.enter_context(replica_reads())
+            project = getattr(self, "project", None)
+            fence = project_fence(project.pk) if project is not None else 0
+            self._reads.enter_context(replica_reads(min_lsn=fence))
             self._reads.enter_context(complete_until_pinned())
 
     def handle_exception(self, exc: Exception) -> Response:
@@ -63,10 +79,10 @@ class ReportingAPIView(ProjectAPIView):
             self._reads.enter_context(primary_reads())
             self._reads.enter_context(complete_until_pinned())
             request = self.request
-            handler = getattr(self, str(request.method).lower(), self.http_method_not_allowed)
+            handler: Callable[..., Response] = getattr(self, str(request.method).lower())
             try:
                 return handler(request, *self.args, **self.kwargs)
-            except Exception as again:  # noqa: BLE001 - answered like the first attempt's error
+            except Exception as again:
                 return self.handle_exception(again)
         return super().handle_exception(exc)
 

@@ -28,13 +28,13 @@ from rest_framework.test import APIClient
 
 from analytics.rollups import rollups_process_dirty, rollups_watermark
 from analytics.tests.factories import RawEvent, events_delete, events_insert, touched_days
-from config.embedded_replica import ReplicaServer, pg_basebackup_available, start_replica
 from config import pytest_plugin
+from config.embedded_replica import ReplicaServer, pg_basebackup_available, start_replica
 from core import replicas
 from events.columnar import columnar_path, columnar_write_dirty
 from events.dirty import rollups_mark_dirty
 from events.duck import duckdb_reset
-from projects.tests.factories import ProjectFactory, read_key_for
+from projects.tests.factories import ProjectFactory, editor_key_for, read_key_for
 from reporting.tests import oracle
 
 DAY = dt.date(2024, 5, 6)
@@ -145,9 +145,7 @@ def _store(events: list[RawEvent]) -> dt.datetime:
 
 
 def _top(client: APIClient, project, **extra: str) -> dict:
-    response = client.get(
-        f"/api/v1/projects/{project.slug}/top-events", {"from": DAY, "to": DAY, "limit": 10, **extra}
-    )
+    response = client.get(f"/api/v1/projects/{project.slug}/top-events", {"from": DAY, "to": DAY, "limit": 10, **extra})
     assert response.status_code == 200, response.content
     return response.json()
 
@@ -230,3 +228,49 @@ def test_an_unreachable_replica_falls_back_to_the_primary(tenant):
     assert _top(client, project, filters=_FILTER)["results"] == _expected(events, only="signup")
     state = replicas.replica_state(ALIAS)
     assert not state.usable and state.reason.startswith("unreachable")
+
+
+def test_a_write_is_read_back_although_the_replica_lags(replica, tenant):
+    """Read-your-writes: after a write through the API the project's reads use the primary until
+    a replica has replayed it; other projects keep reading the replica."""
+    project, client = tenant
+    other = ProjectFactory()
+    other_client = APIClient()
+    other_client.credentials(HTTP_AUTHORIZATION=f"Bearer {read_key_for(other)}")
+    _replayed(replica)
+    _pause(replica)
+    events = _events(project.pk, ["pageview", "signup"], 0) + _events(other.pk, ["signup"], 10)
+    _store(events)
+    assert _top(client, project)["results"] == []  # the replica, paused before the events
+
+    editor = APIClient()
+    editor.credentials(HTTP_AUTHORIZATION=f"Bearer {editor_key_for(project)}")
+    url = f"/api/v1/projects/{project.slug}/annotations"
+    assert editor.post(url, {"date": str(DAY), "text": "launch"}, format="json").status_code == 201
+    listed = editor.get(url, {"from": str(DAY), "to": str(DAY)})
+    assert [a["text"] for a in listed.json()["results"]] == ["launch"]
+    assert _top(client, project)["results"] == _expected(events[:2])  # the primary now
+    assert _top(other_client, other)["results"] == []  # still the replica
+
+    _on_replica(replica, "SELECT pg_wal_replay_resume()")
+    _replayed(replica)
+    assert _top(other_client, other)["results"] == _expected(events[2:])
+    events_delete([other.pk])
+
+
+def test_a_replica_that_fails_during_a_request_is_retried_on_the_primary(replica, tenant, monkeypatch):
+    project, client = tenant
+    monkeypatch.setattr(replicas, "CHECK_SECONDS", 600.0)  # the replica stays "checked healthy"
+    events = _events(project.pk, ["pageview"] * 3, 0)
+    _store(events)
+    _replayed(replica)
+    assert _top(client, project)["results"] == _expected(events)
+    assert replicas.replica_state(ALIAS).usable
+    replica.stop()
+    try:
+        body = _top(client, project)  # chose the replica, met it down, answered from the primary
+        assert body["results"] == _expected(events)
+        assert _top(client, project, filters=_FILTER)["results"] == []
+        assert replicas.replica_state(ALIAS).reason.startswith("unreachable")
+    finally:
+        replica.start()
