@@ -11,6 +11,7 @@ Like ``config.embedded``, the server runs with its output in files, never on the
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,6 +74,9 @@ def start_replica(primary_root: Path, root: Path) -> ReplicaServer:
                 "stream",
                 "-c",
                 "fast",  # an immediate checkpoint, not a spread one: seconds, not minutes
+                # A throwaway copy: no fsync of every file, no manifest to verify it by later.
+                "--no-sync",
+                "--no-manifest",
             ],
             stdin=subprocess.DEVNULL,
             stdout=out,
@@ -88,3 +92,10 @@ def start_replica(primary_root: Path, root: Path) -> ReplicaServer:
         replica.stop()
         raise
     return replica
+
+
+def remove_replicas_under(parent: Path, pattern: str = "replica-*") -> None:
+    """Stop and delete replicas a killed earlier run left in ``parent`` (folders named ``pattern``)."""
+    for root in parent.glob(pattern):
+        ReplicaServer(root=root, sockets=socket_dir(root)).stop()
+        shutil.rmtree(root, ignore_errors=True)

