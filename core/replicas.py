@@ -154,8 +154,9 @@ def replica_state(alias: str, *, fresh: bool = False) -> ReplicaState:
         if now - state.checked_at < ttl:
             return state
     state = _check(alias)
-    with _lock:
-        _states[alias] = state
+    if not state.reason.startswith("primary"):  # a primary outage says nothing about the replica
+        with _lock:
+            _states[alias] = state
     return state
 
 
