@@ -35,7 +35,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
@@ -134,7 +134,8 @@ def mark_failed(alias: str, error: BaseException) -> None:
     if alias.startswith(ALIAS_PREFIX):
         with _lock:
             _states[alias] = ReplicaState(alias, False, f"unreachable: {str(error)[:200]}", checked_at=time.monotonic())
-        connections[alias].close()
+        with suppress(DatabaseError):  # already broken: the next use connects anew
+            connections[alias].close()
 
 
 def primary_lsn() -> int:
