@@ -128,6 +128,23 @@ DATABASES: dict[str, dict[str, Any]] = {
 }
 DATABASES["default"].setdefault("OPTIONS", {})
 DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", env_int("DB_CONNECT_TIMEOUT", 5, minimum=1))
+
+# Streaming replicas the reporting API may read from (core/replicas.py, docs/SCALING.md): each URL
+# becomes the alias replica_<n>. Never migrated; a test run reads the primary through them (MIRROR).
+DATABASE_REPLICA_URLS = env_list("DATABASE_REPLICA_URLS", [])
+for _n, _url in enumerate(DATABASE_REPLICA_URLS):
+    if urlsplit(_url).scheme not in {"postgres", "postgresql", "pgsql"}:
+        raise ImproperlyConfigured(
+            f"DATABASE_REPLICA_URLS item {_n + 1} must be a PostgreSQL URL, got scheme {urlsplit(_url).scheme!r}."
+        )
+    DATABASES[f"replica_{_n}"] = {
+        **dj_database_url.parse(_url, conn_max_age=env_int("DB_CONN_MAX_AGE", 60, minimum=0), conn_health_checks=True),
+        "ENGINE": "django_prometheus.db.backends.postgresql",
+        "TEST": {"MIRROR": "default"},
+    }
+    DATABASES[f"replica_{_n}"].setdefault("OPTIONS", {})
+    DATABASES[f"replica_{_n}"]["OPTIONS"].setdefault("connect_timeout", env_int("DB_CONNECT_TIMEOUT", 5, minimum=1))
+DATABASE_ROUTERS = ["core.replicas.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {
@@ -283,6 +300,8 @@ EVENTBASE: dict[str, Any] = {
     "GEOIP_DATABASE": env_str("GEOIP_DATABASE", ""),
     # Derive the web columns at capture (and filter bots). Off: they stay empty and bots are stored.
     "WEB_ENRICHMENT": env_bool("WEB_ENRICHMENT", True),
+    # A replica further behind than this is skipped for reads (core/replicas.py).
+    "REPLICA_MAX_LAG_SECONDS": env_int("REPLICA_MAX_LAG_SECONDS", 30, minimum=0),
 }
 
 # Ingest bodies may be up to 5 MB (the API answers 413 past that, with its own message).

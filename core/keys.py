@@ -79,3 +79,12 @@ COOKIELESS_SALT_TTL_SECONDS = 86_400 + 3_600  # a day's salt dies an hour after 
 def cookieless_salt(project_id: int, day: dt.date) -> str:
     """A project's salt for one UTC day: a random secret, destroyed by its expiry."""
     return f"eb:salt:{project_id}:{day:%Y%m%d}"
+
+
+# --- Read-your-writes with replicas (core.replicas) ---------------------------------------------
+
+
+def replica_fence(project_id: int) -> str:
+    """The primary's WAL position after a project's last write through the API: replicas that
+    have not replayed that far are not read for the project (lives REPLICA_MAX_LAG_SECONDS + 5)."""
+    return f"eb:replica:fence:{project_id}"

@@ -42,6 +42,7 @@ from django.db import connection, transaction
 
 from core import days as daysmod
 from core import locks
+from core.replicas import primary_reads
 from events.duck import ATTACHED_AS, duckdb_cursor, duckdb_sql_string
 from events.models import GROUP_COLUMNS, WEB_COLUMNS
 from events.partitions import partition_name
@@ -199,7 +200,10 @@ def _write_day(project_id: int, day: dt.date) -> tuple[int, list[str]]:
     path = columnar_path(project_id, day)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".tmp{os.getpid()}")
-    cur = duckdb_cursor()  # its own DuckDB connection: the temp table is not shared
+    # The primary's DuckDB connection even when called inside a replica scope: a lagging replica
+    # would yield a file without the day's newest events, and the markers would still be deleted.
+    with primary_reads():
+        cur = duckdb_cursor()  # its own DuckDB connection: the temp table is not shared
     try:
         # COPY takes no parameters; every literal here is an int, a timestamp, a key or our own path.
         cur.execute(

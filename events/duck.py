@@ -8,8 +8,8 @@ expected entrypoint function 'postgres_duckdb_cpp_init'"). So the file is copied
 project-local folder as ``postgres_scanner.duckdb_extension`` and LOADed from that path, with
 autoinstall/autoload turned off so DuckDB never tries the network.
 
-One connection per process (recreated after a fork); each caller gets its own cursor, which
-DuckDB makes safe to use from one thread each.
+One connection per process and database (the primary, each replica; recreated after a fork);
+each caller gets its own cursor, which DuckDB makes safe to use from one thread each.
 """
 
 from __future__ import annotations
@@ -23,6 +23,9 @@ from typing import Any
 
 import duckdb
 from django.conf import settings
+from django.db import connections
+
+from core.replicas import read_alias
 
 EXTENSION_NAME = "postgres_scanner"
 ATTACHED_AS = "pg"
@@ -89,7 +92,7 @@ def libpq_dsn(db: dict[str, Any]) -> str:
     return " ".join(f"{key}={_libpq_quote(value)}" for key, value in parts.items() if value not in (None, ""))
 
 
-def _connect() -> duckdb.DuckDBPyConnection:
+def _connect(alias: str) -> duckdb.DuckDBPyConnection:
     conn = duckdb.connect(
         ":memory:",
         config={
@@ -100,25 +103,35 @@ def _connect() -> duckdb.DuckDBPyConnection:
         },
     )
     conn.execute(f"LOAD {duckdb_sql_string(str(extension_path()))}")
-    dsn = libpq_dsn(settings.DATABASES["default"])
+    # settings.DATABASES as it is now (a test run's database name included); a replica added at
+    # run time is only in Django's connection settings.
+    dsn = libpq_dsn(settings.DATABASES.get(alias) or connections.settings[alias])
     conn.execute(f"ATTACH {duckdb_sql_string(dsn)} AS {ATTACHED_AS} (TYPE postgres, READ_ONLY)")
     return conn
 
 
 def duckdb_cursor() -> duckdb.DuckDBPyConnection:
-    """A cursor on the process's DuckDB, with PostgreSQL attached as ``pg`` (read-only)."""
+    """A cursor on the process's DuckDB, with PostgreSQL attached as ``pg`` (read-only).
+
+    Which PostgreSQL: the one reads use now (``core.replicas.read_alias``): the request's replica
+    inside ``replica_reads``, else the primary. One DuckDB connection per database, so the SQL
+    is the same either way."""
+    alias = read_alias()
     with _lock:
-        conn = _state.get("conn")
-        if conn is None or _state.get("pid") != os.getpid():
-            conn = _connect()
-            _state.update(conn=conn, pid=os.getpid())
+        if _state.get("pid") != os.getpid():
+            _state.update(conns={}, pid=os.getpid())  # after a fork: the parent's are not ours
+        conns: dict[str, duckdb.DuckDBPyConnection] = _state["conns"]
+        conn = conns.get(alias)
+        if conn is None:
+            conn = conns[alias] = _connect(alias)
         return conn.cursor()
 
 
 def duckdb_reset() -> None:
     """Close the process's DuckDB (tests that restart PostgreSQL, or after a connection error)."""
     with _lock:
-        conn = _state.pop("conn", None)
+        conns = _state.pop("conns", None) if _state.get("pid") == os.getpid() else None
         _state.pop("pid", None)
-    if conn is not None:
+        _state.pop("conns", None)
+    for conn in (conns or {}).values():
         conn.close()

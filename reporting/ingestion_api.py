@@ -75,6 +75,10 @@ class LedgerOutput(serializers.Serializer):
 
 
 class IngestionLedgerView(ReportingAPIView):
+    # The primary: it syncs Redis counters into the ledger and reads them back, and "flushed" must
+    # not lag "accepted" by a replica's delay (events would look lost).
+    replica_reads_allowed = False
+
     @extend_schema(tags=["ingestion"], parameters=[LedgerInput], responses=LedgerOutput)
     def get(self, request: Request, slug: str) -> Response:
         """Per-minute counters of received, accepted, duplicate, late, rejected and flushed events."""

@@ -12,13 +12,17 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import orjson
-from django.db import connection
+from django.db import connections
 
 from analytics.bitmaps import bitmap_to_int
 from analytics.rollups import rollups_watermark
 from core import days as daysmod
+from core.replicas import read_alias
 from ingestion.selectors import flushed_until
 from persons.identity import project_links
 from projects.models import Project
@@ -29,7 +33,8 @@ def project_tz(project: Project) -> zoneinfo.ZoneInfo:
 
 
 def fetchall(sql: str, params: dict | list) -> list[tuple]:
-    with connection.cursor() as cur:
+    """Rows of a read: from the request's replica inside ``replica_reads`` (core/replicas.py)."""
+    with connections[read_alias()].cursor() as cur:
         cur.execute(sql, params)
         return cur.fetchall()
 
@@ -40,8 +45,36 @@ def json_value(value: str | bytes | dict) -> dict:
 
 
 def complete_until_get() -> dt.datetime:
-    """Up to when every accepted event is both stored and aggregated."""
-    return min(flushed_until(), rollups_watermark())
+    """Up to when every accepted event is both stored and aggregated, in the database reads use.
+
+    On a replica (inside ``replica_reads``) the watermark is the replica's own: ``FillState`` is
+    read through the router, from the same replica as the report's rows. That never claims what
+    the replica has not replayed: the rollup run that wrote watermark W first took W =
+    ``flushed_until()``, so every event received before W had committed on the primary before the
+    run began, and the run's rollups committed before (or with) W. A replica replays commits in
+    the primary's WAL order, so one that shows W also holds those events and those rollups.
+    ``flushed_until()`` (the Redis buffer, about the primary) can be ahead of the replica, but the
+    minimum is at most the replica's W. The reporting view reads this before the report's own
+    queries (reporting.base), and a replica only moves forward, so the rows read later hold at
+    least what it claims.
+    """
+    pinned = _pinned_complete_until.get()
+    return pinned if pinned is not None else min(flushed_until(), rollups_watermark())
+
+
+_pinned_complete_until: ContextVar[dt.datetime | None] = ContextVar("complete_until", default=None)
+
+
+@contextmanager
+def complete_until_pinned() -> Iterator[dt.datetime]:
+    """``complete_until_get()`` read now and answered inside: read before a report's queries, it
+    claims no more than they see (and every part of one answer states the same instant)."""
+    value = complete_until_get()
+    token = _pinned_complete_until.set(value)
+    try:
+        yield value
+    finally:
+        _pinned_complete_until.reset(token)
 
 
 def event_is_known(*, project: Project, event: str) -> bool:
