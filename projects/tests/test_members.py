@@ -85,7 +85,7 @@ def test_settings_are_validated_and_only_the_allowed_ones_change():
         project_settings_update(project=project, changes={"timezone": "Atlantis/Capital"}, actor="tests")
     assert "timezone" in bad_zone.value.message_dict
     project.refresh_from_db()
-    assert project.timezone == "UTC" and not AuditEntry.objects.exists()
+    assert project.timezone == "UTC" and not AuditEntry.objects.filter(project=project).exists()
     changes = {"timezone": "Asia/Tokyo", "name": project.name}
     changed = project_settings_update(project=project, changes=changes, actor="tests")
     assert changed == {"timezone": ["UTC", "Asia/Tokyo"]}
