@@ -2,7 +2,16 @@
 
 from django.urls import path
 
-from reporting import ingestion_api, views, views_annotations, views_cohorts, views_engagement, views_paths, views_web
+from reporting import (
+    ingestion_api,
+    views,
+    views_alerts,
+    views_annotations,
+    views_cohorts,
+    views_engagement,
+    views_paths,
+    views_web,
+)
 from reporting import views_definitions as taxonomy
 from reporting import views_groups as groups
 from reporting.views_persons import PersonDetailView, PersonsView
@@ -39,6 +48,12 @@ urlpatterns = [
     path("definitions/properties/<path:key>/values", taxonomy.PropertyValuesView.as_view(), name="reporting-values"),
     path("annotations", views_annotations.AnnotationsView.as_view(), name="reporting-annotations"),
     path("annotations/<int:annotation_id>", views_annotations.AnnotationView.as_view(), name="reporting-annotation"),
+    path("alerts", views_alerts.AlertsView.as_view(), name="reporting-alerts"),
+    path("alerts/<int:alert_id>", views_alerts.AlertView.as_view(), name="reporting-alert"),
+    path("alerts/<int:alert_id>/events", views_alerts.AlertEventsView.as_view(), name="reporting-alert-events"),
+    path("subscriptions", views_alerts.SubscriptionsView.as_view(), name="reporting-subscriptions"),
+    path("subscriptions/<int:subscription_id>", views_alerts.SubscriptionView.as_view(), name="reporting-subscription"),
+    path("deliveries", views_alerts.DeliveriesView.as_view(), name="reporting-deliveries"),
     # The delivery ledger of ingestion (its numbers are ingestion's; the read access is reporting's).
     path("ingestion", ingestion_api.IngestionLedgerView.as_view(), name="ingestion-ledger"),
 ]
