@@ -3,74 +3,32 @@ judged once, in order; firing per breached interval, resolving on the first clea
 change percentage computed from the counts by hand; twice (or concurrently) evaluated intervals
 recorded once; an interval whose data is not complete yet is not judged.
 
-The events are committed once for the module (the report queries read through DuckDB, which sees
-committed rows only) in America/New_York, across the 2024-03-10 DST change, with events close to
-local midnight so that a UTC-day count would differ from the local one.
+The events: reporting/tests/alerts_data.py (local days across a DST change, near midnight).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections import Counter
 
 import pytest
 from django.db import connection
 
 from analytics.models import FillState
-from analytics.rollups import ROLLUPS_FILL_STATE, derived_rows_delete, rollups_process_dirty
-from analytics.tests.factories import RawEvent, events_delete, events_insert, touched_days
+from analytics.rollups import ROLLUPS_FILL_STATE
 from core import days as daysmod
-from events.dirty import rollups_mark_dirty
-from events.duck import duckdb_reset
 from projects.models import Project
 from reporting.alerts.evaluate import alert_evaluate, alerts_evaluate_due, change_pct, insight_values
 from reporting.models import Alert, AlertEvent, Delivery, Insight
+from reporting.tests.alerts_data import DAYS, SIGNUPS, TZ, oracle_counts, project_with_events
 
 pytestmark = pytest.mark.django_db
-
-TZ_NAME = "America/New_York"
-TZ = daysmod.zone(TZ_NAME)
-FIRST = dt.date(2024, 3, 5)
-SIGNUPS = [4, 10, 10, 2, 0, 0, 7, 7, 30, 15, 15, 3]  # per local day from FIRST
-PAGEVIEWS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]
-DAYS = [FIRST + dt.timedelta(days=i) for i in range(len(SIGNUPS))]
-
-
-def _events(project_id: int) -> list[RawEvent]:
-    out = []
-    for day, signups, views in zip(DAYS, SIGNUPS, PAGEVIEWS, strict=True):
-        for n in range(signups):
-            # Alternately just after local midnight and just before the next: other UTC days.
-            local = dt.datetime.combine(day, dt.time(0, 5 + n) if n % 2 else dt.time(23, 50 - n), tzinfo=TZ)
-            out.append(RawEvent(project_id, "signup", f"u-{n}", local.astimezone(dt.UTC)))
-        for n in range(views):
-            local = dt.datetime.combine(day, dt.time(12, n), tzinfo=TZ)
-            out.append(RawEvent(project_id, "$pageview", f"v-{n % 3}", local.astimezone(dt.UTC)))
-    return out
 
 
 @pytest.fixture(scope="module")
 def project(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock():
-        made = Project.objects.create(name="Alerts", slug="alerts-eval", timezone=TZ_NAME)
-        events = _events(made.pk)
-        events_insert(events)
-        rollups_mark_dirty(touched=touched_days(events))
-        rollups_process_dirty()
-        made.test_events = events  # type: ignore[attr-defined]
-        try:
-            yield made
-        finally:
-            duckdb_reset()
-            events_delete([made.pk])
-            derived_rows_delete(project_ids=[made.pk])
-            Project.objects.filter(pk=made.pk).delete()
-
-
-def _oracle_counts(events: list[RawEvent], name: str) -> dict[dt.date, int]:
-    """Events per local day, counted in plain Python."""
-    return Counter(e.timestamp.astimezone(TZ).date() for e in events if e.event_name == name)
+    with project_with_events(django_db_blocker, "alerts-eval") as made:
+        yield made
 
 
 def _after(day: dt.date, minutes: int = 5) -> dt.datetime:
@@ -113,7 +71,7 @@ def _recorded(alert: Alert) -> list[tuple[dt.date, str]]:
 
 
 def test_the_watched_values_are_the_local_day_counts(project):
-    counts = _oracle_counts(project.test_events, "signup")
+    counts = oracle_counts(project.test_events, "signup")
     assert [counts.get(d, 0) for d in DAYS] == SIGNUPS  # the dataset is what it says
     insight = _insight(project)
     first, end = daysmod.local_midnight(DAYS[0], TZ), daysmod.local_midnight(DAYS[-1] + dt.timedelta(days=1), TZ)
@@ -123,7 +81,7 @@ def test_the_watched_values_are_the_local_day_counts(project):
 
 def test_a_formula_is_watched_when_the_query_has_one(project):
     insight = _insight(project, series=[{"event": "signup"}, {"event": "$pageview"}], formula="A + B", interval="day")
-    signups, views = _oracle_counts(project.test_events, "signup"), _oracle_counts(project.test_events, "$pageview")
+    signups, views = oracle_counts(project.test_events, "signup"), oracle_counts(project.test_events, "$pageview")
     first, end = daysmod.local_midnight(DAYS[0], TZ), daysmod.local_midnight(DAYS[3], TZ)
     values = insight_values(insight, first=first, last_end=end, interval="day")
     assert list(values.values()) == [float(signups[d] + views[d]) for d in DAYS[:3]]
@@ -132,7 +90,7 @@ def test_a_formula_is_watched_when_the_query_has_one(project):
 @pytest.mark.parametrize("threshold", [0.0, 50.0, 100.0, 250.0])
 def test_change_pct_day_by_day_matches_a_plain_computation(project, threshold):
     alert = _alert(project, _insight(project), "change_pct", threshold)
-    counts = _oracle_counts(project.test_events, "signup")
+    counts = oracle_counts(project.test_events, "signup")
     values = [float(counts.get(d, 0)) for d in DAYS[1:]]
     previous: list[float | None] = [float(counts.get(d, 0)) for d in DAYS[:-1]]
 
