@@ -32,6 +32,7 @@ from projects.models import ApiKeyScope, AuditEntry, PersonalKeyScope, Project, 
 from projects.personal_keys import personal_key_create, personal_key_revoke
 from projects.services import api_key_create
 from reporting import urls as reporting_urls
+from reporting.models import Alert, Insight, Subscription
 
 pytestmark = pytest.mark.django_db
 
@@ -46,6 +47,8 @@ class World:
     cohort_id: int
     goal_id: int
     annotation_id: int
+    alert_id: int
+    subscription_id: int
     keys: dict[str, str]  # principal -> raw bearer key
 
 
@@ -72,6 +75,9 @@ def world(django_db_setup, django_db_blocker):
         cohort = Cohort.objects.create(project_id=project.pk, name="all", kind=Cohort.STATIC)
         goal = Goal.objects.create(project=project, name="pricing", kind=Goal.PAGEVIEW, path="/pricing")
         annotation = Annotation.objects.create(project=project, date=now.date(), text="launch")
+        insight = Insight.objects.create(project=project, name="Signups", kind="trends", query=SIGNUPS)
+        alert = _alert(project, insight)
+        subscription = _subscription(project, insight)
         with transaction.atomic():
             with connection.cursor() as cur:
                 group_columns(cur, {project.pk: [{"company": "acme"}]})
@@ -112,6 +118,8 @@ def world(django_db_setup, django_db_blocker):
                 cohort_id=cohort.pk,
                 goal_id=goal.pk,
                 annotation_id=annotation.pk,
+                alert_id=alert.pk,
+                subscription_id=subscription.pk,
                 keys=keys,
             )
         finally:
@@ -124,6 +132,21 @@ def world(django_db_setup, django_db_blocker):
             Project.objects.filter(pk__in=ids).delete()
             users.filter(username__startswith="matrix-").delete()
             AuditEntry.objects.filter(actor=ACTOR).delete()
+
+
+SIGNUPS = {"series": [{"event": "signup"}], "interval": "day"}
+
+
+def _alert(project: Project, insight: Insight) -> Alert:
+    return Alert.objects.create(
+        project=project, insight=insight, name="mine", condition="above", threshold=1, emails=["a@example.com"]
+    )
+
+
+def _subscription(project: Project, insight: Insight) -> Subscription:
+    return Subscription.objects.create(
+        project=project, insight=insight, name="mine", emails=["a@example.com"], frequency="daily", time=dt.time(9)
+    )
 
 
 # --- The requests: one valid request per endpoint, by URL name ---------------------------------
@@ -164,6 +187,12 @@ REQUESTS: dict[str, tuple[str, str, dict[str, Any]]] = {
     "reporting-values": ("get", "definitions/properties/plan/values", {}),
     "reporting-annotations": ("get", "annotations", {"from": FROM, "to": TODAY.isoformat()}),
     "reporting-annotation": ("get", "annotations/{annotation}", {}),
+    "reporting-alerts": ("get", "alerts", {}),
+    "reporting-alert": ("get", "alerts/{alert}", {}),
+    "reporting-alert-events": ("get", "alerts/{alert}/events", {}),
+    "reporting-subscriptions": ("get", "subscriptions", {}),
+    "reporting-subscription": ("get", "subscriptions/{subscription}", {}),
+    "reporting-deliveries": ("get", "deliveries", {"status": "failed"}),
     "ingestion-ledger": ("get", "ingestion", {}),
 }
 
@@ -235,7 +264,11 @@ def clients(world) -> dict[str, APIClient]:
 def test_api(world, clients, name, principal):
     method, path, data = REQUESTS[name]
     url = f"/api/v1/projects/{world.project.slug}/" + path.format(
-        cohort=world.cohort_id, goal=world.goal_id, annotation=world.annotation_id
+        cohort=world.cohort_id,
+        goal=world.goal_id,
+        annotation=world.annotation_id,
+        alert=world.alert_id,
+        subscription=world.subscription_id,
     )
     client = clients[principal]
     response = client.post(url, data, format="json") if method == "post" else client.get(url, data)
@@ -259,6 +292,20 @@ WRITES: dict[tuple[str, str], tuple[str, dict[str, Any], int]] = {
     ("reporting-annotations", "post"): ("annotations", {"date": FROM, "text": "v2 released"}, 201),
     ("reporting-annotation", "patch"): ("annotations/{annotation}", {"text": "renamed"}, 200),
     ("reporting-annotation", "delete"): ("annotations/{annotation}", {}, 204),
+    ("reporting-alerts", "post"): (
+        "alerts",
+        {"name": "new", "insight": "{insight}", "condition": "below", "threshold": 3, "emails": ["b@example.com"]},
+        201,
+    ),
+    ("reporting-alert", "patch"): ("alerts/{alert}", {"name": "renamed"}, 200),
+    ("reporting-alert", "delete"): ("alerts/{alert}", {}, 204),
+    ("reporting-subscriptions", "post"): (
+        "subscriptions",
+        {"name": "new", "insight": "{insight}", "emails": ["b@example.com"], "frequency": "daily", "time": "08:00"},
+        201,
+    ),
+    ("reporting-subscription", "patch"): ("subscriptions/{subscription}", {"name": "renamed"}, 200),
+    ("reporting-subscription", "delete"): ("subscriptions/{subscription}", {}, 204),
 }
 WRITERS = {"editor", "admin", "staff", "editor's write personal key"}
 # What each reader who may not write is told: the role or scope that writing needs.
@@ -287,9 +334,12 @@ def test_writes(world, clients, case, principal):
     cohort = Cohort.objects.create(project_id=world.project.pk, name="mine", kind=Cohort.STATIC)
     goal = Goal.objects.create(project=world.project, name="mine", kind=Goal.PAGEVIEW, path="/mine")
     annotation = Annotation.objects.create(project=world.project, date=TODAY, text="mine")
+    insight = Insight.objects.create(project=world.project, name="mine", kind="trends", query=SIGNUPS)
+    alert, subscription = _alert(world.project, insight), _subscription(world.project, insight)
     url = f"/api/v1/projects/{world.project.slug}/" + path.format(
-        cohort=cohort.pk, goal=goal.pk, annotation=annotation.pk
+        cohort=cohort.pk, goal=goal.pk, annotation=annotation.pk, alert=alert.pk, subscription=subscription.pk
     )
+    body = {key: insight.pk if value == "{insight}" else value for key, value in body.items()}
     response = getattr(clients[principal], case[1])(url, body, format="json")
     if principal in WRITERS:
         expected = allowed
@@ -308,6 +358,10 @@ def test_writes(world, clients, case, principal):
         assert Goal.objects.filter(project=world.project).count() == 2
         assert Annotation.objects.filter(pk=annotation.pk, text="mine").exists()
         assert Annotation.objects.filter(project=world.project).count() == 2
+        assert Alert.objects.filter(pk=alert.pk, name="mine").exists()
+        assert Alert.objects.filter(project=world.project).count() == 2
+        assert Subscription.objects.filter(pk=subscription.pk, name="mine").exists()
+        assert Subscription.objects.filter(project=world.project).count() == 2
 
 
 PAGES = ["/dashboard/", "/dashboard/{slug}/", "/dashboard/{slug}/web/", "/dashboard/{slug}/cohorts/",
