@@ -23,6 +23,7 @@ from reporting.models import (
 )
 
 MAX_ADDRESSES = 20
+ID = {"min_value": 1, "max_value": 2**63 - 1}  # a row id: beyond bigint is a 400, not a database error
 
 
 class FiniteFloatField(serializers.FloatField):
@@ -58,7 +59,7 @@ class AlertInput(serializers.Serializer):
     """POST (name, insight, condition, threshold and a channel required) and PATCH (the fields to change)."""
 
     name = serializers.CharField(max_length=200)
-    insight = serializers.IntegerField(help_text=f"A saved insight of kind {', '.join(ALERT_KINDS)}.")
+    insight = serializers.IntegerField(**ID, help_text=f"A saved insight of kind {', '.join(ALERT_KINDS)}.")
     condition = serializers.ChoiceField(choices=AlertCondition.choices)
     threshold = FiniteFloatField(help_text="The value; for change_pct, the percentage (e.g. 20 for 20 %).")
     emails = _emails(required=False, default=list)
@@ -142,8 +143,8 @@ def alert_event_out(event: AlertEvent) -> dict:
 
 class SubscriptionInput(serializers.Serializer):
     name = serializers.CharField(max_length=200)
-    dashboard = serializers.IntegerField(required=False, allow_null=True)
-    insight = serializers.IntegerField(required=False, allow_null=True)
+    dashboard = serializers.IntegerField(**ID, required=False, allow_null=True)
+    insight = serializers.IntegerField(**ID, required=False, allow_null=True)
     emails = _emails(min_length=1)
     frequency = serializers.ChoiceField(choices=SubscriptionFrequency.choices)
     weekday = serializers.IntegerField(min_value=0, max_value=6, required=False, allow_null=True,
@@ -201,8 +202,8 @@ def subscription_out(subscription: Subscription, next_send_at: dt.datetime) -> d
 
 
 class DeliveryQuery(serializers.Serializer):
-    alert = serializers.IntegerField(required=False)
-    subscription = serializers.IntegerField(required=False)
+    alert = serializers.IntegerField(**ID, required=False)
+    subscription = serializers.IntegerField(**ID, required=False)
     status = serializers.ChoiceField(choices=DeliveryStatus.choices, required=False)
     limit = serializers.IntegerField(min_value=1, max_value=500, default=100)
 
