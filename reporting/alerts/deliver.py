@@ -81,6 +81,9 @@ def _send_webhook(delivery: Delivery) -> None:
 
 
 def _send_email(delivery: Delivery) -> None:
+    if not settings.EMAIL_CONFIGURED:
+        # Without EMAIL_HOST mail goes to the log: calling that "delivered" would lose it quietly.
+        raise DeliveryFailed("mail is not configured: set EMAIL_HOST (README, Configuration)")
     mail = delivery.payload
     message = EmailMultiAlternatives(
         subject=mail["subject"], body=mail["text"], from_email=settings.DEFAULT_FROM_EMAIL, to=[delivery.target]

@@ -19,6 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.db import connection
+from django.test import override_settings
 
 from projects.models import Project
 from projects.tests.conftest import free_port, smtp_inbox, smtp_unreachable  # noqa: F401 (fixtures)
@@ -251,3 +252,14 @@ def test_unreachable_smtp_is_a_failed_delivery_to_retry(alert, smtp_unreachable)
     assert (delivery.status, delivery.attempts) == (DeliveryStatus.FAILED, 1)
     assert delivery.last_error.startswith("SMTP: ") and "refused" in delivery.last_error.lower()
     assert delivery.next_attempt_at == T0 + dt.timedelta(seconds=60)
+
+
+@override_settings(EMAIL_CONFIGURED=False)
+def test_mail_not_configured_is_a_failure_not_a_quiet_log(alert):
+    Alert.objects.filter(pk=alert.pk).update(webhook_url="", emails=["ops@example.com"])
+    alert.refresh_from_db()
+    _fire(alert, 1)
+    assert deliveries_send_due(now=T0) == 0
+    delivery = Delivery.objects.get(alert=alert)
+    assert (delivery.status, delivery.attempts) == (DeliveryStatus.FAILED, 1)
+    assert "EMAIL_HOST" in delivery.last_error
