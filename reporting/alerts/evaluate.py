@@ -23,7 +23,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core import days as daysmod
-from reporting.alerts.intervals import completed_intervals, interval_before
+from reporting.alerts.intervals import INTERVALS, completed_intervals, interval_before
 from reporting.alerts.notify import alert_event_notify
 from reporting.insights.kinds import KINDS
 from reporting.insights.run import insight_params
@@ -51,8 +51,10 @@ def alert_interval(insight: Insight) -> str:
         )
     if insight.kind == "sessions":
         return "day"
-    interval = (insight.query or {}).get("interval") or "day"
-    return str(interval)
+    interval = str((insight.query or {}).get("interval") or "day")
+    if interval not in INTERVALS:
+        raise AlertInsightError(f"the insight's interval must be one of {', '.join(INTERVALS)}, not {interval!r}.")
+    return interval
 
 
 def _points(kind: str, result: dict[str, Any]) -> list[tuple[str, float]]:

@@ -179,6 +179,36 @@ def test_the_job_skips_a_broken_alert_and_judges_the_rest(project):
     assert not broken.events.exists() and fine.events.count() == 1
 
 
+def test_hourly_and_weekly_alerts_judge_their_own_intervals(project):
+    """An hour is an hour of UTC instants; a week runs Monday to Sunday in local days."""
+    hourly = _alert(project, _insight(project, series=[{"event": "signup"}], interval="hour"), "above", 2)
+    # The hour from 04:00 UTC on 2024-03-14 holds the 23:xx local signups of 2024-03-13 (EDT, -4).
+    hour = dt.datetime(2024, 3, 14, 3, tzinfo=dt.UTC)
+    alert_evaluate(hourly.pk, now=hour + dt.timedelta(hours=1, minutes=1))
+    in_hour = sum(
+        1
+        for e in project.test_events
+        if e.event_name == "signup" and hour <= e.timestamp < hour + dt.timedelta(hours=1)
+    )
+    before = sum(
+        1 for e in project.test_events
+        if e.event_name == "signup" and hour - dt.timedelta(hours=1) <= e.timestamp < hour
+    )  # fmt: skip
+    assert in_hour > 2
+    [event] = hourly.events.all()
+    assert (event.interval_start, event.value, event.previous_value) == (hour, in_hour, before)
+
+    weekly = _alert(project, _insight(project, series=[{"event": "signup"}], interval="week"), "above", 1)
+    counts = oracle_counts(project.test_events, "signup")
+    monday = dt.date(2024, 3, 11)  # the week after the DST change: Monday 11th to Sunday 17th
+    alert_evaluate(weekly.pk, now=_after(monday + dt.timedelta(days=6)))
+    [event] = weekly.events.all()
+    assert event.interval_start == daysmod.local_midnight(monday, TZ)
+    assert event.value == sum(counts[monday + dt.timedelta(days=i)] for i in range(7))
+    assert event.previous_value == sum(counts[monday - dt.timedelta(days=7 - i)] for i in range(7))
+
+
+# Last in the module: a transactional test empties the tables when it ends.
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_evaluations_record_an_interval_once(project):
     """Two workers judging the same alert at the same time: one event, one notification."""
