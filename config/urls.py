@@ -19,6 +19,8 @@ urlpatterns = [
     path("accounts/invite/<str:token>/", invitation_page, name="invitation"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/v1/projects/<slug:slug>/", include("reporting.urls")),
+    # Share links: the token is the credential and names the project (no slug, no session).
+    path("api/v1/shared/", include("reporting.urls_shared")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's start-up script as a file (?script=), not inline: the
     # Content-Security-Policy refuses inline scripts (config/csp.py).

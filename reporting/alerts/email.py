@@ -9,11 +9,12 @@ are not pages: the site's Content-Security-Policy does not apply to them.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from django.utils.html import escape
+
+from reporting.insights.tables import insight_table
 
 Row = list[Any]
 BAR_COLOUR = "#4f46e5"
@@ -34,17 +35,14 @@ class Section:
 
 
 def result_table(kind: str, result: dict[str, Any]) -> tuple[list[str], list[Row]]:
-    """Any insight's answer as a header and rows (time series by date; other kinds by their rows)."""
+    """An insight's answer as a header and rows: the CSV export's table (reporting/insights/tables.py),
+    except for trends, shown wide (a row per date, a column per series) because people read it."""
     if kind == "trends":
         columns = [*(result.get("series") or []), *(result.get("formula") or [])]
         dates = [p["date"] for p in columns[0]["data"]] if columns else []
         header = ["date", *(_label(c) for c in columns)]
         return header, [[day, *(c["data"][i]["value"] for c in columns)] for i, day in enumerate(dates)]
-    rows = result.get("results")
-    if isinstance(rows, list) and rows and isinstance(rows[0], dict):
-        header = [key for key, value in rows[0].items() if not isinstance(value, list | dict)]
-        return header, [[row.get(key) for key in header] for row in rows]
-    return ["result"], [[json.dumps(result, default=str)[:2000]]]
+    return insight_table(kind, result)
 
 
 def _label(column: dict[str, Any]) -> str:

@@ -32,7 +32,8 @@ from projects.models import ApiKeyScope, AuditEntry, PersonalKeyScope, Project, 
 from projects.personal_keys import personal_key_create, personal_key_revoke
 from projects.services import api_key_create
 from reporting import urls as reporting_urls
-from reporting.models import Alert, Insight, Subscription
+from reporting.insights.sharing import share_link_create
+from reporting.models import Alert, Dashboard, DashboardTile, Insight, ShareLink, Subscription
 
 pytestmark = pytest.mark.django_db
 
@@ -47,9 +48,11 @@ class World:
     cohort_id: int
     goal_id: int
     annotation_id: int
+    insight_id: int
+    dashboard_id: int
     alert_id: int
     subscription_id: int
-    keys: dict[str, str]  # principal -> raw bearer key
+    keys: dict[str, str]  # principal -> raw bearer key (or share token)
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +78,12 @@ def world(django_db_setup, django_db_blocker):
         cohort = Cohort.objects.create(project_id=project.pk, name="all", kind=Cohort.STATIC)
         goal = Goal.objects.create(project=project, name="pricing", kind=Goal.PAGEVIEW, path="/pricing")
         annotation = Annotation.objects.create(project=project, date=now.date(), text="launch")
-        insight = Insight.objects.create(project=project, name="Signups", kind="trends", query=SIGNUPS)
+        insight = Insight.objects.create(
+            project=project, name="signups", kind="trends", query=TRENDS_QUERY, date_range={"last_days": 7}
+        )
+        dashboard = Dashboard.objects.create(project=project, name="main")
+        DashboardTile.objects.create(dashboard=dashboard, insight=insight, position=0)
+        share = share_link_create(project=project, dashboard=dashboard, user_id=None, actor=ACTOR)
         alert = _alert(project, insight)
         subscription = _subscription(project, insight)
         with transaction.atomic():
@@ -110,6 +118,8 @@ def world(django_db_setup, django_db_blocker):
             "revoked personal key": revoked.raw,
             "other read key": api_key_create(project=other, scope=ApiKeyScope.READ).raw,
             "other personal key": personal_key_create(user=accounts["other member"], name="o", actor=ACTOR).raw,
+            # A share link's token reads its dashboard through /api/v1/shared/ only: no credential here.
+            "share token": share.token,
         }
         try:
             yield World(
@@ -118,6 +128,8 @@ def world(django_db_setup, django_db_blocker):
                 cohort_id=cohort.pk,
                 goal_id=goal.pk,
                 annotation_id=annotation.pk,
+                insight_id=insight.pk,
+                dashboard_id=dashboard.pk,
                 alert_id=alert.pk,
                 subscription_id=subscription.pk,
                 keys=keys,
@@ -132,9 +144,6 @@ def world(django_db_setup, django_db_blocker):
             Project.objects.filter(pk__in=ids).delete()
             users.filter(username__startswith="matrix-").delete()
             AuditEntry.objects.filter(actor=ACTOR).delete()
-
-
-SIGNUPS = {"series": [{"event": "signup"}], "interval": "day"}
 
 
 def _alert(project: Project, insight: Insight) -> Alert:
@@ -152,6 +161,7 @@ def _subscription(project: Project, insight: Insight) -> Subscription:
 # --- The requests: one valid request per endpoint, by URL name ---------------------------------
 
 TODAY = dt.datetime.now(dt.UTC).date()  # the project's time zone is UTC
+TRENDS_QUERY = {"series": [{"event": "signup"}], "interval": "day"}
 FROM = (TODAY - dt.timedelta(days=6)).isoformat()
 
 # name -> (method, path under the project, query parameters or JSON body)
@@ -194,14 +204,30 @@ REQUESTS: dict[str, tuple[str, str, dict[str, Any]]] = {
     "reporting-subscription": ("get", "subscriptions/{subscription}", {}),
     "reporting-deliveries": ("get", "deliveries", {"status": "failed"}),
     "ingestion-ledger": ("get", "ingestion", {}),
+    "reporting-insights": ("get", "insights", {}),
+    "reporting-insight": ("get", "insights/{insight}", {}),
+    "reporting-insight-results": ("get", "insights/{insight}/results", {"dashboard": "{dashboard}"}),
+    "reporting-dashboards": ("get", "dashboards", {}),
+    "reporting-dashboard": ("get", "dashboards/{dashboard}", {}),
+    "reporting-share-links": ("get", "share-links", {}),
 }
+# Routes with no read at all: only their writing handlers, in WRITES below.
+WRITE_ONLY = {
+    "reporting-insight-share",
+    "reporting-dashboard-share",
+    "reporting-dashboard-tiles",
+    "reporting-share-link",
+}
+# Reads that need the editor role: the share links (each is a way into the project).
+EDITOR_READS = {"reporting-share-links"}
 
 
 def test_every_endpoint_has_a_request():
     """Each route of reporting.urls is in the matrix: a new endpoint cannot be left out of it."""
     names = {p.name for p in reporting_urls.urlpatterns if isinstance(p, URLPattern)}
     assert len(names) == len(reporting_urls.urlpatterns), "every route is a named path"
-    assert names == set(REQUESTS)
+    assert names == set(REQUESTS) | WRITE_ONLY
+    assert {name for name, _ in WRITES} >= WRITE_ONLY
 
 
 # --- The principals and what each may do --------------------------------------------------------
@@ -223,6 +249,7 @@ PRINCIPALS = [
     "other member",
     "other read key",
     "other personal key",
+    "share token",
 ]
 READERS = {
     "viewer",
@@ -242,7 +269,10 @@ API_REFUSALS = {
     "other member": 404,
     "other read key": 404,
     "other personal key": 404,
+    "share token": 401,
 }
+# Who reads what needs the editor role: editors and more, an editor's personal keys (either scope).
+EDITOR_READERS = {"editor", "admin", "staff", "editor's read personal key", "editor's write personal key"}
 
 
 def _client(world: World, principal: str) -> APIClient:
@@ -263,16 +293,19 @@ def clients(world) -> dict[str, APIClient]:
 @pytest.mark.parametrize("name", sorted(REQUESTS))
 def test_api(world, clients, name, principal):
     method, path, data = REQUESTS[name]
-    url = f"/api/v1/projects/{world.project.slug}/" + path.format(
-        cohort=world.cohort_id,
-        goal=world.goal_id,
-        annotation=world.annotation_id,
-        alert=world.alert_id,
-        subscription=world.subscription_id,
-    )
+    ids = {"cohort": world.cohort_id, "goal": world.goal_id, "annotation": world.annotation_id,
+           "insight": world.insight_id, "dashboard": world.dashboard_id, "alert": world.alert_id,
+           "subscription": world.subscription_id}  # fmt: skip
+    url = f"/api/v1/projects/{world.project.slug}/" + path.format(**ids)
+    data = {key: value.format(**ids) if isinstance(value, str) else value for key, value in data.items()}
     client = clients[principal]
     response = client.post(url, data, format="json") if method == "post" else client.get(url, data)
-    expected = 200 if principal in READERS else API_REFUSALS[principal]
+    if principal not in READERS:
+        expected = API_REFUSALS[principal]
+    elif name in EDITOR_READS:
+        expected = 200 if principal in EDITOR_READERS else 403
+    else:
+        expected = 200
     assert response.status_code == expected, getattr(response, "content", b"")[:500]
     if expected == 401:
         assert response["WWW-Authenticate"].startswith("Bearer")
@@ -292,6 +325,16 @@ WRITES: dict[tuple[str, str], tuple[str, dict[str, Any], int]] = {
     ("reporting-annotations", "post"): ("annotations", {"date": FROM, "text": "v2 released"}, 201),
     ("reporting-annotation", "patch"): ("annotations/{annotation}", {"text": "renamed"}, 200),
     ("reporting-annotation", "delete"): ("annotations/{annotation}", {}, 204),
+    ("reporting-insights", "post"): ("insights", {"name": "new", "kind": "trends", "query": TRENDS_QUERY}, 201),
+    ("reporting-insight", "patch"): ("insights/{insight}", {"name": "renamed"}, 200),
+    ("reporting-insight", "delete"): ("insights/{insight}", {}, 204),
+    ("reporting-insight-share", "post"): ("insights/{insight}/share", {}, 201),
+    ("reporting-dashboards", "post"): ("dashboards", {"name": "new"}, 201),
+    ("reporting-dashboard", "patch"): ("dashboards/{dashboard}", {"name": "renamed"}, 200),
+    ("reporting-dashboard", "delete"): ("dashboards/{dashboard}", {}, 204),
+    ("reporting-dashboard-tiles", "post"): ("dashboards/{dashboard}/tiles", {"insight": "{insight}"}, 201),
+    ("reporting-dashboard-share", "post"): ("dashboards/{dashboard}/share", {"expires_at": None}, 201),
+    ("reporting-share-link", "delete"): ("share-links/{link}", {}, 204),
     ("reporting-alerts", "post"): (
         "alerts",
         {"name": "new", "insight": "{insight}", "condition": "below", "threshold": 3, "emails": ["b@example.com"]},
@@ -334,12 +377,14 @@ def test_writes(world, clients, case, principal):
     cohort = Cohort.objects.create(project_id=world.project.pk, name="mine", kind=Cohort.STATIC)
     goal = Goal.objects.create(project=world.project, name="mine", kind=Goal.PAGEVIEW, path="/mine")
     annotation = Annotation.objects.create(project=world.project, date=TODAY, text="mine")
-    insight = Insight.objects.create(project=world.project, name="mine", kind="trends", query=SIGNUPS)
+    insight = Insight.objects.create(project=world.project, name="mine", kind="trends", query=TRENDS_QUERY)
+    dashboard = Dashboard.objects.create(project=world.project, name="mine")
+    link = share_link_create(project=world.project, insight=insight, user_id=None, actor=ACTOR).link
     alert, subscription = _alert(world.project, insight), _subscription(world.project, insight)
-    url = f"/api/v1/projects/{world.project.slug}/" + path.format(
-        cohort=cohort.pk, goal=goal.pk, annotation=annotation.pk, alert=alert.pk, subscription=subscription.pk
-    )
-    body = {key: insight.pk if value == "{insight}" else value for key, value in body.items()}
+    ids = {"cohort": cohort.pk, "goal": goal.pk, "annotation": annotation.pk, "insight": insight.pk,
+           "dashboard": dashboard.pk, "link": link.pk, "alert": alert.pk, "subscription": subscription.pk}  # fmt: skip
+    url = f"/api/v1/projects/{world.project.slug}/" + path.format(**ids)
+    body = {key: int(value.format(**ids)) if value == "{insight}" else value for key, value in body.items()}
     response = getattr(clients[principal], case[1])(url, body, format="json")
     if principal in WRITERS:
         expected = allowed
@@ -358,6 +403,12 @@ def test_writes(world, clients, case, principal):
         assert Goal.objects.filter(project=world.project).count() == 2
         assert Annotation.objects.filter(pk=annotation.pk, text="mine").exists()
         assert Annotation.objects.filter(project=world.project).count() == 2
+        assert Insight.objects.filter(pk=insight.pk, name="mine", version=1).exists()
+        assert Insight.objects.filter(project=world.project).count() == 2
+        assert Dashboard.objects.filter(pk=dashboard.pk, name="mine", version=1, tiles__isnull=True).exists()
+        assert Dashboard.objects.filter(project=world.project).count() == 2
+        assert ShareLink.objects.filter(project=world.project).count() == 2
+        assert ShareLink.objects.filter(pk=link.pk, revoked_at__isnull=True).exists()
         assert Alert.objects.filter(pk=alert.pk, name="mine").exists()
         assert Alert.objects.filter(project=world.project).count() == 2
         assert Subscription.objects.filter(pk=subscription.pk, name="mine").exists()
@@ -383,3 +434,19 @@ def test_pages(world, clients, page, principal):
         if page == "/dashboard/":
             # The picker offers exactly what the rule lets the account read.
             assert (f"/dashboard/{world.project.slug}/" in picker) is (principal != "other member")
+
+
+@pytest.mark.parametrize("principal", PRINCIPALS)
+def test_shared_endpoints(world, clients, principal):
+    """The public share API answers by the token in its path, whoever asks (cookies and keys are
+    ignored there), and only for what the link shows."""
+    token = world.keys["share token"]
+    client = clients[principal]
+    shown = client.get(f"/api/v1/shared/{token}")
+    assert shown.status_code == 200, shown.content[:500]
+    assert [t["insight"]["id"] for t in shown.json()["dashboard"]["tiles"]] == [world.insight_id]
+    results = client.get(f"/api/v1/shared/{token}/insights/{world.insight_id}/results")
+    assert results.status_code == 200, results.content[:500]
+    other = Insight.objects.create(project=world.project, name="not shown", kind="trends", query=TRENDS_QUERY)
+    assert client.get(f"/api/v1/shared/{token}/insights/{other.pk}/results").status_code == 404
+    assert client.get("/api/v1/shared/sh_unknown").status_code == 404
