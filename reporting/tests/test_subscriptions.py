@@ -137,3 +137,17 @@ def test_a_dashboard_report_through_smtp_has_the_numbers(project, smtp_inbox):  
     assert html.count('bgcolor="#4f46e5"') == 2 * len(DAYS)
     assert '<td width="90">2024-03-13</td><td width="400"><table width="100%"' in html
     assert '<td width="90">2024-03-05</td><td width="400"><table width="13%"' in html  # 4 of 30
+
+
+def test_the_jobs_are_scheduled_and_run():
+    """The scheduler enqueues them by dotted path (config/jobs_registry.py); with nothing due they do nothing."""
+    from config.jobs_registry import PERIODIC_JOBS
+    from reporting import jobs
+
+    scheduled = {job.func for job in PERIODIC_JOBS}
+    assert {jobs.evaluate_insight_alerts, jobs.run_subscriptions, jobs.send_notifications} <= scheduled
+    for func in (jobs.evaluate_insight_alerts, jobs.run_subscriptions, jobs.send_notifications):
+        assert func.__module__ == "reporting.jobs" and func.__qualname__ == func.__name__
+    Subscription.objects.all().update(enabled=False)
+    assert jobs.run_subscriptions() == 0
+    assert jobs.send_notifications() == 0
