@@ -215,6 +215,7 @@ class DeliveryOutput(serializers.Serializer):
     status = serializers.CharField()
     attempts = serializers.IntegerField()
     last_error = serializers.CharField(allow_blank=True)
+    failures = serializers.JSONField(help_text='Every failed attempt: [{"attempt", "at", "error"}], oldest first.')
     next_attempt_at = serializers.DateTimeField(allow_null=True)
     delivered_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()

@@ -105,6 +105,10 @@ def delivery_send(delivery: Delivery) -> None:
 
 def _after_failure(delivery: Delivery, error: str, now: dt.datetime) -> None:
     delivery.last_error = error[:2000]
+    delivery.failures = [
+        *delivery.failures,
+        {"attempt": delivery.attempts, "at": now.isoformat(), "error": error[:500]},
+    ]
     if delivery.attempts >= MAX_ATTEMPTS:
         delivery.status = DeliveryStatus.DEAD
         delivery.next_attempt_at = None
@@ -136,5 +140,7 @@ def deliveries_send_due(*, now: dt.datetime | None = None, limit: int = BATCH) -
                 delivery.delivered_at = timezone.now()
                 delivery.next_attempt_at = None  # last_error stays: what the earlier attempts met
                 delivered += 1
-            delivery.save(update_fields=["attempts", "status", "last_error", "next_attempt_at", "delivered_at"])
+            delivery.save(
+                update_fields=["attempts", "status", "last_error", "failures", "next_attempt_at", "delivered_at"]
+            )
     return delivered

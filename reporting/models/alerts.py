@@ -159,6 +159,7 @@ class Delivery(models.Model):
     status = models.CharField(max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True, default="")
+    failures = models.JSONField(default=list, help_text='Every failed attempt: [{"attempt", "at", "error"}].')
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
     idempotency_key = models.CharField(max_length=300, unique=True)

@@ -170,6 +170,8 @@ def test_webhooks_fail_then_recover_and_arrive_once(alert, receiver):
         assert (d.status, d.attempts) == (DeliveryStatus.DELIVERED, 3)
         assert d.delivered_at is not None and d.next_attempt_at is None
         assert d.last_error.startswith("HTTP 500")  # what the attempts before met stays on record
+        assert [(f["attempt"], f["at"]) for f in d.failures] == [(1, T0.isoformat()), (2, t1.isoformat())]
+        assert "could not reach" in d.failures[0]["error"] and d.failures[1]["error"].startswith("HTTP 500")
 
 
 def test_a_notification_is_queued_once(alert):
