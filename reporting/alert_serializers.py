@@ -96,7 +96,9 @@ class AlertOutput(serializers.Serializer):
     insight = serializers.IntegerField(source="insight_id")
     condition = serializers.CharField()
     threshold = serializers.FloatField()
-    interval = serializers.CharField(help_text="The insight's: hour, day, week or month.")
+    interval = serializers.CharField(
+        allow_null=True, help_text="The insight's: hour, day, week or month; null if it no longer has a time series."
+    )
     emails = serializers.ListField(child=serializers.CharField())
     webhook_url = serializers.CharField()
     webhook_secret = serializers.CharField(
@@ -118,7 +120,10 @@ def alert_out(alert: Alert, *, secret: str | None = None) -> dict:
         "id", "name", "insight_id", "condition", "threshold", "emails", "webhook_url", "enabled", "firing",
         "evaluated_until", "created_at", "updated_at",
     )}  # fmt: skip
-    data["interval"] = alert_interval(alert.insight)
+    try:
+        data["interval"] = alert_interval(alert.insight)
+    except AlertInsightError:  # the insight was changed since into a kind alerts cannot watch
+        data["interval"] = None
     if secret:
         data["webhook_secret"] = secret
     return dict(AlertOutput(data).data)

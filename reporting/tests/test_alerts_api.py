@@ -195,3 +195,11 @@ def test_bad_subscriptions_are_400_naming_the_field(project, editor, insight, ch
     assert response.status_code == 400, response.content
     assert field in response.json(), response.json()
     assert words in str(response.json()[field]), response.json()
+
+
+def test_an_alert_whose_insight_changed_kind_still_reads(project, editor, reader, insight):
+    """The insight was edited into a funnel after the alert was made: listed, with no interval."""
+    alert_id = editor.post(_url(project, "alerts"), _alert_body(insight), format="json").json()["id"]
+    Insight.objects.filter(pk=insight.pk).update(kind="funnels", query={"steps": ["a", "b"]})
+    assert reader.get(_url(project, f"alerts/{alert_id}")).json()["interval"] is None
+    assert reader.get(_url(project, "alerts")).status_code == 200
