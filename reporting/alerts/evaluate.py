@@ -196,6 +196,8 @@ def alerts_evaluate_due(*, now: dt.datetime | None = None) -> int:
     for alert_id in Alert.objects.filter(enabled=True).order_by("pk").values_list("pk", flat=True):
         try:
             recorded += len(alert_evaluate(alert_id, now=now))
+        except AlertInsightError as exc:  # its insight was edited into another kind: nothing to judge
+            logger.warning("alert cannot be evaluated", extra={"alert": alert_id, "reason": str(exc)})
         except Exception:
             logger.exception("alert evaluation failed", extra={"alert": alert_id})
     return recorded
