@@ -9,6 +9,7 @@ from analytics import jobs as analytics_jobs
 from ingestion import jobs as ingestion_jobs
 from monitoring import jobs as monitoring_jobs
 from projects import jobs as projects_jobs
+from reporting import jobs as reporting_jobs
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,13 @@ def _jobs() -> list[PeriodicJob]:
         # The request path only notes key use and refusals in Redis; these copy them to PostgreSQL.
         PeriodicJob(projects_jobs.sync_key_usage, "default", interval=60, ttl=50, timeout=60),
         PeriodicJob(ingestion_jobs.audit_refusals, "default", interval=60, ttl=50, timeout=60),
+        # Insight alerts: each tick judges only the intervals completed since the last (an hourly
+        # alert is judged within a minute or so of its hour's data being complete).
+        PeriodicJob(reporting_jobs.evaluate_insight_alerts, "default", interval=60, ttl=50, timeout=300),
+        # Subscriptions are due at a minute of local time; a tick a minute keeps them on time.
+        PeriodicJob(reporting_jobs.run_subscriptions, "default", interval=60, ttl=50, timeout=300),
+        # Notifications are sent within ~15 s; a batch waits at most 50 x 5 s on dead webhook hosts.
+        PeriodicJob(reporting_jobs.send_notifications, "default", interval=15, ttl=14, timeout=600),
     ]
 
 

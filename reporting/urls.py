@@ -5,6 +5,7 @@ from django.urls import path
 from reporting import (
     ingestion_api,
     views,
+    views_alerts,
     views_annotations,
     views_cohorts,
     views_dashboards,
@@ -72,6 +73,12 @@ urlpatterns = [
     ),
     path("share-links", views_dashboards.ShareLinksView.as_view(), name="reporting-share-links"),
     path("share-links/<int:link_id>", views_dashboards.ShareLinkView.as_view(), name="reporting-share-link"),
+    path("alerts", views_alerts.AlertsView.as_view(), name="reporting-alerts"),
+    path("alerts/<int:alert_id>", views_alerts.AlertView.as_view(), name="reporting-alert"),
+    path("alerts/<int:alert_id>/events", views_alerts.AlertEventsView.as_view(), name="reporting-alert-events"),
+    path("subscriptions", views_alerts.SubscriptionsView.as_view(), name="reporting-subscriptions"),
+    path("subscriptions/<int:subscription_id>", views_alerts.SubscriptionView.as_view(), name="reporting-subscription"),
+    path("deliveries", views_alerts.DeliveriesView.as_view(), name="reporting-deliveries"),
     # The delivery ledger of ingestion (its numbers are ingestion's; the read access is reporting's).
     path("ingestion", ingestion_api.IngestionLedgerView.as_view(), name="ingestion-ledger"),
     # Event destinations (webhooks): project settings, for admins only.

@@ -34,7 +34,7 @@ from projects.personal_keys import personal_key_create, personal_key_revoke
 from projects.services import api_key_create
 from reporting import urls as reporting_urls
 from reporting.insights.sharing import share_link_create
-from reporting.models import Dashboard, DashboardTile, Insight, ShareLink
+from reporting.models import Alert, Dashboard, DashboardTile, Insight, ShareLink, Subscription
 
 pytestmark = pytest.mark.django_db
 
@@ -52,6 +52,8 @@ class World:
     destination_id: int
     insight_id: int
     dashboard_id: int
+    alert_id: int
+    subscription_id: int
     keys: dict[str, str]  # principal -> raw bearer key (or share token)
 
 
@@ -85,6 +87,8 @@ def world(django_db_setup, django_db_blocker):
         dashboard = Dashboard.objects.create(project=project, name="main")
         DashboardTile.objects.create(dashboard=dashboard, insight=insight, position=0)
         share = share_link_create(project=project, dashboard=dashboard, user_id=None, actor=ACTOR)
+        alert = _alert(project, insight)
+        subscription = _subscription(project, insight)
         with transaction.atomic():
             with connection.cursor() as cur:
                 group_columns(cur, {project.pk: [{"company": "acme"}]})
@@ -130,6 +134,8 @@ def world(django_db_setup, django_db_blocker):
                 destination_id=destination.pk,
                 insight_id=insight.pk,
                 dashboard_id=dashboard.pk,
+                alert_id=alert.pk,
+                subscription_id=subscription.pk,
                 keys=keys,
             )
         finally:
@@ -142,6 +148,18 @@ def world(django_db_setup, django_db_blocker):
             Project.objects.filter(pk__in=ids).delete()
             users.filter(username__startswith="matrix-").delete()
             AuditEntry.objects.filter(actor=ACTOR).delete()
+
+
+def _alert(project: Project, insight: Insight) -> Alert:
+    return Alert.objects.create(
+        project=project, insight=insight, name="mine", condition="above", threshold=1, emails=["a@example.com"]
+    )
+
+
+def _subscription(project: Project, insight: Insight) -> Subscription:
+    return Subscription.objects.create(
+        project=project, insight=insight, name="mine", emails=["a@example.com"], frequency="daily", time=dt.time(9)
+    )
 
 
 # --- The requests: one valid request per endpoint, by URL name ---------------------------------
@@ -183,6 +201,12 @@ REQUESTS: dict[str, tuple[str, str, dict[str, Any]]] = {
     "reporting-values": ("get", "definitions/properties/plan/values", {}),
     "reporting-annotations": ("get", "annotations", {"from": FROM, "to": TODAY.isoformat()}),
     "reporting-annotation": ("get", "annotations/{annotation}", {}),
+    "reporting-alerts": ("get", "alerts", {}),
+    "reporting-alert": ("get", "alerts/{alert}", {}),
+    "reporting-alert-events": ("get", "alerts/{alert}/events", {}),
+    "reporting-subscriptions": ("get", "subscriptions", {}),
+    "reporting-subscription": ("get", "subscriptions/{subscription}", {}),
+    "reporting-deliveries": ("get", "deliveries", {"status": "failed"}),
     "ingestion-ledger": ("get", "ingestion", {}),
     "destinations": ("get", "destinations", {}),
     "destination": ("get", "destinations/{destination}", {}),
@@ -281,8 +305,8 @@ def clients(world) -> dict[str, APIClient]:
 def test_api(world, clients, name, principal):
     method, path, data = REQUESTS[name]
     ids = {"cohort": world.cohort_id, "goal": world.goal_id, "annotation": world.annotation_id,
-           "insight": world.insight_id, "dashboard": world.dashboard_id,
-           "destination": world.destination_id}  # fmt: skip
+           "insight": world.insight_id, "dashboard": world.dashboard_id, "alert": world.alert_id,
+           "subscription": world.subscription_id, "destination": world.destination_id}  # fmt: skip
     url = f"/api/v1/projects/{world.project.slug}/" + path.format(**ids)
     data = {key: value.format(**ids) if isinstance(value, str) else value for key, value in data.items()}
     client = clients[principal]
@@ -328,6 +352,20 @@ WRITES: dict[tuple[str, str], tuple[str, dict[str, Any], int]] = {
     ("reporting-dashboard-tiles", "post"): ("dashboards/{dashboard}/tiles", {"insight": "{insight}"}, 201),
     ("reporting-dashboard-share", "post"): ("dashboards/{dashboard}/share", {"expires_at": None}, 201),
     ("reporting-share-link", "delete"): ("share-links/{link}", {}, 204),
+    ("reporting-alerts", "post"): (
+        "alerts",
+        {"name": "new", "insight": "{insight}", "condition": "below", "threshold": 3, "emails": ["b@example.com"]},
+        201,
+    ),
+    ("reporting-alert", "patch"): ("alerts/{alert}", {"name": "renamed"}, 200),
+    ("reporting-alert", "delete"): ("alerts/{alert}", {}, 204),
+    ("reporting-subscriptions", "post"): (
+        "subscriptions",
+        {"name": "new", "insight": "{insight}", "emails": ["b@example.com"], "frequency": "daily", "time": "08:00"},
+        201,
+    ),
+    ("reporting-subscription", "patch"): ("subscriptions/{subscription}", {"name": "renamed"}, 200),
+    ("reporting-subscription", "delete"): ("subscriptions/{subscription}", {}, 204),
 }
 WRITERS = {"editor", "admin", "staff", "editor's write personal key"}
 # What each reader who may not write is told: the role or scope that writing needs.
@@ -360,8 +398,10 @@ def test_writes(world, clients, case, principal):
     insight = Insight.objects.create(project=world.project, name="mine", kind="trends", query=TRENDS_QUERY)
     dashboard = Dashboard.objects.create(project=world.project, name="mine")
     link = share_link_create(project=world.project, insight=insight, user_id=None, actor=ACTOR).link
+    alert, subscription = _alert(world.project, insight), _subscription(world.project, insight)
     ids = {"cohort": cohort.pk, "goal": goal.pk, "annotation": annotation.pk, "insight": insight.pk,
-           "dashboard": dashboard.pk, "link": link.pk, "destination": destination.pk}  # fmt: skip
+           "dashboard": dashboard.pk, "link": link.pk, "alert": alert.pk, "subscription": subscription.pk,
+           "destination": destination.pk}  # fmt: skip
     url = f"/api/v1/projects/{world.project.slug}/" + path.format(**ids)
     body = {key: int(value.format(**ids)) if value == "{insight}" else value for key, value in body.items()}
     response = getattr(clients[principal], case[1])(url, body, format="json")
@@ -394,6 +434,10 @@ def test_writes(world, clients, case, principal):
         assert Dashboard.objects.filter(project=world.project).count() == 2
         assert ShareLink.objects.filter(project=world.project).count() == 2
         assert ShareLink.objects.filter(pk=link.pk, revoked_at__isnull=True).exists()
+        assert Alert.objects.filter(pk=alert.pk, name="mine").exists()
+        assert Alert.objects.filter(project=world.project).count() == 2
+        assert Subscription.objects.filter(pk=subscription.pk, name="mine").exists()
+        assert Subscription.objects.filter(project=world.project).count() == 2
 
 
 PAGES = ["/dashboard/", "/dashboard/{slug}/", "/dashboard/{slug}/web/", "/dashboard/{slug}/cohorts/",
