@@ -17,12 +17,8 @@ An event deleted in between (retention, a user's erasure) is not sent.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 import logging
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,13 +27,10 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from core.clock import from_micros
+from core.webhooks import post_signed
 from ingestion.models import Destination
 
 logger = logging.getLogger(__name__)
-
-SIGNATURE_HEADER = "X-Eventbase-Signature"
-DELIVERY_HEADER = "X-Eventbase-Delivery"
-_ERROR_BODY_CHARS = 200
 
 
 @dataclass
@@ -118,43 +111,6 @@ def _events(project_id: int, keys: list[list[Any]]) -> list[dict[str, Any]]:
     return events
 
 
-def signature(secret: str, body: bytes) -> str:
-    """The value of ``X-Eventbase-Signature`` for ``body``: ``sha256=<hex HMAC-SHA256>``."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    # A redirected POST would become a GET elsewhere; a webhook must answer where it is configured.
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
-_OPENER = urllib.request.build_opener(_NoRedirects)
-
-
-def _post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> str | None:
-    """POST ``body``; None on a 2xx answer, else what went wrong, in a line."""
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
-    try:
-        with _OPENER.open(request, timeout=timeout) as response:
-            response.read(1024)
-            return None
-    except urllib.error.HTTPError as exc:
-        excerpt = exc.read(_ERROR_BODY_CHARS).decode("utf-8", "replace") if exc.fp is not None else ""
-        return f"HTTP {exc.code}: {excerpt}".strip()
-    except urllib.error.URLError as exc:
-        reason = exc.reason
-        if isinstance(reason, ConnectionRefusedError):
-            return "connection refused"
-        if isinstance(reason, TimeoutError):
-            return f"timed out after {timeout:g} s"
-        return f"connection failed: {reason}"
-    except TimeoutError:
-        return f"timed out after {timeout:g} s"
-    except (OSError, ValueError) as exc:  # reset mid-answer, a malformed status line, ...
-        return f"{type(exc).__name__}: {exc}"[:300]
-
-
 def _send(claimed: _Claimed, destination: Destination) -> tuple[str | None, int]:
     """Post the batch; (error or None, events sent)."""
     events = _events(destination.project_id, claimed.event_keys)
@@ -168,14 +124,18 @@ def _send(claimed: _Claimed, destination: Destination) -> tuple[str | None, int]
             "events": events,
         }
     )
-    headers = {
-        "Content-Type": "application/json",
-        "User-Agent": "eventbase-destinations/1",
-        SIGNATURE_HEADER: signature(destination.secret, body),
-        DELIVERY_HEADER: claimed.batch_id,
-        "X-Eventbase-Attempt": str(claimed.attempts),
-    }
-    return _post(destination.url, body, headers, settings.EVENTBASE["DESTINATION_TIMEOUT_SECONDS"]), len(events)
+    failure = post_signed(
+        destination.url,
+        body,
+        secret=destination.secret,
+        delivery_id=claimed.batch_id,
+        user_agent="eventbase-destinations/1",
+        timeout=settings.EVENTBASE["DESTINATION_TIMEOUT_SECONDS"],
+        headers={"X-Eventbase-Attempt": str(claimed.attempts)},
+    )
+    if failure is None:
+        return None, len(events)
+    return (f"HTTP {failure.status}: {failure.detail}".strip() if failure.status else failure.detail), len(events)
 
 
 _DELIVERED_SQL = """

@@ -19,14 +19,9 @@ from django.db.models import Count, Q, QuerySet, Sum
 from ingestion.destination_outbox import destination_routes_forget
 from ingestion.models import BatchStatus, Destination, DestinationBatch, DestinationLedger
 from projects.audit import audit_record
-from projects.models import Project
+from projects.models import AuditAction, Project
 
 SECRET_PREFIX = "whsec_"
-# Audit actions of this module (projects.models.AuditAction does not list them yet: adding them
-# there needs a migration of the projects app).
-AUDIT_CREATED = "destination.created"
-AUDIT_DELETED = "destination.deleted"
-AUDIT_REPLAYED = "destination.replayed"
 _CHANGEABLE = ("name", "url", "events", "properties", "batch_size", "enabled")
 
 
@@ -39,7 +34,7 @@ def destination_create(*, project: Project, actor: str, **fields: Any) -> Destin
         project=project, secret=SECRET_PREFIX + secrets.token_urlsafe(32), **fields
     )
     audit_record(
-        action=AUDIT_CREATED,
+        action=AuditAction.DESTINATION_CREATED,
         project=project,
         actor=actor,
         details={"destination": destination.pk, "name": destination.name, "url": destination.url},
@@ -61,7 +56,7 @@ def destination_update(*, destination: Destination, changes: dict[str, Any]) -> 
 def destination_delete(*, destination: Destination, actor: str) -> None:
     """Delete the destination with its batches (dead or not) and its ledger."""
     audit_record(
-        action=AUDIT_DELETED,
+        action=AuditAction.DESTINATION_DELETED,
         project=destination.project,
         actor=actor,
         details={"destination": destination.pk, "name": destination.name},
@@ -111,7 +106,7 @@ def batches_replay(
                 raise NotDead(missing)
         replayed = dead.update(status=BatchStatus.PENDING, attempts=0, next_attempt_at=now, last_error="")
         audit_record(
-            action=AUDIT_REPLAYED,
+            action=AuditAction.DESTINATION_REPLAYED,
             project=destination.project,
             actor=actor,
             details={"destination": destination.pk, "batches": replayed, "named": batch_ids is not None},

@@ -264,6 +264,11 @@ class AuditAction(models.TextChoices):
     MEMBER_ROLE_CHANGED = "member.role_changed", "Member's role changed"
     MEMBER_REMOVED = "member.removed", "Member removed"
     PROJECT_SETTINGS_CHANGED = "project.settings_changed", "Project settings changed"
+    SHARE_LINK_CREATED = "share_link.created", "Share link created"
+    SHARE_LINK_REVOKED = "share_link.revoked", "Share link revoked"
+    DESTINATION_CREATED = "destination.created", "Destination created"
+    DESTINATION_DELETED = "destination.deleted", "Destination deleted"
+    DESTINATION_REPLAYED = "destination.replayed", "Destination's dead batches replayed"
 
 
 class AuditEntry(models.Model):

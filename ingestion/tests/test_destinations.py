@@ -25,13 +25,13 @@ from ingestion import buffer
 from ingestion import flush as flusher
 from ingestion.destination_outbox import destination_routes_forget, outbox_candidates
 from ingestion.destination_sender import destinations_deliver
-from ingestion.destination_services import AUDIT_REPLAYED, destination_create
+from ingestion.destination_services import destination_create
 from ingestion.flush_read import decode_entry, read_entries
 from ingestion.flush_write import write_entries
 from ingestion.models import BatchStatus, Destination, DestinationBatch
 from ingestion.tests.conftest import stored
 from ingestion.tests.webhook_receiver import Receiver, free_port
-from projects.models import AuditEntry, ProjectMembership, ProjectRole
+from projects.models import AuditAction, AuditEntry, ProjectMembership, ProjectRole
 
 
 @pytest.fixture(autouse=True)
@@ -237,7 +237,7 @@ def test_dead_after_the_retry_limit_then_replayed(
     assert destinations_deliver().delivered == n - 1
     assert _statuses(destination) == {BatchStatus.DELIVERED: n}
     assert sorted(_delivered_ids(receiver)) == sorted(e["event_id"] for e in stored(project.pk))
-    replays = AuditEntry.objects.filter(action=AUDIT_REPLAYED, project=project)
+    replays = AuditEntry.objects.filter(action=AuditAction.DESTINATION_REPLAYED, project=project)
     assert sorted(e.details["batches"] for e in replays) == sorted([1, n - 1])
     assert {e.actor for e in replays} == {"user:dest-admin"}
     ledger = (

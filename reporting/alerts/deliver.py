@@ -13,12 +13,8 @@ next run sends again. Webhook receivers drop the duplicate by its ``X-Eventbase-
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 import json
 import logging
-import urllib.error
-import urllib.request
 from typing import Any
 
 from django.conf import settings
@@ -26,6 +22,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.utils import timezone
 
+from core.webhooks import post_signed
 from reporting.models import Delivery, DeliveryChannel, DeliveryStatus
 
 logger = logging.getLogger(__name__)
@@ -34,8 +31,6 @@ BACKOFF_SECONDS = (60, 300, 1800, 7200, 21600)
 MAX_ATTEMPTS = len(BACKOFF_SECONDS) + 1
 WEBHOOK_TIMEOUT_SECONDS = 5
 BATCH = 50
-SIGNATURE_HEADER = "X-Eventbase-Signature"
-DELIVERY_HEADER = "X-Eventbase-Delivery"
 
 
 class DeliveryFailed(Exception):
@@ -47,37 +42,24 @@ def webhook_body(payload: dict[str, Any]) -> bytes:
     return json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
 
 
-def webhook_signature(secret: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
 def _secret(delivery: Delivery) -> str:
     return delivery.alert.webhook_secret if delivery.alert is not None else ""
 
 
 def _send_webhook(delivery: Delivery) -> None:
-    body = webhook_body(delivery.payload)
-    request = urllib.request.Request(
+    failure = post_signed(  # (the URL was checked to be http(s) when saved)
         delivery.target,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "User-Agent": "eventbase-alerts",
-            SIGNATURE_HEADER: webhook_signature(_secret(delivery), body),
-            DELIVERY_HEADER: str(delivery.pk),
-        },
+        webhook_body(delivery.payload),
+        secret=_secret(delivery),
+        delivery_id=str(delivery.pk),
+        user_agent="eventbase-alerts",
+        timeout=WEBHOOK_TIMEOUT_SECONDS,
     )
-    try:  # the URL was checked to be http(s) when saved
-        with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_SECONDS) as response:
-            status = response.status
-    except urllib.error.HTTPError as exc:
-        raise DeliveryFailed(f"HTTP {exc.code} from {delivery.target}") from None
-    except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise DeliveryFailed(f"could not reach {delivery.target}: {reason}") from None
-    if not 200 <= status < 300:
-        raise DeliveryFailed(f"HTTP {status} from {delivery.target}")
+    if failure is None:
+        return
+    if failure.status is not None:
+        raise DeliveryFailed(f"HTTP {failure.status} from {delivery.target}")
+    raise DeliveryFailed(f"could not reach {delivery.target}: {failure.detail}")
 
 
 def _send_email(delivery: Delivery) -> None:

@@ -83,28 +83,18 @@ def retention_run(project: Project, p: dict[str, Any]) -> dict[str, Any]:
     return {"period": p["period"], "results": results}
 
 
+def _engagement(p: dict[str, Any]) -> dict[str, Any]:
+    # Stickiness and lifecycle take the same question: one event, a range, an interval.
+    keys = ("event", "interval", "filters", "group_index")
+    return {**{key: p[key] for key in keys}, **_range(p)}
+
+
 def stickiness_run(project: Project, p: dict[str, Any]) -> dict[str, Any]:
-    results = engagement.stickiness_get(
-        project=project,
-        event=p["event"],
-        **_range(p),
-        interval=p["interval"],
-        filters=p["filters"],
-        group_index=p["group_index"],
-    )
-    return {"results": results}
+    return {"results": engagement.stickiness_get(project=project, **_engagement(p))}
 
 
 def lifecycle_run(project: Project, p: dict[str, Any]) -> dict[str, Any]:
-    results = engagement.lifecycle_get(
-        project=project,
-        event=p["event"],
-        **_range(p),
-        interval=p["interval"],
-        filters=p["filters"],
-        group_index=p["group_index"],
-    )
-    return {"results": results}
+    return {"results": engagement.lifecycle_get(project=project, **_engagement(p))}
 
 
 def paths_run(project: Project, p: dict[str, Any]) -> dict[str, Any]:

@@ -19,15 +19,11 @@ from django.utils import timezone
 from rest_framework import exceptions
 
 from projects.audit import audit_record
-from projects.models import Project
+from projects.models import AuditAction, Project
 from projects.services import hash_key
 from reporting.models import Dashboard, DashboardTile, Insight, ShareLink
 
 SHARE_TOKEN_PREFIX = "sh_"
-# Audit actions of share links. Plain strings: projects.AuditAction lists the projects app's own
-# actions (its choices only label the admin's list; the column takes any text).
-SHARE_LINK_CREATED = "share_link.created"
-SHARE_LINK_REVOKED = "share_link.revoked"
 
 
 class ShareLinkGone(exceptions.APIException):
@@ -81,7 +77,7 @@ def share_link_create(
         expires_at=expires_at,
     )
     audit_record(
-        action=SHARE_LINK_CREATED,
+        action=AuditAction.SHARE_LINK_CREATED,
         project=project,
         actor=actor,
         details={
@@ -99,7 +95,7 @@ def share_link_revoke(*, link: ShareLink, actor: str) -> ShareLink:
         link.revoked_at = timezone.now()
         link.save(update_fields=["revoked_at"])
         audit_record(
-            action=SHARE_LINK_REVOKED,
+            action=AuditAction.SHARE_LINK_REVOKED,
             project=link.project,
             actor=actor,
             details={"share_link": link.pk, **share_target(link)},
