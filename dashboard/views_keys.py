@@ -16,6 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from projects.access import projects_readable_by
+from projects.audit import audit_actor
 from projects.models import PersonalApiKey, PersonalKeyScope, Project
 from projects.personal_keys import IssuedPersonalKey, personal_key_create, personal_key_revoke
 from projects.selectors import personal_keys_of
@@ -37,10 +38,6 @@ class PersonalKeyForm(forms.Form):
         self.fields["projects"].queryset = projects_readable_by(user=user)  # type: ignore[attr-defined,arg-type]
 
 
-def _actor(request: HttpRequest) -> str:
-    return f"user:{request.user.get_username()}"
-
-
 def _page(request: HttpRequest, form: PersonalKeyForm, issued: IssuedPersonalKey | None, status: int) -> HttpResponse:
     context = {"form": form, "issued": issued, "keys": personal_keys_of(user_id=int(request.user.pk or 0))}
     return render(request, "dashboard/keys.html", context, status=status)
@@ -60,7 +57,7 @@ def keys_page(request: HttpRequest) -> HttpResponse:
         name=form.cleaned_data["name"],
         scope=form.cleaned_data["scope"],
         projects=form.cleaned_data["projects"],
-        actor=_actor(request),
+        actor=audit_actor(request.user),
     )
     return _page(request, PersonalKeyForm(user=request.user), issued, 200)
 
@@ -70,6 +67,6 @@ def keys_page(request: HttpRequest) -> HttpResponse:
 def key_revoke(request: HttpRequest, key_id: int) -> HttpResponse:
     # Another person's key is a 404, as a key that does not exist: ids are no oracle either.
     key = get_object_or_404(PersonalApiKey, pk=key_id, user_id=request.user.pk)
-    personal_key_revoke(key=key, actor=_actor(request))
+    personal_key_revoke(key=key, actor=audit_actor(request.user))
     messages.success(request, f"Revoked {key.prefix}…; it stops working within a few seconds.")
     return redirect("dashboard:keys")

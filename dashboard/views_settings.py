@@ -25,6 +25,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from dashboard.settings_forms import ApiKeyForm, InvitationForm, ProjectSettingsForm, RoleForm
 from projects.access import project_readable_by, project_role, projects_readable_by
+from projects.audit import audit_actor
 from projects.invitations import invitation_create, invitation_deliver, invitation_revoke
 from projects.members import membership_remove, membership_set_role, project_settings_update
 from projects.models import ApiKey, Invitation, Project, ProjectMembership, ProjectRole
@@ -50,10 +51,6 @@ def _admin_project(request: HttpRequest, slug: str) -> Project:
     if role != ProjectRole.ADMIN:
         raise PermissionDenied(f"The project's settings need the admin role; yours is {role}.")
     return project
-
-
-def _actor(request: HttpRequest) -> str:
-    return f"user:{request.user.get_username()}"
 
 
 def _page(request: HttpRequest, project: Project, *, status: int = 200, **context: Any) -> HttpResponse:
@@ -107,7 +104,7 @@ def settings_save(request: HttpRequest, slug: str) -> HttpResponse:
     if not form.is_valid():
         return _page(request, project, status=400, settings_form=form)
     try:
-        changed = project_settings_update(project=project, changes=form.cleaned_data, actor=_actor(request))
+        changed = project_settings_update(project=project, changes=form.cleaned_data, actor=audit_actor(request.user))
     except ValidationError as exc:
         form.add_error(None, exc)
         return _page(request, project, status=400, settings_form=form)
@@ -130,7 +127,10 @@ def key_create(request: HttpRequest, slug: str) -> HttpResponse:
     if not form.is_valid():
         return _page(request, project, status=400, key_form=form)
     issued = api_key_create(
-        project=project, scope=form.cleaned_data["scope"], name=form.cleaned_data["name"], actor=_actor(request)
+        project=project,
+        scope=form.cleaned_data["scope"],
+        name=form.cleaned_data["name"],
+        actor=audit_actor(request.user),
     )
     # Shown in this answer only: never stored, never in a redirect or the session.
     return _page(request, project, issued_key=issued)
@@ -141,7 +141,7 @@ def key_create(request: HttpRequest, slug: str) -> HttpResponse:
 def key_revoke(request: HttpRequest, slug: str, key_id: int) -> HttpResponse:
     project = _admin_project(request, slug)
     api_key = get_object_or_404(ApiKey, pk=key_id, project=project)
-    api_key_revoke(api_key=api_key, actor=_actor(request))
+    api_key_revoke(api_key=api_key, actor=audit_actor(request.user))
     messages.success(request, f"Revoked {api_key.prefix}…; it stops working within a few seconds.")
     return _back(project, "keys")
 
@@ -155,7 +155,9 @@ def member_role(request: HttpRequest, slug: str, membership_id: int) -> HttpResp
     if not form.is_valid():
         return _page(request, project, status=400, error=f"role: {' '.join(map(str, form.errors['role']))}")
     try:
-        changed = membership_set_role(membership=membership, role=form.cleaned_data["role"], actor=_actor(request))
+        changed = membership_set_role(
+            membership=membership, role=form.cleaned_data["role"], actor=audit_actor(request.user)
+        )
     except ValidationError as exc:
         return _page(request, project, status=400, error=" ".join(exc.messages))
     messages.success(request, f"{changed.user.get_username()} is now {changed.role}.")
@@ -168,7 +170,7 @@ def member_remove(request: HttpRequest, slug: str, membership_id: int) -> HttpRe
     project = _admin_project(request, slug)
     membership = get_object_or_404(ProjectMembership, pk=membership_id, project=project)
     try:
-        membership_remove(membership=membership, actor=_actor(request))
+        membership_remove(membership=membership, actor=audit_actor(request.user))
     except ValidationError as exc:
         return _page(request, project, status=400, error=" ".join(exc.messages))
     messages.success(request, f"Removed {membership.user.get_username()} from {project.name}.")
@@ -186,7 +188,7 @@ def invite(request: HttpRequest, slug: str) -> HttpResponse:
     if not form.is_valid():
         return _page(request, project, status=400, invitation_form=form)
     email, role = form.cleaned_data["email"], form.cleaned_data["role"]
-    actor = _actor(request)
+    actor = audit_actor(request.user)
     issued = invitation_create(project=project, email=email, role=role, actor=actor, inviter=request.user)  # type: ignore[arg-type]
     delivered = invitation_deliver(issued=issued, actor=actor)
     if delivered.mailed:
@@ -201,6 +203,6 @@ def invite(request: HttpRequest, slug: str) -> HttpResponse:
 def invitation_withdraw(request: HttpRequest, slug: str, invitation_id: int) -> HttpResponse:
     project = _admin_project(request, slug)
     invitation = get_object_or_404(Invitation, pk=invitation_id, project=project)
-    invitation_revoke(invitation=invitation, actor=_actor(request))
+    invitation_revoke(invitation=invitation, actor=audit_actor(request.user))
     messages.success(request, f"Withdrew the invitation of {invitation.email}; its link no longer works.")
     return _back(project, "members")

@@ -10,6 +10,14 @@ from django.utils import timezone
 from projects.models import ApiKey, AuditEntry, Project
 
 
+def audit_actor(user: Any) -> str:
+    """How the audit log names who acted: ``user:<username>`` for a signed-in account (a session or
+    a personal key), ``api`` for a request without one (a project key)."""
+    if user is not None and getattr(user, "is_authenticated", False):
+        return f"user:{user.get_username()}"
+    return "api"
+
+
 def audit_record(
     *,
     action: str,

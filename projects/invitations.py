@@ -26,7 +26,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from projects.access import project_user_may
-from projects.audit import audit_record
+from projects.audit import audit_actor, audit_record
 from projects.models import AuditAction, Invitation, Project, ProjectMembership, ProjectRole
 
 _RANK = {ProjectRole.VIEWER: 1, ProjectRole.EDITOR: 2, ProjectRole.ADMIN: 3}
@@ -174,7 +174,7 @@ def invitation_accept(*, invitation: Invitation, user: User, new_account: bool =
     audit_record(
         action=AuditAction.INVITATION_ACCEPTED,
         project=locked.project,
-        actor=f"user:{user.get_username()}",
+        actor=audit_actor(user),
         details={"email": locked.email, "role": membership.role, "new_account": new_account},
     )
     return membership

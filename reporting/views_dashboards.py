@@ -9,12 +9,13 @@ from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from projects.audit import audit_actor
 from projects.models import Project, ProjectRole
 from reporting import insight_serializers as i
 from reporting.base import ReportingAPIView
 from reporting.insights import services, sharing
 from reporting.models import Dashboard, ShareLink
-from reporting.views_insights import actor_of, share_created, user_id_of
+from reporting.views_insights import share_created, user_id_of
 
 TAG = ["dashboards"]
 
@@ -96,7 +97,7 @@ class DashboardShareView(DashboardMixin, ReportingAPIView):
             project=self.project,
             dashboard=dashboard,
             user_id=user_id_of(request),
-            actor=actor_of(request),
+            actor=audit_actor(request.user),
             expires_at=p.get("expires_at"),
         )
         return share_created(issued)
@@ -136,5 +137,5 @@ class ShareLinkView(ReportingAPIView):
         link = sharing.share_links_of(project=self.project).filter(pk=link_id).first()
         if link is None:
             raise Http404("No such share link in this project.")
-        sharing.share_link_revoke(link=link, actor=actor_of(request))
+        sharing.share_link_revoke(link=link, actor=audit_actor(request.user))
         return Response(status=status.HTTP_204_NO_CONTENT)

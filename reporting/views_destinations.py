@@ -21,15 +21,11 @@ from ingestion.destination_services import (
 )
 from ingestion.models import Destination
 from projects.access import ProjectAPIView
+from projects.audit import audit_actor
 from projects.models import ProjectRole
 from reporting import destination_serializers as d
 
 TAG = ["destinations"]
-
-
-def _actor(request: Request) -> str:
-    user = request.user
-    return f"user:{user.get_username()}" if user is not None and user.is_authenticated else "api"
 
 
 class _DestinationsAPIView(ProjectAPIView):
@@ -55,7 +51,7 @@ class DestinationsView(_DestinationsAPIView):
     def post(self, request: Request, slug: str) -> Response:
         """Add a destination; the answer holds its signing secret, shown this once."""
         p = self.validated(d.DestinationInput, request.data)
-        destination = destination_create(project=self.project, actor=_actor(request), **p)
+        destination = destination_create(project=self.project, actor=audit_actor(request.user), **p)
         return Response(d.destination_out(destination, with_secret=True), status=status.HTTP_201_CREATED)
 
 
@@ -77,7 +73,7 @@ class DestinationView(_DestinationsAPIView):
     @extend_schema(tags=TAG, responses={204: None})
     def delete(self, request: Request, slug: str, destination_id: int) -> Response:
         """Delete a destination with its batches, delivered, waiting or dead."""
-        destination_delete(destination=self._destination(destination_id), actor=_actor(request))
+        destination_delete(destination=self._destination(destination_id), actor=audit_actor(request.user))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -101,7 +97,7 @@ class DestinationReplayView(_DestinationsAPIView):
         p = self.validated(d.ReplayInput, request.data)
         ids = [str(batch_id) for batch_id in p["batch_ids"]] if "batch_ids" in p else None
         try:
-            replayed = batches_replay(destination=destination, batch_ids=ids, actor=_actor(request))
+            replayed = batches_replay(destination=destination, batch_ids=ids, actor=audit_actor(request.user))
         except NotDead as exc:
             raise serializers.ValidationError(
                 {"batch_ids": [f"not dead batches of this destination: {', '.join(exc.batch_ids)}"]}

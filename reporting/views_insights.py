@@ -13,6 +13,7 @@ from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from projects.audit import audit_actor
 from projects.models import Project
 from reporting import insight_serializers as i
 from reporting.base import ReportingAPIView
@@ -29,11 +30,6 @@ def user_id_of(request: Request) -> int | None:
     # A project read key has no user, but it never writes; a personal key acts as its user.
     user = request.user
     return int(user.pk) if user is not None and user.is_authenticated else None
-
-
-def actor_of(request: Request) -> str:
-    user = request.user
-    return f"user:{user.get_username()}" if user is not None and user.is_authenticated else "api"
 
 
 # A text cell a spreadsheet would run as a formula. Event names and property values come from
@@ -172,7 +168,7 @@ class InsightShareView(InsightMixin, ReportingAPIView):
             project=self.project,
             insight=insight,
             user_id=user_id_of(request),
-            actor=actor_of(request),
+            actor=audit_actor(request.user),
             expires_at=p.get("expires_at"),
         )
         return share_created(issued)
