@@ -4,11 +4,12 @@ refuses connections) and started again on the same port."""
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from projects.tests.conftest import free_port  # noqa: F401 (the tests take it from here too)
 
 
 @dataclass
@@ -62,9 +63,3 @@ class Receiver:
 
     def successes(self) -> list[Received]:
         return [r for r in self.requests if 200 <= r.answered < 300]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])

@@ -15,12 +15,12 @@ import hmac
 import json
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.db import connection
 from django.test import override_settings
 
+from ingestion.tests import webhook_receiver
 from projects.models import Project
 from projects.tests.conftest import free_port, smtp_inbox, smtp_unreachable  # noqa: F401 (fixtures)
 from reporting.alerts.deliver import BACKOFF_SECONDS, MAX_ATTEMPTS, deliveries_send_due
@@ -35,52 +35,18 @@ SECRET = "whsec_test-secret"
 T0 = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(days=1)
 
 
-class Receiver:
-    """A webhook receiver: answers ``status`` (200 when healthy), keeps every request it got."""
+class Receiver(webhook_receiver.Receiver):
+    """The shared webhook receiver, read as a receiver that drops duplicates by delivery id."""
 
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.status = 200
-        self.delay = 0.0
-        self.requests: list[tuple[str, bytes, str]] = []  # (delivery id, body, signature)
-        self.answered: list[int] = []  # the status each request got
-        self.lock = threading.Lock()
-        self.server: ThreadingHTTPServer | None = None
-
-    def start(self) -> None:
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                if receiver.delay:
-                    threading.Event().wait(receiver.delay)
-                with receiver.lock:
-                    receiver.requests.append(
-                        (self.headers["X-Eventbase-Delivery"], body, self.headers["X-Eventbase-Signature"])
-                    )
-                    status = receiver.status
-                    receiver.answered.append(status)
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
+    def signed(self) -> list[tuple[str, bytes, str]]:
+        """(delivery id, body, signature) of every request it got."""
+        return [(r.headers["X-Eventbase-Delivery"], r.body, r.headers["X-Eventbase-Signature"]) for r in self.requests]
 
     def accepted(self) -> dict[str, dict]:
         """What a receiver that drops duplicates by delivery id keeps: the 2xx-answered bodies."""
         kept: dict[str, dict] = {}
-        for (delivery_id, body, _), status in zip(self.requests, self.answered, strict=True):
-            if 200 <= status < 300:
+        for (delivery_id, body, _), request in zip(self.signed(), self.requests, strict=True):
+            if 200 <= request.answered < 300:
                 assert delivery_id not in kept, f"delivery {delivery_id} arrived twice"
                 kept[delivery_id] = json.loads(body)
         return kept
@@ -155,11 +121,11 @@ def test_webhooks_fail_then_recover_and_arrive_once(alert, receiver):
         e.interval_start.isoformat() for e in events
     )
     # Every attempt of one notification is the same bytes, signed with the alert's secret.
-    for _, body, signature in receiver.requests:
+    for _, body, signature in receiver.signed():
         assert _verify(body, signature)
         assert not _verify(body + b" ", signature)
     by_id: dict[str, set[bytes]] = {}
-    for delivery_id, body, _ in receiver.requests:
+    for delivery_id, body, _ in receiver.signed():
         by_id.setdefault(delivery_id, set()).add(body)
     assert all(len(bodies) == 1 for bodies in by_id.values())
     body = next(iter(kept.values()))
