@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-import threading
 import time
 import uuid
 from collections import Counter
@@ -17,10 +16,10 @@ import django_rq
 import orjson
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import connection
 from rest_framework.test import APIClient
 from rq.worker import SimpleWorker
 
+from core.tests.concurrency import in_threads
 from ingestion import buffer
 from ingestion import flush as flusher
 from ingestion.destination_outbox import destination_routes_forget, outbox_candidates
@@ -306,17 +305,7 @@ def test_two_senders_never_send_the_same_batch(project, ingest_key, post, flush,
     assert DestinationBatch.objects.filter(destination=destination).count() == 12
     receiver.delay = 0.05
 
-    def sender() -> None:
-        try:
-            destinations_deliver(seconds=30)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=sender) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    in_threads(lambda: destinations_deliver(seconds=30), 3)
     deliveries = [r.headers["X-Eventbase-Delivery"] for r in receiver.requests]
     assert len(deliveries) == len(set(deliveries)) == 12
     assert _statuses(destination) == {BatchStatus.DELIVERED: 12}

@@ -17,9 +17,9 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-from django.db import connection
 from django.test import override_settings
 
+from core.tests.concurrency import in_threads
 from ingestion.tests import webhook_receiver
 from projects.models import Project
 from projects.tests.conftest import free_port, smtp_inbox, smtp_unreachable  # noqa: F401 (fixtures)
@@ -181,18 +181,11 @@ def test_two_senders_at_once_send_each_notification_once(alert, receiver):
     sent: list[int] = []
 
     def work() -> None:
-        try:
-            barrier.wait()
-            sent.append(deliveries_send_due(now=T0, limit=3))
-            sent.append(deliveries_send_due(now=T0, limit=3))
-        finally:
-            connection.close()
+        barrier.wait()
+        sent.append(deliveries_send_due(now=T0, limit=3))
+        sent.append(deliveries_send_due(now=T0, limit=3))
 
-    threads = [threading.Thread(target=work) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    in_threads(work, 2)
     assert sum(sent) == 6
     assert len(receiver.accepted()) == 6 == len(receiver.requests)
 

@@ -12,11 +12,11 @@ import datetime as dt
 import threading
 
 import pytest
-from django.db import connection
 
 from analytics.models import FillState
 from analytics.rollups import ROLLUPS_FILL_STATE
 from core import days as daysmod
+from core.tests.concurrency import in_threads
 from projects.models import Project
 from reporting.alerts.evaluate import alert_evaluate, alerts_evaluate_due, change_pct, insight_values
 from reporting.models import Alert, AlertEvent, Delivery, Insight
@@ -218,17 +218,10 @@ def test_concurrent_evaluations_record_an_interval_once(project):
     results: list[int] = []
 
     def work() -> None:
-        try:
-            barrier.wait()
-            results.append(len(alert_evaluate(alert.pk, now=_after(DAYS[2]))))
-        finally:
-            connection.close()
+        barrier.wait()
+        results.append(len(alert_evaluate(alert.pk, now=_after(DAYS[2]))))
 
-    threads = [threading.Thread(target=work) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    in_threads(work, 4)
     try:
         assert sorted(results) == [0, 0, 0, 1]
         assert AlertEvent.objects.filter(alert=alert).count() == 1
